@@ -1,0 +1,80 @@
+//! Acquire: find the evidence files of a capture (a folder, a zip read in place, or a loose file),
+//! recognise each file by content, recognise the bundle layout, and inventory every file with size,
+//! SHA-256 and a status. Nothing is written beside the evidence; everything is opened read-only.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::evidence::{HiveKind, InputKind, InputStatus, Problem};
+
+/// Where an input's bytes live.
+#[derive(Debug, Clone)]
+pub enum InputSource {
+    /// A file on disk.
+    File(PathBuf),
+    /// An entry of a zip archive, read in place.
+    Zip { archive: Arc<PathBuf>, index: usize },
+}
+
+/// One file of a capture, as inventoried.
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    /// Path relative to the capture root, with `/` separators, as it appears in the evidence.
+    pub path: String,
+    pub kind: InputKind,
+    /// For hives and hive logs: which hive, recognised from content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hive: Option<HiveKind>,
+    pub bytes: u64,
+    pub sha256: String,
+    pub status: InputStatus,
+    pub problems: Vec<Problem>,
+    #[serde(skip)]
+    pub source: InputSource,
+}
+
+impl Input {
+    /// Read the whole input into memory. The allocation is bounded by the size recorded in the
+    /// inventory (a zip entry that inflates beyond its declared size is an error).
+    pub fn read_all(&self) -> Result<Vec<u8>> {
+        use std::io::Read;
+        match &self.source {
+            InputSource::File(p) => std::fs::read(p).map_err(|e| Error::io(p, e)),
+            InputSource::Zip { archive, index } => {
+                let file = std::fs::File::open(archive.as_ref()).map_err(|e| Error::io(archive.as_ref(), e))?;
+                let mut zip = zip::ZipArchive::new(file).map_err(|source| Error::Zip {
+                    path: archive.as_ref().clone(),
+                    source,
+                })?;
+                let entry = zip.by_index(*index).map_err(|source| Error::Zip {
+                    path: archive.as_ref().clone(),
+                    source,
+                })?;
+                let mut buf = Vec::with_capacity(self.bytes.min(1 << 30) as usize);
+                entry
+                    .take(self.bytes + 1)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| Error::io(self.display_path(), e))?;
+                if buf.len() as u64 > self.bytes {
+                    return Err(Error::ArchiveEntry {
+                        path: archive.as_ref().clone(),
+                        entry: self.path.clone(),
+                        reason: "inflates beyond its declared size".into(),
+                    });
+                }
+                Ok(buf)
+            }
+        }
+    }
+
+    /// A path for messages: the file on disk, or `archive.zip!entry`.
+    pub fn display_path(&self) -> PathBuf {
+        match &self.source {
+            InputSource::File(p) => p.clone(),
+            InputSource::Zip { archive, .. } => PathBuf::from(format!("{}!{}", archive.display(), self.path)),
+        }
+    }
+}
