@@ -2,8 +2,15 @@
 //! recognise each file by content, recognise the bundle layout, and inventory every file with size,
 //! SHA-256 and a status. Nothing is written beside the evidence; everything is opened read-only.
 
+mod discover;
+pub mod layout;
+pub mod sniff;
+
 use std::path::PathBuf;
 use std::sync::Arc;
+
+pub use discover::{open, Capture, CaptureOptions, RATIO_MIN_BYTES};
+pub use layout::{Layout, LayoutInfo};
 
 use serde::Serialize;
 

@@ -1,0 +1,396 @@
+//! Walk a capture — a folder, a zip archive (read in place), or a loose file — and inventory each
+//! file: relative path, kind and hive role by content, size, SHA-256. Hostile archives are refused
+//! before anything is read from them; nothing is ever extracted or written.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::layout::{self, LayoutInfo};
+use super::sniff::{self, HEAD_LEN};
+use super::{Input, InputSource};
+use crate::error::{Error, Result};
+use crate::evidence::{InputKind, InputStatus, Problem};
+
+/// Limits that protect the run against hostile or absurd archives. All are options of the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaptureOptions {
+    /// Most entries an archive may hold.
+    pub max_zip_entries: usize,
+    /// Most bytes an archive may declare once uncompressed, all entries together.
+    pub max_zip_total_bytes: u64,
+    /// Largest uncompressed-to-compressed ratio accepted for an entry larger than
+    /// [`RATIO_MIN_BYTES`]. EVTX files with empty chunks compress very well, hence the generous
+    /// default; zip bombs reach ratios in the thousands to millions.
+    pub max_compression_ratio: u64,
+    /// Largest single file read into memory (hives, zip entries). Larger hives are rejected.
+    pub max_file_bytes: u64,
+}
+
+/// Entries smaller than this are never refused for their ratio.
+pub const RATIO_MIN_BYTES: u64 = 1 << 20;
+
+impl Default for CaptureOptions {
+    fn default() -> Self {
+        CaptureOptions {
+            max_zip_entries: 100_000,
+            max_zip_total_bytes: 64 << 30,
+            max_compression_ratio: 1_000,
+            max_file_bytes: 4 << 30,
+        }
+    }
+}
+
+/// One capture: the evidence of one machine, as given on the command line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Capture {
+    /// The path as given.
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub layout: LayoutInfo,
+    pub inputs: Vec<Input>,
+}
+
+/// Find and inventory every file of the capture at `path`.
+pub fn open(path: &Path, opts: &CaptureOptions) -> Result<Capture> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Error::NotFound { path: path.into() },
+        _ => Error::io(path, e),
+    })?;
+    let root_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let inputs = if meta.is_dir() {
+        let mut files = Vec::new();
+        walk(path, path, &mut files)?;
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        files
+            .into_par_iter()
+            .map(|(rel, full, kind)| match kind {
+                Walked::File => inventory_file(rel, full, opts),
+                Walked::Symlink => ignored(rel, InputSource::File(full), "symbolic link: not followed"),
+                Walked::Unreadable(e) => unreadable(rel, InputSource::File(full), &e),
+            })
+            .collect()
+    } else if is_zip(path)? {
+        inventory_zip(path, opts)?
+    } else {
+        vec![inventory_file(root_name.clone(), path.to_path_buf(), opts)]
+    };
+    let rel: Vec<&str> = inputs.iter().map(|i| i.path.as_str()).collect();
+    let layout = if meta.is_dir() || rel.len() > 1 || is_zip(path)? {
+        layout::detect(&root_name, &rel)
+    } else {
+        layout::detect("", &[])
+    };
+    Ok(Capture {
+        path: path.to_path_buf(),
+        layout,
+        inputs,
+    })
+}
+
+enum Walked {
+    File,
+    Symlink,
+    Unreadable(io::Error),
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, Walked)>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let full = entry.path();
+        let rel = full
+            .strip_prefix(root)
+            .unwrap_or(&full)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        match entry.file_type() {
+            Ok(t) if t.is_symlink() => out.push((rel, full, Walked::Symlink)),
+            Ok(t) if t.is_dir() => {
+                if let Err(Error::Io { source, .. }) = walk(root, &full, out) {
+                    out.push((rel, full, Walked::Unreadable(source)));
+                }
+            }
+            Ok(_) => out.push((rel, full, Walked::File)),
+            Err(e) => out.push((rel, full, Walked::Unreadable(e))),
+        }
+    }
+    Ok(())
+}
+
+fn is_zip(path: &Path) -> Result<bool> {
+    if !path.is_file() {
+        return Ok(false);
+    }
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = [0u8; 4];
+    let n = read_up_to(&mut f, &mut magic).map_err(|e| Error::io(path, e))?;
+    Ok(n == 4 && (&magic == b"PK\x03\x04" || &magic == b"PK\x05\x06"))
+}
+
+fn base_input(path: String, source: InputSource) -> Input {
+    Input {
+        path,
+        kind: InputKind::Other,
+        hive: None,
+        bytes: 0,
+        sha256: String::new(),
+        status: InputStatus::Pending,
+        problems: Vec::new(),
+        source,
+    }
+}
+
+fn ignored(path: String, source: InputSource, why: &str) -> Input {
+    let mut input = base_input(path, source);
+    input.status = InputStatus::Ignored;
+    input.problems.push(Problem::info("not-evidence", why));
+    input
+}
+
+fn unreadable(path: String, source: InputSource, e: &io::Error) -> Input {
+    let mut input = base_input(path, source);
+    input.status = InputStatus::Rejected;
+    input
+        .problems
+        .push(Problem::error("unreadable", format!("cannot read: {e}")));
+    input
+}
+
+fn inventory_file(rel: String, full: PathBuf, opts: &CaptureOptions) -> Input {
+    let source = InputSource::File(full.clone());
+    let file = match File::open(&full) {
+        Ok(f) => f,
+        Err(e) => return unreadable(rel, source, &e),
+    };
+    let declared = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut input = base_input(rel, source);
+    if let Err(e) = hash_and_sniff(file, declared, opts, &mut input) {
+        input.status = InputStatus::Rejected;
+        input
+            .problems
+            .push(Problem::error("unreadable", format!("cannot read: {e}")));
+    }
+    input
+}
+
+/// Read `reader` once: hash everything, sniff the head, and for hives keep the whole file to
+/// recognise the hive's role. Sets kind, hive, bytes, sha256 and the initial status.
+fn hash_and_sniff(
+    mut reader: impl Read,
+    declared: u64,
+    opts: &CaptureOptions,
+    input: &mut Input,
+) -> io::Result<()> {
+    let mut hasher = Sha256::new();
+    let mut head = vec![0u8; HEAD_LEN];
+    let n = read_up_to(&mut reader, &mut head)?;
+    head.truncate(n);
+    hasher.update(&head);
+    let mut sniffed = sniff::sniff_head(&head);
+    let mut total = n as u64;
+    if sniffed.kind == InputKind::Hive && declared <= opts.max_file_bytes {
+        let mut whole = head;
+        (&mut reader)
+            .take(opts.max_file_bytes + 1 - total)
+            .read_to_end(&mut whole)?;
+        hasher.update(&whole[n..]);
+        total = whole.len() as u64;
+        if total <= opts.max_file_bytes {
+            sniffed = sniff::hive_role(&whole);
+        }
+    } else {
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let k = reader.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            hasher.update(&buf[..k]);
+            total += k as u64;
+        }
+    }
+    input.kind = sniffed.kind;
+    input.hive = sniffed.hive;
+    input.bytes = total;
+    input.sha256 = hex(&hasher.finalize());
+    if let Some(note) = sniffed.note {
+        input.problems.push(Problem::info("hive-role", note));
+    }
+    input.status = match input.kind {
+        _ if total == 0 => {
+            input.problems.push(Problem::warning("empty-file", "empty file (0 bytes)"));
+            InputStatus::Rejected
+        }
+        InputKind::Hive if total > opts.max_file_bytes => {
+            input.problems.push(Problem::error(
+                "too-large",
+                format!("hive larger than the limit of {} bytes", opts.max_file_bytes),
+            ));
+            InputStatus::Rejected
+        }
+        InputKind::Archive => {
+            input.problems.push(Problem::info(
+                "nested-archive",
+                "archive inside the capture: not opened (pass it to rdsdiag as its own path)",
+            ));
+            InputStatus::Ignored
+        }
+        InputKind::Other => {
+            input.problems.push(Problem::info(
+                "not-evidence",
+                "not a hive, hive log, EVTX log, .reg export or reg query output",
+            ));
+            InputStatus::Ignored
+        }
+        _ => InputStatus::Pending,
+    };
+    Ok(())
+}
+
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// An entry name that is absolute, has a drive letter, a NUL, or any `..` component.
+fn escapes_archive(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    name.contains('\0')
+        || name.starts_with(['/', '\\'])
+        || (bytes.len() >= 2 && bytes[1] == b':')
+        || name.split(['/', '\\']).any(|c| c == "..")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Check the archive against the limits, then inventory its entries in place.
+fn inventory_zip(path: &Path, opts: &CaptureOptions) -> Result<Vec<Input>> {
+    let zip_err = |source| Error::Zip {
+        path: path.to_path_buf(),
+        source,
+    };
+    let refuse = |reason: String| Error::ArchiveRefused {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
+    if archive.len() > opts.max_zip_entries {
+        return Err(refuse(format!(
+            "{} entries, more than the limit of {} (--max-zip-entries)",
+            archive.len(),
+            opts.max_zip_entries
+        )));
+    }
+    let mut entries = Vec::with_capacity(archive.len());
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(zip_err)?;
+        let name = entry
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|_| String::from_utf8_lossy(entry.name_raw()).into_owned());
+        if entry.enclosed_name().is_none() || escapes_archive(&name) {
+            return Err(refuse(format!(
+                "entry {name:?} points outside the archive (absolute path or `..`); nothing was extracted"
+            )));
+        }
+        let size = entry.size();
+        total = total.saturating_add(size);
+        if total > opts.max_zip_total_bytes {
+            return Err(refuse(format!(
+                "entries declare more than {} bytes uncompressed (--max-zip-bytes)",
+                opts.max_zip_total_bytes
+            )));
+        }
+        let compressed = entry.compressed_size().max(1);
+        if size > RATIO_MIN_BYTES && size / compressed > opts.max_compression_ratio {
+            return Err(refuse(format!(
+                "entry {name:?} expands {}:1 ({} → {} bytes), above the limit of {}:1 (--max-zip-ratio): possible zip bomb",
+                size / compressed,
+                compressed,
+                size,
+                opts.max_compression_ratio
+            )));
+        }
+        if entry.is_dir() {
+            continue;
+        }
+        entries.push((index, name, size, entry.encrypted()));
+    }
+    let archive_path = Arc::new(path.to_path_buf());
+    // Each rayon task opens its own handle on the archive; a ZipArchive is not shared.
+    let chunk = entries.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+    let inputs: Vec<Input> = entries
+        .par_chunks(chunk)
+        .flat_map_iter(|group| {
+            let mut handle = File::open(archive_path.as_ref())
+                .map_err(|e| e.to_string())
+                .and_then(|f| zip::ZipArchive::new(f).map_err(|e| e.to_string()));
+            group
+                .iter()
+                .map(|(index, name, size, encrypted)| {
+                    let source = InputSource::Zip {
+                        archive: archive_path.clone(),
+                        index: *index,
+                    };
+                    let mut input = base_input(name.clone(), source);
+                    input.bytes = *size;
+                    let outcome = match (&mut handle, encrypted) {
+                        (_, true) => Err("entry is encrypted".to_string()),
+                        (Err(e), _) => Err(e.clone()),
+                        (Ok(archive), false) => archive
+                            .by_index(*index)
+                            .map_err(|e| e.to_string())
+                            .and_then(|entry| {
+                                let mut bounded = entry.take(*size + 1);
+                                hash_and_sniff(&mut bounded, *size, opts, &mut input)
+                                    .map_err(|e| e.to_string())
+                            }),
+                    };
+                    if let Err(e) = outcome {
+                        input.status = InputStatus::Rejected;
+                        input
+                            .problems
+                            .push(Problem::error("unreadable", format!("cannot read entry: {e}")));
+                    } else if input.bytes > *size {
+                        input.status = InputStatus::Rejected;
+                        input.problems.push(Problem::error(
+                            "zip-size-mismatch",
+                            format!("entry inflates beyond its declared size of {size} bytes"),
+                        ));
+                    }
+                    input
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut inputs = inputs;
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(inputs)
+}

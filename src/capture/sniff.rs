@@ -1,0 +1,339 @@
+//! Recognise what a file is from its bytes: hive (and which hive), hive transaction log, EVTX,
+//! `.reg` export, `reg query` text, zip archive, or something else. Names are only a fallback hint.
+
+use crate::evidence::{HiveKind, InputKind};
+
+/// What the first bytes (and, for hives, the whole file) say about an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sniffed {
+    pub kind: InputKind,
+    pub hive: Option<HiveKind>,
+    /// How the kind or role was decided, when it was not plain magic bytes.
+    pub note: Option<String>,
+}
+
+impl Sniffed {
+    fn kind(kind: InputKind) -> Self {
+        Sniffed {
+            kind,
+            hive: None,
+            note: None,
+        }
+    }
+}
+
+/// Bytes of the head that [`sniff_head`] looks at.
+pub const HEAD_LEN: usize = 64 * 1024;
+
+const REGF: &[u8; 4] = b"regf";
+const ELF_FILE: &[u8; 8] = b"ElfFile\0";
+const ZIP_LOCAL: &[u8; 4] = b"PK\x03\x04";
+const ZIP_EMPTY: &[u8; 4] = b"PK\x05\x06";
+
+/// Offset of the base block's file type field (0 = primary file, 1/2/6 = transaction log).
+const BASE_BLOCK_FILE_TYPE: usize = 28;
+/// Offset and length of the base block's file name field (UTF-16LE, last 32 characters of the
+/// path the hive had when it was loaded).
+const BASE_BLOCK_FILE_NAME: std::ops::Range<usize> = 0x30..0x70;
+
+/// Classify by the head of the file. Hives are only recognised as `Hive`/`HiveLog` here; their
+/// role needs the whole file (see [`hive_role`]).
+pub fn sniff_head(head: &[u8]) -> Sniffed {
+    if head.starts_with(REGF) {
+        let file_type = read_u32(head, BASE_BLOCK_FILE_TYPE);
+        let hive = base_block_file_name(head).and_then(|n| role_from_name(&n));
+        let kind = if file_type == Some(0) {
+            InputKind::Hive
+        } else {
+            InputKind::HiveLog
+        };
+        return Sniffed {
+            kind,
+            hive,
+            note: None,
+        };
+    }
+    if head.starts_with(ELF_FILE) {
+        return Sniffed::kind(InputKind::Evtx);
+    }
+    if head.starts_with(ZIP_LOCAL) || head.starts_with(ZIP_EMPTY) {
+        return Sniffed::kind(InputKind::Archive);
+    }
+    if let Some(text) = decode_text_head(head) {
+        if is_reg_export(&text) {
+            return Sniffed {
+                kind: InputKind::RegExport,
+                hive: text_hive(&text),
+                note: None,
+            };
+        }
+        if is_reg_query(&text) {
+            return Sniffed {
+                kind: InputKind::RegQuery,
+                hive: text_hive(&text),
+                note: None,
+            };
+        }
+    }
+    Sniffed::kind(InputKind::Other)
+}
+
+/// The file name stored in a hive base block, if readable.
+pub fn base_block_file_name(head: &[u8]) -> Option<String> {
+    let raw = head.get(BASE_BLOCK_FILE_NAME)?;
+    let units: Vec<u16> = raw
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0)
+        .collect();
+    let name = String::from_utf16(&units).ok()?;
+    (!name.trim().is_empty()).then_some(name)
+}
+
+/// Guess a hive's role from a file name or the base block's stored path (last component).
+pub fn role_from_name(name: &str) -> Option<HiveKind> {
+    let last = name.rsplit(['\\', '/']).next().unwrap_or(name);
+    let stem = last.split('.').next().unwrap_or(last).to_ascii_uppercase();
+    match stem.as_str() {
+        "SYSTEM" => Some(HiveKind::System),
+        "SOFTWARE" => Some(HiveKind::Software),
+        "SECURITY" => Some(HiveKind::Security),
+        "SAM" => Some(HiveKind::Sam),
+        "NTUSER" => Some(HiveKind::NtUser),
+        "USRCLASS" => Some(HiveKind::UsrClass),
+        _ => None,
+    }
+}
+
+/// Decide a primary hive's role from its content: the well-known children of its root key
+/// (reference §1.2). Falls back to the name stored in the base block, then to `Other`.
+pub fn hive_role(bytes: &[u8]) -> Sniffed {
+    let from_name = base_block_file_name(bytes).and_then(|n| role_from_name(&n));
+    let children = root_children(bytes);
+    let by_content = children.as_deref().and_then(role_from_children);
+    let (hive, note) = match (by_content, from_name) {
+        (Some(h), _) => (h, None),
+        (None, Some(h)) => (
+            h,
+            Some("role from the file name stored in the hive header (root keys not recognised)".to_string()),
+        ),
+        (None, None) => (
+            HiveKind::Other,
+            Some(match children {
+                Some(_) => "root keys do not match SYSTEM, SOFTWARE, SECURITY, SAM, NTUSER or USRCLASS".to_string(),
+                None => "root key could not be read".to_string(),
+            }),
+        ),
+    };
+    Sniffed {
+        kind: InputKind::Hive,
+        hive: Some(hive),
+        note,
+    }
+}
+
+/// Lower-cased names of the root key's subkeys, or `None` when the root cannot be read.
+fn root_children(bytes: &[u8]) -> Option<Vec<String>> {
+    // nt-hive asserts on some corrupt offsets; a damaged hive must not take the run down.
+    std::panic::catch_unwind(|| {
+        let hive = nt_hive::Hive::without_validation(bytes).ok()?;
+        let root = hive.root_key_node().ok()?;
+        let mut names = Vec::new();
+        if let Some(Ok(subkeys)) = root.subkeys() {
+            for key in subkeys.take(10_000) {
+                let Ok(key) = key else { continue };
+                if let Ok(name) = key.name() {
+                    names.push(name.to_string_lossy().to_ascii_lowercase());
+                }
+            }
+        }
+        let has_current_version = root
+            .subpath("Microsoft\\Windows NT\\CurrentVersion")
+            .is_some_and(|k| k.is_ok());
+        if has_current_version {
+            names.push("microsoft\\windows nt\\currentversion".into());
+        }
+        Some(names)
+    })
+    .ok()
+    .flatten()
+}
+
+fn role_from_children(children: &[String]) -> Option<HiveKind> {
+    let has = |n: &str| children.iter().any(|c| c == n);
+    if has("select") && children.iter().any(|c| c.starts_with("controlset")) {
+        Some(HiveKind::System)
+    } else if has("microsoft\\windows nt\\currentversion") && !has("environment") {
+        Some(HiveKind::Software)
+    } else if has("policy") && has("rxact") {
+        Some(HiveKind::Security)
+    } else if has("sam") && !has("policy") {
+        Some(HiveKind::Sam)
+    } else if has("software") && (has("environment") || has("control panel")) {
+        Some(HiveKind::NtUser)
+    } else if has("local settings") || (has("clsid") && !has("software")) {
+        Some(HiveKind::UsrClass)
+    } else {
+        None
+    }
+}
+
+fn read_u32(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Decode the head of a text file: UTF-16LE (with BOM, or recognised by its NUL pattern), UTF-8
+/// (BOM optional), otherwise a single-byte code page read as Latin-1. `None` for binary data.
+pub fn decode_text_head(head: &[u8]) -> Option<String> {
+    if let Some(rest) = head.strip_prefix(&[0xFF, 0xFE]) {
+        return Some(utf16le_lossy(rest));
+    }
+    if let Some(rest) = head.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return Some(String::from_utf8_lossy(rest).into_owned());
+    }
+    let sample = &head[..head.len().min(512)];
+    if sample.len() >= 4 {
+        let odd_nuls = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        let even_nuls = sample.iter().step_by(2).filter(|&&b| b == 0).count();
+        if odd_nuls * 10 >= sample.len() / 2 * 9 && even_nuls == 0 {
+            return Some(utf16le_lossy(head));
+        }
+    }
+    if sample.contains(&0) {
+        return None;
+    }
+    Some(match std::str::from_utf8(head) {
+        Ok(s) => s.to_string(),
+        // A cut in the middle of a multi-byte sequence at the end of the head is fine.
+        Err(e) if e.error_len().is_none() => String::from_utf8_lossy(&head[..e.valid_up_to()]).into_owned(),
+        Err(_) => head.iter().map(|&b| b as char).collect(),
+    })
+}
+
+fn utf16le_lossy(b: &[u8]) -> String {
+    let units: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
+fn is_reg_export(text: &str) -> bool {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+    matches!(first, Some(l) if l == "Windows Registry Editor Version 5.00" || l == "REGEDIT4")
+}
+
+/// `reg query` output: a line with a full root key name followed (possibly after blank lines) by a
+/// value line `    <name>    REG_<TYPE>    <data>`, or by another key line (subkeys without values).
+fn is_reg_query(text: &str) -> bool {
+    let mut saw_key = false;
+    for line in text.lines().take(2_000) {
+        let line = line.trim_end_matches('\r');
+        if is_root_key_line(line) {
+            if saw_key {
+                return true;
+            }
+            saw_key = true;
+        } else if saw_key && line.starts_with("    ") && line.contains("    REG_") {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_root_key_line(line: &str) -> bool {
+    const ROOTS: [&str; 5] = [
+        "HKEY_LOCAL_MACHINE\\",
+        "HKEY_CURRENT_USER\\",
+        "HKEY_USERS\\",
+        "HKEY_CLASSES_ROOT\\",
+        "HKEY_CURRENT_CONFIG\\",
+    ];
+    ROOTS.iter().any(|r| line.starts_with(r))
+}
+
+/// Which hive a registry text export is about: the first full key path in it.
+fn text_hive(text: &str) -> Option<HiveKind> {
+    for line in text.lines().take(2_000) {
+        let l = line.trim().trim_start_matches('[').trim_start_matches('-');
+        let upper = l.to_ascii_uppercase();
+        if let Some(rest) = upper
+            .strip_prefix("HKEY_LOCAL_MACHINE\\")
+            .or_else(|| upper.strip_prefix("HKLM\\"))
+        {
+            let top = rest.split(['\\', ']']).next().unwrap_or("");
+            return match top {
+                "SYSTEM" => Some(HiveKind::System),
+                "SOFTWARE" => Some(HiveKind::Software),
+                "SECURITY" => Some(HiveKind::Security),
+                "SAM" => Some(HiveKind::Sam),
+                _ => Some(HiveKind::Other),
+            };
+        }
+        if upper.starts_with("HKEY_CURRENT_USER") || upper.starts_with("HKEY_USERS\\") {
+            return Some(HiveKind::NtUser);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(s: &str) -> Vec<u8> {
+        let mut v = vec![0xFF, 0xFE];
+        v.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+        v
+    }
+
+    #[test]
+    fn reg_export_in_both_encodings() {
+        let text = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server]\r\n\"fDenyTSConnections\"=dword:00000000\r\n";
+        for bytes in [utf16(text), text.as_bytes().to_vec()] {
+            let s = sniff_head(&bytes);
+            assert_eq!(s.kind, InputKind::RegExport);
+            assert_eq!(s.hive, Some(HiveKind::System));
+        }
+        let r4 = "REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies]\n";
+        assert_eq!(sniff_head(r4.as_bytes()).hive, Some(HiveKind::Software));
+    }
+
+    #[test]
+    fn reg_query_text_with_banner_and_without_bom() {
+        let text = "==== TSS registry ====\r\n\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\r\n    LicensingMode    REG_DWORD    0x4\r\n";
+        let no_bom: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        for bytes in [text.as_bytes().to_vec(), utf16(text), no_bom] {
+            let s = sniff_head(&bytes);
+            assert_eq!(s.kind, InputKind::RegQuery, "{bytes:?}");
+            assert_eq!(s.hive, Some(HiveKind::Software));
+        }
+    }
+
+    #[test]
+    fn plain_text_and_binary_are_other() {
+        assert_eq!(sniff_head(b"hello\nHKEY_LOCAL_MACHINE is a word\n").kind, InputKind::Other);
+        assert_eq!(sniff_head(&[0u8, 1, 2, 3, 0, 0, 9]).kind, InputKind::Other);
+        assert_eq!(sniff_head(b"").kind, InputKind::Other);
+    }
+
+    #[test]
+    fn magic_bytes() {
+        assert_eq!(sniff_head(b"ElfFile\0rest").kind, InputKind::Evtx);
+        assert_eq!(sniff_head(b"PK\x03\x04....").kind, InputKind::Archive);
+        let mut log = vec![0u8; 512];
+        log[..4].copy_from_slice(b"regf");
+        log[28] = 6;
+        assert_eq!(sniff_head(&log).kind, InputKind::HiveLog);
+        log[28] = 0;
+        assert_eq!(sniff_head(&log).kind, InputKind::Hive);
+    }
+
+    #[test]
+    fn role_names() {
+        assert_eq!(role_from_name("\\??\\C:\\Windows\\System32\\config\\SYSTEM"), Some(HiveKind::System));
+        assert_eq!(role_from_name("ntuser.dat.LOG1"), Some(HiveKind::NtUser));
+        assert_eq!(role_from_name("SYSTEM_2"), None);
+    }
+}
