@@ -5,12 +5,14 @@
 //! correlate → diagnose → report ([`report`]). The library never prints; it returns values that
 //! carry their own non-fatal problems. See `ARCHITECTURE.md` for the module map.
 
+// pub mod analyze; (enabled once RegistryView lands)
 pub mod capture;
 pub mod catalog;
 pub mod error;
 pub mod eventlog;
 pub mod evidence;
+// pub mod host; (enabled once RegistryView lands)
 pub mod registry;
-pub mod report;
+// pub mod report; (enabled once RegistryView lands)
 
 pub use error::{Error, Result};

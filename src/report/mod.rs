@@ -1,1 +1,134 @@
-//! (being written)
+//! Report: the serialisable result of a run (`schema_version`ed JSON contract, see
+//! `docs/json-contract.md`) and the renderers that turn it into text. Only this module and the
+//! CLI know about output formats.
+
+pub mod text;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::capture::{Input, LayoutInfo};
+use crate::evidence::{InputStatus, ProblemSeverity};
+use crate::host::HostIdentity;
+
+/// Version of the JSON contract. Bump it when a field changes meaning or disappears; adding fields
+/// does not bump it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole result of `rdsdiag analyze`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    /// One entry per path given, in the order given.
+    pub captures: Vec<CaptureReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Report {
+    pub fn new(captures: Vec<CaptureReport>) -> Self {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            captures,
+        }
+    }
+
+    /// Whether any capture could not be analysed at all.
+    pub fn any_failed(&self) -> bool {
+        self.captures.iter().any(|c| c.error.is_some())
+    }
+
+    /// Whether anything worth attention was found: damaged or unreadable evidence (later also
+    /// diagnoses).
+    pub fn any_problems(&self) -> bool {
+        self.captures.iter().any(CaptureReport::has_problems)
+    }
+}
+
+/// Analysis status of one capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureStatus {
+    Analysed,
+    Failed,
+}
+
+/// Everything rdsdiag learned from one capture.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaptureReport {
+    pub path: PathBuf,
+    pub status: CaptureStatus,
+    /// Why the capture could not be analysed (status `failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<LayoutInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostIdentity>,
+    /// Every file of the capture, sorted by path.
+    pub inputs: Vec<Input>,
+    pub input_summary: InputSummary,
+}
+
+impl CaptureReport {
+    pub fn failed(path: PathBuf, error: String) -> Self {
+        CaptureReport {
+            path,
+            status: CaptureStatus::Failed,
+            error: Some(error),
+            layout: None,
+            host: None,
+            inputs: Vec::new(),
+            input_summary: InputSummary::default(),
+        }
+    }
+
+    pub fn has_problems(&self) -> bool {
+        self.error.is_some()
+            || self.inputs.iter().any(|i| {
+                matches!(i.status, InputStatus::Partial | InputStatus::Rejected)
+                    || i.problems.iter().any(|p| p.severity >= ProblemSeverity::Warning)
+            })
+    }
+}
+
+/// Counts of inputs per status, so a reader sees at once what was looked at.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InputSummary {
+    pub total: usize,
+    pub parsed: usize,
+    pub partial: usize,
+    pub rejected: usize,
+    pub ignored: usize,
+    /// Recognised as evidence but not read by any reader (should stay 0).
+    pub pending: usize,
+}
+
+impl InputSummary {
+    pub fn of(inputs: &[Input]) -> Self {
+        let mut s = InputSummary {
+            total: inputs.len(),
+            ..Default::default()
+        };
+        for i in inputs {
+            match i.status {
+                InputStatus::Parsed => s.parsed += 1,
+                InputStatus::Partial => s.partial += 1,
+                InputStatus::Rejected => s.rejected += 1,
+                InputStatus::Ignored => s.ignored += 1,
+                InputStatus::Pending => s.pending += 1,
+            }
+        }
+        s
+    }
+}

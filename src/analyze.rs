@@ -1,0 +1,75 @@
+//! The pipeline for one capture and for many: acquire → read → (later: resolve → correlate →
+//! diagnose) → report. This is the one place that runs work in parallel: captures, and the files
+//! inside each capture, share the one global rayon pool (no nested pools, no per-file threads).
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::capture::{self, CaptureOptions};
+use crate::evidence::{InputKind, InputStatus, Problem};
+use crate::host::HostIdentity;
+use crate::registry::RegistryView;
+use crate::report::{CaptureReport, CaptureStatus, InputSummary, Report};
+
+/// Options for a run.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    pub capture: CaptureOptions,
+}
+
+/// Everything read from one capture, before rendering.
+pub struct Analysis {
+    pub capture: capture::Capture,
+    pub registry: RegistryView,
+}
+
+/// Open a capture and run the readers over its inputs. Input statuses and problems are updated in
+/// place; every input ends in a final status.
+pub fn read_capture(path: &Path, opts: &AnalyzeOptions) -> crate::Result<Analysis> {
+    let mut capture = capture::open(path, &opts.capture)?;
+    let registry = RegistryView::load(&mut capture.inputs);
+    finish_statuses(&mut capture.inputs);
+    Ok(Analysis { capture, registry })
+}
+
+/// Inputs that no reader took up keep `pending`; say so instead of leaving them silent.
+fn finish_statuses(inputs: &mut [capture::Input]) {
+    for input in inputs.iter_mut().filter(|i| i.status == InputStatus::Pending) {
+        let why = match input.kind {
+            InputKind::HiveLog => "transaction log not used: no dirty hive of the capture pairs with it",
+            _ => "recognised but not read by this version of rdsdiag",
+        };
+        input.status = InputStatus::Ignored;
+        input.problems.push(Problem::info("not-read", why));
+    }
+}
+
+/// Analyse one capture into its report. Never fails: a capture that cannot be opened becomes a
+/// `failed` report with the reason.
+pub fn analyze_capture(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
+    let analysis = match read_capture(path, opts) {
+        Ok(a) => a,
+        Err(e) => return CaptureReport::failed(path.to_path_buf(), e.to_string()),
+    };
+    let host = HostIdentity::read(&analysis.registry);
+    let capture = analysis.capture;
+    CaptureReport {
+        path: capture.path,
+        status: CaptureStatus::Analysed,
+        error: None,
+        layout: Some(capture.layout),
+        host: Some(host),
+        input_summary: InputSummary::of(&capture.inputs),
+        inputs: capture.inputs,
+    }
+}
+
+/// Analyse many captures in parallel; the report keeps the order of `paths`.
+pub fn analyze(paths: &[PathBuf], opts: &AnalyzeOptions) -> Report {
+    let captures = paths
+        .par_iter()
+        .map(|p| analyze_capture(p, opts))
+        .collect();
+    Report::new(captures)
+}

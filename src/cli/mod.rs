@@ -1,0 +1,177 @@
+//! The command-line edge: clap definitions, output selection, colour, and miette rendering of
+//! errors. Nothing below this module prints.
+
+mod exit;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use miette::{Diagnostic, Report as MietteReport};
+
+use rdsdiag::analyze::{self, AnalyzeOptions};
+use rdsdiag::capture::CaptureOptions;
+use rdsdiag::report::{self, text::TextOptions};
+
+pub use exit::Exit;
+
+/// Offline diagnosis of Windows Remote Desktop Services licensing and connection problems from
+/// registry hives, registry exports and EVTX logs. Times are UTC unless --tz says otherwise.
+#[derive(Debug, Parser)]
+#[command(name = "rdsdiag", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More detail (-v: full hashes and every problem).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Print nothing on success; only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// When to colour text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse captures (folders, zips or loose files) and report what they hold and what is wrong.
+    Analyze(AnalyzeArgs),
+}
+
+/// Limits applied to archives and files, shared by every command that opens captures.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Refuse archives with more entries than this.
+    #[arg(long, default_value_t = CaptureOptions::default().max_zip_entries)]
+    pub max_zip_entries: usize,
+    /// Refuse archives whose entries declare more uncompressed bytes than this in total.
+    #[arg(long, default_value_t = CaptureOptions::default().max_zip_total_bytes)]
+    pub max_zip_bytes: u64,
+    /// Refuse archives with an entry (over 1 MiB) that expands more than this ratio.
+    #[arg(long, default_value_t = CaptureOptions::default().max_compression_ratio)]
+    pub max_zip_ratio: u64,
+    /// Reject single files (hives, zip entries) larger than this many bytes.
+    #[arg(long, default_value_t = CaptureOptions::default().max_file_bytes)]
+    pub max_file_bytes: u64,
+}
+
+impl LimitArgs {
+    pub fn capture_options(&self) -> CaptureOptions {
+        CaptureOptions {
+            max_zip_entries: self.max_zip_entries,
+            max_zip_total_bytes: self.max_zip_bytes,
+            max_compression_ratio: self.max_zip_ratio,
+            max_file_bytes: self.max_file_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Captures: folders, .zip files or loose files (hives, .reg/reg query text, .evtx).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// An error shown through miette, naming the file.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(rdsdiag::input))]
+struct InputDiagnostic {
+    message: String,
+    #[help]
+    help: Option<String>,
+}
+
+fn show_error(message: String, help: Option<String>) {
+    let report = MietteReport::new(InputDiagnostic { message, help });
+    eprintln!("{report:?}");
+}
+
+/// Parse arguments, run, and return the exit code.
+pub fn run() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => Exit::Clean,
+                _ => Exit::InputError,
+            }
+            .into();
+        }
+    };
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    if matches!(cli.color, ColorChoice::Auto) && std::env::var_os("NO_COLOR").is_none() {
+        miette::set_hook(Box::new(move |_| {
+            Box::new(miette::MietteHandlerOpts::new().color(std::io::stderr().is_terminal()).build())
+        }))
+        .ok();
+    } else {
+        miette::set_hook(Box::new(move |_| Box::new(miette::MietteHandlerOpts::new().color(color).build()))).ok();
+    }
+    let text = TextOptions {
+        color,
+        verbose: cli.verbose,
+    };
+    let exit = match &cli.command {
+        Command::Analyze(args) => run_analyze(args, text, cli.quiet),
+    };
+    exit.into()
+}
+
+fn run_analyze(args: &AnalyzeArgs, text: TextOptions, quiet: bool) -> Exit {
+    let opts = AnalyzeOptions {
+        capture: args.limits.capture_options(),
+    };
+    let report = analyze::analyze(&args.paths, &opts);
+    for c in report.captures.iter().filter(|c| c.error.is_some()) {
+        show_error(
+            c.error.clone().unwrap_or_default(),
+            Some("check the path; archives are refused when they are hostile or exceed the --max-zip-* limits".into()),
+        );
+    }
+    let rendered = match args.format {
+        Format::Json => serde_json::to_string_pretty(&report).map(|s| s + "\n").unwrap_or_default(),
+        Format::Text => report::text::render(&report, text),
+    };
+    if !quiet || args.format == Format::Json {
+        write_stdout(&rendered);
+    }
+    if report.any_failed() {
+        Exit::InputError
+    } else if report.any_problems() {
+        Exit::Problems
+    } else {
+        Exit::Clean
+    }
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes()).and_then(|_| out.flush());
+}
