@@ -1,1 +1,5 @@
-//! (being written)
+//! Data tables (TSV files embedded at build time) and their strict loaders.
+
+pub mod events;
+pub mod settings;
+pub mod builds;

@@ -1,1 +1,358 @@
-//! (being written)
+//! Read: the event-log layer. Streams EVTX files through the `evtx` crate one chunk at a time,
+//! keeps only the records the diagnosis needs (decided from provider and EventID before any
+//! rendering), normalises them into [`Event`]s, and keeps an [`Integrity`] account of everything
+//! that could not be read or trusted. See `docs/eventlog.md`.
+
+mod normalize;
+pub mod query;
+mod reader;
+mod system;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Seek};
+
+use serde::Serialize;
+
+use crate::capture::{Input, InputSource};
+use crate::catalog::events::{catalog, EventDef};
+use crate::evidence::{InputStatus, Problem};
+
+pub use normalize::{normalize_event_id, RCM_PROVIDER};
+
+/// Errors that stop a whole file from being read (everything else becomes a [`Problem`]).
+#[derive(Debug, thiserror::Error)]
+pub enum EventLogError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not an EVTX file: {reason}")]
+    NotEvtx { path: String, reason: String },
+    #[error(transparent)]
+    Input(#[from] crate::error::Error),
+}
+
+/// Which records to keep. Built from the event catalogue (`src/catalog/events.tsv`).
+#[derive(Debug, Clone)]
+pub struct EventFilter {
+    /// Keep only events the catalogue lists (a provider's `*` row lists all its events).
+    catalogued_only: bool,
+    /// Canonical EventIDs to keep (`None`: any).
+    ids: Option<BTreeSet<u16>>,
+    /// Provider name parts to keep, lower case (`None`: any). A provider matches when its name
+    /// contains one of them, case-insensitively.
+    providers: Option<Vec<String>>,
+    /// Channels whose files may hold kept events (`None`: never skip a file by its channel).
+    channels: Option<BTreeSet<String>>,
+    skip_channels: bool,
+}
+
+impl EventFilter {
+    /// Every catalogued event: what the RDS diagnosis reads. Files whose channel the catalogue
+    /// does not name are skipped quickly.
+    pub fn rds() -> EventFilter {
+        let cat = catalog();
+        let mut channels: BTreeSet<String> =
+            cat.channels().into_iter().map(str::to_lowercase).collect();
+        // A provider's own channels (`<provider>/<anything>`) may hold its events too.
+        for p in cat.providers() {
+            channels.insert(format!("{}/*", p.to_lowercase()));
+        }
+        EventFilter {
+            catalogued_only: true,
+            ids: None,
+            providers: None,
+            channels: Some(channels),
+            skip_channels: true,
+        }
+    }
+
+    /// Every record of every file (no filtering, no file skipping).
+    pub fn all() -> EventFilter {
+        EventFilter {
+            catalogued_only: false,
+            ids: None,
+            providers: None,
+            channels: None,
+            skip_channels: false,
+        }
+    }
+
+    /// Keep only these canonical EventIDs (adds to earlier `with_ids`).
+    pub fn with_ids(mut self, ids: impl IntoIterator<Item = u16>) -> EventFilter {
+        let set = self.ids.get_or_insert_with(BTreeSet::new);
+        set.extend(ids);
+        self
+    }
+
+    /// Keep only providers whose name contains one of these parts (case-insensitive).
+    pub fn with_providers<S: AsRef<str>>(
+        mut self,
+        parts: impl IntoIterator<Item = S>,
+    ) -> EventFilter {
+        let v = self.providers.get_or_insert_with(Vec::new);
+        v.extend(parts.into_iter().map(|p| p.as_ref().to_lowercase()));
+        self
+    }
+
+    /// Turn the quick skip of files with an irrelevant channel on or off.
+    pub fn skip_irrelevant_channels(mut self, on: bool) -> EventFilter {
+        self.skip_channels = on;
+        self
+    }
+
+    /// `rdsdiag events --id/--provider`: the catalogued events, narrowed.
+    pub fn for_query(ids: &[u16], providers: &[String]) -> EventFilter {
+        let mut f = EventFilter::rds();
+        if !ids.is_empty() {
+            f = f.with_ids(ids.iter().copied());
+        }
+        if !providers.is_empty() {
+            f = f.with_providers(providers);
+        }
+        f
+    }
+
+    /// Whether a record with this provider and canonical EventID is kept.
+    pub fn matches(&self, provider: &str, event_id: u16) -> bool {
+        if let Some(ids) = &self.ids {
+            if !ids.contains(&event_id) {
+                return false;
+            }
+        }
+        if let Some(parts) = &self.providers {
+            let p = provider.to_lowercase();
+            if !parts.iter().any(|part| p.contains(part.as_str())) {
+                return false;
+            }
+        }
+        !self.catalogued_only || catalog().lookup(provider, event_id).is_some()
+    }
+
+    /// Whether a file whose records are all in `channel` may hold kept events.
+    pub fn channel_relevant(&self, channel: &str) -> bool {
+        if !self.skip_channels {
+            return true;
+        }
+        let Some(set) = &self.channels else {
+            return true;
+        };
+        let c = channel.to_lowercase();
+        if set.contains(&c) {
+            return true;
+        }
+        match c.split_once('/') {
+            Some((family, _)) => set.contains(&format!("{family}/*")),
+            None => false,
+        }
+    }
+
+    /// Whether this filter may skip files by channel at all.
+    pub fn skips_channels(&self) -> bool {
+        self.skip_channels && self.channels.is_some()
+    }
+}
+
+/// A normalised event record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// `System/TimeCreated@SystemTime` (UTC, 100 ns precision kept); the record header's time
+    /// when the record has none.
+    pub time: jiff::Timestamp,
+    pub record_id: u64,
+    pub provider: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_guid: Option<String>,
+    pub channel: Option<String>,
+    pub computer: Option<String>,
+    pub level: Option<u8>,
+    /// Canonical 16-bit EventID (reference §9.1).
+    pub event_id: u16,
+    /// The EventID as stored in the record.
+    pub raw_event_id: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qualifiers: Option<u16>,
+    /// `System/Correlation@ActivityID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<String>,
+    /// `System/Security@UserID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_sid: Option<String>,
+    /// `EventData` named values, positional `Data` as "1", "2"…, `Binary` (hex), and `UserData`
+    /// element values.
+    pub fields: BTreeMap<String, String>,
+    /// The input's path in the capture.
+    pub file: String,
+    /// The chunk's number in the file.
+    pub chunk: u64,
+    /// The record's byte offset in the file.
+    pub offset: u64,
+    /// False when the record comes from a chunk whose CRC32s do not match, or from a cut-off
+    /// chunk at the end of the file.
+    pub verified: bool,
+}
+
+impl Event {
+    /// The catalogue row of this event, if any.
+    pub fn catalog_entry(&self) -> Option<&'static EventDef> {
+        catalog().lookup(&self.provider, self.event_id)
+    }
+
+    /// A field value.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+}
+
+/// One chunk that could not be fully trusted or read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChunkProblem {
+    pub chunk: u64,
+    pub offset: u64,
+    /// `bad-header-checksum`, `bad-data-checksum`, `bad-magic`, `unparsable`, `cut-off`.
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// What could and could not be read from one EVTX file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Integrity {
+    pub file_bytes: u64,
+    /// Format version from the file header (`3.1`, `3.2`).
+    pub version: String,
+    pub header_checksum_ok: bool,
+    /// Header flag DIRTY: the log was not closed cleanly; header fields may be stale.
+    pub dirty: bool,
+    /// Header flag FULL: the log reached its maximum size.
+    pub full: bool,
+    /// The chunk count the file header declares.
+    pub declared_chunk_count: u64,
+    /// Complete 64 KiB chunk slots the file has room for.
+    pub chunk_slots: u64,
+    /// Chunks holding records (valid magic, not all zero).
+    pub chunks_found: u64,
+    /// Chunks found whose header and data CRC32s match.
+    pub chunks_valid: u64,
+    pub chunks_bad_checksum: u64,
+    pub chunks_bad_magic: u64,
+    pub chunks_empty: u64,
+    /// Chunks whose string table or header could not be parsed.
+    pub chunks_unparsable: u64,
+    /// Chunks with records at or past the declared chunk count (a stale header count).
+    pub chunks_beyond_declared_count: u64,
+    /// Records the chunk headers declare (sum of their record ID ranges).
+    pub records_declared: u64,
+    /// Records read (relevant or not).
+    pub records_read: u64,
+    /// Records that could not be read (errors), plus those of unparsable chunks.
+    pub records_skipped: u64,
+    /// Records read from chunks with a bad checksum or from a cut-off chunk.
+    pub records_unverified: u64,
+    /// Records kept by the filter.
+    pub records_kept: u64,
+    /// Bytes after the last complete chunk (a cut-off copy).
+    pub truncated_tail_bytes: u64,
+    /// Records read from the cut-off partial chunk at the end (also counted as unverified).
+    pub records_from_cut_off_chunk: u64,
+    /// Records per channel (`<none>` for records without one). For a skipped file: the records
+    /// sampled to decide.
+    pub channels: BTreeMap<String, u64>,
+    /// The file was skipped after sampling: its channel holds no catalogued event.
+    pub skipped_irrelevant: bool,
+    pub chunk_problems: Vec<ChunkProblem>,
+}
+
+/// The result of reading one EVTX file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EvtxReport {
+    pub events: Vec<Event>,
+    pub integrity: Integrity,
+    /// Problems met (also attached to the input by [`read_input`]).
+    pub problems: Vec<Problem>,
+}
+
+impl EvtxReport {
+    /// The status an input with this report has.
+    pub fn status(&self) -> InputStatus {
+        use crate::evidence::ProblemSeverity;
+        if self
+            .problems
+            .iter()
+            .any(|p| p.severity >= ProblemSeverity::Warning)
+        {
+            InputStatus::Partial
+        } else {
+            InputStatus::Parsed
+        }
+    }
+}
+
+/// Read an EVTX input of a capture with `filter`. Sets `input.status` and appends the problems
+/// to `input.problems`. Files on disk are streamed; zip entries are read into memory first.
+pub fn read_input(input: &mut Input, filter: &EventFilter) -> EvtxReport {
+    let label = input.path.clone();
+    let result = match &input.source {
+        InputSource::File(p) => match std::fs::File::open(p) {
+            Ok(f) => read_evtx(
+                std::io::BufReader::with_capacity(1 << 16, f),
+                &label,
+                filter,
+            ),
+            Err(e) => Err(EventLogError::Io {
+                path: p.display().to_string(),
+                source: e,
+            }),
+        },
+        InputSource::Zip { .. } => match input.read_all() {
+            Ok(bytes) => read_evtx(std::io::Cursor::new(bytes), &label, filter),
+            Err(e) => Err(EventLogError::Input(e)),
+        },
+    };
+    match result {
+        Ok(report) => {
+            input.status = report.status();
+            input.problems.extend(report.problems.iter().cloned());
+            report
+        }
+        Err(e) => {
+            let code = match e {
+                EventLogError::NotEvtx { .. } => "evtx-not-readable",
+                _ => "evtx-io-error",
+            };
+            let problem = Problem::error(code, e.to_string());
+            input.status = InputStatus::Rejected;
+            input.problems.push(problem.clone());
+            EvtxReport {
+                problems: vec![problem],
+                ..EvtxReport::default()
+            }
+        }
+    }
+}
+
+/// Read one EVTX file at `path` (a convenience for tools and tests).
+pub fn read_path(
+    path: &std::path::Path,
+    filter: &EventFilter,
+) -> Result<EvtxReport, EventLogError> {
+    let f = std::fs::File::open(path).map_err(|e| EventLogError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    read_evtx(
+        std::io::BufReader::with_capacity(1 << 16, f),
+        &path.display().to_string(),
+        filter,
+    )
+}
+
+/// Read an EVTX stream. `label` is used as [`Event::file`] and in messages.
+pub fn read_evtx<R: Read + Seek>(
+    reader: R,
+    label: &str,
+    filter: &EventFilter,
+) -> Result<EvtxReport, EventLogError> {
+    reader::Reader::new(reader, label, filter)?.run()
+}

@@ -1,0 +1,456 @@
+//! The event catalogue as data: which (provider, EventID) pairs the RDS diagnosis reads, what
+//! they mean, which fields to extract and where that knowledge comes from (`events.tsv`, built
+//! from `rds-reference.md` §10). The loader is strict so that a bad edit fails the tests.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+/// The embedded catalogue table.
+pub const EVENTS_TSV: &str = include_str!("events.tsv");
+
+/// The columns of `events.tsv`, in order.
+pub const COLUMNS: [&str; 9] = [
+    "provider", "event_id", "raw_ids", "channels", "level", "name", "meaning", "fields", "source",
+];
+
+/// Which events of a provider a catalogue row covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(untagged)]
+pub enum EventIdSpec {
+    /// One canonical EventID (§9.1).
+    Id(u16),
+    /// Every other event of the provider (`*`): kept and reported raw.
+    Any,
+}
+
+/// One row of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventDef {
+    pub provider: String,
+    pub event_id: EventIdSpec,
+    /// Raw on-disk IDs that normalise to `event_id` (RCM manifest IDs ≥ 0xC000), if any.
+    pub raw_ids: Vec<u16>,
+    /// Channels the event is logged to (the first is the usual one).
+    pub channels: Vec<String>,
+    /// Documented level (`I`, `W`, `E`, `A`, combinations like `I|E`, or `-`): informative
+    /// only; the record's own `System/Level` is what counts.
+    pub level: String,
+    /// A short kebab-case name (`session-logon`, `grace-expired-no-ls`).
+    pub name: String,
+    /// What the event means, in our own words.
+    pub meaning: String,
+    /// The fields to extract (`EventData`/`UserData` names, or `1`, `2`… for positional data).
+    pub fields: Vec<String>,
+    /// Source IDs of the reference (§18), or an `UNCONFIRMED` note.
+    pub source: String,
+}
+
+impl EventDef {
+    /// Whether the row's wording or mapping is marked unconfirmed by its source.
+    pub fn unconfirmed(&self) -> bool {
+        self.source.contains("UNCONFIRMED")
+    }
+}
+
+/// Errors of the catalogue loader.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CatalogError {
+    #[error("events.tsv: the header must be {expected:?}, found {found:?}")]
+    BadHeader { expected: String, found: String },
+    #[error("events.tsv line {line}: expected {expected} columns, found {found}")]
+    ColumnCount {
+        line: usize,
+        expected: usize,
+        found: usize,
+    },
+    #[error("events.tsv line {line}: column {column}: {reason}")]
+    BadValue {
+        line: usize,
+        column: &'static str,
+        reason: String,
+    },
+    #[error(
+        "events.tsv line {line}: duplicate row for {provider} {event_id} (first on line {first})"
+    )]
+    Duplicate {
+        line: usize,
+        first: usize,
+        provider: String,
+        event_id: String,
+    },
+    #[error("events.tsv line {line}: raw ID {raw} of {provider} already maps to another event (line {first})")]
+    DuplicateRaw {
+        line: usize,
+        first: usize,
+        provider: String,
+        raw: u16,
+    },
+    #[error("events.tsv: no header line")]
+    Empty,
+}
+
+/// The loaded catalogue with its lookup indexes. Provider names compare case-insensitively.
+#[derive(Debug, Clone)]
+pub struct EventCatalog {
+    defs: Vec<EventDef>,
+    by_key: HashMap<(String, EventIdSpec), usize>,
+    raw_map: HashMap<(String, u16), u16>,
+}
+
+fn key(provider: &str) -> String {
+    provider.to_ascii_lowercase()
+}
+
+impl EventCatalog {
+    /// Parse a catalogue table. Lines starting with `#` and blank lines are comments; the first
+    /// other line must be the header [`COLUMNS`]; every row must have exactly those columns.
+    pub fn parse(text: &str) -> Result<EventCatalog, CatalogError> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
+            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
+        let (_, header) = lines.next().ok_or(CatalogError::Empty)?;
+        if header.split('\t').ne(COLUMNS.iter().copied()) {
+            return Err(CatalogError::BadHeader {
+                expected: COLUMNS.join("\t"),
+                found: header.to_string(),
+            });
+        }
+        let mut defs = Vec::new();
+        let mut by_key = HashMap::new();
+        let mut lines_of = Vec::new();
+        let mut raw_map: HashMap<(String, u16), u16> = HashMap::new();
+        let mut raw_line: HashMap<(String, u16), usize> = HashMap::new();
+        for (line, text) in lines {
+            let cols: Vec<&str> = text.split('\t').collect();
+            if cols.len() != COLUMNS.len() {
+                return Err(CatalogError::ColumnCount {
+                    line,
+                    expected: COLUMNS.len(),
+                    found: cols.len(),
+                });
+            }
+            let bad = |column: &'static str, reason: String| CatalogError::BadValue {
+                line,
+                column,
+                reason,
+            };
+            let provider = cols[0].trim();
+            if provider.is_empty() || provider == "-" {
+                return Err(bad("provider", "empty".into()));
+            }
+            let event_id =
+                match cols[1].trim() {
+                    "*" => EventIdSpec::Any,
+                    s => EventIdSpec::Id(s.parse::<u16>().map_err(|_| {
+                        bad("event_id", format!("{s:?} is not a 16-bit number or *"))
+                    })?),
+                };
+            let list = |s: &str| -> Vec<String> {
+                if s.trim() == "-" {
+                    Vec::new()
+                } else {
+                    s.split(',')
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                }
+            };
+            let mut raw_ids = Vec::new();
+            for r in list(cols[2]) {
+                let v = r
+                    .parse::<u16>()
+                    .map_err(|_| bad("raw_ids", format!("{r:?} is not a 16-bit number")))?;
+                raw_ids.push(v);
+            }
+            if !raw_ids.is_empty() && event_id == EventIdSpec::Any {
+                return Err(bad("raw_ids", "a * row cannot have raw IDs".into()));
+            }
+            let channels = list(cols[3]);
+            if channels.is_empty() {
+                return Err(bad("channels", "at least one channel is required".into()));
+            }
+            let level = cols[4].trim();
+            if level.is_empty()
+                || !(level == "-"
+                    || level
+                        .split('|')
+                        .all(|l| matches!(l, "C" | "E" | "W" | "I" | "V" | "A")))
+            {
+                return Err(bad(
+                    "level",
+                    format!("{level:?} is not C/E/W/I/V/A (|-joined) or -"),
+                ));
+            }
+            let name = cols[5].trim();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return Err(bad("name", format!("{name:?} is not kebab-case")));
+            }
+            let meaning = cols[6].trim();
+            if meaning.is_empty() || meaning == "-" {
+                return Err(bad("meaning", "empty".into()));
+            }
+            let source = cols[8].trim();
+            if source.is_empty() || source == "-" {
+                return Err(bad("source", "empty".into()));
+            }
+            let k = (key(provider), event_id);
+            if let Some(&first) = by_key.get(&k) {
+                let first_line: usize = lines_of[first];
+                return Err(CatalogError::Duplicate {
+                    line,
+                    first: first_line,
+                    provider: provider.to_string(),
+                    event_id: cols[1].trim().to_string(),
+                });
+            }
+            if let EventIdSpec::Id(canonical) = event_id {
+                for &raw in &raw_ids {
+                    let rk = (key(provider), raw);
+                    if let Some(&first) = raw_line.get(&rk) {
+                        return Err(CatalogError::DuplicateRaw {
+                            line,
+                            first,
+                            provider: provider.to_string(),
+                            raw,
+                        });
+                    }
+                    raw_line.insert(rk.clone(), line);
+                    raw_map.insert(rk, canonical);
+                }
+            }
+            by_key.insert(k, defs.len());
+            lines_of.push(line);
+            defs.push(EventDef {
+                provider: provider.to_string(),
+                event_id,
+                raw_ids,
+                channels,
+                level: level.to_string(),
+                name: name.to_string(),
+                meaning: meaning.to_string(),
+                fields: list(cols[7]),
+                source: source.to_string(),
+            });
+        }
+        // A raw ID must not also be a canonical ID of its own row elsewhere.
+        for ((provider, raw), _) in raw_map.iter() {
+            if let Some(&i) = by_key.get(&(provider.clone(), EventIdSpec::Id(*raw))) {
+                return Err(CatalogError::BadValue {
+                    line: lines_of[i],
+                    column: "raw_ids",
+                    reason: format!("raw ID {raw} is also a canonical ID of {provider}"),
+                });
+            }
+        }
+        Ok(EventCatalog {
+            defs,
+            by_key,
+            raw_map,
+        })
+    }
+
+    /// All rows, in table order.
+    pub fn defs(&self) -> &[EventDef] {
+        &self.defs
+    }
+
+    /// The row for a provider's canonical EventID: its own row, else the provider's `*` row.
+    pub fn lookup(&self, provider: &str, event_id: u16) -> Option<&EventDef> {
+        let p = key(provider);
+        self.by_key
+            .get(&(p.clone(), EventIdSpec::Id(event_id)))
+            .or_else(|| self.by_key.get(&(p, EventIdSpec::Any)))
+            .map(|&i| &self.defs[i])
+    }
+
+    /// The row for exactly this key (no fallback to `*`).
+    pub fn get(&self, provider: &str, event_id: EventIdSpec) -> Option<&EventDef> {
+        self.by_key
+            .get(&(key(provider), event_id))
+            .map(|&i| &self.defs[i])
+    }
+
+    /// The canonical ID the table gives a raw on-disk ID of a provider, if it lists it.
+    pub fn canonical_for_raw(&self, provider: &str, raw: u16) -> Option<u16> {
+        self.raw_map.get(&(key(provider), raw)).copied()
+    }
+
+    /// Every channel named in the table.
+    pub fn channels(&self) -> BTreeSet<&str> {
+        self.defs
+            .iter()
+            .flat_map(|d| d.channels.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// Every provider named in the table (as spelt there).
+    pub fn providers(&self) -> BTreeSet<&str> {
+        self.defs.iter().map(|d| d.provider.as_str()).collect()
+    }
+}
+
+/// The embedded catalogue, parsed once. The table ships inside the binary and is checked by the
+/// tests, so a parse failure is a build defect, not bad input.
+pub fn catalog() -> &'static EventCatalog {
+    static CATALOG: OnceLock<EventCatalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        EventCatalog::parse(EVENTS_TSV)
+            .expect("the embedded events.tsv is checked by the unit tests")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LSM: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager";
+    const RCM: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager";
+
+    #[test]
+    fn embedded_table_loads() {
+        let c = EventCatalog::parse(EVENTS_TSV).unwrap();
+        assert!(c.defs().len() > 100);
+        assert_eq!(c.lookup(LSM, 40).unwrap().fields, ["Session", "Reason"]);
+        // Provider-wide fallback.
+        assert_eq!(c.lookup(LSM, 54).unwrap().event_id, EventIdSpec::Any);
+        assert!(c.lookup("Service Control Manager", 7045).is_none());
+        assert_eq!(c.canonical_for_raw(RCM, 50282), Some(1130));
+        assert_eq!(c.canonical_for_raw(&RCM.to_uppercase(), 50280), Some(1128));
+        assert_eq!(c.canonical_for_raw(RCM, 1068), None);
+    }
+
+    #[test]
+    fn every_licensing_raw_id_follows_the_mask_rule() {
+        for d in catalog().defs() {
+            if let EventIdSpec::Id(id) = d.event_id {
+                for &raw in &d.raw_ids {
+                    assert!(raw >= 0xC000);
+                    assert_eq!(raw & 0x3FFF, id, "{d:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reference_section_10_is_covered() {
+        let c = catalog();
+        for (p, ids) in [
+            (
+                LSM,
+                &[21u16, 22, 23, 24, 25, 36, 37, 38, 39, 40, 41, 42, 43, 53][..],
+            ),
+            (
+                RCM,
+                &[
+                    261, 258, 259, 260, 262, 1149, 20499, 20500, 20515, 20516, 20517, 20518, 20519,
+                    1143, 1028, 1043, 1061, 1062, 1063, 1064, 1068, 1069, 1128, 1129, 1130, 1131,
+                    1132, 1133, 1152, 1160, 1003, 1004, 1011, 1006, 1050, 1051, 1056, 1057, 1058,
+                    1067,
+                ][..],
+            ),
+            (
+                "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS",
+                &[
+                    97, 98, 99, 102, 103, 104, 131, 139, 140, 148, 151, 152, 153, 226, 227, 228,
+                ][..],
+            ),
+            ("TermDD", &[50, 56][..]),
+            ("Schannel", &[36870, 36871, 36874, 36887, 36888][..]),
+            ("Service Control Manager", &[7031, 7034, 7036, 7040][..]),
+            (
+                "Microsoft-Windows-Security-Auditing",
+                &[4624, 4625, 4778, 4779][..],
+            ),
+            (
+                "Microsoft-Windows-TerminalServices-Licensing",
+                &[
+                    9, 12, 13, 14, 17, 18, 19, 20, 21, 22, 26, 37, 38, 44, 45, 4105, 4141, 4143,
+                    4147, 8197,
+                ][..],
+            ),
+            (
+                "Microsoft-Windows-TerminalServices-ClientActiveXCore",
+                &[1024, 1026, 1029, 1102, 1105][..],
+            ),
+        ] {
+            for &id in ids {
+                let d = c.get(p, EventIdSpec::Id(id));
+                assert!(d.is_some(), "{p} {id} missing");
+            }
+        }
+    }
+
+    const HDR: &str =
+        "provider\tevent_id\traw_ids\tchannels\tlevel\tname\tmeaning\tfields\tsource\n";
+
+    #[test]
+    fn rejects_duplicates() {
+        let t = format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\tS1\np\t1\t-\tSystem\tI\tb\tm\t-\tS1\n");
+        assert!(matches!(
+            EventCatalog::parse(&t),
+            Err(CatalogError::Duplicate {
+                line: 3,
+                first: 2,
+                ..
+            })
+        ));
+        let t = format!(
+            "{HDR}P\t1\t50000\tSystem\tI\ta\tm\t-\tS1\nP\t2\t50000\tSystem\tI\tb\tm\t-\tS1\n"
+        );
+        assert!(matches!(
+            EventCatalog::parse(&t),
+            Err(CatalogError::DuplicateRaw { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_unknown_or_missing_columns() {
+        let t = HDR.replace("source", "source\textra");
+        assert!(matches!(
+            EventCatalog::parse(&t),
+            Err(CatalogError::BadHeader { .. })
+        ));
+        let t = format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\n");
+        assert!(matches!(
+            EventCatalog::parse(&t),
+            Err(CatalogError::ColumnCount { line: 2, .. })
+        ));
+        let t = format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\tS1\textra\n");
+        assert!(matches!(
+            EventCatalog::parse(&t),
+            Err(CatalogError::ColumnCount { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        for row in [
+            "P\t70000\t-\tSystem\tI\ta\tm\t-\tS1",
+            "P\t1\tx\tSystem\tI\ta\tm\t-\tS1",
+            "P\t1\t-\t-\tI\ta\tm\t-\tS1",
+            "P\t1\t-\tSystem\tQ\ta\tm\t-\tS1",
+            "P\t1\t-\tSystem\tI\tNot Kebab\tm\t-\tS1",
+            "P\t1\t-\tSystem\tI\ta\t-\t-\tS1",
+            "P\t1\t-\tSystem\tI\ta\tm\t-\t-",
+            "P\t*\t50000\tSystem\tI\ta\tm\t-\tS1",
+        ] {
+            let t = format!("{HDR}{row}\n");
+            assert!(
+                matches!(EventCatalog::parse(&t), Err(CatalogError::BadValue { .. })),
+                "{row}"
+            );
+        }
+        assert_eq!(
+            EventCatalog::parse("# only comments\n").unwrap_err(),
+            CatalogError::Empty
+        );
+    }
+}

@@ -1,0 +1,573 @@
+//! The chunk walk behind [`super::read_evtx`]: reads each 64 KiB chunk slot itself (so that it
+//! can count empty, bad-magic, bad-checksum and cut-off chunks the crate passes over silently),
+//! hands intact chunks to the `evtx` crate's record iterator, filters records early and keeps
+//! the integrity account.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use evtx::{EvtxChunkData, EvtxFileHeader, EvtxRecord, HeaderFlags, ParserSettings};
+
+use super::normalize::{event_from_json, normalize_event_id, system_fields};
+use super::system::TemplateCache;
+use super::{ChunkProblem, EventFilter, EventLogError, EvtxReport};
+use crate::evidence::Problem;
+
+const HEADER_SIZE: u64 = 4096;
+const CHUNK_SIZE: u64 = 65536;
+const CHUNK_HEADER_SIZE: usize = 512;
+const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
+
+/// Where a chunk's bytes came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Full(u64),
+    /// The partial chunk after the last complete one; holds the number of bytes present.
+    CutOff(u64, usize),
+}
+
+/// What sampling a chunk's first record decided.
+enum Sampled {
+    /// The chunk's records were read.
+    Read,
+    /// Not read: its first record is in an irrelevant channel.
+    Deferred,
+}
+
+pub(crate) struct Reader<'f, R> {
+    r: R,
+    label: String,
+    filter: &'f EventFilter,
+    header: EvtxFileHeader,
+    size: u64,
+    settings: Arc<ParserSettings>,
+    report: EvtxReport,
+    templates: TemplateCache,
+    /// The channel of the first record of every chunk sampled so far (`Some(None)`: no channel).
+    file_channel: Option<Option<String>>,
+    mixed_channels: bool,
+}
+
+/// An error with its causes, `message | cause | cause` (as evtx_dump prints them).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(" | ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+fn not_evtx(label: &str, reason: impl Into<String>) -> EventLogError {
+    EventLogError::NotEvtx {
+        path: label.to_string(),
+        reason: reason.into(),
+    }
+}
+
+impl<'f, R: Read + Seek> Reader<'f, R> {
+    pub fn new(mut r: R, label: &str, filter: &'f EventFilter) -> Result<Self, EventLogError> {
+        let io = |e| EventLogError::Io {
+            path: label.to_string(),
+            source: e,
+        };
+        let size = r.seek(SeekFrom::End(0)).map_err(io)?;
+        if size < HEADER_SIZE {
+            return Err(not_evtx(
+                label,
+                format!("{size} bytes, shorter than the 4096-byte file header"),
+            ));
+        }
+        r.seek(SeekFrom::Start(0)).map_err(io)?;
+        let header =
+            EvtxFileHeader::from_stream(&mut r).map_err(|e| not_evtx(label, e.to_string()))?;
+        Ok(Reader {
+            r,
+            label: label.to_string(),
+            filter,
+            header,
+            size,
+            settings: Arc::new(ParserSettings::new().num_threads(1).indent(false)),
+            report: EvtxReport::default(),
+            templates: TemplateCache::default(),
+            file_channel: None,
+            mixed_channels: false,
+        })
+    }
+
+    fn problem(&mut self, p: Problem) {
+        self.report.problems.push(p);
+    }
+
+    pub fn run(mut self) -> Result<EvtxReport, EventLogError> {
+        let h = &self.header;
+        let slots = (self.size - HEADER_SIZE) / CHUNK_SIZE;
+        let tail = (self.size - HEADER_SIZE) % CHUNK_SIZE;
+        {
+            let i = &mut self.report.integrity;
+            i.file_bytes = self.size;
+            i.version = format!("{}.{}", h.major_version, h.minor_version);
+            i.header_checksum_ok = h.validate_checksum();
+            i.dirty = h.flags.contains(HeaderFlags::DIRTY);
+            i.full = h.flags.contains(HeaderFlags::FULL);
+            i.declared_chunk_count = u64::from(h.chunk_count);
+            i.chunk_slots = slots;
+            i.truncated_tail_bytes = tail;
+        }
+        if !self.report.integrity.header_checksum_ok {
+            let (s, c) = (self.header.checksum, self.header.computed_checksum);
+            self.problem(Problem::warning(
+                "evtx-header-bad-checksum",
+                format!("file header CRC32 invalid (stored {s:#010x}, computed {c:#010x}); its counts are not trusted, chunks are read from their fixed offsets"),
+            ));
+        }
+        if self.report.integrity.dirty {
+            self.problem(Problem::info(
+                "evtx-dirty",
+                "the log was not closed cleanly (header flag DIRTY): header fields may be stale; every chunk slot is read, not only the declared ones",
+            ));
+        }
+        if self.report.integrity.full {
+            self.problem(Problem::info(
+                "evtx-full",
+                "the log reached its maximum size (header flag FULL): older events may have been overwritten",
+            ));
+        }
+
+        // Record order: start at the chunk holding the lowest record ID (a log that wrapped
+        // around starts in the middle), as the crate and Windows do.
+        let oldest = self.oldest_slot(slots);
+        let mut order: Vec<Slot> = (oldest..slots).chain(0..oldest).map(Slot::Full).collect();
+        if tail > 0 {
+            order.push(Slot::CutOff(slots, tail as usize));
+        }
+        let mut deferred = Vec::new();
+        let mut buf = Vec::with_capacity(CHUNK_SIZE as usize);
+        for slot in order {
+            match self.chunk(slot, &mut buf, true)? {
+                Sampled::Read => {}
+                Sampled::Deferred => deferred.push(slot),
+            }
+        }
+        if !deferred.is_empty() {
+            if self.mixed_channels {
+                // The file mixes channels: what was deferred must be read after all. Undo the
+                // sampled first records' channel counts, they are counted when read.
+                if let Some(Some(ch)) = &self.file_channel {
+                    let channels = &mut self.report.integrity.channels;
+                    if let Some(n) = channels.get_mut(ch) {
+                        *n = n.saturating_sub(deferred.len() as u64);
+                        if *n == 0 {
+                            channels.remove(ch);
+                        }
+                    }
+                }
+                for slot in deferred {
+                    self.chunk(slot, &mut buf, false)?;
+                }
+                self.report.events.sort_by_key(|e| e.record_id);
+            } else {
+                self.report.integrity.skipped_irrelevant = true;
+                let ch = self
+                    .file_channel
+                    .clone()
+                    .flatten()
+                    .unwrap_or_else(|| "<none>".into());
+                self.problem(Problem::info(
+                    "evtx-skipped-irrelevant",
+                    format!("channel {ch} holds no catalogued event: {} chunk(s) sampled (first record each) and skipped", deferred.len()),
+                ));
+            }
+        }
+        self.finish(tail);
+        Ok(self.report)
+    }
+
+    /// The slot whose chunk header names the lowest first record ID.
+    fn oldest_slot(&mut self, slots: u64) -> u64 {
+        let mut best = (u64::MAX, 0);
+        let mut head = [0u8; 40];
+        for n in 0..slots {
+            if self
+                .r
+                .seek(SeekFrom::Start(HEADER_SIZE + n * CHUNK_SIZE))
+                .is_err()
+                || self.r.read_exact(&mut head).is_err()
+            {
+                break;
+            }
+            if &head[..8] != CHUNK_MAGIC {
+                continue;
+            }
+            let first = u64::from_le_bytes(head[24..32].try_into().unwrap_or_default());
+            let last = u64::from_le_bytes(head[32..40].try_into().unwrap_or_default());
+            if first <= last && first < best.0 {
+                best = (first, n);
+            }
+        }
+        best.1
+    }
+
+    fn read_slot(&mut self, slot: Slot, buf: &mut Vec<u8>) -> Result<(), EventLogError> {
+        let (n, len) = match slot {
+            Slot::Full(n) => (n, CHUNK_SIZE as usize),
+            Slot::CutOff(n, len) => (n, len),
+        };
+        let io = |e| EventLogError::Io {
+            path: self.label.clone(),
+            source: e,
+        };
+        buf.clear();
+        buf.resize(CHUNK_SIZE as usize, 0);
+        self.r
+            .seek(SeekFrom::Start(HEADER_SIZE + n * CHUNK_SIZE))
+            .map_err(io)?;
+        self.r
+            .read_exact(&mut buf[..len])
+            .map_err(|e| EventLogError::Io {
+                path: self.label.clone(),
+                source: e,
+            })?;
+        Ok(())
+    }
+
+    /// Read one chunk slot. With `sample`, a chunk whose first record is in an irrelevant
+    /// channel is left unread (`Deferred`) and only its integrity is counted.
+    fn chunk(
+        &mut self,
+        slot: Slot,
+        buf: &mut Vec<u8>,
+        sample: bool,
+    ) -> Result<Sampled, EventLogError> {
+        self.read_slot(slot, buf)?;
+        let (number, cut_off) = match slot {
+            Slot::Full(n) => (n, None),
+            Slot::CutOff(n, len) => (n, Some(len)),
+        };
+        let chunk_offset = HEADER_SIZE + number * CHUNK_SIZE;
+        let counted = sample; // integrity is counted on the first visit only
+        if buf.iter().all(|&b| b == 0) {
+            if counted && cut_off.is_none() {
+                self.report.integrity.chunks_empty += 1;
+            }
+            return Ok(Sampled::Read);
+        }
+        if buf.len() < CHUNK_HEADER_SIZE || &buf[..8] != CHUNK_MAGIC {
+            if counted {
+                if cut_off.is_none() {
+                    self.report.integrity.chunks_bad_magic += 1;
+                    self.report.integrity.chunk_problems.push(ChunkProblem {
+                        chunk: number,
+                        offset: chunk_offset,
+                        kind: "bad-magic",
+                        detail: format!("no chunk signature (starts {:02x?})", &buf[..8]),
+                    });
+                    self.problem(
+                        Problem::warning(
+                            "evtx-chunk-bad-magic",
+                            format!("chunk {number} has no chunk signature and holds data: its records (if any) cannot be read"),
+                        )
+                        .at(chunk_offset),
+                    );
+                }
+            }
+            return Ok(Sampled::Read);
+        }
+        if let Some(len) = cut_off {
+            if len < CHUNK_HEADER_SIZE {
+                return Ok(Sampled::Read);
+            }
+        }
+        let data = std::mem::take(buf);
+        let mut cd = match EvtxChunkData::new(data, false) {
+            Ok(cd) => cd,
+            Err(e) => {
+                if counted {
+                    self.report.integrity.chunks_unparsable += 1;
+                    self.report.integrity.chunk_problems.push(ChunkProblem {
+                        chunk: number,
+                        offset: chunk_offset,
+                        kind: "unparsable",
+                        detail: e.to_string(),
+                    });
+                    self.problem(
+                        Problem::warning(
+                            "evtx-chunk-unparsable",
+                            format!("chunk {number}: header unreadable ({e})"),
+                        )
+                        .at(chunk_offset),
+                    );
+                }
+                *buf = Vec::with_capacity(CHUNK_SIZE as usize);
+                return Ok(Sampled::Read);
+            }
+        };
+        let hdr = &cd.header;
+        let declared = if hdr.first_event_record_id <= hdr.last_event_record_id {
+            (hdr.last_event_record_id - hdr.first_event_record_id + 1).min(CHUNK_SIZE / 28)
+        } else {
+            0
+        };
+        let header_ok = cd.validate_header_checksum();
+        let data_ok = cd.validate_data_checksum();
+        let verified = header_ok && data_ok && cut_off.is_none();
+        if counted {
+            let i = &mut self.report.integrity;
+            i.records_declared += declared;
+            if cut_off.is_none() {
+                i.chunks_found += 1;
+                if number >= i.declared_chunk_count {
+                    i.chunks_beyond_declared_count += 1;
+                }
+                if header_ok && data_ok {
+                    i.chunks_valid += 1;
+                } else {
+                    i.chunks_bad_checksum += 1;
+                }
+            }
+            if cut_off.is_none() && !header_ok {
+                let stored = cd.header.header_chunk_checksum;
+                let mut h = Vec::with_capacity(504);
+                h.extend_from_slice(&cd.data[..120]);
+                h.extend_from_slice(&cd.data[128..512]);
+                let computed = evtx::checksum_ieee(&h);
+                self.bad_checksum(number, chunk_offset, "bad-header-checksum", format!("chunk header CRC32 invalid (stored {stored:#010x}, computed {computed:#010x})"), declared);
+            }
+            if cut_off.is_none() && !data_ok {
+                let stored = cd.header.events_checksum;
+                let end = (cd.header.free_space_offset as usize).min(cd.data.len());
+                let detail = if end >= CHUNK_HEADER_SIZE {
+                    let computed = evtx::checksum_ieee(&cd.data[CHUNK_HEADER_SIZE..end]);
+                    format!("chunk data CRC32 invalid (stored {stored:#010x}, computed {computed:#010x})")
+                } else {
+                    format!(
+                        "chunk free-space offset {} is invalid",
+                        cd.header.free_space_offset
+                    )
+                };
+                self.bad_checksum(number, chunk_offset, "bad-data-checksum", detail, declared);
+            }
+            if let Some(len) = cut_off {
+                self.report.integrity.chunk_problems.push(ChunkProblem {
+                    chunk: number,
+                    offset: chunk_offset,
+                    kind: "cut-off",
+                    detail: format!("only {len} of 65536 bytes present"),
+                });
+            }
+        }
+        let settings = Arc::clone(&self.settings);
+        let mut chunk = match cd.parse(settings) {
+            Ok(c) => c,
+            Err(e) => {
+                if counted {
+                    let i = &mut self.report.integrity;
+                    i.chunks_unparsable += 1;
+                    i.records_skipped += declared;
+                    i.chunk_problems.push(ChunkProblem {
+                        chunk: number,
+                        offset: chunk_offset,
+                        kind: "unparsable",
+                        detail: e.to_string(),
+                    });
+                    self.problem(
+                        Problem::warning(
+                            "evtx-chunk-unparsable",
+                            format!("chunk {number}: cannot be parsed ({e}); its {declared} declared records are lost"),
+                        )
+                        .at(chunk_offset),
+                    );
+                }
+                *buf = Vec::with_capacity(CHUNK_SIZE as usize);
+                return Ok(Sampled::Read);
+            }
+        };
+        self.templates.clear();
+        let mut errors = 0u64;
+        let mut first_error: Option<String> = None;
+        let mut read = 0u64;
+        let mut first = true;
+        let mut outcome = Sampled::Read;
+        for rec in chunk.iter() {
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    errors += 1;
+                    first_error.get_or_insert_with(|| error_chain(&e));
+                    continue;
+                }
+            };
+            if first {
+                first = false;
+                if sample && self.filter.skips_channels() {
+                    let channel = self.channel_of(&rec);
+                    match &self.file_channel {
+                        None => self.file_channel = Some(channel.clone()),
+                        Some(c) if *c != channel => self.mixed_channels = true,
+                        Some(_) => {}
+                    }
+                    if let Some(ch) = &channel {
+                        if !self.mixed_channels && !self.filter.channel_relevant(ch) {
+                            *self
+                                .report
+                                .integrity
+                                .channels
+                                .entry(ch.clone())
+                                .or_insert(0) += 1;
+                            outcome = Sampled::Deferred;
+                            break;
+                        }
+                    }
+                }
+            }
+            if self.record(rec, number, chunk_offset, verified) {
+                read += 1;
+            } else {
+                errors += 1;
+                first_error.get_or_insert_with(|| "record has no readable System/EventID".into());
+            }
+        }
+        drop(chunk);
+        if matches!(outcome, Sampled::Deferred) {
+            // Not read now; counted if and when it is read.
+            *buf = cd.data;
+            return Ok(outcome);
+        }
+        let i = &mut self.report.integrity;
+        i.records_read += read;
+        i.records_skipped += errors;
+        if !verified {
+            i.records_unverified += read;
+        }
+        if cut_off.is_some() {
+            i.records_from_cut_off_chunk += read;
+        }
+        if errors > 0 {
+            self.problem(
+                Problem::warning(
+                    "evtx-records-unreadable",
+                    format!(
+                        "chunk {number}: {errors} record(s) could not be read (first: {})",
+                        first_error.unwrap_or_default()
+                    ),
+                )
+                .at(chunk_offset),
+            );
+        }
+        *buf = cd.data;
+        Ok(outcome)
+    }
+
+    fn bad_checksum(
+        &mut self,
+        number: u64,
+        offset: u64,
+        kind: &'static str,
+        detail: String,
+        declared: u64,
+    ) {
+        self.report.integrity.chunk_problems.push(ChunkProblem {
+            chunk: number,
+            offset,
+            kind,
+            detail: detail.clone(),
+        });
+        self.problem(
+            Problem::warning(
+                "evtx-chunk-bad-checksum",
+                format!("chunk {number}: {detail}; its records (up to {declared}) are kept and marked unverified"),
+            )
+            .at(offset),
+        );
+    }
+
+    /// The channel of a record: from the template when possible, else from its rendering.
+    fn channel_of(&mut self, rec: &EvtxRecord<'_>) -> Option<String> {
+        if let Some(q) = self.templates.quick(rec) {
+            return q.channel;
+        }
+        let json = rec.clone().into_json_value().ok()?;
+        system_fields(&json.data)?.channel
+    }
+
+    /// Filter, render and keep one record. Returns false when it could not be read.
+    fn record(
+        &mut self,
+        rec: EvtxRecord<'_>,
+        chunk: u64,
+        chunk_offset: u64,
+        verified: bool,
+    ) -> bool {
+        let quick = self.templates.quick(&rec);
+        if let Some(q) = &quick {
+            let ch = q.channel.clone().unwrap_or_else(|| "<none>".into());
+            *self.report.integrity.channels.entry(ch).or_insert(0) += 1;
+            let (canonical, _) = normalize_event_id(&q.provider, q.raw_event_id, q.qualifiers);
+            if !self.filter.matches(&q.provider, canonical) {
+                return true;
+            }
+        }
+        let record_id = rec.event_record_id;
+        let header_time = rec.timestamp;
+        let offset = chunk_offset + rec.binxml_offset.saturating_sub(24);
+        let json = match rec.into_json_value() {
+            Ok(j) => j.data,
+            Err(_) => return false,
+        };
+        let Some(event) = event_from_json(
+            &json,
+            record_id,
+            header_time,
+            &self.label,
+            chunk,
+            offset,
+            verified,
+        ) else {
+            return false;
+        };
+        if quick.is_none() {
+            let ch = event.channel.clone().unwrap_or_else(|| "<none>".into());
+            *self.report.integrity.channels.entry(ch).or_insert(0) += 1;
+            if !self.filter.matches(&event.provider, event.event_id) {
+                return true;
+            }
+        }
+        self.report.integrity.records_kept += 1;
+        self.report.events.push(event);
+        true
+    }
+
+    fn finish(&mut self, tail: u64) {
+        let i = &self.report.integrity;
+        let stale = i.chunks_beyond_declared_count;
+        let declared_count = i.declared_chunk_count;
+        let missing = i
+            .records_declared
+            .saturating_sub(i.records_read + i.records_skipped);
+        let skipped = i.skipped_irrelevant;
+        let from_cut = i.records_from_cut_off_chunk;
+        if stale > 0 {
+            self.problem(Problem::info(
+                "evtx-stale-chunk-count",
+                format!("the header declares {declared_count} chunk(s) but {stale} more hold records (a stale count): all of them were read; tools that trust the header miss these records"),
+            ));
+        }
+        if missing > 0 && !skipped {
+            self.problem(Problem::warning(
+                "evtx-records-missing",
+                format!("the chunk headers declare {missing} more record(s) than could be found"),
+            ));
+        }
+        if tail > 0 {
+            self.problem(
+                Problem::warning(
+                    "evtx-truncated-tail",
+                    format!("the file ends {tail} bytes into a chunk slot (a cut-off copy): {from_cut} record(s) were read from the partial chunk and marked unverified; the rest of it is lost"),
+                )
+                .at(self.size - tail),
+            );
+        }
+    }
+}

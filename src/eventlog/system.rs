@@ -1,0 +1,283 @@
+//! The early filter's cheap look at a record: which provider, EventID and channel it has, read
+//! from the record's template substitution values (`EvtxRecord::template_instances`) and a scan
+//! of the template definition's `System` element, without rendering the record to XML or JSON.
+//! Anything unusual returns `None`, and the caller falls back to rendering: this path may only
+//! ever make the reader faster, never change what it finds.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use evtx::binxml::value_variant::BinXmlValue;
+use evtx::EvtxRecord;
+
+/// Where a `System` field's value comes from in a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Static(String),
+    Sub(u16),
+}
+
+/// The `System` fields the filter needs, as the template defines them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct SystemMap {
+    pub provider: Option<Slot>,
+    pub event_id: Option<Slot>,
+    pub qualifiers: Option<Slot>,
+    pub channel: Option<Slot>,
+}
+
+/// What the cheap look found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Quick {
+    pub provider: String,
+    pub raw_event_id: u32,
+    pub qualifiers: Option<u16>,
+    /// `None` when the record has no channel.
+    pub channel: Option<String>,
+}
+
+/// Per-chunk cache of template scans, keyed by the template definition's chunk offset.
+#[derive(Default)]
+pub(crate) struct TemplateCache {
+    maps: HashMap<u32, Option<Rc<SystemMap>>>,
+}
+
+impl TemplateCache {
+    pub fn clear(&mut self) {
+        self.maps.clear();
+    }
+
+    /// The cheap look at `record`, or `None` when it cannot be decided without rendering.
+    pub fn quick(&mut self, record: &EvtxRecord<'_>) -> Option<Quick> {
+        let instances = record.template_instances().ok()?;
+        let first = instances.first()?;
+        let map = self
+            .maps
+            .entry(first.template_def_offset)
+            .or_insert_with(|| {
+                scan_template(record.chunk.data, first.template_def_offset).map(Rc::new)
+            })
+            .clone()?;
+        let values = &first.values;
+        let provider = resolve_string(map.provider.as_ref()?, values)?;
+        let raw_event_id = resolve_number(map.event_id.as_ref()?, values)?;
+        let qualifiers = match &map.qualifiers {
+            None => None,
+            Some(slot) => match resolve_opt_number(slot, values)? {
+                None => None,
+                Some(q) => Some(u16::try_from(q).ok()?),
+            },
+        };
+        let channel = match &map.channel {
+            None => None,
+            Some(slot) => {
+                let c = resolve_string_opt(slot, values)?;
+                c.filter(|c| !c.is_empty())
+            }
+        };
+        Some(Quick {
+            provider,
+            raw_event_id: u32::try_from(raw_event_id).ok()?,
+            qualifiers,
+            channel,
+        })
+    }
+}
+
+fn resolve_string(slot: &Slot, values: &[BinXmlValue<'_>]) -> Option<String> {
+    resolve_string_opt(slot, values)?.filter(|s| !s.is_empty())
+}
+
+/// `Some(None)` for a substitution that is null; `None` when undecidable.
+fn resolve_string_opt(slot: &Slot, values: &[BinXmlValue<'_>]) -> Option<Option<String>> {
+    match slot {
+        Slot::Static(s) => Some(Some(s.clone())),
+        Slot::Sub(i) => match values.get(*i as usize)? {
+            BinXmlValue::NullType => Some(None),
+            BinXmlValue::StringType(s) => Some(Some(s.to_string().ok()?)),
+            BinXmlValue::AnsiStringType(s) => Some(Some((*s).to_string())),
+            _ => None,
+        },
+    }
+}
+
+fn resolve_number(slot: &Slot, values: &[BinXmlValue<'_>]) -> Option<u64> {
+    resolve_opt_number(slot, values)?
+}
+
+fn resolve_opt_number(slot: &Slot, values: &[BinXmlValue<'_>]) -> Option<Option<u64>> {
+    match slot {
+        Slot::Static(s) => Some(Some(s.trim().parse().ok()?)),
+        Slot::Sub(i) => Some(Some(match values.get(*i as usize)? {
+            BinXmlValue::NullType => return Some(None),
+            BinXmlValue::UInt8Type(v) => u64::from(*v),
+            BinXmlValue::UInt16Type(v) => u64::from(*v),
+            BinXmlValue::UInt32Type(v) => u64::from(*v),
+            BinXmlValue::UInt64Type(v) => *v,
+            BinXmlValue::HexInt32Type(v) => u64::from(*v),
+            BinXmlValue::HexInt64Type(v) => *v,
+            BinXmlValue::Int16Type(v) => u64::try_from(*v).ok()?,
+            BinXmlValue::Int32Type(v) => u64::try_from(*v).ok()?,
+            BinXmlValue::StringType(s) => s.to_string().ok()?.trim().parse().ok()?,
+            _ => return None,
+        })),
+    }
+}
+
+/// A little-endian reader over the chunk that never panics.
+struct Cur<'a> {
+    data: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl Cur<'_> {
+    fn u8(&mut self) -> Option<u8> {
+        if self.pos >= self.end {
+            return None;
+        }
+        let v = *self.data.get(self.pos)?;
+        self.pos += 1;
+        Some(v)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_le_bytes([self.u8()?, self.u8()?]))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes([
+            self.u8()?,
+            self.u8()?,
+            self.u8()?,
+            self.u8()?,
+        ]))
+    }
+    fn skip(&mut self, n: usize) -> Option<()> {
+        let p = self.pos.checked_add(n)?;
+        if p > self.end {
+            return None;
+        }
+        self.pos = p;
+        Some(())
+    }
+    /// A name reference (chunk offset); skips the name when it is stored in place.
+    fn name(&mut self) -> Option<String> {
+        let offset = self.u32()? as usize;
+        let here = self.pos;
+        let (name, count) = read_name(self.data, offset)?;
+        if offset == here {
+            self.skip(8 + count * 2 + 2)?;
+        }
+        Some(name)
+    }
+}
+
+/// A name in the chunk string table: next (u32), hash (u16), count (u16), UTF-16LE chars.
+fn read_name(data: &[u8], offset: usize) -> Option<(String, usize)> {
+    let count = u16::from_le_bytes([*data.get(offset + 6)?, *data.get(offset + 7)?]) as usize;
+    let start = offset + 8;
+    let bytes = data.get(start..start.checked_add(count * 2)?)?;
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    Some((String::from_utf16(&units).ok()?, count))
+}
+
+/// Scan a template definition at `offset` for the `System` fields; `None` when the definition
+/// holds anything this scan does not understand before `System` ends.
+pub(crate) fn scan_template(data: &[u8], offset: u32) -> Option<SystemMap> {
+    let offset = offset as usize;
+    let size = u32::from_le_bytes(data.get(offset + 20..offset + 24)?.try_into().ok()?) as usize;
+    let start = offset + 24;
+    let end = start.checked_add(size)?.min(data.len());
+    let mut c = Cur {
+        data,
+        pos: start,
+        end,
+    };
+    let mut stack: Vec<String> = Vec::new();
+    let mut attr: Option<String> = None;
+    let mut map = SystemMap::default();
+    let mut in_start_tag = false;
+    while c.pos < c.end {
+        let token = c.u8()?;
+        match token {
+            0x00 => break,
+            0x0f => c.skip(3)?,
+            0x01 | 0x41 => {
+                let _dependency = c.u16()?;
+                let _size = c.u32()?;
+                let name = c.name()?;
+                if token & 0x40 != 0 {
+                    let _attr_size = c.u32()?;
+                }
+                stack.push(name);
+                attr = None;
+                in_start_tag = true;
+            }
+            0x02 => {
+                attr = None;
+                in_start_tag = false;
+            }
+            0x03 | 0x04 => {
+                attr = None;
+                in_start_tag = false;
+                let closed = stack.pop()?;
+                if closed == "System" {
+                    return Some(map);
+                }
+            }
+            0x06 | 0x46 => {
+                if !in_start_tag {
+                    return None;
+                }
+                attr = Some(c.name()?);
+            }
+            0x05 | 0x45 => {
+                let ty = c.u8()?;
+                if ty != 0x01 {
+                    return None;
+                }
+                let n = c.u16()? as usize;
+                let bytes = data.get(c.pos..c.pos.checked_add(n * 2)?)?;
+                c.skip(n * 2)?;
+                let units: Vec<u16> = bytes
+                    .chunks_exact(2)
+                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                    .collect();
+                let s = String::from_utf16(&units).ok()?;
+                assign(&mut map, &stack, attr.as_deref(), Slot::Static(s));
+            }
+            0x0d | 0x0e => {
+                let id = c.u16()?;
+                let _ty = c.u8()?;
+                assign(&mut map, &stack, attr.as_deref(), Slot::Sub(id));
+            }
+            _ => return None,
+        }
+    }
+    // `System` never closed: a template without it (or a truncated one).
+    None
+}
+
+fn assign(map: &mut SystemMap, stack: &[String], attr: Option<&str>, slot: Slot) {
+    let [.., parent, element] = stack else {
+        return;
+    };
+    if parent != "System" {
+        return;
+    }
+    let target = match (element.as_str(), attr) {
+        ("Provider", Some("Name")) => &mut map.provider,
+        ("EventID", None) => &mut map.event_id,
+        ("EventID", Some("Qualifiers")) => &mut map.qualifiers,
+        ("Channel", None) => &mut map.channel,
+        _ => return,
+    };
+    // Text split over several tokens: give up on the fast path for that field.
+    if target.is_some() {
+        *target = Some(Slot::Sub(u16::MAX));
+    } else {
+        *target = Some(slot);
+    }
+}
