@@ -8,6 +8,7 @@
 // pub mod analyze; (enabled once RegistryView lands)
 pub mod capture;
 pub mod catalog;
+pub mod config;
 pub mod error;
 pub mod eventlog;
 pub mod evidence;

@@ -3,3 +3,5 @@
 pub mod events;
 pub mod settings;
 pub mod builds;
+pub mod settings;
+pub mod builds;

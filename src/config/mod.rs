@@ -1,0 +1,18 @@
+//! Resolve: the effective RDS configuration of a capture — for each catalogued setting the winning
+//! value under Group Policy precedence, its provenance, the values it shadows, and what cannot be
+//! known because a hive or export was not provided.
+//!
+//! Entry points: [`resolve`] (settings) over any [`RegistrySource`] (the capture's registry view,
+//! or a [`MemorySource`]), and [`render::render_text`] for the `config` table.
+
+mod model;
+pub mod render;
+mod resolve;
+mod source;
+
+pub use model::{
+    names, Related, Setting, SettingState, SettingValue, Settings, Shadowed, UnknownReason,
+    UnknownSource,
+};
+pub use resolve::{display_value, resolve, resolve_with};
+pub use source::{KeyInfo, MemorySource, RegistrySource};

@@ -1,0 +1,190 @@
+//! Text rendering of the effective configuration: the `config` table (setting, state, effective
+//! value, source, shadowed) followed by the notes and evidence that explain it. Returns a
+//! `String`; the CLI decides where it goes.
+
+use std::fmt::Write as _;
+
+use super::model::{SettingState, Settings};
+
+/// Column titles of the table.
+const HEADERS: [&str; 5] = ["SETTING", "STATE", "EFFECTIVE VALUE", "SOURCE", "SHADOWED"];
+
+/// Options for [`render_text_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// List where each winning value was read (file, key, value).
+    pub evidence: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions { evidence: true }
+    }
+}
+
+/// The `config` table with notes and evidence.
+pub fn render_text(settings: &Settings) -> String {
+    render_text_with(settings, RenderOptions::default())
+}
+
+/// One line of text: control characters from the evidence are shown escaped, so a hostile value
+/// cannot break the table or the terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// The `config` table, with the sections chosen by `opts`.
+pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for s in settings.iter() {
+        let state = s.state.name().replace('_', " ");
+        let value = match (s.state, &s.value) {
+            (SettingState::Unknown, None) => "unknown".to_string(),
+            (SettingState::Unknown, Some(_)) => {
+                // `display` carries "X from layer, unless …"; the table shows the value part.
+                let short = s.display.split(" from ").next().unwrap_or(&s.display);
+                format!("{short} (if not overridden)")
+            }
+            _ => s.display.clone(),
+        };
+        let source = s
+            .source
+            .map(|k| k.name().to_string())
+            .unwrap_or_else(|| "-".into());
+        let shadowed = if s.shadowed.is_empty() {
+            "-".to_string()
+        } else {
+            s.shadowed
+                .iter()
+                .map(|sh| format!("{}: {}", sh.source, sh.display))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        rows.push([
+            s.name.clone(),
+            state,
+            clean(&value),
+            source,
+            clean(&shadowed),
+        ]);
+    }
+
+    let mut widths = HEADERS.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cells: [&str; 5]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count();
+                text.push_str(cell);
+                text.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut out, HEADERS);
+    for r in &rows {
+        line(&mut out, [&r[0], &r[1], &r[2], &r[3], &r[4]]);
+    }
+
+    let mut notes = String::new();
+    for s in settings.iter() {
+        for u in s.unknown.iter().filter(|u| u.decisive) {
+            let _ = writeln!(
+                notes,
+                "  {}: unknown {}: {}",
+                s.name,
+                u.source,
+                clean(&u.detail)
+            );
+        }
+        for n in &s.notes {
+            let _ = writeln!(notes, "  {}: {}", s.name, clean(n));
+        }
+        for r in &s.related {
+            let _ = writeln!(
+                notes,
+                "  {}: related {} {}\\{} = {}{}",
+                s.name,
+                r.source,
+                clean(&r.provenance.key),
+                clean(&r.provenance.value),
+                clean(&r.display),
+                if r.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", clean(&r.note))
+                }
+            );
+        }
+        for u in s.unknown.iter().filter(|u| !u.decisive) {
+            let _ = writeln!(
+                notes,
+                "  {}: lower-precedence {} not checked: {}",
+                s.name,
+                u.source,
+                clean(&u.detail)
+            );
+        }
+    }
+    if !notes.is_empty() {
+        out.push_str("\nNotes:\n");
+        out.push_str(&notes);
+    }
+
+    if opts.evidence {
+        let mut ev = String::new();
+        for s in settings.iter() {
+            for p in &s.provenance {
+                let _ = writeln!(
+                    ev,
+                    "  {}: {} [{}] {}{}{} ({})",
+                    s.name,
+                    clean(&p.file),
+                    p.hive,
+                    clean(&p.key),
+                    if p.value.is_empty() { "" } else { "\\" },
+                    clean(&p.value),
+                    p.value_type
+                );
+            }
+            for sh in &s.shadowed {
+                for p in &sh.provenance {
+                    let _ = writeln!(
+                        ev,
+                        "  {} (shadowed {}): {} [{}] {}{}{} ({})",
+                        s.name,
+                        sh.source,
+                        clean(&p.file),
+                        p.hive,
+                        clean(&p.key),
+                        if p.value.is_empty() { "" } else { "\\" },
+                        clean(&p.value),
+                        p.value_type
+                    );
+                }
+            }
+        }
+        if !ev.is_empty() {
+            out.push_str("\nEvidence:\n");
+            out.push_str(&ev);
+        }
+    }
+    out
+}
