@@ -3,5 +3,3 @@
 pub mod events;
 pub mod settings;
 pub mod builds;
-pub mod settings;
-pub mod builds;
