@@ -3,3 +3,4 @@
 pub mod events;
 pub mod settings;
 pub mod builds;
+pub mod reasons;
