@@ -158,6 +158,9 @@ pub struct Setting {
     pub value: Option<SettingValue>,
     /// Human wording of the result.
     pub display: String,
+    /// Human wording of `value` alone (without the "unless overridden" of unknown results).
+    #[serde(skip)]
+    pub value_display: String,
     /// The layer the value comes from.
     pub source: Option<SourceKind>,
     /// Where the value was read (empty for defaults; two entries for keep-alive).

@@ -48,11 +48,7 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
         let state = s.state.name().replace('_', " ");
         let value = match (s.state, &s.value) {
             (SettingState::Unknown, None) => "unknown".to_string(),
-            (SettingState::Unknown, Some(_)) => {
-                // `display` carries "X from layer, unless …"; the table shows the value part.
-                let short = s.display.split(" from ").next().unwrap_or(&s.display);
-                format!("{short} (if not overridden)")
-            }
+            (SettingState::Unknown, Some(_)) => format!("{} (if not overridden)", s.value_display),
             _ => s.display.clone(),
         };
         let source = s

@@ -493,6 +493,7 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
         state: SettingState::NotSet,
         value: None,
         display: String::new(),
+        value_display: String::new(),
         source: None,
         provenance: Vec::new(),
         shadowed: Vec::new(),
@@ -523,6 +524,7 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
             match &out.value {
                 Some(v) => {
                     out.display = display_value(cat, def, v);
+                    out.value_display = out.display.clone();
                     out.notes.extend(row.note.clone());
                 }
                 None => out.display = row.note.clone().unwrap_or_default(),
@@ -538,7 +540,6 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
             } => {
                 out.notes.extend(notes);
                 if winner.is_none() {
-                    out.notes.extend(row.note.clone());
                     out.notes
                         .extend(unconfirmed_note(row, &location(row, row.value.as_deref())));
                     winner = Some((row, value, provenance));
@@ -573,11 +574,17 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
     let decisive: Vec<&UnknownSource> = out.unknown.iter().filter(|u| u.decisive).collect();
     let missing = decisive
         .iter()
-        .map(|u| format!("{} {}", u.source, u.detail))
+        .map(|u| format!("{} unknown: {}", u.source, u.detail))
         .collect::<Vec<_>>()
         .join("; ");
     if let Some((row, value, provenance)) = winner {
+        // A winning row's explanation matters when it overrides something: a shadowed value,
+        // or another setting (FIPS stands for an encryption level).
+        if !out.shadowed.is_empty() || row.maps_to.is_some() {
+            out.notes.splice(0..0, row.note.clone());
+        }
         let display = display_value(cat, def, &value);
+        out.value_display = display.clone();
         out.state = if decisive.is_empty() {
             SettingState::Set
         } else {
