@@ -7,21 +7,35 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::capture::{self, CaptureOptions};
+use crate::eventlog::{self, Event, EventFilter};
 use crate::evidence::{InputKind, InputStatus, Problem};
 use crate::host::HostIdentity;
 use crate::registry::RegistryView;
 use crate::report::{CaptureReport, CaptureStatus, InputSummary, Report};
 
 /// Options for a run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AnalyzeOptions {
     pub capture: CaptureOptions,
+    /// Which events the event-log reader keeps.
+    pub events: EventFilter,
 }
 
-/// Everything read from one capture, before rendering.
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            capture: CaptureOptions::default(),
+            events: EventFilter::rds(),
+        }
+    }
+}
+
+/// Everything read from one capture, before interpretation.
 pub struct Analysis {
     pub capture: capture::Capture,
     pub registry: RegistryView,
+    /// The relevant events of every EVTX input, sorted by (time, file, record id).
+    pub events: Vec<Event>,
 }
 
 /// Open a capture and run the readers over its inputs. Input statuses and problems are updated in
@@ -29,8 +43,23 @@ pub struct Analysis {
 pub fn read_capture(path: &Path, opts: &AnalyzeOptions) -> crate::Result<Analysis> {
     let mut capture = capture::open(path, &opts.capture)?;
     let registry = RegistryView::load(&mut capture.inputs);
+    let mut events: Vec<Event> = capture
+        .inputs
+        .par_iter_mut()
+        .filter(|i| i.kind == InputKind::Evtx && i.status == InputStatus::Pending)
+        .flat_map_iter(|input| {
+            let report = eventlog::read_input(input, &opts.events);
+            input.evtx = Some(report.integrity);
+            report.events
+        })
+        .collect();
+    eventlog::query::sort_events(&mut events);
     finish_statuses(&mut capture.inputs);
-    Ok(Analysis { capture, registry })
+    Ok(Analysis {
+        capture,
+        registry,
+        events,
+    })
 }
 
 /// Inputs that no reader took up keep `pending`; say so instead of leaving them silent.

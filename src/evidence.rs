@@ -11,7 +11,9 @@ pub enum HiveKind {
     Software,
     Security,
     Sam,
+    #[serde(rename = "NTUSER")]
     NtUser,
+    #[serde(rename = "USRCLASS")]
     UsrClass,
     /// A hive whose role could not be recognised from its content.
     Other,

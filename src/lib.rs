@@ -5,15 +5,15 @@
 //! correlate → diagnose → report ([`report`]). The library never prints; it returns values that
 //! carry their own non-fatal problems. See `ARCHITECTURE.md` for the module map.
 
-// pub mod analyze; (enabled once RegistryView lands)
+pub mod analyze;
 pub mod capture;
 pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod eventlog;
 pub mod evidence;
-// pub mod host; (enabled once RegistryView lands)
+pub mod host;
 pub mod registry;
-// pub mod report; (enabled once RegistryView lands)
+pub mod report;
 
 pub use error::{Error, Result};

@@ -147,6 +147,7 @@ fn base_input(path: String, source: InputSource) -> Input {
         sha256: String::new(),
         status: InputStatus::Pending,
         problems: Vec::new(),
+        evtx: None,
         source,
     }
 }

@@ -39,6 +39,9 @@ pub struct Input {
     pub sha256: String,
     pub status: InputStatus,
     pub problems: Vec<Problem>,
+    /// For EVTX inputs: the integrity account (chunks, records, damage) from the event-log reader.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evtx: Option<crate::eventlog::Integrity>,
     #[serde(skip)]
     pub source: InputSource,
 }

@@ -146,6 +146,7 @@ pub fn run() -> std::process::ExitCode {
 fn run_analyze(args: &AnalyzeArgs, text: TextOptions, quiet: bool) -> Exit {
     let opts = AnalyzeOptions {
         capture: args.limits.capture_options(),
+        ..AnalyzeOptions::default()
     };
     let report = analyze::analyze(&args.paths, &opts);
     for c in report.captures.iter().filter(|c| c.error.is_some()) {

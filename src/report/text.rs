@@ -94,18 +94,22 @@ fn render_host(out: &mut String, h: &HostIdentity, c: &CaptureReport, p: &Paint)
     }
     let _ = writeln!(out, "  Computer: {}", p.bold(&name));
     let os = &h.os;
-    let build = match (os.build.value(), os.ubr.value()) {
-        (Some(b), Some(u)) => format!("{b}.{u}"),
-        _ => os.build.display(),
-    };
-    let _ = writeln!(
-        out,
-        "  OS:       {}; build {}; edition {}; {}",
-        os.product_name.display(),
-        build,
-        os.edition.display(),
-        os.installation_type.display()
-    );
+    if let Fact::NotProvided { hive } = &os.product_name {
+        let _ = writeln!(out, "  OS:       not provided (no {hive} hive or export)");
+    } else {
+        let build = match (os.build.value(), os.ubr.value()) {
+            (Some(b), Some(u)) => format!("{b}.{u}"),
+            _ => os.build.display(),
+        };
+        let _ = writeln!(
+            out,
+            "  OS:       {}; build {}; edition {}; installation type {}",
+            os.product_name.display(),
+            build,
+            os.edition.display(),
+            os.installation_type.display()
+        );
+    }
     if let Fact::Found { value, .. } = &h.os.install_date {
         let _ = writeln!(out, "  Installed: {value}");
     }
