@@ -325,3 +325,29 @@ fn early_filter_changes_nothing_but_speed() {
         assert_eq!(fast.events, slow, "{rel}");
     }
 }
+
+#[test]
+fn early_filter_renders_only_kept_records() {
+    let Some((root, files)) = evtx_files() else {
+        return;
+    };
+    for (rel, _) in files {
+        let r = read_path(&root.join(&rel), &EventFilter::rds()).unwrap();
+        let i = &r.integrity;
+        eprintln!(
+            "{rel}: read {} kept {} rendered {}",
+            i.records_read, i.records_kept, i.records_rendered
+        );
+        assert!(
+            i.records_rendered <= i.records_read + i.chunks_found,
+            "{rel}"
+        );
+        // Where most records are irrelevant, only the kept ones are rendered.
+        if rel.contains("Security.evtx")
+            || rel.contains("security_bad")
+            || rel.contains("zero-data")
+        {
+            assert_eq!(i.records_rendered, i.records_kept, "{rel}");
+        }
+    }
+}

@@ -252,6 +252,8 @@ pub struct Integrity {
     pub records_unverified: u64,
     /// Records kept by the filter.
     pub records_kept: u64,
+    /// Records rendered to decide or to keep them (the early filter avoids rendering the rest).
+    pub records_rendered: u64,
     /// Bytes after the last complete chunk (a cut-off copy).
     pub truncated_tail_bytes: u64,
     /// Records read from the cut-off partial chunk at the end (also counted as unverified).
@@ -289,8 +291,8 @@ impl EvtxReport {
     }
 }
 
-/// Read an EVTX input of a capture with `filter`. Sets `input.status` and appends the problems
-/// to `input.problems`. Files on disk are streamed; zip entries are read into memory first.
+/// Read an EVTX input of a capture with `filter`. Sets `input.status` and `input.evtx` and
+/// appends the problems to `input.problems`. Files on disk are streamed; zip entries are read into memory first.
 pub fn read_input(input: &mut Input, filter: &EventFilter) -> EvtxReport {
     let label = input.path.clone();
     let result = match &input.source {
@@ -313,6 +315,7 @@ pub fn read_input(input: &mut Input, filter: &EventFilter) -> EvtxReport {
     match result {
         Ok(report) => {
             input.status = report.status();
+            input.evtx = Some(report.integrity.clone());
             input.problems.extend(report.problems.iter().cloned());
             report
         }

@@ -488,6 +488,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         if let Some(q) = self.templates.quick(rec) {
             return q.channel;
         }
+        self.report.integrity.records_rendered += 1;
         let json = rec.clone().into_json_value().ok()?;
         system_fields(&json.data)?.channel
     }
@@ -512,6 +513,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         let record_id = rec.event_record_id;
         let header_time = rec.timestamp;
         let offset = chunk_offset + rec.binxml_offset.saturating_sub(24);
+        self.report.integrity.records_rendered += 1;
         let json = match rec.into_json_value() {
             Ok(j) => j.data,
             Err(_) => return false,
