@@ -50,6 +50,38 @@ pub enum Format {
 pub enum Command {
     /// Analyse captures (folders, zips or loose files) and report what they hold and what is wrong.
     Analyze(AnalyzeArgs),
+    /// List the normalised RDS-relevant events of a capture's EVTX logs (oldest first).
+    Events(EventsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormat {
+    Text,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// A capture: folder, .zip file or loose .evtx file.
+    #[arg(value_name = "CAPTURE")]
+    pub capture: PathBuf,
+    /// Only this canonical EventID (repeatable).
+    #[arg(long = "id", value_name = "N")]
+    pub ids: Vec<u16>,
+    /// Only providers whose name contains this text, case-insensitive (repeatable).
+    #[arg(long = "provider", value_name = "P")]
+    pub providers: Vec<String>,
+    /// Only events at or after this time (RFC 3339, or a UTC date-time or date).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only events before this time.
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
+    pub format: EventsFormat,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Limits applied to archives and files, shared by every command that opens captures.
@@ -139,6 +171,7 @@ pub fn run() -> std::process::ExitCode {
     };
     let exit = match &cli.command {
         Command::Analyze(args) => run_analyze(args, text, cli.quiet),
+        Command::Events(args) => run_events(args, cli.quiet),
     };
     exit.into()
 }
@@ -165,6 +198,57 @@ fn run_analyze(args: &AnalyzeArgs, text: TextOptions, quiet: bool) -> Exit {
     if report.any_failed() {
         Exit::InputError
     } else if report.any_problems() {
+        Exit::Problems
+    } else {
+        Exit::Clean
+    }
+}
+
+fn run_events(args: &EventsArgs, quiet: bool) -> Exit {
+    use rdsdiag::eventlog::query;
+    let mut q = query::Query {
+        ids: args.ids.clone(),
+        providers: args.providers.clone(),
+        ..query::Query::default()
+    };
+    for (value, slot) in [(&args.since, &mut q.since), (&args.until, &mut q.until)] {
+        if let Some(v) = value {
+            match query::parse_time(v) {
+                Ok(t) => *slot = Some(t),
+                Err(e) => {
+                    show_error(e.to_string(), None);
+                    return Exit::InputError;
+                }
+            }
+        }
+    }
+    let mut capture = match rdsdiag::capture::open(&args.capture, &args.limits.capture_options()) {
+        Ok(c) => c,
+        Err(e) => {
+            show_error(e.to_string(), Some("check the path; archives are refused when they are hostile or exceed the --max-zip-* limits".into()));
+            return Exit::InputError;
+        }
+    };
+    let result = query::run(&mut capture, &q);
+    let mut out = Vec::new();
+    let _ = match args.format {
+        EventsFormat::Text => query::render_text(&result.events, &mut out),
+        EventsFormat::Jsonl => query::render_jsonl(&result.events, &mut out),
+    };
+    write_stdout(&String::from_utf8_lossy(&out));
+    let mut problems = false;
+    for f in &result.files {
+        for p in f.problems.iter().filter(|p| p.severity >= rdsdiag::evidence::ProblemSeverity::Warning) {
+            problems = true;
+            if !quiet {
+                eprintln!("warning: {}: {} [{}]", f.path, p.message, p.code);
+            }
+        }
+    }
+    if result.files.is_empty() && !quiet {
+        eprintln!("note: {}: no EVTX file found", args.capture.display());
+    }
+    if problems {
         Exit::Problems
     } else {
         Exit::Clean
