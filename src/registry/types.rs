@@ -180,3 +180,48 @@ impl<T> Lookup<T> {
         }
     }
 }
+
+/// A key read from the evidence: its subkey names and values, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyView {
+    pub hive: HiveKind,
+    /// The key's canonical path as asked (relative to the hive root).
+    pub path: String,
+    /// Input path relative to the capture root.
+    pub file: String,
+    pub form: SourceForm,
+    /// Key path as it appears in the source (see [`RegProvenance::key`]).
+    pub source_key: String,
+    /// Subkey names as spelled in the source, in source order (hives: registry order).
+    pub subkeys: Vec<String>,
+    /// Values in source order. The default value has an empty name.
+    pub values: Vec<RegValue>,
+    /// Values or subkeys of this key that could not be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl KeyView {
+    /// A value of this key by name, compared case-insensitively.
+    pub fn value(&self, name: &str) -> Option<&RegValue> {
+        self.values
+            .iter()
+            .find(|v| super::paths::name_eq(&v.provenance.value, name))
+    }
+}
+
+impl<T> Lookup<T> {
+    /// A non-`Found` outcome carried over to another value type; `Found` becomes `Absent`.
+    /// Meant for propagating "not there" outcomes (`Absent`, `Unreadable`, `NotProvided`).
+    pub fn cast<U>(self) -> Lookup<U> {
+        match self {
+            Lookup::Found(_) | Lookup::Absent => Lookup::Absent,
+            Lookup::Unreadable(u) => Lookup::Unreadable(u),
+            Lookup::NotProvided { hive } => Lookup::NotProvided { hive },
+        }
+    }
+
+    pub fn is_found(&self) -> bool {
+        matches!(self, Lookup::Found(_))
+    }
+}

@@ -1,0 +1,264 @@
+//! Reading one hive file through nt-hive: key walks, value decoding (unknown types kept raw, big
+//! data), and turning nt-hive errors into [`Unreadable`] with file and offset. The bytes are owned
+//! here (already replayed when the hive was dirty); nt-hive borrows them per lookup.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use nt_hive::{Hive, KeyNode, KeyValue, KeyValueData, NtHiveError};
+
+use super::decode::decode;
+use super::paths;
+use super::types::{type_name, KeyView, Lookup, RegProvenance, RegValue, SourceForm, Unreadable};
+use crate::evidence::HiveKind;
+
+/// A hive file ready for lookups.
+pub(crate) struct HiveSource {
+    pub file: String,
+    pub kind: HiveKind,
+    pub bytes: Vec<u8>,
+    /// `Select\Current` of this hive (SYSTEM only), resolved at load.
+    pub ccs: Lookup<u32>,
+}
+
+/// The byte offset an nt-hive error points at, when it has one.
+fn nt_offset(e: &NtHiveError) -> Option<u64> {
+    use NtHiveError::*;
+    match e {
+        InvalidDataSize { offset, .. }
+        | InvalidFourByteSignature { offset, .. }
+        | InvalidHeaderSize { offset, .. }
+        | InvalidSizeField { offset, .. }
+        | InvalidSizeFieldAlignment { offset, .. }
+        | InvalidTwoByteSignature { offset, .. }
+        | UnallocatedCell { offset, .. }
+        | UnsupportedKeyValueDataType { offset, .. } => Some(*offset as u64),
+        _ => None,
+    }
+}
+
+type Node<'h, 'b> = KeyNode<'h, &'b [u8]>;
+
+impl HiveSource {
+    pub fn new(file: String, kind: HiveKind, bytes: Vec<u8>) -> HiveSource {
+        let mut s = HiveSource {
+            file,
+            kind,
+            bytes,
+            ccs: Lookup::NotProvided { hive: kind },
+        };
+        if kind == HiveKind::System {
+            s.ccs = match s.value(&["Select"], "Current") {
+                Lookup::Found(v) => match v.data.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) => Lookup::Found(n),
+                    None => Lookup::Unreadable(Unreadable {
+                        file: s.file.clone(),
+                        offset: None,
+                        reason: format!("Select\\Current is not a number ({})", v.data.type_name()),
+                    }),
+                },
+                Lookup::Absent => Lookup::Absent,
+                Lookup::Unreadable(u) => Lookup::Unreadable(u),
+                Lookup::NotProvided { hive } => Lookup::NotProvided { hive },
+            };
+        }
+        s
+    }
+
+    fn unreadable(&self, e: &NtHiveError, what: &str) -> Unreadable {
+        Unreadable {
+            file: self.file.clone(),
+            offset: nt_offset(e),
+            reason: format!("{what}: {e}"),
+        }
+    }
+
+    /// Run `f` over the hive. nt-hive asserts on some malformed offsets; a panic there is turned
+    /// into `Unreadable` instead of taking the process down.
+    fn with_hive<R>(&self, f: impl FnOnce(&Hive<&[u8]>) -> Lookup<R>) -> Lookup<R> {
+        let hive = match Hive::without_validation(&self.bytes[..]) {
+            Ok(h) => h,
+            Err(e) => return Lookup::Unreadable(self.unreadable(&e, "base block")),
+        };
+        match catch_unwind(AssertUnwindSafe(|| f(&hive))) {
+            Ok(r) => r,
+            Err(_) => Lookup::Unreadable(Unreadable {
+                file: self.file.clone(),
+                offset: None,
+                reason: "malformed hive structure (reader refused an invalid offset)".into(),
+            }),
+        }
+    }
+
+    /// Replace a leading `CurrentControlSet` by this hive's current control set.
+    fn resolve<'p>(&self, comps: &[&'p str]) -> Result<Vec<std::borrow::Cow<'p, str>>, Lookup<()>> {
+        let mut out: Vec<std::borrow::Cow<'p, str>> = comps
+            .iter()
+            .map(|c| std::borrow::Cow::Borrowed(*c))
+            .collect();
+        if self.kind == HiveKind::System
+            && comps
+                .first()
+                .is_some_and(|c| paths::is_current_control_set(c))
+        {
+            match &self.ccs {
+                Lookup::Found(n) => out[0] = std::borrow::Cow::Owned(paths::control_set_name(*n)),
+                Lookup::Unreadable(u) => return Err(Lookup::Unreadable(u.clone())),
+                _ => return Err(Lookup::Absent),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Walk from the root; `Absent` when a component is missing. Returns the node and the path as
+    /// spelled in the hive.
+    fn walk<'h, 'b, S: AsRef<str>>(
+        &self,
+        hive: &'h Hive<&'b [u8]>,
+        comps: &[S],
+    ) -> Lookup<(Node<'h, 'b>, String)> {
+        let mut node = match hive.root_key_node() {
+            Ok(n) => n,
+            Err(e) => return Lookup::Unreadable(self.unreadable(&e, "root key")),
+        };
+        let mut spelled: Vec<String> = Vec::with_capacity(comps.len());
+        for c in comps {
+            let c = c.as_ref();
+            match node.subkey(c) {
+                None => return Lookup::Absent,
+                Some(Err(e)) => {
+                    spelled.push(c.to_string());
+                    return Lookup::Unreadable(
+                        self.unreadable(&e, &format!("key {}", paths::join(&spelled))),
+                    );
+                }
+                Some(Ok(k)) => {
+                    let name = k
+                        .name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_else(|_| c.to_string());
+                    spelled.push(name);
+                    node = k;
+                }
+            }
+        }
+        Lookup::Found((node, paths::join(&spelled)))
+    }
+
+    fn read_value(&self, v: &KeyValue<'_, &[u8]>, key: &str) -> Result<RegValue, Unreadable> {
+        let name = v
+            .name()
+            .map_err(|e| self.unreadable(&e, &format!("value name in {key}")))?
+            .to_string_lossy();
+        let what = || format!("value {name:?} in {key}");
+        let type_code = match v.data_type() {
+            Ok(t) => t as u32,
+            Err(NtHiveError::UnsupportedKeyValueDataType { actual, .. }) => actual,
+            Err(e) => return Err(self.unreadable(&e, &what())),
+        };
+        let bytes = if v.data_size() == 0 {
+            Vec::new()
+        } else {
+            match v.data().map_err(|e| self.unreadable(&e, &what()))? {
+                KeyValueData::Small(s) => s.to_vec(),
+                KeyValueData::Big(slices) => {
+                    let mut out = Vec::with_capacity(v.data_size() as usize);
+                    for s in slices {
+                        out.extend_from_slice(s.map_err(|e| self.unreadable(&e, &what()))?);
+                    }
+                    out
+                }
+            }
+        };
+        Ok(RegValue {
+            data: decode(type_code, &bytes),
+            provenance: RegProvenance {
+                file: self.file.clone(),
+                form: SourceForm::Hive,
+                hive: self.kind,
+                key: key.to_string(),
+                value: name,
+                value_type: type_name(type_code),
+            },
+        })
+    }
+
+    pub fn value(&self, comps: &[&str], name: &str) -> Lookup<RegValue> {
+        let comps = match self.resolve(comps) {
+            Ok(c) => c,
+            Err(l) => return l.cast(),
+        };
+        self.with_hive(|hive| {
+            let (node, key) = match self.walk(hive, &comps) {
+                Lookup::Found(f) => f,
+                other => return other.cast(),
+            };
+            match node.value(name) {
+                None => Lookup::Absent,
+                Some(Err(e)) => {
+                    Lookup::Unreadable(self.unreadable(&e, &format!("value {name:?} in {key}")))
+                }
+                Some(Ok(v)) => match self.read_value(&v, &key) {
+                    Ok(v) => Lookup::Found(v),
+                    Err(u) => Lookup::Unreadable(u),
+                },
+            }
+        })
+    }
+
+    pub fn key(&self, comps: &[&str], asked: &str) -> Lookup<KeyView> {
+        let comps = match self.resolve(comps) {
+            Ok(c) => c,
+            Err(l) => return l.cast(),
+        };
+        self.with_hive(|hive| {
+            let (node, key) = match self.walk(hive, &comps) {
+                Lookup::Found(f) => f,
+                other => return other.cast(),
+            };
+            let mut view = KeyView {
+                hive: self.kind,
+                path: asked.to_string(),
+                file: self.file.clone(),
+                form: SourceForm::Hive,
+                source_key: key.clone(),
+                subkeys: Vec::new(),
+                values: Vec::new(),
+                unreadable: Vec::new(),
+            };
+            match node.subkeys() {
+                None => {}
+                Some(Err(e)) => view
+                    .unreadable
+                    .push(self.unreadable(&e, &format!("subkeys of {key}"))),
+                Some(Ok(iter)) => {
+                    for k in iter {
+                        match k.and_then(|k| k.name().map(|n| n.to_string_lossy())) {
+                            Ok(n) => view.subkeys.push(n),
+                            Err(e) => view
+                                .unreadable
+                                .push(self.unreadable(&e, &format!("a subkey of {key}"))),
+                        }
+                    }
+                }
+            }
+            match node.values() {
+                None => {}
+                Some(Err(e)) => view
+                    .unreadable
+                    .push(self.unreadable(&e, &format!("values of {key}"))),
+                Some(Ok(iter)) => {
+                    for v in iter {
+                        match v
+                            .map_err(|e| self.unreadable(&e, &format!("a value of {key}")))
+                            .and_then(|v| self.read_value(&v, &key))
+                        {
+                            Ok(v) => view.values.push(v),
+                            Err(u) => view.unreadable.push(u),
+                        }
+                    }
+                }
+            }
+            Lookup::Found(view)
+        })
+    }
+}
