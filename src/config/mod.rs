@@ -9,6 +9,7 @@ mod model;
 pub mod render;
 mod resolve;
 mod source;
+mod view;
 
 pub use model::{
     names, Related, Setting, SettingState, SettingValue, Settings, Shadowed, UnknownReason,

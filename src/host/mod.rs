@@ -158,3 +158,4 @@ impl HostIdentity {
         }
     }
 }
+pub mod facts;

@@ -1,0 +1,24 @@
+//! The capture's registry view as a [`RegistrySource`], so the resolver and the host facts read
+//! hives and registry text exports through the same four-way lookups.
+
+use crate::evidence::HiveKind;
+use crate::registry::{Lookup, RegValue, RegistryView};
+
+use super::source::{KeyInfo, RegistrySource};
+
+impl RegistrySource for RegistryView {
+    fn value(&self, hive: HiveKind, path: &str, name: &str) -> Lookup<RegValue> {
+        RegistryView::value(self, hive, path, name)
+    }
+
+    fn key(&self, hive: HiveKind, path: &str) -> Lookup<KeyInfo> {
+        RegistryView::key(self, hive, path).map(|k| KeyInfo {
+            subkeys: k.subkeys,
+            values: k.values.into_iter().map(|v| v.provenance.value).collect(),
+            file: k.file,
+            form: k.form,
+            hive: k.hive,
+            key: k.source_key,
+        })
+    }
+}
