@@ -15,5 +15,6 @@ pub mod evidence;
 pub mod host;
 pub mod registry;
 pub mod report;
+pub mod timeline;
 
 pub use error::{Error, Result};

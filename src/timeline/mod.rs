@@ -1,0 +1,643 @@
+//! Correlate: session timelines rebuilt from normalised events (logon, reconnects, disconnects
+//! with their decoded reason, logoff, durations) and the patterns that explain disconnects
+//! (licensing events around a disconnect, 60-minute soft enforcement, sessions that stay active
+//! while the user gets a new one, bursts of security errors), each with the events that prove it.
+//! See `docs/timeline.md`.
+
+mod patterns;
+pub mod render;
+pub mod roles;
+mod sessions;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use crate::catalog::events::catalog;
+use crate::catalog::reasons::{self, CodeSpace};
+use crate::eventlog::Event;
+use crate::evidence::Problem;
+
+pub use render::{render_jsonl, render_text, render_timesketch, OutputTz, TzError};
+pub use roles::Role;
+
+/// Windows and thresholds of the correlation. Defaults come from reference §15 where it gives
+/// one; the others are rdsdiag heuristics, documented in `docs/timeline.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineOptions {
+    /// Events of one disconnect (LSM 24/39/40, RCM time-limit) belong together when they are at
+    /// most this far from the first of them; also how long after a logoff the teardown events
+    /// (39/40/24) still belong to the logged-off session. Default 10 s (§15: "same second to a
+    /// few seconds").
+    pub pair_window: SignedDuration,
+    /// How long before a disconnect licensing events count as its cause. Default 5 min (§15:
+    /// "minutes").
+    pub licensing_window: SignedDuration,
+    /// How long after a disconnect licensing events count as accompanying it. Default 1 min.
+    pub licensing_after: SignedDuration,
+    /// Shortest connected interval that fits the soft-enforcement signature. Default 55 min (§15).
+    pub soft_enforcement_min: SignedDuration,
+    /// Longest connected interval that fits the soft-enforcement signature. Default 65 min (§15).
+    pub soft_enforcement_max: SignedDuration,
+    /// How many such intervals one user needs. Default 2 ("repeating").
+    pub soft_enforcement_repeats: usize,
+    /// Security/protocol errors this far either side of a disconnect count towards a burst.
+    /// Default 2 min.
+    pub burst_window: SignedDuration,
+    /// How many errors make a burst. Default 3.
+    pub burst_min_events: usize,
+    /// How long before a logon or reconnect an authentication event (RCM 1149, Security 4624
+    /// type 10, 4778) is joined to it. Default 60 s (§15 "who/where").
+    pub auth_window: SignedDuration,
+}
+
+impl Default for TimelineOptions {
+    fn default() -> Self {
+        TimelineOptions {
+            pair_window: SignedDuration::from_secs(10),
+            licensing_window: SignedDuration::from_mins(5),
+            licensing_after: SignedDuration::from_mins(1),
+            soft_enforcement_min: SignedDuration::from_mins(55),
+            soft_enforcement_max: SignedDuration::from_mins(65),
+            soft_enforcement_repeats: 2,
+            burst_window: SignedDuration::from_mins(2),
+            burst_min_events: 3,
+            auth_window: SignedDuration::from_secs(60),
+        }
+    }
+}
+
+/// A pointer to one event: what evidence lists cite (file + record id + time).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct EventRef {
+    /// Position in [`Timeline::events`] (the sorted order).
+    pub index: usize,
+    pub time: Timestamp,
+    pub file: String,
+    pub record_id: u64,
+    pub provider: String,
+    pub event_id: u16,
+}
+
+/// One event as the timeline shows it: the record's identity, its role, the session it was
+/// joined to, its decoded reason and a message in our own words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEvent {
+    pub index: usize,
+    pub time: Timestamp,
+    pub computer: Option<String>,
+    /// The record's Computer differs from the capture's host.
+    pub foreign_computer: bool,
+    pub channel: Option<String>,
+    pub provider: String,
+    pub event_id: u16,
+    pub raw_event_id: u32,
+    pub record_id: u64,
+    pub file: String,
+    /// False when the record came from a damaged or cut-off chunk.
+    pub verified: bool,
+    pub role: Role,
+    /// Windows session id named by the event.
+    pub session: Option<u32>,
+    /// The reconstructed session (`S1`, `S2`…) the event was joined to.
+    pub session_key: Option<String>,
+    pub user: Option<String>,
+    pub address: Option<String>,
+    pub reason_code: Option<u32>,
+    pub reason_space: Option<CodeSpace>,
+    /// The decoded reason (`257 (0x101) LICENSE_NO_LICENSE_SERVER: …`, or `unknown(n)`).
+    pub reason: Option<String>,
+    /// The reason code proves a licensing problem.
+    pub licensing_reason: bool,
+    /// What happened, in our own words (offline logs carry no message text).
+    pub message: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+impl TimelineEvent {
+    pub fn event_ref(&self) -> EventRef {
+        EventRef {
+            index: self.index,
+            time: self.time,
+            file: self.file.clone(),
+            record_id: self.record_id,
+            provider: self.provider.clone(),
+            event_id: self.event_id,
+        }
+    }
+}
+
+/// Where a session stood at the end of the evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionState {
+    /// Only arbitration/state events: a connection that had not logged on yet.
+    PreLogon,
+    Active,
+    Disconnected,
+    LoggedOff,
+    /// The connection ended (event 40/39) before anyone logged on.
+    EndedBeforeLogon,
+    /// A new logon reused the session id while this one was not logged off.
+    Superseded,
+}
+
+/// Remarks about a reconstructed session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionFlag {
+    /// The session's first events are not a logon (log began mid-session, rollover lost).
+    LogonNotSeen,
+    /// No logoff by the end of the evidence (or before the id was reused).
+    LogoffNotSeen,
+    /// A reconnect arrived while the session was connected (no disconnect event before it).
+    ReconnectWithoutDisconnect,
+    /// A new logon reused this session id before a logoff was seen (reboot, lost events).
+    SupersededByNewLogon,
+    /// The session's events come from more than one file (e.g. a log rollover).
+    SpansFiles,
+    /// Some events carry a Computer other than the capture host.
+    ForeignComputer,
+    /// Some events come from damaged chunks.
+    UnverifiedRecords,
+    /// The events name more than one user.
+    UserChanged,
+}
+
+/// How a connected interval ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IntervalEnd {
+    Disconnect,
+    Logoff,
+    /// Another reconnect arrived without a disconnect in between.
+    Reconnect,
+    /// The session id was reused by a new logon.
+    Superseded,
+    /// Still connected at the end of the evidence.
+    Open,
+}
+
+/// A span during which a client was connected: logon or reconnect → disconnect or logoff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interval {
+    pub start: EventRef,
+    pub end: Option<EventRef>,
+    pub end_kind: IntervalEnd,
+    pub seconds: Option<i64>,
+    /// Index into the session's `disconnects` when the interval ended by one.
+    pub disconnect: Option<usize>,
+}
+
+/// Who started a disconnect, from LSM event 39 (`Source` vs `TargetSession`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Initiator {
+    /// The session itself (the user).
+    Own,
+    /// Another session (an administrator, or the user reconnecting elsewhere).
+    OtherSession,
+    Unknown,
+}
+
+/// One disconnect: the LSM 24/39/40 (and RCM time-limit) events that belong together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Disconnect {
+    pub time: Timestamp,
+    pub events: Vec<EventRef>,
+    pub reason_code: Option<u32>,
+    pub reason: Option<String>,
+    /// `class` of the reason row (`licensing`, `user`, `neutral`…), `unknown`, or absent.
+    pub reason_class: Option<String>,
+    pub licensing_reason: bool,
+    pub initiator: Initiator,
+    /// Session id from event 39 `Source`.
+    pub by_session: Option<u32>,
+    /// The disconnect is the teardown of a logoff (not a break of a live connection).
+    pub after_logoff: bool,
+}
+
+/// A session rebuilt from its events: one logon of one session id on one computer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Session {
+    /// `S1`, `S2`… in order of start.
+    pub key: String,
+    pub computer: Option<String>,
+    pub session_id: u32,
+    pub user: Option<String>,
+    /// Client addresses seen (LSM `Address`, then joined authentication events), first first.
+    pub addresses: Vec<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub logon: Option<EventRef>,
+    pub logoff: Option<EventRef>,
+    pub state: SessionState,
+    /// Logon to logoff, when both were seen.
+    pub duration_seconds: Option<i64>,
+    /// Sum of the closed connected intervals.
+    pub connected_seconds: i64,
+    pub intervals: Vec<Interval>,
+    pub disconnects: Vec<Disconnect>,
+    pub reconnects: Vec<EventRef>,
+    pub flags: Vec<SessionFlag>,
+    pub files: Vec<String>,
+    /// Indexes into [`Timeline::events`] of the events joined to the session.
+    pub events: Vec<usize>,
+}
+
+/// Per-user totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserSummary {
+    pub user: String,
+    pub sessions: Vec<String>,
+    pub logons: usize,
+    pub reconnects: usize,
+    pub disconnects: usize,
+    pub licensing_disconnects: usize,
+    pub connected_seconds: i64,
+}
+
+/// Which pattern was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PatternKind {
+    /// A disconnect with a licensing reason code, or with licensing events shortly before or
+    /// with it.
+    LicensingDisconnect,
+    /// Repeated connected intervals of about 60 minutes ending in a disconnect for one user.
+    SoftEnforcement,
+    /// A user got a new session while the previous one never entered the disconnected state.
+    CannotReconnect,
+    /// Several security/protocol errors around a disconnect.
+    ErrorBurst,
+}
+
+impl PatternKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PatternKind::LicensingDisconnect => "licensing-disconnect",
+            PatternKind::SoftEnforcement => "soft-enforcement",
+            PatternKind::CannotReconnect => "cannot-reconnect",
+            PatternKind::ErrorBurst => "error-burst",
+        }
+    }
+}
+
+/// A connected interval cited by a soft-enforcement pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntervalCite {
+    pub session: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub seconds: i64,
+    pub reason_code: Option<u32>,
+}
+
+/// A pattern with the events that prove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pattern {
+    pub kind: PatternKind,
+    /// When the pattern is anchored (the disconnect, the first interval, the new logon).
+    pub time: Timestamp,
+    pub user: Option<String>,
+    /// Sessions involved.
+    pub sessions: Vec<String>,
+    /// One line in our own words.
+    pub summary: String,
+    /// Reason code of the disconnect, when the pattern is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<u32>,
+    /// Licensing-disconnect: the reason code itself is a licensing code.
+    pub licensing_reason: bool,
+    /// Intervals (soft enforcement).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub intervals: Vec<IntervalCite>,
+    /// Supporting events counted by (provider short name, id), e.g. `RCM 1131` → 2.
+    pub counts: BTreeMap<String, usize>,
+    /// All supporting events found (evidence may list fewer, see `evidence_truncated`).
+    pub supporting_events: usize,
+    /// The events that prove the pattern, in timeline order.
+    pub evidence: Vec<EventRef>,
+    /// Evidence was capped at [`MAX_EVIDENCE`] events.
+    pub evidence_truncated: bool,
+}
+
+/// The most events one pattern cites (the count of all is kept in `supporting_events`).
+pub const MAX_EVIDENCE: usize = 50;
+
+/// Counts for a quick summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TimelineSummary {
+    pub events: usize,
+    pub sessions: usize,
+    pub users: usize,
+    pub logons: usize,
+    pub disconnects: usize,
+    pub licensing_disconnects: usize,
+    pub reconnects: usize,
+    pub sessions_without_logoff: usize,
+    pub foreign_computer_events: usize,
+    pub patterns: BTreeMap<String, usize>,
+}
+
+/// The whole correlated timeline of one capture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timeline {
+    /// The capture's host name used for the foreign-computer check, if known.
+    pub host_computer: Option<String>,
+    pub options: TimelineOptions,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    pub summary: TimelineSummary,
+    /// Events per Computer value (`<none>` for records without one).
+    pub computers: BTreeMap<String, usize>,
+    /// Events per file.
+    pub files: BTreeMap<String, usize>,
+    pub sessions: Vec<Session>,
+    pub users: Vec<UserSummary>,
+    pub patterns: Vec<Pattern>,
+    /// What the reconstruction had to assume or drop (duplicates, events without session id…).
+    pub notes: Vec<Problem>,
+    /// Every event, sorted by (time, record id, file, offset).
+    pub events: Vec<TimelineEvent>,
+}
+
+/// The short (NetBIOS-like) form of a computer name, lower case: `CITADEL-DC01.c137.local` →
+/// `citadel-dc01`.
+pub(crate) fn short_host(name: &str) -> String {
+    name.trim()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// Parse a session id or code as found in event fields (`"2"`, `"0x2"`).
+pub(crate) fn parse_u32(s: &str) -> Option<u32> {
+    let t = s.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
+/// A short provider label for counts and text (`LSM`, `RCM`, `RdpCoreTS`…).
+pub(crate) fn provider_short(provider: &str) -> String {
+    let p = provider.to_ascii_lowercase();
+    let known = [
+        ("localsessionmanager", "LSM"),
+        ("remoteconnectionmanager", "RCM"),
+        ("rdpcorets", "RdpCoreTS"),
+        ("terminalservices-licensing", "TS-Licensing"),
+        ("clientactivexcore", "RDPClient"),
+        ("security-auditing", "Security"),
+        ("service control manager", "SCM"),
+    ];
+    known
+        .iter()
+        .find(|(k, _)| p.contains(k))
+        .map_or_else(|| provider.to_string(), |(_, v)| v.to_string())
+}
+
+/// Build the timeline of one capture from its events (in any order, from any number of files).
+///
+/// `host_computer` is the capture's computer name (from the registry); events whose `Computer`
+/// has another short name are flagged. Never panics on event content; never prints.
+pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptions) -> Timeline {
+    let mut notes = Vec::new();
+    let host_short = host_computer.map(short_host).filter(|h| !h.is_empty());
+    if host_short.is_none() {
+        notes.push(Problem::info(
+            "host-unknown",
+            "the capture's computer name is unknown: events from other computers are not flagged",
+        ));
+    }
+
+    // Deterministic order: (time, record id, file, offset).
+    let mut order: Vec<&Event> = events.iter().collect();
+    order.sort_by(|a, b| {
+        (a.time, a.record_id, &a.file, a.offset).cmp(&(b.time, b.record_id, &b.file, b.offset))
+    });
+
+    // The same record seen in two files (two bundles holding the same log): keep the first.
+    let mut seen = BTreeSet::new();
+    let mut dup_files: BTreeSet<String> = BTreeSet::new();
+    let mut duplicates = 0usize;
+    order.retain(|e| {
+        let key = (
+            e.time,
+            e.record_id,
+            e.event_id,
+            e.provider.to_ascii_lowercase(),
+            e.channel.clone(),
+            e.computer.clone(),
+            e.fields.clone(),
+        );
+        if seen.insert(key) {
+            true
+        } else {
+            duplicates += 1;
+            dup_files.insert(e.file.clone());
+            false
+        }
+    });
+    if duplicates > 0 {
+        notes.push(Problem::info(
+            "duplicate-records",
+            format!(
+                "{duplicates} records appear in more than one file and were counted once (duplicates in: {})",
+                dup_files.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+
+    // Files whose records are not in time order, or that interleave with other files.
+    let mut last_by_file: BTreeMap<&str, (u64, Timestamp)> = BTreeMap::new();
+    let mut unordered_files = BTreeSet::new();
+    let mut by_record: Vec<&&Event> = order.iter().collect();
+    by_record.sort_by(|a, b| (&a.file, a.record_id).cmp(&(&b.file, b.record_id)));
+    for e in by_record {
+        if let Some((_, t)) = last_by_file.get(e.file.as_str()) {
+            if e.time < *t {
+                unordered_files.insert(e.file.clone());
+            }
+        }
+        last_by_file.insert(e.file.as_str(), (e.record_id, e.time));
+    }
+    if !unordered_files.is_empty() {
+        notes.push(Problem::info(
+            "records-out-of-time-order",
+            format!(
+                "records are not in time order within: {} (sorted by time)",
+                unordered_files.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+
+    let roles = roles::roles();
+    let mut tevents: Vec<TimelineEvent> = Vec::with_capacity(order.len());
+    let mut computers = BTreeMap::new();
+    let mut files = BTreeMap::new();
+    let mut no_session_id = 0usize;
+    for (index, e) in order.iter().enumerate() {
+        let def = roles.lookup(e);
+        let role = def.map_or(Role::Other, |d| d.role);
+        let session = def
+            .and_then(|d| d.session.as_ref())
+            .and_then(|f| f.get(e))
+            .and_then(|s| parse_u32(&s));
+        if role.is_session_scoped() && session.is_none() {
+            no_session_id += 1;
+        }
+        let user = def.and_then(|d| d.user.as_ref()).and_then(|f| f.get(e));
+        let address = def.and_then(|d| d.address.as_ref()).and_then(|f| f.get(e));
+        let (reason_code, reason_space, reason, licensing_reason) = match (
+            def.and_then(|d| d.reason.as_ref()),
+            def.and_then(|d| d.reason_space),
+        ) {
+            (Some(f), Some(space)) => match f.get(e) {
+                Some(text) => match reasons::decode_text(space, &text) {
+                    Some(d) => (Some(d.code), Some(space), Some(d.describe()), d.licensing()),
+                    None => (
+                        None,
+                        Some(space),
+                        Some(format!("unreadable({text})")),
+                        false,
+                    ),
+                },
+                None => (None, None, None, false),
+            },
+            _ => (None, None, None, false),
+        };
+        let foreign = match (&host_short, &e.computer) {
+            (Some(h), Some(c)) => short_host(c) != *h,
+            _ => false,
+        };
+        *computers
+            .entry(e.computer.clone().unwrap_or_else(|| "<none>".into()))
+            .or_insert(0usize) += 1;
+        *files.entry(e.file.clone()).or_insert(0usize) += 1;
+        let message = message_for(e, reason.as_deref());
+        tevents.push(TimelineEvent {
+            index,
+            time: e.time,
+            computer: e.computer.clone(),
+            foreign_computer: foreign,
+            channel: e.channel.clone(),
+            provider: e.provider.clone(),
+            event_id: e.event_id,
+            raw_event_id: e.raw_event_id,
+            record_id: e.record_id,
+            file: e.file.clone(),
+            verified: e.verified,
+            role,
+            session,
+            session_key: None,
+            user,
+            address,
+            reason_code,
+            reason_space,
+            reason,
+            licensing_reason,
+            message,
+            fields: e.fields.clone(),
+        });
+    }
+    if no_session_id > 0 {
+        notes.push(Problem::warning(
+            "no-session-id",
+            format!("{no_session_id} session events carry no readable session id and were not joined to a session"),
+        ));
+    }
+    let foreign = tevents.iter().filter(|e| e.foreign_computer).count();
+    if foreign > 0 {
+        notes.push(Problem::warning(
+            "foreign-computer",
+            format!(
+                "{foreign} events name a computer other than the capture host {}",
+                host_computer.unwrap_or_default()
+            ),
+        ));
+    }
+
+    let mut sessions = sessions::reconstruct(&mut tevents, opts);
+    sessions::join_related(&mut tevents, &mut sessions, opts);
+    let users = sessions::user_summaries(&sessions);
+    let patterns = patterns::detect(&tevents, &sessions, opts);
+
+    let mut summary = TimelineSummary {
+        events: tevents.len(),
+        sessions: sessions.len(),
+        users: users.len(),
+        logons: sessions.iter().filter(|s| s.logon.is_some()).count(),
+        disconnects: sessions
+            .iter()
+            .flat_map(|s| &s.disconnects)
+            .filter(|d| !d.after_logoff)
+            .count(),
+        licensing_disconnects: sessions
+            .iter()
+            .flat_map(|s| &s.disconnects)
+            .filter(|d| d.licensing_reason)
+            .count(),
+        reconnects: sessions.iter().map(|s| s.reconnects.len()).sum(),
+        sessions_without_logoff: sessions
+            .iter()
+            .filter(|s| s.flags.contains(&SessionFlag::LogoffNotSeen))
+            .count(),
+        foreign_computer_events: foreign,
+        patterns: BTreeMap::new(),
+    };
+    for p in &patterns {
+        *summary
+            .patterns
+            .entry(p.kind.name().to_string())
+            .or_insert(0) += 1;
+    }
+    Timeline {
+        host_computer: host_computer.map(str::to_string),
+        options: opts.clone(),
+        first: tevents.first().map(|e| e.time),
+        last: tevents.last().map(|e| e.time),
+        summary,
+        computers,
+        files,
+        sessions,
+        users,
+        patterns,
+        notes,
+        events: tevents,
+    }
+}
+
+/// The message of an event in our own words: the catalogue's meaning, the catalogued fields it
+/// carries, and the decoded reason.
+fn message_for(e: &Event, reason: Option<&str>) -> String {
+    let mut msg = match catalog().lookup(&e.provider, e.event_id) {
+        Some(def) if def.name != "other" => {
+            let mut m = def.meaning.clone();
+            let vals: Vec<String> = def
+                .fields
+                .iter()
+                .filter_map(|f| e.field(f).map(|v| format!("{f}={}", v.trim())))
+                .collect();
+            if !vals.is_empty() {
+                m.push_str(" [");
+                m.push_str(&vals.join(", "));
+                m.push(']');
+            }
+            m
+        }
+        _ => format!(
+            "{} event {} (no catalogued meaning)",
+            provider_short(&e.provider),
+            e.event_id
+        ),
+    };
+    if let Some(r) = reason {
+        msg.push_str("; reason ");
+        msg.push_str(r);
+    }
+    msg
+}

@@ -1,0 +1,438 @@
+//! Pattern detection over reconstructed sessions: licensing events around disconnects, the
+//! 60-minute soft-enforcement rhythm, new sessions while the old one stayed active (keep-alive),
+//! and bursts of security/protocol errors around disconnects. Each pattern cites its events.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::sessions::{same_user, user_key};
+use super::{
+    provider_short, short_host, Disconnect, EventRef, IntervalCite, IntervalEnd, Pattern,
+    PatternKind, Role, Session, TimelineEvent, TimelineOptions, MAX_EVIDENCE,
+};
+
+/// Indexes of events with `role` whose time is within `[from, to]` (events are time-sorted).
+fn in_window(events: &[TimelineEvent], from: Timestamp, to: Timestamp, role: Role) -> Vec<usize> {
+    let start = events.partition_point(|e| e.time < from);
+    events[start..]
+        .iter()
+        .take_while(|e| e.time <= to)
+        .filter(|e| e.role == role)
+        .map(|e| e.index)
+        .collect()
+}
+
+fn counts(events: &[TimelineEvent], idx: &[usize]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for &i in idx {
+        let e = &events[i];
+        *m.entry(format!("{} {}", provider_short(&e.provider), e.event_id))
+            .or_insert(0) += 1;
+    }
+    m
+}
+
+fn counts_text(m: &BTreeMap<String, usize>) -> String {
+    m.iter()
+        .map(|(k, n)| {
+            if *n == 1 {
+                k.clone()
+            } else {
+                format!("{k} ×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Evidence list: anchor events first, then supporting ones; sorted, de-duplicated, capped.
+fn evidence(
+    events: &[TimelineEvent],
+    anchor: &[EventRef],
+    support: &[usize],
+) -> (Vec<EventRef>, bool) {
+    let mut set: BTreeSet<usize> = anchor.iter().map(|r| r.index).collect();
+    let mut truncated = false;
+    for &i in support {
+        if set.len() >= MAX_EVIDENCE {
+            truncated = true;
+            break;
+        }
+        set.insert(i);
+    }
+    (
+        set.into_iter().map(|i| events[i].event_ref()).collect(),
+        truncated,
+    )
+}
+
+fn minutes(d: SignedDuration) -> String {
+    let s = d.as_secs();
+    if s % 60 == 0 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+fn who(s: &Session) -> String {
+    match &s.user {
+        Some(u) => format!("session {} ({}, id {})", s.key, u, s.session_id),
+        None => format!("session {} (id {})", s.key, s.session_id),
+    }
+}
+
+fn reason_text(d: &Disconnect) -> String {
+    match &d.reason {
+        Some(r) => format!("reason {r}"),
+        None => "no reason event".to_string(),
+    }
+}
+
+/// Every pattern, sorted by (time, kind, first session).
+pub(super) fn detect(
+    events: &[TimelineEvent],
+    sessions: &[Session],
+    opts: &TimelineOptions,
+) -> Vec<Pattern> {
+    let mut out = Vec::new();
+    licensing_disconnects(events, sessions, opts, &mut out);
+    soft_enforcement(events, sessions, opts, &mut out);
+    cannot_reconnect(events, sessions, &mut out);
+    error_bursts(events, sessions, opts, &mut out);
+    out.sort_by(|a, b| {
+        (a.time, a.kind, a.sessions.first()).cmp(&(b.time, b.kind, b.sessions.first()))
+    });
+    out
+}
+
+fn licensing_disconnects(
+    events: &[TimelineEvent],
+    sessions: &[Session],
+    opts: &TimelineOptions,
+    out: &mut Vec<Pattern>,
+) {
+    for s in sessions {
+        for d in &s.disconnects {
+            if d.after_logoff && !d.licensing_reason {
+                continue;
+            }
+            let lic = in_window(
+                events,
+                d.time - opts.licensing_window,
+                d.time + opts.licensing_after,
+                Role::Licensing,
+            );
+            if lic.is_empty() && !d.licensing_reason {
+                continue;
+            }
+            let c = counts(events, &lic);
+            let mut summary = format!("{} disconnected with {}", who(s), reason_text(d));
+            if lic.is_empty() {
+                summary.push_str("; the reason code itself is a licensing code");
+            } else {
+                summary.push_str(&format!(
+                    "; licensing events from {} before to {} after: {}",
+                    minutes(opts.licensing_window),
+                    minutes(opts.licensing_after),
+                    counts_text(&c)
+                ));
+            }
+            let (evidence, evidence_truncated) = evidence(events, &d.events, &lic);
+            out.push(Pattern {
+                kind: PatternKind::LicensingDisconnect,
+                time: d.time,
+                user: s.user.clone(),
+                sessions: vec![s.key.clone()],
+                summary,
+                reason_code: d.reason_code,
+                licensing_reason: d.licensing_reason,
+                intervals: Vec::new(),
+                counts: c,
+                supporting_events: lic.len(),
+                evidence,
+                evidence_truncated,
+            });
+        }
+    }
+}
+
+fn soft_enforcement(
+    events: &[TimelineEvent],
+    sessions: &[Session],
+    opts: &TimelineOptions,
+    out: &mut Vec<Pattern>,
+) {
+    // Per user: connected intervals of about 60 minutes that ended in a disconnect.
+    let mut by_user: BTreeMap<String, (String, Vec<(&Session, usize)>)> = BTreeMap::new();
+    for s in sessions {
+        let Some(u) = &s.user else { continue };
+        for (n, iv) in s.intervals.iter().enumerate() {
+            let Some(end) = &iv.end else { continue };
+            if iv.end_kind != IntervalEnd::Disconnect {
+                continue;
+            }
+            let len = end.time.duration_since(iv.start.time);
+            if len >= opts.soft_enforcement_min && len <= opts.soft_enforcement_max {
+                by_user
+                    .entry(user_key(u))
+                    .or_insert_with(|| (u.clone(), Vec::new()))
+                    .1
+                    .push((s, n));
+            }
+        }
+    }
+    for (_, (user, mut hits)) in by_user {
+        if hits.len() < opts.soft_enforcement_repeats.max(1) {
+            continue;
+        }
+        hits.sort_by_key(|(s, n)| s.intervals[*n].start.index);
+        let mut anchor = Vec::new();
+        let mut cites = Vec::new();
+        let mut keys = BTreeSet::new();
+        for (s, n) in &hits {
+            let iv = &s.intervals[*n];
+            let Some(end) = &iv.end else { continue };
+            anchor.push(iv.start.clone());
+            anchor.push(end.clone());
+            keys.insert(s.key.clone());
+            let reason_code = iv
+                .disconnect
+                .and_then(|d| s.disconnects.get(d))
+                .and_then(|d| {
+                    for r in &d.events {
+                        anchor.push(r.clone());
+                    }
+                    d.reason_code
+                });
+            cites.push(IntervalCite {
+                session: s.key.clone(),
+                start: iv.start.time,
+                end: end.time,
+                seconds: end.time.duration_since(iv.start.time).as_secs(),
+                reason_code,
+            });
+        }
+        let first = cites.first().map(|c| c.start).unwrap_or_default();
+        let last = cites.last().map(|c| c.end).unwrap_or_default();
+        let lic = in_window(
+            events,
+            first - opts.licensing_window,
+            last + opts.licensing_after,
+            Role::Licensing,
+        );
+        let c = counts(events, &lic);
+        let mut summary = format!(
+            "{user}: {} connected intervals of {}–{} ended in a disconnect",
+            cites.len(),
+            minutes(opts.soft_enforcement_min),
+            minutes(opts.soft_enforcement_max)
+        );
+        if lic.is_empty() {
+            summary.push_str("; no licensing events in that period");
+        } else {
+            summary.push_str(&format!(
+                "; licensing events in that period: {}",
+                counts_text(&c)
+            ));
+        }
+        let (evidence, evidence_truncated) = evidence(events, &anchor, &lic);
+        out.push(Pattern {
+            kind: PatternKind::SoftEnforcement,
+            time: first,
+            user: Some(user),
+            sessions: keys.into_iter().collect(),
+            summary,
+            reason_code: None,
+            licensing_reason: false,
+            intervals: cites,
+            counts: c,
+            supporting_events: lic.len(),
+            evidence,
+            evidence_truncated,
+        });
+    }
+}
+
+/// The role of the last state-changing event of `s` strictly before `t`, with its index.
+fn last_state_before(events: &[TimelineEvent], s: &Session, t_index: usize) -> Option<usize> {
+    s.events
+        .iter()
+        .copied()
+        .filter(|&i| i < t_index)
+        .filter(|&i| {
+            matches!(
+                events[i].role,
+                Role::Logon
+                    | Role::ShellStart
+                    | Role::Reconnect
+                    | Role::Disconnect
+                    | Role::DisconnectedBy
+                    | Role::DisconnectReason
+                    | Role::TimeLimitDisconnect
+                    | Role::Logoff
+            )
+        })
+        .next_back()
+}
+
+fn is_console(a: Option<&str>) -> bool {
+    a.is_some_and(|a| a.eq_ignore_ascii_case("LOCAL"))
+}
+
+fn cannot_reconnect(events: &[TimelineEvent], sessions: &[Session], out: &mut Vec<Pattern>) {
+    for new in sessions {
+        let (Some(logon), Some(user)) = (&new.logon, &new.user) else {
+            continue;
+        };
+        let new_ev = &events[logon.index];
+        if is_console(new_ev.address.as_deref()) {
+            continue;
+        }
+        let host = new.computer.as_deref().map(short_host).unwrap_or_default();
+        for old in sessions {
+            if old.key == new.key
+                || old.start >= new_ev.time
+                || old.computer.as_deref().map(short_host).unwrap_or_default() != host
+                || !old.user.as_deref().is_some_and(|u| same_user(u, user))
+            {
+                continue;
+            }
+            let Some(last) = last_state_before(events, old, logon.index) else {
+                continue;
+            };
+            let last_ev = &events[last];
+            if !matches!(
+                last_ev.role,
+                Role::Logon | Role::ShellStart | Role::Reconnect
+            ) {
+                continue;
+            }
+            // The connect that made the old session active (its logon or last reconnect).
+            let connect = old
+                .events
+                .iter()
+                .copied()
+                .filter(|&i| i <= last && matches!(events[i].role, Role::Logon | Role::Reconnect))
+                .next_back()
+                .unwrap_or(last);
+            if is_console(events[connect].address.as_deref()) {
+                continue;
+            }
+            // What became of the old session afterwards (e.g. a disconnect with reason 5 or 0).
+            let later = old.events.iter().copied().find(|&i| {
+                i > logon.index
+                    && matches!(
+                        events[i].role,
+                        Role::Disconnect | Role::DisconnectReason | Role::Logoff
+                    )
+            });
+            let mut anchor = vec![events[connect].event_ref(), logon.clone()];
+            if last != connect {
+                anchor.push(events[last].event_ref());
+            }
+            let mut summary = format!(
+                "{user} got new {} at {} while {} was still connected since {} (no disconnect or logoff event in between)",
+                who(new),
+                new_ev.time,
+                who(old),
+                events[connect].time
+            );
+            let mut reason_code = None;
+            if let Some(l) = later {
+                anchor.push(events[l].event_ref());
+                // The disconnect cluster of the old session that contains `l`.
+                if let Some(d) = old
+                    .disconnects
+                    .iter()
+                    .find(|d| d.events.iter().any(|r| r.index == l))
+                {
+                    reason_code = d.reason_code;
+                    for r in &d.events {
+                        anchor.push(r.clone());
+                    }
+                    summary.push_str(&format!(
+                        "; the old session was disconnected later at {} with {}",
+                        d.time,
+                        reason_text(d)
+                    ));
+                } else {
+                    summary.push_str(&format!(
+                        "; the old session ended later at {}",
+                        events[l].time
+                    ));
+                }
+            } else {
+                summary.push_str("; the old session never disconnected in the evidence");
+            }
+            let (evidence, evidence_truncated) = evidence(events, &anchor, &[]);
+            out.push(Pattern {
+                kind: PatternKind::CannotReconnect,
+                time: new_ev.time,
+                user: Some(user.clone()),
+                sessions: vec![old.key.clone(), new.key.clone()],
+                summary,
+                reason_code,
+                licensing_reason: false,
+                intervals: Vec::new(),
+                counts: BTreeMap::new(),
+                supporting_events: 0,
+                evidence,
+                evidence_truncated,
+            });
+        }
+    }
+}
+
+fn error_bursts(
+    events: &[TimelineEvent],
+    sessions: &[Session],
+    opts: &TimelineOptions,
+    out: &mut Vec<Pattern>,
+) {
+    for s in sessions {
+        let host = s.computer.as_deref().map(short_host);
+        for d in s.disconnects.iter().filter(|d| !d.after_logoff) {
+            let errs: Vec<usize> = in_window(
+                events,
+                d.time - opts.burst_window,
+                d.time + opts.burst_window,
+                Role::SecurityError,
+            )
+            .into_iter()
+            .filter(|&i| match (&host, events[i].computer.as_deref()) {
+                (Some(h), Some(c)) => short_host(c) == *h,
+                _ => true,
+            })
+            .collect();
+            if errs.len() < opts.burst_min_events.max(1) {
+                continue;
+            }
+            let c = counts(events, &errs);
+            let summary = format!(
+                "{} disconnected with {}; {} security/protocol errors within {} either side: {}",
+                who(s),
+                reason_text(d),
+                errs.len(),
+                minutes(opts.burst_window),
+                counts_text(&c)
+            );
+            let (evidence, evidence_truncated) = evidence(events, &d.events, &errs);
+            out.push(Pattern {
+                kind: PatternKind::ErrorBurst,
+                time: d.time,
+                user: s.user.clone(),
+                sessions: vec![s.key.clone()],
+                summary,
+                reason_code: d.reason_code,
+                licensing_reason: d.licensing_reason,
+                intervals: Vec::new(),
+                counts: c,
+                supporting_events: errs.len(),
+                evidence,
+                evidence_truncated,
+            });
+        }
+    }
+}

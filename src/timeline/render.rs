@@ -1,0 +1,611 @@
+//! The timeline's output formats: a readable per-session text, JSONL with one event per line,
+//! and Timesketch-importable JSONL; plus the output time zone (UTC by default, IANA names or
+//! fixed offsets on request), which only changes how times are written, never the analysis.
+//!
+//! # JSONL contract (`render_jsonl`)
+//! One JSON object per line, one line per event in timeline order, with the keys `time` (RFC
+//! 3339 in the chosen zone, 100 ns digits), `computer`, `foreign_computer`, `channel`,
+//! `provider`, `event_id` (canonical), `raw_event_id`, `record_id`, `file`, `verified`, `role`,
+//! `session` (Windows session id), `session_key` (reconstructed session, `S1`…), `user`,
+//! `address`, `reason_code`, `reason_space`, `reason`, `licensing_reason`, `message`. Absent
+//! values are `null`.
+//!
+//! # Timesketch contract (`render_timesketch`)
+//! One JSON object per line with Timesketch's required `message`, `datetime` (ISO 8601 with
+//! offset) and `timestamp_desc`, plus `timestamp` (microseconds since the Unix epoch),
+//! `data_type`, and the JSONL fields that have a value. Events come first (data type
+//! `rdsdiag:timeline:event`), then one line per pattern (`rdsdiag:timeline:pattern`).
+
+use std::fmt::Write as _;
+
+use jiff::tz::{Offset, TimeZone};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::{provider_short, Pattern, Role, Session, Timeline, TimelineEvent};
+
+/// The zone times are written in.
+#[derive(Debug, Clone)]
+pub struct OutputTz {
+    label: String,
+    tz: TimeZone,
+    utc: bool,
+}
+
+/// A `--tz` value that is neither an IANA zone name nor a fixed offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown time zone {input:?}: use UTC, an IANA name such as Europe/Berlin, or a fixed offset such as +02:00 ({detail})")]
+pub struct TzError {
+    pub input: String,
+    pub detail: String,
+}
+
+impl Default for OutputTz {
+    fn default() -> Self {
+        OutputTz::utc()
+    }
+}
+
+impl OutputTz {
+    /// UTC, written with a `Z` suffix.
+    pub fn utc() -> OutputTz {
+        OutputTz {
+            label: "UTC".into(),
+            tz: TimeZone::UTC,
+            utc: true,
+        }
+    }
+
+    /// Parse `UTC`, `Z`, a fixed offset (`+02:00`, `-0530`, `+2`) or an IANA name
+    /// (`Europe/Berlin`, from the system's or jiff's time zone database).
+    pub fn parse(s: &str) -> Result<OutputTz, TzError> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("utc") || t == "Z" || t.eq_ignore_ascii_case("gmt") {
+            return Ok(OutputTz::utc());
+        }
+        if t.starts_with('+') || t.starts_with('-') {
+            let secs = parse_offset(t).ok_or_else(|| TzError {
+                input: s.into(),
+                detail: "offsets look like +02:00, -0530 or +2 and stay within ±25:59".into(),
+            })?;
+            let off = Offset::from_seconds(secs).map_err(|e| TzError {
+                input: s.into(),
+                detail: e.to_string(),
+            })?;
+            return Ok(OutputTz {
+                label: format!("UTC{}", offset_text(secs)),
+                tz: TimeZone::fixed(off),
+                utc: secs == 0,
+            });
+        }
+        let tz = TimeZone::get(t).map_err(|e| TzError {
+            input: s.into(),
+            detail: e.to_string(),
+        })?;
+        Ok(OutputTz {
+            label: t.to_string(),
+            tz,
+            utc: false,
+        })
+    }
+
+    /// How the zone is named in output headers.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// `2020-09-17T16:46:15.6192260Z` in UTC, `2020-09-17T18:46:15.6192260+02:00` elsewhere.
+    pub fn format(&self, t: Timestamp) -> String {
+        let z = t.to_zoned(self.tz.clone());
+        let secs = z.offset().seconds();
+        let suffix = if self.utc && secs == 0 {
+            "Z".to_string()
+        } else {
+            offset_text(secs)
+        };
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}{}",
+            z.year(),
+            z.month(),
+            z.day(),
+            z.hour(),
+            z.minute(),
+            z.second(),
+            z.subsec_nanosecond().unsigned_abs() / 100,
+            suffix
+        )
+    }
+}
+
+fn offset_text(secs: i32) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let a = secs.unsigned_abs();
+    format!("{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)
+}
+
+fn parse_offset(t: &str) -> Option<i32> {
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => (1, &t[1..]),
+        b'-' => (-1, &t[1..]),
+        _ => return None,
+    };
+    let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (h, m) = if let Some((h, m)) = rest.split_once(':') {
+        (h, m)
+    } else if rest.len() == 4 {
+        rest.split_at(2)
+    } else {
+        (rest, "0")
+    };
+    if !digits_only(h) || !digits_only(m) || h.len() > 2 || m.len() > 2 {
+        return None;
+    }
+    let h: i32 = h.parse().ok()?;
+    let m: i32 = m.parse().ok()?;
+    if h > 25 || m > 59 {
+        return None;
+    }
+    Some(sign * (h * 3600 + m * 60))
+}
+
+fn duration_text(secs: i64) -> String {
+    let s = secs.max(0);
+    let (d, h, m, s) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60, s % 60);
+    if d > 0 {
+        format!("{d}d {h}h {m}m")
+    } else if h > 0 {
+        format!("{h}h {m}m {s}s")
+    } else if m > 0 {
+        format!("{m}m {s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn kebab<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn event_line(out: &mut String, tz: &OutputTz, e: &TimelineEvent, indent: &str) {
+    let mark = if e.foreign_computer { " !" } else { "" };
+    let _ = write!(
+        out,
+        "{indent}{}  {} {} {}{mark}",
+        tz.format(e.time),
+        provider_short(&e.provider),
+        e.event_id,
+        e.role.name()
+    );
+    if let Some(u) = &e.user {
+        let _ = write!(out, "  user={u}");
+    }
+    if let Some(a) = &e.address {
+        let _ = write!(out, "  address={a}");
+    }
+    if let Some(r) = &e.reason {
+        let _ = write!(out, "  reason {r}");
+    }
+    let _ = writeln!(out, "  [{}#{}]", e.file, e.record_id);
+}
+
+fn session_block(out: &mut String, t: &Timeline, tz: &OutputTz, s: &Session) {
+    let _ = write!(out, "{}  session id {}", s.key, s.session_id);
+    if let Some(u) = &s.user {
+        let _ = write!(out, "  {u}");
+    }
+    if let Some(c) = &s.computer {
+        let _ = write!(out, "  on {c}");
+    }
+    if !s.addresses.is_empty() {
+        let _ = write!(out, "  from {}", s.addresses.join(", "));
+    }
+    let _ = writeln!(out);
+    let _ = write!(
+        out,
+        "    {} → {}  state {}",
+        tz.format(s.start),
+        tz.format(s.end),
+        kebab(&s.state)
+    );
+    if let Some(d) = s.duration_seconds {
+        let _ = write!(out, "  logon→logoff {}", duration_text(d));
+    }
+    if s.connected_seconds > 0 {
+        let _ = write!(out, "  connected {}", duration_text(s.connected_seconds));
+    }
+    let _ = writeln!(out);
+    if !s.flags.is_empty() {
+        let flags: Vec<String> = s.flags.iter().map(kebab).collect();
+        let _ = writeln!(out, "    flags: {}", flags.join(", "));
+    }
+    for iv in &s.intervals {
+        let end = match &iv.end {
+            Some(e) => tz.format(e.time),
+            None => "…".to_string(),
+        };
+        let _ = write!(
+            out,
+            "    connected {} → {} ({}",
+            tz.format(iv.start.time),
+            end,
+            kebab(&iv.end_kind)
+        );
+        if let Some(secs) = iv.seconds {
+            let _ = write!(out, ", {}", duration_text(secs));
+        }
+        let _ = writeln!(out, ")");
+    }
+    for d in &s.disconnects {
+        let _ = write!(out, "    disconnect {}", tz.format(d.time));
+        match &d.reason {
+            Some(r) => {
+                let _ = write!(out, "  reason {r}");
+            }
+            None => {
+                let _ = write!(out, "  no reason event");
+            }
+        }
+        if d.licensing_reason {
+            let _ = write!(out, "  LICENSING");
+        }
+        if let Some(b) = d.by_session {
+            let _ = write!(out, "  by session {b} ({})", kebab(&d.initiator));
+        }
+        if d.after_logoff {
+            let _ = write!(out, "  (logoff teardown)");
+        }
+        let _ = writeln!(out);
+    }
+    for &i in &s.events {
+        if let Some(e) = t.events.get(i) {
+            event_line(out, tz, e, "      ");
+        }
+    }
+}
+
+/// A readable timeline: header, patterns with their evidence, sessions with their events,
+/// users, notes. Times in `tz`, labelled.
+pub fn render_text(t: &Timeline, tz: &OutputTz) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Session timeline (times in {})", tz.label());
+    match &t.host_computer {
+        Some(h) => {
+            let _ = writeln!(
+                out,
+                "Host: {h} (events naming another computer are marked !)"
+            );
+        }
+        None => {
+            let _ = writeln!(out, "Host: unknown (events are not checked against it)");
+        }
+    }
+    let span = match (t.first, t.last) {
+        (Some(a), Some(b)) => format!(", {} → {}", tz.format(a), tz.format(b)),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "Evidence: {} events from {} files{span}",
+        t.summary.events,
+        t.files.len()
+    );
+    let s = &t.summary;
+    let _ = writeln!(
+        out,
+        "Sessions: {}  users: {}  logons: {}  disconnects: {} ({} licensing)  reconnects: {}  without logoff: {}",
+        s.sessions, s.users, s.logons, s.disconnects, s.licensing_disconnects, s.reconnects, s.sessions_without_logoff
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Patterns");
+    if t.patterns.is_empty() {
+        let _ = writeln!(out, "  none found");
+    }
+    for p in &t.patterns {
+        pattern_block(&mut out, t, tz, p);
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Sessions");
+    if t.sessions.is_empty() {
+        let _ = writeln!(out, "  none reconstructed");
+    }
+    for s in &t.sessions {
+        session_block(&mut out, t, tz, s);
+    }
+    let loose: Vec<&TimelineEvent> = t
+        .events
+        .iter()
+        .filter(|e| {
+            e.session_key.is_none()
+                && matches!(
+                    e.role,
+                    Role::Licensing | Role::SecurityError | Role::ClientDisconnect | Role::Service
+                )
+        })
+        .collect();
+    if !loose.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "Licensing, security, client and service events outside sessions ({})",
+            loose.len()
+        );
+        for e in loose.iter().take(200) {
+            event_line(&mut out, tz, e, "  ");
+        }
+        if loose.len() > 200 {
+            let _ = writeln!(out, "  … {} more (see --format jsonl)", loose.len() - 200);
+        }
+    }
+    if !t.users.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Users");
+        for u in &t.users {
+            let _ = writeln!(
+                out,
+                "  {}: {} sessions ({}), {} logons, {} reconnects, {} disconnects ({} licensing), connected {}",
+                u.user,
+                u.sessions.len(),
+                u.sessions.join(" "),
+                u.logons,
+                u.reconnects,
+                u.disconnects,
+                u.licensing_disconnects,
+                duration_text(u.connected_seconds)
+            );
+        }
+    }
+    if !t.notes.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Notes");
+        for n in &t.notes {
+            let _ = writeln!(out, "  {} {}: {}", kebab(&n.severity), n.code, n.message);
+        }
+    }
+    out
+}
+
+fn pattern_block(out: &mut String, t: &Timeline, tz: &OutputTz, p: &Pattern) {
+    let _ = writeln!(
+        out,
+        "  [{}] {}  {}",
+        p.kind.name(),
+        tz.format(p.time),
+        p.summary
+    );
+    for r in &p.evidence {
+        if let Some(e) = t.events.get(r.index) {
+            event_line(out, tz, e, "      ");
+        }
+    }
+    if p.evidence_truncated {
+        let _ = writeln!(
+            out,
+            "      … evidence capped; {} supporting events in all",
+            p.supporting_events
+        );
+    }
+}
+
+#[derive(Serialize)]
+struct JsonlLine<'a> {
+    time: String,
+    computer: Option<&'a str>,
+    foreign_computer: bool,
+    channel: Option<&'a str>,
+    provider: &'a str,
+    event_id: u16,
+    raw_event_id: u32,
+    record_id: u64,
+    file: &'a str,
+    verified: bool,
+    role: Role,
+    session: Option<u32>,
+    session_key: Option<&'a str>,
+    user: Option<&'a str>,
+    address: Option<&'a str>,
+    reason_code: Option<u32>,
+    reason_space: Option<crate::catalog::reasons::CodeSpace>,
+    reason: Option<&'a str>,
+    licensing_reason: bool,
+    message: &'a str,
+}
+
+fn jsonl_line<'a>(e: &'a TimelineEvent, tz: &OutputTz) -> JsonlLine<'a> {
+    JsonlLine {
+        time: tz.format(e.time),
+        computer: e.computer.as_deref(),
+        foreign_computer: e.foreign_computer,
+        channel: e.channel.as_deref(),
+        provider: &e.provider,
+        event_id: e.event_id,
+        raw_event_id: e.raw_event_id,
+        record_id: e.record_id,
+        file: &e.file,
+        verified: e.verified,
+        role: e.role,
+        session: e.session,
+        session_key: e.session_key.as_deref(),
+        user: e.user.as_deref(),
+        address: e.address.as_deref(),
+        reason_code: e.reason_code,
+        reason_space: e.reason_space,
+        reason: e.reason.as_deref(),
+        licensing_reason: e.licensing_reason,
+        message: &e.message,
+    }
+}
+
+/// One JSON object per event, in timeline order (see the module docs for the keys).
+pub fn render_jsonl(t: &Timeline, tz: &OutputTz) -> String {
+    let mut out = String::new();
+    for e in &t.events {
+        if let Ok(s) = serde_json::to_string(&jsonl_line(e, tz)) {
+            out.push_str(&s);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct SketchEvent<'a> {
+    message: &'a str,
+    datetime: String,
+    timestamp: i64,
+    timestamp_desc: &'static str,
+    data_type: &'static str,
+    #[serde(flatten)]
+    fields: SketchFields<'a>,
+}
+
+#[derive(Serialize)]
+struct SketchFields<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    computer: Option<&'a str>,
+    foreign_computer: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel: Option<&'a str>,
+    provider: &'a str,
+    event_id: u16,
+    raw_event_id: u32,
+    record_id: u64,
+    file: &'a str,
+    role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason_code: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SketchPattern<'a> {
+    message: &'a str,
+    datetime: String,
+    timestamp: i64,
+    timestamp_desc: &'static str,
+    data_type: &'static str,
+    pattern: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+    sessions: String,
+    evidence: Vec<String>,
+}
+
+/// Timesketch JSONL: every event, then every pattern (see the module docs).
+pub fn render_timesketch(t: &Timeline, tz: &OutputTz) -> String {
+    let mut out = String::new();
+    for e in &t.events {
+        let line = SketchEvent {
+            message: &e.message,
+            datetime: tz.format(e.time),
+            timestamp: e.time.as_microsecond(),
+            timestamp_desc: "Event Recorded",
+            data_type: "rdsdiag:timeline:event",
+            fields: SketchFields {
+                computer: e.computer.as_deref(),
+                foreign_computer: e.foreign_computer,
+                channel: e.channel.as_deref(),
+                provider: &e.provider,
+                event_id: e.event_id,
+                raw_event_id: e.raw_event_id,
+                record_id: e.record_id,
+                file: &e.file,
+                role: e.role,
+                session: e.session,
+                session_key: e.session_key.as_deref(),
+                user: e.user.as_deref(),
+                address: e.address.as_deref(),
+                reason_code: e.reason_code,
+                reason: e.reason.as_deref(),
+            },
+        };
+        if let Ok(s) = serde_json::to_string(&line) {
+            out.push_str(&s);
+            out.push('\n');
+        }
+    }
+    for p in &t.patterns {
+        let line = SketchPattern {
+            message: &p.summary,
+            datetime: tz.format(p.time),
+            timestamp: p.time.as_microsecond(),
+            timestamp_desc: "Pattern Anchor",
+            data_type: "rdsdiag:timeline:pattern",
+            pattern: p.kind.name(),
+            user: p.user.as_deref(),
+            sessions: p.sessions.join(" "),
+            evidence: p
+                .evidence
+                .iter()
+                .map(|r| format!("{}#{}", r.file, r.record_id))
+                .collect(),
+        };
+        if let Ok(s) = serde_json::to_string(&line) {
+            out.push_str(&s);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_parse_and_format() {
+        let t: Timestamp = "2020-09-17T16:46:15.6192260Z".parse().unwrap();
+        assert_eq!(OutputTz::utc().format(t), "2020-09-17T16:46:15.6192260Z");
+        let p = OutputTz::parse("+02:00").unwrap();
+        assert_eq!(p.label(), "UTC+02:00");
+        assert_eq!(p.format(t), "2020-09-17T18:46:15.6192260+02:00");
+        assert_eq!(
+            OutputTz::parse("-0530").unwrap().format(t),
+            "2020-09-17T11:16:15.6192260-05:30"
+        );
+        assert_eq!(OutputTz::parse("+2").unwrap().label(), "UTC+02:00");
+        assert_eq!(
+            OutputTz::parse("utc").unwrap().format(t),
+            "2020-09-17T16:46:15.6192260Z"
+        );
+        assert_eq!(
+            OutputTz::parse("+00:00").unwrap().format(t),
+            "2020-09-17T16:46:15.6192260Z"
+        );
+        for bad in ["+99:00", "+ab", "Mars/Olympus", "+1:2:3", ""] {
+            assert!(OutputTz::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn iana_zone_applies_dst() {
+        // Needs a time zone database (system zoneinfo, or jiff's bundled copy).
+        let Ok(z) = OutputTz::parse("Europe/Berlin") else {
+            return;
+        };
+        let summer: Timestamp = "2020-07-01T12:00:00Z".parse().unwrap();
+        let winter: Timestamp = "2020-01-01T12:00:00Z".parse().unwrap();
+        assert_eq!(z.format(summer), "2020-07-01T14:00:00.0000000+02:00");
+        assert_eq!(z.format(winter), "2020-01-01T13:00:00.0000000+01:00");
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(duration_text(0), "0s");
+        assert_eq!(duration_text(3599), "59m 59s");
+        assert_eq!(duration_text(3600), "1h 0m 0s");
+        assert_eq!(duration_text(90_061), "1d 1h 1m");
+        assert_eq!(duration_text(-5), "0s");
+    }
+}
