@@ -9,9 +9,11 @@ use rayon::prelude::*;
 use crate::capture::{self, CaptureOptions};
 use crate::eventlog::{self, Event, EventFilter};
 use crate::evidence::{InputKind, InputStatus, Problem};
+use crate::config;
+use crate::host::facts::host_facts;
 use crate::host::HostIdentity;
 use crate::registry::RegistryView;
-use crate::report::{CaptureReport, CaptureStatus, InputSummary, Report};
+use crate::report::{CaptureReport, CaptureStatus, HostReport, InputSummary, Report};
 
 /// Options for a run.
 #[derive(Debug, Clone)]
@@ -47,11 +49,7 @@ pub fn read_capture(path: &Path, opts: &AnalyzeOptions) -> crate::Result<Analysi
         .inputs
         .par_iter_mut()
         .filter(|i| i.kind == InputKind::Evtx && i.status == InputStatus::Pending)
-        .flat_map_iter(|input| {
-            let report = eventlog::read_input(input, &opts.events);
-            input.evtx = Some(report.integrity);
-            report.events
-        })
+        .flat_map_iter(|input| eventlog::read_input(input, &opts.events).events)
         .collect();
     eventlog::query::sort_events(&mut events);
     finish_statuses(&mut capture.inputs);
@@ -81,7 +79,11 @@ pub fn analyze_capture(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
         Ok(a) => a,
         Err(e) => return CaptureReport::failed(path.to_path_buf(), e.to_string()),
     };
-    let host = HostIdentity::read(&analysis.registry);
+    let host = HostReport {
+        identity: HostIdentity::read(&analysis.registry),
+        facts: host_facts(&analysis.registry),
+    };
+    let settings = config::resolve(&analysis.registry);
     let capture = analysis.capture;
     CaptureReport {
         path: capture.path,
@@ -89,6 +91,7 @@ pub fn analyze_capture(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
         error: None,
         layout: Some(capture.layout),
         host: Some(host),
+        settings: Some(settings),
         input_summary: InputSummary::of(&capture.inputs),
         inputs: capture.inputs,
     }

@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::capture::{Input, LayoutInfo};
 use crate::evidence::{InputStatus, ProblemSeverity};
+use crate::config::Settings;
+use crate::host::facts::HostFacts;
 use crate::host::HostIdentity;
 
 /// Version of the JSON contract. Bump it when a field changes meaning or disappears; adding fields
@@ -74,7 +76,10 @@ pub struct CaptureReport {
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub layout: Option<LayoutInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub host: Option<HostIdentity>,
+    pub host: Option<HostReport>,
+    /// Effective RDS configuration, `settings.<name>` (see `docs/configuration.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
     /// Every file of the capture, sorted by path.
     pub inputs: Vec<Input>,
     pub input_summary: InputSummary,
@@ -88,6 +93,7 @@ impl CaptureReport {
             error: Some(error),
             layout: None,
             host: None,
+            settings: None,
             inputs: Vec::new(),
             input_summary: InputSummary::default(),
         }
@@ -100,6 +106,15 @@ impl CaptureReport {
                     || i.problems.iter().any(|p| p.severity >= ProblemSeverity::Warning)
             })
     }
+}
+
+/// Host identity and host facts, one JSON object (`captures[].host`).
+#[derive(Debug, Clone, Serialize)]
+pub struct HostReport {
+    #[serde(flatten)]
+    pub identity: HostIdentity,
+    #[serde(flatten)]
+    pub facts: HostFacts,
 }
 
 /// Counts of inputs per status, so a reader sees at once what was looked at.

@@ -71,7 +71,18 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
         let _ = writeln!(out, "  Layout:   {} ({})", l.layout.name(), l.signal);
     }
     if let Some(h) = &c.host {
-        render_host(out, h, c, &p);
+        render_host(out, &h.identity, c, &p);
+        let _ = writeln!(out, "\n{}", p.bold("Host facts"));
+        for line in h.facts.render_text().lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    if let Some(settings) = &c.settings {
+        let _ = writeln!(out, "\n{}", p.bold("Effective configuration"));
+        for line in crate::config::render::render_text(settings).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
     }
     let s = &c.input_summary;
     let _ = writeln!(
