@@ -179,9 +179,7 @@ fn check_setting(
     let settings = resolve(&m);
     let got = settings.get(&def.name).unwrap();
     let winner = expect.iter().position(|e| *e == Expect::Set);
-    let unknown_above = expect[..winner.unwrap_or(expect.len())]
-        .iter()
-        .any(|e| *e == Expect::Unknown);
+    let unknown_above = expect[..winner.unwrap_or(expect.len())].contains(&Expect::Unknown);
     let want_state = match (winner, unknown_above) {
         (_, true) => SettingState::Unknown,
         (Some(_), false) => SettingState::Set,

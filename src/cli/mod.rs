@@ -1,6 +1,7 @@
 //! The command-line edge: clap definitions, output selection, colour, and miette rendering of
 //! errors. Nothing below this module prints.
 
+mod config;
 mod exit;
 
 use std::io::{IsTerminal, Write};
@@ -52,6 +53,8 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// List the normalised RDS-relevant events of a capture's EVTX logs (oldest first).
     Events(EventsArgs),
+    /// Show the effective RDS configuration (setting, value, source, shadowed) and host facts.
+    Config(config::ConfigArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -172,6 +175,7 @@ pub fn run() -> std::process::ExitCode {
     let exit = match &cli.command {
         Command::Analyze(args) => run_analyze(args, text, cli.quiet),
         Command::Events(args) => run_events(args, cli.quiet),
+        Command::Config(args) => config::run_config(args, cli.quiet),
     };
     exit.into()
 }
