@@ -391,10 +391,12 @@ fn error_bursts(
     opts: &TimelineOptions,
     out: &mut Vec<Pattern>,
 ) {
+    // Each disconnect with enough errors around it…
+    let mut hits: Vec<(&Session, &Disconnect, BTreeSet<usize>)> = Vec::new();
     for s in sessions {
         let host = s.computer.as_deref().map(short_host);
         for d in s.disconnects.iter().filter(|d| !d.after_logoff) {
-            let errs: Vec<usize> = in_window(
+            let errs: BTreeSet<usize> = in_window(
                 events,
                 d.time - opts.burst_window,
                 d.time + opts.burst_window,
@@ -406,33 +408,81 @@ fn error_bursts(
                 _ => true,
             })
             .collect();
-            if errs.len() < opts.burst_min_events.max(1) {
-                continue;
+            if errs.len() >= opts.burst_min_events.max(1) {
+                hits.push((s, d, errs));
             }
-            let c = counts(events, &errs);
-            let summary = format!(
-                "{} disconnected with {}; {} security/protocol errors within {} either side: {}",
-                who(s),
-                reason_text(d),
-                errs.len(),
-                minutes(opts.burst_window),
-                counts_text(&c)
-            );
-            let (evidence, evidence_truncated) = evidence(events, &d.events, &errs);
-            out.push(Pattern {
-                kind: PatternKind::ErrorBurst,
-                time: d.time,
-                user: s.user.clone(),
-                sessions: vec![s.key.clone()],
-                summary,
-                reason_code: d.reason_code,
-                licensing_reason: d.licensing_reason,
-                intervals: Vec::new(),
-                counts: c,
-                supporting_events: errs.len(),
-                evidence,
-                evidence_truncated,
-            });
         }
+    }
+    hits.sort_by_key(|(s, d, _)| (d.time, d.events.first().map(|r| r.index), s.key.clone()));
+    // …and disconnects that share errors form one burst.
+    let mut groups: Vec<(Vec<(&Session, &Disconnect)>, BTreeSet<usize>)> = Vec::new();
+    for (s, d, errs) in hits {
+        match groups.last_mut() {
+            Some((members, set)) if !set.is_disjoint(&errs) => {
+                members.push((s, d));
+                set.extend(errs);
+            }
+            _ => groups.push((vec![(s, d)], errs)),
+        }
+    }
+    for (members, errs) in groups {
+        let errs: Vec<usize> = errs.into_iter().collect();
+        let c = counts(events, &errs);
+        let Some((s0, d0)) = members.first() else {
+            continue;
+        };
+        let mut keys: Vec<String> = Vec::new();
+        let mut anchor: Vec<EventRef> = Vec::new();
+        let mut codes = BTreeSet::new();
+        let mut users = BTreeSet::new();
+        for (s, d) in &members {
+            if !keys.contains(&s.key) {
+                keys.push(s.key.clone());
+            }
+            anchor.extend(d.events.iter().cloned());
+            codes.insert(d.reason_code);
+            if let Some(u) = &s.user {
+                users.insert(u.clone());
+            }
+        }
+        let head = if members.len() == 1 {
+            format!("{} disconnected with {}", who(s0), reason_text(d0))
+        } else {
+            format!(
+                "{} disconnects ({}) from {}",
+                members.len(),
+                keys.join(", "),
+                d0.time
+            )
+        };
+        let summary = format!(
+            "{head}; {} security/protocol errors within {} either side: {}",
+            errs.len(),
+            minutes(opts.burst_window),
+            counts_text(&c)
+        );
+        let (evidence, evidence_truncated) = evidence(events, &anchor, &errs);
+        out.push(Pattern {
+            kind: PatternKind::ErrorBurst,
+            time: d0.time,
+            user: if users.len() == 1 {
+                users.into_iter().next()
+            } else {
+                None
+            },
+            sessions: keys,
+            summary,
+            reason_code: if codes.len() == 1 {
+                d0.reason_code
+            } else {
+                None
+            },
+            licensing_reason: members.iter().any(|(_, d)| d.licensing_reason),
+            intervals: Vec::new(),
+            counts: c,
+            supporting_events: errs.len(),
+            evidence,
+            evidence_truncated,
+        });
     }
 }

@@ -188,7 +188,8 @@ fn event_line(out: &mut String, tz: &OutputTz, e: &TimelineEvent, indent: &str) 
     if let Some(r) = &e.reason {
         let _ = write!(out, "  reason {r}");
     }
-    let _ = writeln!(out, "  [{}#{}]", e.file, e.record_id);
+    let file = e.file.rsplit(['/', '\\']).next().unwrap_or(&e.file);
+    let _ = writeln!(out, "  [{file}#{}]", e.record_id);
 }
 
 fn session_block(out: &mut String, t: &Timeline, tz: &OutputTz, s: &Session) {
@@ -332,11 +333,29 @@ pub fn render_text(t: &Timeline, tz: &OutputTz) -> String {
             "Licensing, security, client and service events outside sessions ({})",
             loose.len()
         );
-        for e in loose.iter().take(200) {
+        let mut by_event: std::collections::BTreeMap<String, usize> = Default::default();
+        for e in &loose {
+            *by_event
+                .entry(format!(
+                    "{} {} {}",
+                    provider_short(&e.provider),
+                    e.event_id,
+                    e.role.name()
+                ))
+                .or_insert(0) += 1;
+        }
+        for (k, n) in &by_event {
+            let _ = writeln!(out, "  {k}: {n}");
+        }
+        for e in loose.iter().take(TEXT_LOOSE_LINES) {
             event_line(&mut out, tz, e, "  ");
         }
-        if loose.len() > 200 {
-            let _ = writeln!(out, "  … {} more (see --format jsonl)", loose.len() - 200);
+        if loose.len() > TEXT_LOOSE_LINES {
+            let _ = writeln!(
+                out,
+                "  … {} more (see --format jsonl)",
+                loose.len() - TEXT_LOOSE_LINES
+            );
         }
     }
     if !t.users.is_empty() {
@@ -375,19 +394,36 @@ fn pattern_block(out: &mut String, t: &Timeline, tz: &OutputTz, p: &Pattern) {
         tz.format(p.time),
         p.summary
     );
+    // Session events (the anchors) all; supporting events up to a few.
+    let mut shown_support = 0usize;
+    let mut hidden = 0usize;
     for r in &p.evidence {
-        if let Some(e) = t.events.get(r.index) {
+        let Some(e) = t.events.get(r.index) else {
+            continue;
+        };
+        if e.role.is_session_scoped() || shown_support < TEXT_SUPPORT_LINES {
+            if !e.role.is_session_scoped() {
+                shown_support += 1;
+            }
             event_line(out, tz, e, "      ");
+        } else {
+            hidden += 1;
         }
     }
-    if p.evidence_truncated {
+    if hidden > 0 || p.evidence_truncated {
         let _ = writeln!(
             out,
-            "      … evidence capped; {} supporting events in all",
+            "      … {} more supporting events not shown ({} in all; see --format jsonl)",
+            p.supporting_events.saturating_sub(shown_support),
             p.supporting_events
         );
     }
 }
+
+/// Supporting events listed per pattern in text output.
+const TEXT_SUPPORT_LINES: usize = 5;
+/// Events outside sessions listed in text output.
+const TEXT_LOOSE_LINES: usize = 20;
 
 #[derive(Serialize)]
 struct JsonlLine<'a> {
