@@ -1,2 +1,6 @@
 pub fn placeholder() {}
 pub mod evtx;
+pub mod hive;
+pub mod regtext;
+pub mod scenario;
+pub mod demo;
