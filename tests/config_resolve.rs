@@ -369,3 +369,15 @@ fn odd_data_is_noted_not_fatal() {
     assert_eq!(cert.value.as_ref().unwrap().as_str(), Some("ABABAB"));
     assert!(cert.notes.iter().any(|n| n.contains("3 bytes")));
 }
+
+#[test]
+fn every_setting_is_documented() {
+    let doc = include_str!("../docs/configuration.md");
+    for s in &catalog().settings {
+        assert!(
+            doc.contains(&format!("`{}`", s.name)),
+            "docs/configuration.md lacks {}",
+            s.name
+        );
+    }
+}

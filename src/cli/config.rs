@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use rdsdiag::config::{self, render::render_text, Settings};
 use rdsdiag::evidence::ProblemSeverity;
-use rdsdiag::host::facts::{host_facts, HostFacts};
+use rdsdiag::host::facts::host_facts;
 use rdsdiag::host::HostIdentity;
 use rdsdiag::registry::RegistryView;
+use rdsdiag::report::HostReport;
 
 use super::{show_error, write_stdout, Exit, Format, LimitArgs};
 
@@ -26,15 +27,6 @@ pub struct ConfigArgs {
     pub limits: LimitArgs,
 }
 
-/// The host object: identity and licensing facts side by side.
-#[derive(Debug, Serialize)]
-struct Host {
-    #[serde(flatten)]
-    identity: HostIdentity,
-    #[serde(flatten)]
-    facts: HostFacts,
-}
-
 #[derive(Debug, Serialize)]
 struct CaptureConfig {
     path: PathBuf,
@@ -42,7 +34,7 @@ struct CaptureConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    host: Option<Host>,
+    host: Option<HostReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     settings: Option<Settings>,
 }
@@ -86,7 +78,7 @@ pub fn run_config(args: &ConfigArgs, quiet: bool) -> Exit {
             path: path.clone(),
             status: "analysed",
             error: None,
-            host: Some(Host {
+            host: Some(HostReport {
                 identity: HostIdentity::read(&view),
                 facts: host_facts(&view),
             }),
