@@ -6,6 +6,7 @@
 use rdsdiag::config::MemorySource;
 use rdsdiag::evidence::HiveKind;
 use rdsdiag::registry::{RegData, SourceForm};
+use rdsdiag_testsupport::hive::{system_tree, Data, Key};
 
 pub const TSPOL: &str = r"Policies\Microsoft\Windows NT\Terminal Services";
 pub const LST: &str = r"CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp";
@@ -236,4 +237,37 @@ pub fn memory(entries: &[Entry], hives: Hives) -> MemorySource {
         m.set(e.hive, e.path, e.name, e.data.clone());
     }
     m
+}
+
+/// The scenario's values of one hive as a test-support key tree; `hive_file` puts SYSTEM values
+/// under `ControlSet001` with `Select\Current` = 1 (as in a hive file), otherwise they stay under
+/// `CurrentControlSet` (as in a live text export).
+pub fn tree(entries: &[Entry], hive: HiveKind, hive_file: bool) -> Key {
+    let mut root = match (hive, hive_file) {
+        (HiveKind::System, true) => system_tree(1),
+        _ => Key::new("ROOT"),
+    };
+    for e in entries.iter().filter(|e| e.hive == hive) {
+        let path = if hive_file {
+            e.path.replacen("CurrentControlSet", "ControlSet001", 1)
+        } else {
+            e.path.to_string()
+        };
+        let data = match &e.data {
+            RegData::Dword(n) => Data::Dword(*n),
+            RegData::Sz(s) => Data::Sz(s.clone()),
+            RegData::ExpandSz(s) => Data::ExpandSz(s.clone()),
+            RegData::Binary(b) => Data::Binary(b.clone()),
+            RegData::MultiSz(items) => Data::MultiSz(items.clone()),
+            RegData::Qword(q) => Data::Qword(*q),
+            other => panic!("scenario data {other:?} has no writer"),
+        };
+        root.set(&path, e.name, data);
+    }
+    root
+}
+
+/// `HKEY_LOCAL_MACHINE\<HIVE>`.
+pub fn text_root(hive: HiveKind) -> String {
+    format!(r"HKEY_LOCAL_MACHINE\{}", hive.name())
 }
