@@ -204,6 +204,7 @@ impl RegistryView {
                     .then_with(|| inputs[a.input].path.cmp(&inputs[b.input].path))
             });
             let mut state = HiveState::Clean;
+            let mut original: Option<Vec<u8>> = None;
             if base.is_dirty() {
                 let why = if base.primary_seq != base.secondary_seq {
                     format!(
@@ -220,6 +221,7 @@ impl RegistryView {
                         format!("dirty ({why}), no transaction logs: values may be stale"),
                     ));
                 } else {
+                    original = Some(bytes.clone());
                     let names: Vec<String> =
                         logs.iter().map(|l| inputs[l.input].path.clone()).collect();
                     let report = {
@@ -293,6 +295,12 @@ impl RegistryView {
                             "base block damaged: recovered from a transaction log",
                         ));
                     }
+                    if report.notes.iter().any(|n| n.damaged) {
+                        inputs[hi].problems.push(Problem::warning(
+                            "hive-log-damaged",
+                            "a transaction log is damaged: replay stopped before its bad part, later changes are lost: values may be stale",
+                        ));
+                    }
                     let after = BaseBlock::parse(&bytes);
                     if report.applied_anything() && after.as_ref().is_some_and(|b| !b.is_dirty()) {
                         state = HiveState::Replayed;
@@ -322,9 +330,18 @@ impl RegistryView {
                     format!("base block: {e}"),
                 )),
             }
-            let root_ok = nt_hive::Hive::without_validation(&bytes[..])
-                .is_ok_and(|h| h.root_key_node().is_ok());
-            if !root_ok {
+            let root_ok = |b: &[u8]| {
+                nt_hive::Hive::without_validation(b).is_ok_and(|h| h.root_key_node().is_ok())
+            };
+            if let Some(orig) = original.filter(|o| !root_ok(&bytes) && root_ok(o)) {
+                bytes = orig;
+                state = HiveState::Stale;
+                inputs[hi].problems.push(Problem::warning(
+                    "hive-replay-unreadable",
+                    "the replayed hive cannot be read; reading the primary file as it is: values may be stale",
+                ));
+            }
+            if !root_ok(&bytes) {
                 inputs[hi].status = InputStatus::Rejected;
                 inputs[hi].problems.push(Problem::error(
                     "hive-no-root",
@@ -332,7 +349,11 @@ impl RegistryView {
                 ));
                 continue;
             }
-            inputs[hi].status = if state == HiveState::Stale {
+            let log_damaged = inputs[hi]
+                .problems
+                .iter()
+                .any(|p| p.code == "hive-log-damaged");
+            inputs[hi].status = if state == HiveState::Stale || log_damaged {
                 InputStatus::Partial
             } else {
                 InputStatus::Parsed
