@@ -1,0 +1,742 @@
+//! Session timeline on generated captures: real EVTX files written by the test writer and read
+//! back by the real reader, one scenario per pattern and per edge case (files out of order, a
+//! log rollover, missing logoff, identical timestamps, reconnect without disconnect), plus the
+//! output formats (JSONL keys, Timesketch required fields, time zones, a text snapshot).
+
+use std::io::Cursor;
+
+use jiff::SignedDuration;
+use rdsdiag::eventlog::{read_evtx, Event, EventFilter};
+use rdsdiag::timeline::{
+    build, render_jsonl, render_text, render_timesketch, Initiator, IntervalEnd, OutputTz,
+    PatternKind, Role, SessionFlag, SessionState, Timeline, TimelineOptions,
+};
+use rdsdiag_testsupport::evtx::{Ev, EvtxBuilder};
+
+const LSM: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager";
+const LSM_CH: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
+const RCM: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager";
+const RCM_ADMIN: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Admin";
+const RCM_OP: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational";
+const HOST: &str = "RDSH01.contoso.local";
+
+/// An LSM event of session `sid` (21–25, 41, 42 carry User/SessionID/Address).
+fn lsm(id: u32, t: &str, sid: u32, user: &str, addr: &str) -> Ev {
+    let sid = sid.to_string();
+    let mut f: Vec<(&str, &str)> = vec![("User", user), ("SessionID", &sid)];
+    if matches!(id, 21 | 22 | 24 | 25) {
+        f.push(("Address", addr));
+    }
+    Ev::new(LSM, id)
+        .time(t)
+        .channel(LSM_CH)
+        .computer(HOST)
+        .user_data("EventXML", &f)
+}
+
+/// LSM 39 (disconnected by session `source`) and 40 (reason) for session `sid`.
+fn lsm39(t: &str, sid: u32, source: u32) -> Ev {
+    Ev::new(LSM, 39)
+        .time(t)
+        .channel(LSM_CH)
+        .computer(HOST)
+        .user_data(
+            "EventXML",
+            &[
+                ("TargetSession", &sid.to_string()),
+                ("Source", &source.to_string()),
+            ],
+        )
+}
+
+fn lsm40(t: &str, sid: u32, reason: u32) -> Ev {
+    Ev::new(LSM, 40)
+        .time(t)
+        .channel(LSM_CH)
+        .computer(HOST)
+        .user_data(
+            "EventXML",
+            &[
+                ("Session", &sid.to_string()),
+                ("Reason", &reason.to_string()),
+            ],
+        )
+}
+
+/// A full disconnect as Windows logs it: 39, 40, 24.
+fn disconnect(t: &str, sid: u32, user: &str, addr: &str, reason: u32) -> Vec<Ev> {
+    vec![
+        lsm39(t, sid, sid),
+        lsm40(t, sid, reason),
+        lsm(24, t, sid, user, addr),
+    ]
+}
+
+/// A logon as Windows logs it: 41, 42, 21, 22 (same instant for simplicity).
+fn logon(t: &str, sid: u32, user: &str, addr: &str) -> Vec<Ev> {
+    vec![
+        lsm(41, t, sid, user, addr),
+        lsm(42, t, sid, user, addr),
+        lsm(21, t, sid, user, addr),
+        lsm(22, t, sid, user, addr),
+    ]
+}
+
+/// RCM licensing event (raw manifest ID, Admin channel, as on WS2012+).
+fn rcm_licensing(raw: u32, t: &str, param1: &str) -> Ev {
+    let e = Ev::new(RCM, raw)
+        .time(t)
+        .channel(RCM_ADMIN)
+        .computer(HOST)
+        .level(3);
+    if param1.is_empty() {
+        e.user_data("EventXML", &[])
+    } else {
+        e.user_data("EventXML", &[("Param1", param1)])
+    }
+}
+
+fn termdd56(t: &str, ip: &str) -> Ev {
+    Ev::new("TermDD", 56)
+        .qualifiers(49162)
+        .level(2)
+        .time(t)
+        .channel("System")
+        .computer(HOST)
+        .data(&["\\Device\\Termdd", ip])
+}
+
+/// Write a file and read it back through the real reader.
+fn read(label: &str, events: impl IntoIterator<Item = Ev>) -> Vec<Event> {
+    let bytes = EvtxBuilder::new().events(events).build();
+    let r = read_evtx(Cursor::new(bytes), label, &EventFilter::rds()).unwrap();
+    assert!(r.problems.is_empty(), "{label}: {:?}", r.problems);
+    r.events
+}
+
+fn timeline(events: &[Event]) -> Timeline {
+    build(events, Some("RDSH01"), &TimelineOptions::default())
+}
+
+fn flat(v: Vec<Vec<Ev>>) -> Vec<Ev> {
+    v.into_iter().flatten().collect()
+}
+
+const U1: &str = "CONTOSO\\alice";
+const U2: &str = "CONTOSO\\bob";
+
+#[test]
+fn logon_disconnect_reconnect_logoff() {
+    let ev = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5"),
+            disconnect("2024-03-01T09:30:00Z", 2, U1, "10.0.0.5", 11),
+            vec![
+                lsm(41, "2024-03-01T09:40:00Z", 2, U1, ""),
+                lsm(25, "2024-03-01T09:40:01Z", 2, U1, "10.0.0.6"),
+                lsm(23, "2024-03-01T10:00:01Z", 2, U1, ""),
+            ],
+        ]),
+    );
+    let t = timeline(&ev);
+    assert_eq!(t.sessions.len(), 1);
+    let s = &t.sessions[0];
+    assert_eq!(s.key, "S1");
+    assert_eq!(s.session_id, 2);
+    assert_eq!(s.user.as_deref(), Some(U1));
+    assert_eq!(s.addresses, ["10.0.0.5", "10.0.0.6"]);
+    assert_eq!(s.state, SessionState::LoggedOff);
+    assert_eq!(s.duration_seconds, Some(3601));
+    assert_eq!(s.intervals.len(), 2);
+    assert_eq!(s.intervals[0].end_kind, IntervalEnd::Disconnect);
+    assert_eq!(s.intervals[0].seconds, Some(1800));
+    assert_eq!(s.intervals[1].end_kind, IntervalEnd::Logoff);
+    assert_eq!(s.intervals[1].seconds, Some(1200));
+    assert_eq!(s.connected_seconds, 3000);
+    assert_eq!(s.disconnects.len(), 1);
+    let d = &s.disconnects[0];
+    assert_eq!(d.reason_code, Some(11));
+    assert_eq!(d.initiator, Initiator::Own);
+    assert_eq!(d.events.len(), 3, "39, 40 and 24 form one disconnect");
+    assert!(d
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("RPC_INITIATED_DISCONNECT_BYUSER"));
+    assert!(!d.licensing_reason && !d.after_logoff);
+    assert_eq!(s.reconnects.len(), 1);
+    assert!(s.flags.is_empty(), "{:?}", s.flags);
+    assert_eq!(t.users.len(), 1);
+    assert_eq!(t.users[0].disconnects, 1);
+    assert!(t.patterns.is_empty());
+    // Every session event is tagged with its session.
+    assert!(t
+        .events
+        .iter()
+        .filter(|e| e.role.is_session_scoped())
+        .all(|e| e.session_key.as_deref() == Some("S1")));
+}
+
+#[test]
+fn files_out_of_order_and_log_rollover() {
+    // The archived log holds the start of session 3, the live log its end; the live file is
+    // given first and one of its records is out of time order.
+    let archive = read(
+        "Archive-LSM-2024-03-01.evtx",
+        logon("2024-03-01T08:00:00Z", 3, U2, "10.0.0.7"),
+    );
+    let live = read(
+        "LSM.evtx",
+        flat(vec![
+            vec![lsm(23, "2024-03-01T12:00:00Z", 3, U2, "")],
+            disconnect("2024-03-01T11:00:00Z", 3, U2, "10.0.0.7", 0),
+            vec![lsm(25, "2024-03-01T11:30:00Z", 3, U2, "10.0.0.7")],
+        ]),
+    );
+    let mut all = live.clone();
+    all.extend(archive.clone());
+    let t = timeline(&all);
+    assert_eq!(t.sessions.len(), 1, "{}", render_text(&t, &OutputTz::utc()));
+    let s = &t.sessions[0];
+    assert!(s
+        .logon
+        .as_ref()
+        .is_some_and(|r| r.file == "Archive-LSM-2024-03-01.evtx"));
+    assert!(s.logoff.as_ref().is_some_and(|r| r.file == "LSM.evtx"));
+    assert!(s.flags.contains(&SessionFlag::SpansFiles));
+    assert_eq!(s.files, ["Archive-LSM-2024-03-01.evtx", "LSM.evtx"]);
+    assert_eq!(s.intervals.len(), 2);
+    assert_eq!(s.intervals[0].seconds, Some(3 * 3600));
+    assert!(t.events.windows(2).all(|w| w[0].time <= w[1].time));
+    assert!(t
+        .notes
+        .iter()
+        .any(|n| n.code == "records-out-of-time-order"));
+    // The same input in the other order gives the same timeline.
+    let mut other = archive;
+    other.extend(live);
+    assert_eq!(timeline(&other), t);
+}
+
+#[test]
+fn missing_logoff_and_logon_not_seen() {
+    let ev = read(
+        "LSM.evtx",
+        flat(vec![
+            // Session 5 began before the log: its first event is a disconnect.
+            vec![lsm(24, "2024-03-01T07:00:00Z", 5, U2, "10.0.0.8")],
+            vec![lsm(25, "2024-03-01T07:10:00Z", 5, U2, "10.0.0.8")],
+            // Session 6 never logs off.
+            logon("2024-03-01T08:00:00Z", 6, U1, "10.0.0.5"),
+        ]),
+    );
+    let t = timeline(&ev);
+    assert_eq!(t.sessions.len(), 2);
+    let s5 = &t.sessions[0];
+    assert_eq!(s5.session_id, 5);
+    assert!(s5.logon.is_none());
+    assert!(s5.flags.contains(&SessionFlag::LogonNotSeen));
+    assert!(s5.flags.contains(&SessionFlag::LogoffNotSeen));
+    let s6 = &t.sessions[1];
+    assert_eq!(s6.state, SessionState::Active);
+    assert!(s6.flags.contains(&SessionFlag::LogoffNotSeen));
+    assert_eq!(s6.intervals.len(), 1);
+    assert_eq!(s6.intervals[0].end_kind, IntervalEnd::Open);
+    assert_eq!(s6.intervals[0].seconds, None);
+    assert_eq!(t.summary.sessions_without_logoff, 2);
+}
+
+#[test]
+fn identical_timestamps_are_ordered_deterministically() {
+    // 39, 40, 24 and a Security 4779 at the very same 100 ns instant, in two files.
+    let t0 = "2024-03-01T09:30:00.1234567Z";
+    let lsm_ev = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5"),
+            disconnect(t0, 2, U1, "10.0.0.5", 5),
+        ]),
+    );
+    let sec = read(
+        "Security.evtx",
+        [Ev::new("Microsoft-Windows-Security-Auditing", 4779)
+            .time(t0)
+            .channel("Security")
+            .computer(HOST)
+            .event_data(&[
+                ("AccountName", "alice"),
+                ("AccountDomain", "CONTOSO"),
+                ("SessionName", "RDP-Tcp#3"),
+                ("ClientName", "LAPTOP7"),
+                ("ClientAddress", "10.0.0.5"),
+            ])],
+    );
+    let mut a = lsm_ev.clone();
+    a.extend(sec.clone());
+    let mut b = sec;
+    b.extend(lsm_ev.iter().rev().cloned());
+    let ta = timeline(&a);
+    let tb = timeline(&b);
+    assert_eq!(ta, tb);
+    assert_eq!(
+        render_jsonl(&ta, &OutputTz::utc()),
+        render_jsonl(&tb, &OutputTz::utc())
+    );
+    // Same instant: ordered by record id, then file.
+    let same: Vec<(u64, &str)> = ta
+        .events
+        .iter()
+        .filter(|e| {
+            e.time
+                .to_string()
+                .starts_with("2024-03-01T09:30:00.1234567")
+        })
+        .map(|e| (e.record_id, e.file.as_str()))
+        .collect();
+    assert_eq!(
+        same,
+        [
+            (1, "Security.evtx"),
+            (5, "LSM.evtx"),
+            (6, "LSM.evtx"),
+            (7, "LSM.evtx")
+        ]
+    );
+    let s = &ta.sessions[0];
+    assert_eq!(s.disconnects.len(), 1);
+    assert_eq!(s.disconnects[0].reason_code, Some(5));
+    // The window-station event joins the disconnect of the same user.
+    let w = ta.events.iter().find(|e| e.event_id == 4779).unwrap();
+    assert_eq!(w.role, Role::WindowStationDisconnect);
+    assert_eq!(w.session_key.as_deref(), Some("S1"));
+}
+
+#[test]
+fn reconnect_without_prior_disconnect_and_reused_id() {
+    let ev = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5"),
+            vec![lsm(25, "2024-03-01T09:20:00Z", 2, U1, "10.0.0.9")],
+            // Session id 2 reused by a new logon without a logoff (e.g. after a reboot).
+            logon("2024-03-02T09:00:00Z", 2, U2, "10.0.0.7"),
+        ]),
+    );
+    let t = timeline(&ev);
+    assert_eq!(t.sessions.len(), 2);
+    let s = &t.sessions[0];
+    assert!(s.flags.contains(&SessionFlag::ReconnectWithoutDisconnect));
+    assert!(s.flags.contains(&SessionFlag::SupersededByNewLogon));
+    assert!(s.flags.contains(&SessionFlag::LogoffNotSeen));
+    assert_eq!(s.state, SessionState::Superseded);
+    assert_eq!(
+        s.intervals.iter().map(|i| i.end_kind).collect::<Vec<_>>(),
+        [IntervalEnd::Reconnect, IntervalEnd::Superseded]
+    );
+    assert_eq!(s.reconnects.len(), 1);
+    assert_eq!(t.sessions[1].user.as_deref(), Some(U2));
+}
+
+#[test]
+fn foreign_computer_events_are_flagged() {
+    let ev = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5"),
+            vec![lsm(21, "2024-03-01T09:05:00Z", 2, U2, "10.0.0.6").computer("OTHERHOST")],
+        ]),
+    );
+    let t = timeline(&ev);
+    // Session ids are per computer: OTHERHOST's session 2 is another session.
+    assert_eq!(t.sessions.len(), 2);
+    assert!(!t.sessions[0].flags.contains(&SessionFlag::ForeignComputer));
+    assert!(t.sessions[1].flags.contains(&SessionFlag::ForeignComputer));
+    assert_eq!(t.events.iter().filter(|e| e.foreign_computer).count(), 1);
+    assert!(t.notes.iter().any(|n| n.code == "foreign-computer"));
+    // Without a known host nothing is flagged, and the report says so.
+    let t = build(&ev, None, &TimelineOptions::default());
+    assert!(t.events.iter().all(|e| !e.foreign_computer));
+    assert!(t.notes.iter().any(|n| n.code == "host-unknown"));
+}
+
+#[test]
+fn duplicate_records_from_two_copies_count_once() {
+    let events = logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5");
+    let mut a = read("bundle1/LSM.evtx", events.clone());
+    a.extend(read("bundle2/LSM.evtx", events));
+    let t = timeline(&a);
+    assert_eq!(t.events.len(), 4);
+    assert_eq!(t.sessions.len(), 1);
+    assert_eq!(t.sessions[0].flags, [SessionFlag::LogoffNotSeen]);
+    assert_eq!(t.sessions[0].files, ["bundle1/LSM.evtx"]);
+    assert!(t.notes.iter().any(|n| n.code == "duplicate-records"));
+}
+
+#[test]
+fn pattern_licensing_disconnect() {
+    let ev = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T10:00:00Z", 2, U1, "10.0.0.5"),
+            disconnect("2024-03-01T10:14:00Z", 2, U1, "10.0.0.5", 257),
+            logon("2024-03-01T11:00:00Z", 3, U2, "10.0.0.6"),
+            disconnect("2024-03-01T11:30:00Z", 3, U2, "10.0.0.6", 0),
+        ]),
+    );
+    let mut all = ev;
+    all.extend(read(
+        "RCM-Admin.evtx",
+        [
+            rcm_licensing(50283, "2024-03-01T10:11:00Z", "LS01.contoso.local"),
+            rcm_licensing(50283, "2024-03-01T10:13:59Z", "LS01.contoso.local"),
+            // Ten minutes before the second disconnect: outside the default window.
+            rcm_licensing(50282, "2024-03-01T11:20:00Z", ""),
+        ],
+    ));
+    let t = timeline(&all);
+    let lic: Vec<_> = t
+        .patterns
+        .iter()
+        .filter(|p| p.kind == PatternKind::LicensingDisconnect)
+        .collect();
+    assert_eq!(lic.len(), 1, "{:#?}", t.patterns);
+    let p = lic[0];
+    assert_eq!(p.sessions, ["S1"]);
+    assert_eq!(p.reason_code, Some(257));
+    assert!(p.licensing_reason);
+    assert_eq!(p.counts.get("RCM 1131"), Some(&2));
+    assert_eq!(p.supporting_events, 2);
+    // Evidence: the three disconnect events and the two licensing events, each with file,
+    // record id and time.
+    assert_eq!(p.evidence.len(), 5);
+    assert!(p
+        .evidence
+        .iter()
+        .any(|r| r.file == "RCM-Admin.evtx" && r.event_id == 1131));
+    assert_eq!(t.summary.licensing_disconnects, 1);
+    // A wider documented window also catches the 1130 before the second disconnect.
+    let wide = TimelineOptions {
+        licensing_window: SignedDuration::from_mins(15),
+        ..TimelineOptions::default()
+    };
+    let t = build(&all, Some("RDSH01"), &wide);
+    let lic: Vec<_> = t
+        .patterns
+        .iter()
+        .filter(|p| p.kind == PatternKind::LicensingDisconnect)
+        .collect();
+    assert_eq!(lic.len(), 2);
+    assert_eq!(lic[1].sessions, ["S2"]);
+    assert!(!lic[1].licensing_reason);
+    assert_eq!(lic[1].counts.get("RCM 1130"), Some(&1));
+}
+
+#[test]
+fn pattern_soft_enforcement() {
+    // Alice: three ~60-minute connected intervals, each ended by a disconnect with reason 0.
+    let mut evs = logon("2024-03-01T08:00:00Z", 2, U1, "10.0.0.5");
+    evs.extend(disconnect("2024-03-01T09:00:05Z", 2, U1, "10.0.0.5", 0));
+    evs.push(lsm(25, "2024-03-01T09:02:00Z", 2, U1, "10.0.0.5"));
+    evs.extend(disconnect("2024-03-01T10:02:04Z", 2, U1, "10.0.0.5", 0));
+    evs.push(lsm(25, "2024-03-01T10:05:00Z", 2, U1, "10.0.0.5"));
+    evs.extend(disconnect("2024-03-01T11:04:30Z", 2, U1, "10.0.0.5", 0));
+    // Bob: 30-minute intervals do not fit.
+    evs.extend(logon("2024-03-01T08:00:00Z", 3, U2, "10.0.0.6"));
+    evs.extend(disconnect("2024-03-01T08:30:00Z", 3, U2, "10.0.0.6", 0));
+    evs.push(lsm(25, "2024-03-01T08:31:00Z", 3, U2, "10.0.0.6"));
+    evs.extend(disconnect("2024-03-01T09:01:00Z", 3, U2, "10.0.0.6", 0));
+    let mut all = read("LSM.evtx", evs);
+    all.extend(read(
+        "RCM-Admin.evtx",
+        [rcm_licensing(50282, "2024-03-01T07:58:00Z", "")],
+    ));
+    let t = timeline(&all);
+    let soft: Vec<_> = t
+        .patterns
+        .iter()
+        .filter(|p| p.kind == PatternKind::SoftEnforcement)
+        .collect();
+    assert_eq!(soft.len(), 1, "{:#?}", t.patterns);
+    let p = soft[0];
+    assert_eq!(p.user.as_deref(), Some(U1));
+    assert_eq!(p.intervals.len(), 3);
+    assert!(p
+        .intervals
+        .iter()
+        .all(|i| (3300..=3900).contains(&i.seconds)));
+    assert_eq!(p.intervals[0].seconds, 3605);
+    assert_eq!(p.intervals[0].reason_code, Some(0));
+    assert_eq!(p.counts.get("RCM 1130"), Some(&1));
+    // Evidence: each interval's start, and its disconnect's three events; plus the 1130.
+    assert_eq!(p.evidence.len(), 3 * 4 + 1);
+    // One interval is not "repeated".
+    let strict = TimelineOptions {
+        soft_enforcement_repeats: 4,
+        ..TimelineOptions::default()
+    };
+    assert!(build(&all, Some("RDSH01"), &strict)
+        .patterns
+        .iter()
+        .all(|p| p.kind != PatternKind::SoftEnforcement));
+}
+
+#[test]
+fn pattern_cannot_reconnect() {
+    let base = flat(vec![
+        logon("2024-03-01T09:00:00Z", 3, U2, "10.0.0.7"),
+        // Bob's client lost the connection; the server never logged a disconnect. At 09:30
+        // he gets a new session 4 instead of his session 3.
+        logon("2024-03-01T09:30:00Z", 4, U2, "10.0.0.7"),
+        // Much later session 3 is disconnected because another connection took over.
+        disconnect("2024-03-01T10:00:00Z", 3, U2, "10.0.0.7", 5),
+    ]);
+    let t = timeline(&read("LSM.evtx", base));
+    let cr: Vec<_> = t
+        .patterns
+        .iter()
+        .filter(|p| p.kind == PatternKind::CannotReconnect)
+        .collect();
+    assert_eq!(cr.len(), 1, "{:#?}", t.patterns);
+    let p = cr[0];
+    assert_eq!(p.sessions, ["S1", "S2"]);
+    assert_eq!(p.user.as_deref(), Some(U2));
+    assert_eq!(p.reason_code, Some(5));
+    // Old logon and shell start (its last sign of life), new logon, and the later disconnect
+    // (39, 40, 24).
+    assert_eq!(
+        p.evidence.iter().map(|r| r.event_id).collect::<Vec<_>>(),
+        [21, 22, 21, 39, 40, 24]
+    );
+    // Negative: the old session disconnected before the new logon.
+    let ok = flat(vec![
+        logon("2024-03-01T09:00:00Z", 3, U2, "10.0.0.7"),
+        disconnect("2024-03-01T09:20:00Z", 3, U2, "10.0.0.7", 0),
+        logon("2024-03-01T09:30:00Z", 4, U2, "10.0.0.7"),
+    ]);
+    let t = timeline(&read("LSM.evtx", ok));
+    assert!(t
+        .patterns
+        .iter()
+        .all(|p| p.kind != PatternKind::CannotReconnect));
+    // Negative: a console session beside a remote one is normal.
+    let console = flat(vec![
+        logon("2024-03-01T09:00:00Z", 1, U2, "LOCAL"),
+        logon("2024-03-01T09:30:00Z", 4, U2, "10.0.0.7"),
+    ]);
+    let t = timeline(&read("LSM.evtx", console));
+    assert!(t.patterns.is_empty());
+}
+
+#[test]
+fn pattern_error_burst() {
+    let lsm_ev = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5"),
+            disconnect("2024-03-01T09:30:00Z", 2, U1, "10.0.0.5", 0),
+        ]),
+    );
+    let errors = |n: usize| {
+        let mut v: Vec<Ev> = (0..n)
+            .map(|i| termdd56(&format!("2024-03-01T09:29:{:02}Z", 10 + i), "10.0.0.5"))
+            .collect();
+        v.push(
+            Ev::new("Schannel", 36888)
+                .level(2)
+                .time("2024-03-01T09:30:01Z")
+                .channel("System")
+                .computer(HOST)
+                .event_data(&[("AlertDesc", "40"), ("ErrorState", "1205")]),
+        );
+        v
+    };
+    let mut all = lsm_ev.clone();
+    all.extend(read("System.evtx", errors(3)));
+    let t = timeline(&all);
+    let b: Vec<_> = t
+        .patterns
+        .iter()
+        .filter(|p| p.kind == PatternKind::ErrorBurst)
+        .collect();
+    assert_eq!(b.len(), 1, "{:#?}", t.patterns);
+    assert_eq!(b[0].supporting_events, 4);
+    assert_eq!(b[0].counts.get("TermDD 56"), Some(&3));
+    assert_eq!(b[0].counts.get("Schannel 36888"), Some(&1));
+    assert!(b[0]
+        .evidence
+        .iter()
+        .any(|r| r.file == "System.evtx" && r.event_id == 56));
+    // Two errors are no burst.
+    let mut few = lsm_ev;
+    few.extend(read("System.evtx", errors(1)));
+    assert!(timeline(&few).patterns.is_empty());
+}
+
+/// A small capture with a bit of everything, for the renderer tests.
+fn mixed() -> Timeline {
+    let mut all = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T10:00:00Z", 2, U1, "10.0.0.5"),
+            disconnect("2024-03-01T10:14:00Z", 2, U1, "10.0.0.5", 257),
+            vec![lsm(25, "2024-03-01T10:20:00Z", 2, U1, "10.0.0.5")],
+            vec![lsm(23, "2024-03-01T10:40:00Z", 2, U1, "")],
+            vec![lsm40("2024-03-01T10:40:00.5Z", 2, 12)],
+        ]),
+    );
+    all.extend(read(
+        "RCM-Admin.evtx",
+        [rcm_licensing(
+            50283,
+            "2024-03-01T10:13:30Z",
+            "LS01.contoso.local",
+        )],
+    ));
+    all.extend(read(
+        "RCM-Operational.evtx",
+        [Ev::new(RCM, 1149)
+            .time("2024-03-01T09:59:58Z")
+            .channel(RCM_OP)
+            .computer(HOST)
+            .user_data(
+                "EventXML",
+                &[
+                    ("Param1", "alice"),
+                    ("Param2", "CONTOSO"),
+                    ("Param3", "10.0.0.5"),
+                ],
+            )],
+    ));
+    timeline(&all)
+}
+
+#[test]
+fn text_snapshot() {
+    let t = mixed();
+    insta::assert_snapshot!("timeline_text_mixed", render_text(&t, &OutputTz::utc()));
+}
+
+#[test]
+fn jsonl_has_one_event_per_line_with_the_contract_keys() {
+    let t = mixed();
+    let out = render_jsonl(&t, &OutputTz::utc());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), t.events.len());
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        for k in [
+            "time",
+            "computer",
+            "channel",
+            "provider",
+            "event_id",
+            "raw_event_id",
+            "record_id",
+            "file",
+            "session",
+            "user",
+            "reason_code",
+            "reason",
+            "message",
+        ] {
+            assert!(v.get(k).is_some(), "{k} missing in {l}");
+        }
+        assert!(!v["message"].as_str().unwrap().is_empty());
+    }
+    let r: serde_json::Value = serde_json::from_str(
+        lines
+            .iter()
+            .find(|l| l.contains("\"reason_code\":257"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(r["session"], 2);
+    assert_eq!(r["session_key"], "S1");
+    assert!(r["reason"]
+        .as_str()
+        .unwrap()
+        .contains("LICENSE_NO_LICENSE_SERVER"));
+    assert!(r["message"].as_str().unwrap().contains("257"));
+    // The licensing event kept both IDs.
+    let l: serde_json::Value = serde_json::from_str(
+        lines
+            .iter()
+            .find(|l| l.contains("\"event_id\":1131"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(l["raw_event_id"], 50283);
+}
+
+#[test]
+fn timesketch_lines_have_the_required_fields() {
+    let t = mixed();
+    for tz in [OutputTz::utc(), OutputTz::parse("+02:00").unwrap()] {
+        let out = render_timesketch(&t, &tz);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), t.events.len() + t.patterns.len());
+        for l in lines {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            for k in ["message", "datetime", "timestamp_desc"] {
+                let s = v[k]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{k} missing in {l}"));
+                assert!(!s.is_empty(), "{k} empty in {l}");
+            }
+            // ISO 8601 that parses back to the same instant as `timestamp` (µs).
+            let dt: jiff::Timestamp = v["datetime"].as_str().unwrap().parse().unwrap();
+            assert_eq!(dt.as_microsecond(), v["timestamp"].as_i64().unwrap());
+        }
+    }
+}
+
+#[test]
+fn time_zone_changes_only_the_rendering() {
+    let t = mixed();
+    let utc = render_text(&t, &OutputTz::utc());
+    let plus2 = render_text(&t, &OutputTz::parse("+02:00").unwrap());
+    assert!(utc.starts_with("Session timeline (times in UTC)"));
+    assert!(plus2.starts_with("Session timeline (times in UTC+02:00)"));
+    assert!(utc.contains("2024-03-01T10:14:00.0000000Z"));
+    assert!(plus2.contains("2024-03-01T12:14:00.0000000+02:00"));
+    let j = render_jsonl(&t, &OutputTz::parse("-05:00").unwrap());
+    assert!(j.contains("\"time\":\"2024-03-01T05:14:00.0000000-05:00\""));
+}
+
+#[test]
+fn hostile_field_values_do_not_panic() {
+    // Non-numeric session ids and reasons, empty users, huge numbers.
+    let ev = read(
+        "LSM.evtx",
+        [
+            Ev::new(LSM, 21)
+                .time("2024-03-01T09:00:00Z")
+                .channel(LSM_CH)
+                .user_data(
+                    "EventXML",
+                    &[("User", ""), ("SessionID", "x"), ("Address", "")],
+                ),
+            Ev::new(LSM, 40)
+                .time("2024-03-01T09:00:01Z")
+                .channel(LSM_CH)
+                .user_data(
+                    "EventXML",
+                    &[("Session", "4294967295"), ("Reason", "banana")],
+                ),
+            Ev::new(LSM, 40)
+                .time("2024-03-01T09:00:02Z")
+                .channel(LSM_CH)
+                .user_data("EventXML", &[("Session", "1"), ("Reason", "99999999999")]),
+        ],
+    );
+    let t = build(&ev, Some(""), &TimelineOptions::default());
+    assert!(t.notes.iter().any(|n| n.code == "no-session-id"));
+    let r = t
+        .events
+        .iter()
+        .find(|e| e.fields.get("Reason").map(String::as_str) == Some("banana"));
+    assert_eq!(r.unwrap().reason.as_deref(), Some("unreadable(banana)"));
+    let _ = render_text(&t, &OutputTz::utc());
+    let _ = render_timesketch(&t, &OutputTz::utc());
+}
