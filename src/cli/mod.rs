@@ -3,6 +3,7 @@
 
 mod config;
 mod exit;
+mod reg;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -55,6 +56,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Show the effective RDS configuration (setting, value, source, shadowed) and host facts.
     Config(config::ConfigArgs),
+    /// Query a key or value of the capture's registry evidence, like `reg query` (hive files,
+    /// .reg exports and reg query text alike).
+    Reg(reg::RegArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -176,6 +180,7 @@ pub fn run() -> std::process::ExitCode {
         Command::Analyze(args) => run_analyze(args, text, cli.quiet),
         Command::Events(args) => run_events(args, cli.quiet),
         Command::Config(args) => config::run_config(args, cli.quiet),
+        Command::Reg(args) => reg::run_reg(args, cli.quiet),
     };
     exit.into()
 }

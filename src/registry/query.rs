@@ -1,3 +1,369 @@
 //! `rdsdiag reg`: `reg query` over offline evidence. Resolves a full key name
 //! (`HKLM\SYSTEM\CurrentControlSet\…`) through the [`RegistryView`], returns a serialisable result,
-//! and renders it as text that looks like `reg query` output.
+//! and renders it as text that looks like `reg query` output, so support engineers can check a
+//! value by hand whichever form (hive, `.reg`, `reg query` text) the evidence came in.
+
+use serde::Serialize;
+
+use super::paths;
+use super::types::{KeyView, Lookup, RegData, RegValue, SourceForm, Unreadable};
+use super::RegistryView;
+use crate::evidence::HiveKind;
+
+/// Why a query cannot be run at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("{key}: {reason}")]
+    BadKey { key: String, reason: String },
+}
+
+/// Hive names accepted as the first component, as in the reference (`SYSTEM\CCS\…`).
+const SHORT_ROOTS: &[(&str, HiveKind)] = &[
+    ("SYSTEM", HiveKind::System),
+    ("SOFTWARE", HiveKind::Software),
+    ("SECURITY", HiveKind::Security),
+    ("SAM", HiveKind::Sam),
+    ("NTUSER", HiveKind::NtUser),
+    ("USRCLASS", HiveKind::UsrClass),
+];
+
+/// How a hive is written at the front of full key names in output.
+pub fn hive_root_name(hive: HiveKind) -> &'static str {
+    match hive {
+        HiveKind::System => r"HKEY_LOCAL_MACHINE\SYSTEM",
+        HiveKind::Software => r"HKEY_LOCAL_MACHINE\SOFTWARE",
+        HiveKind::Security => r"HKEY_LOCAL_MACHINE\SECURITY",
+        HiveKind::Sam => r"HKEY_LOCAL_MACHINE\SAM",
+        HiveKind::NtUser => "HKEY_CURRENT_USER",
+        HiveKind::UsrClass => r"HKEY_CURRENT_USER\Software\Classes",
+        HiveKind::Other => "OTHER",
+    }
+}
+
+/// Map a key as a user types it to (hive, canonical path). Accepts full root names
+/// (`HKEY_LOCAL_MACHINE\…`), abbreviations (`HKLM\…`, `HKCU\…`, `HKU\<SID>\…`), bare hive names
+/// (`SYSTEM\…`), `/` as separator, and `CCS` for `CurrentControlSet`.
+pub fn resolve_key(key: &str) -> Result<(HiveKind, String), QueryError> {
+    let norm = key.trim().replace('/', "\\");
+    let first = paths::split(&norm)
+        .first()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let (hive, mut rel) = match SHORT_ROOTS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&first))
+    {
+        Some((_, h)) => (
+            *h,
+            paths::split(&norm)
+                .into_iter()
+                .skip(1)
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        ),
+        None => {
+            let m = paths::map_full_key(&norm).map_err(|reason| QueryError::BadKey {
+                key: key.to_string(),
+                reason,
+            })?;
+            (m.hive, m.rel)
+        }
+    };
+    if hive == HiveKind::System && rel.first().is_some_and(|c| c.eq_ignore_ascii_case("CCS")) {
+        rel[0] = "CurrentControlSet".into();
+    }
+    Ok((hive, paths::join(&rel)))
+}
+
+/// One key of the answer, with the values asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueriedKey {
+    /// Full key name for display (`HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\…`).
+    pub key: String,
+    pub file: String,
+    pub form: SourceForm,
+    /// Key path as it appears in the source.
+    pub source_key: String,
+    pub values: Vec<RegValue>,
+    pub subkeys: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// The outcome for the key (or value) asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum QueryState {
+    Found,
+    Absent,
+    Unreadable(Unreadable),
+    NotProvided,
+}
+
+/// The answer to `rdsdiag reg`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegQueryResult {
+    /// The key as asked.
+    pub query: String,
+    pub hive: HiveKind,
+    /// Canonical path relative to the hive root.
+    pub path: String,
+    /// The value asked for (empty = default value), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub recurse: bool,
+    #[serde(flatten)]
+    pub state: QueryState,
+    /// The key and, with `recurse`, every key below it (depth first). With a value name, only
+    /// keys holding that value.
+    pub keys: Vec<QueriedKey>,
+}
+
+fn display_key(hive: HiveKind, path: &str) -> String {
+    if path.is_empty() {
+        hive_root_name(hive).to_string()
+    } else {
+        format!("{}\\{}", hive_root_name(hive), path)
+    }
+}
+
+fn state_of<T>(l: &Lookup<T>) -> QueryState {
+    match l {
+        Lookup::Found(_) => QueryState::Found,
+        Lookup::Absent => QueryState::Absent,
+        Lookup::Unreadable(u) => QueryState::Unreadable(u.clone()),
+        Lookup::NotProvided { .. } => QueryState::NotProvided,
+    }
+}
+
+fn queried(hive: HiveKind, path: &str, k: KeyView, value: Option<&str>) -> QueriedKey {
+    let values = match value {
+        None => k.values,
+        Some(name) => k
+            .values
+            .into_iter()
+            .filter(|v| paths::name_eq(&v.provenance.value, name))
+            .collect(),
+    };
+    QueriedKey {
+        key: display_key(hive, path),
+        file: k.file,
+        form: k.form,
+        source_key: k.source_key,
+        values,
+        subkeys: k.subkeys,
+        unreadable: k.unreadable,
+    }
+}
+
+/// Run a query. `value`: `None` for every value of the key; `Some("")`, `Some("@")` or
+/// `Some("(Default)")` for the default value.
+pub fn run(
+    view: &RegistryView,
+    key: &str,
+    value: Option<&str>,
+    recurse: bool,
+) -> Result<RegQueryResult, QueryError> {
+    let (hive, path) = resolve_key(key)?;
+    let value = value.map(|v| {
+        if v == "@" || v.eq_ignore_ascii_case("(Default)") {
+            ""
+        } else {
+            v
+        }
+    });
+    let top = view.key(hive, &path);
+    let mut result = RegQueryResult {
+        query: key.to_string(),
+        hive,
+        path: path.clone(),
+        value: value.map(str::to_string),
+        recurse,
+        state: state_of(&top),
+        keys: Vec::new(),
+    };
+    let Lookup::Found(k) = top else {
+        return Ok(result);
+    };
+    if let (Some(name), false) = (value, recurse) {
+        let v = view.value(hive, &path, name);
+        result.state = state_of(&v);
+        if v.is_found() {
+            result.keys.push(queried(hive, &path, k, value));
+        }
+        return Ok(result);
+    }
+    // Depth-first walk (explicit stack: no recursion depth limit on hostile input).
+    let mut stack: Vec<(String, KeyView)> = vec![(path, k)];
+    let mut found_value = false;
+    while let Some((p, k)) = stack.pop() {
+        let children: Vec<String> = if recurse {
+            k.subkeys
+                .iter()
+                .map(|s| {
+                    if p.is_empty() {
+                        s.clone()
+                    } else {
+                        format!("{p}\\{s}")
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let q = queried(hive, &p, k, value);
+        if value.is_none() || !q.values.is_empty() {
+            found_value |= !q.values.is_empty();
+            result.keys.push(q);
+        }
+        for c in children.into_iter().rev() {
+            match view.key(hive, &c) {
+                Lookup::Found(ck) => stack.push((c, ck)),
+                Lookup::Unreadable(u) => {
+                    if let Some(last) = result.keys.last_mut() {
+                        last.unreadable.push(u);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if value.is_some() && !found_value {
+        result.state = QueryState::Absent;
+    }
+    Ok(result)
+}
+
+/// Data as `reg query` prints it (reference §14.2).
+pub fn display_data(d: &RegData) -> String {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    match d {
+        RegData::Sz(s) | RegData::ExpandSz(s) | RegData::Link(s) => s.clone(),
+        RegData::Dword(v) | RegData::DwordBigEndian(v) => format!("0x{v:x}"),
+        RegData::Qword(v) => format!("0x{v:x}"),
+        RegData::MultiSz(items) => items.join("\\0"),
+        RegData::None(b) | RegData::Binary(b) => hex(b),
+        RegData::Other { bytes, .. } => hex(bytes),
+    }
+}
+
+fn form_name(f: SourceForm) -> &'static str {
+    match f {
+        SourceForm::Hive => "hive",
+        SourceForm::RegExport => ".reg export",
+        SourceForm::RegQuery => "reg query text",
+    }
+}
+
+/// Render like `reg query`: a blank line, the key, its values indented by four spaces; without
+/// `recurse`, the subkeys as full names. Ends with where the answer came from, or an `ERROR:`
+/// line saying why there is none.
+pub fn render_text(r: &RegQueryResult) -> String {
+    let mut out = String::new();
+    match &r.state {
+        QueryState::Found => {}
+        QueryState::Absent => {
+            out.push_str(
+                "ERROR: The system was unable to find the specified registry key or value.\n",
+            );
+            return out;
+        }
+        QueryState::NotProvided => {
+            out.push_str(&format!(
+                "ERROR: the capture holds no evidence for {} (no source covers this part of the {} hive).\n",
+                display_key(r.hive, &r.path),
+                r.hive
+            ));
+            return out;
+        }
+        QueryState::Unreadable(u) => {
+            let at = u
+                .offset
+                .map(|o| format!(" at offset {o:#x}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "ERROR: unreadable in {}{at}: {}\n",
+                u.file, u.reason
+            ));
+            return out;
+        }
+    }
+    let mut sources: Vec<(String, SourceForm)> = Vec::new();
+    for k in &r.keys {
+        out.push('\n');
+        out.push_str(&k.key);
+        out.push('\n');
+        for v in &k.values {
+            let name = if v.provenance.value.is_empty() {
+                "(Default)"
+            } else {
+                v.provenance.value.as_str()
+            };
+            out.push_str(&format!(
+                "    {name}    {}    {}\n",
+                v.provenance.value_type,
+                display_data(&v.data)
+            ));
+        }
+        if !r.recurse && r.value.is_none() && !k.subkeys.is_empty() {
+            out.push('\n');
+            for s in &k.subkeys {
+                out.push_str(&format!("{}\\{s}\n", k.key));
+            }
+        }
+        for u in &k.unreadable {
+            let at = u
+                .offset
+                .map(|o| format!(" at offset {o:#x}"))
+                .unwrap_or_default();
+            out.push_str(&format!("    ; unreadable{at}: {}\n", u.reason));
+        }
+        if !sources
+            .iter()
+            .any(|(f, form)| *f == k.file && *form == k.form)
+        {
+            sources.push((k.file.clone(), k.form));
+        }
+    }
+    out.push('\n');
+    for (f, form) in sources {
+        out.push_str(&format!("; source: {f} ({})\n", form_name(form)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_key_spellings() {
+        assert_eq!(
+            resolve_key(r"HKLM\SYSTEM\CCS\Control").expect("ok"),
+            (HiveKind::System, r"CurrentControlSet\Control".into())
+        );
+        assert_eq!(
+            resolve_key("HKEY_LOCAL_MACHINE/SOFTWARE/Policies").expect("ok"),
+            (HiveKind::Software, "Policies".into())
+        );
+        assert_eq!(
+            resolve_key(r"system\Select").expect("ok"),
+            (HiveKind::System, "Select".into())
+        );
+        assert_eq!(
+            resolve_key(r"HKCU\Software").expect("ok"),
+            (HiveKind::NtUser, "Software".into())
+        );
+        assert!(resolve_key(r"HKCR\.rdp").is_err());
+    }
+
+    #[test]
+    fn displays_like_reg_query() {
+        assert_eq!(display_data(&RegData::Dword(42)), "0x2a");
+        assert_eq!(display_data(&RegData::Binary(vec![0xab, 1])), "AB01");
+        assert_eq!(
+            display_data(&RegData::MultiSz(vec!["a".into(), "b".into()])),
+            "a\\0b"
+        );
+    }
+}
