@@ -375,8 +375,9 @@ pub(super) fn user_key(u: &str) -> String {
 }
 
 /// Join authentication and window-station events to the session they belong to (reference §15
-/// "who/where"): RCM 1149, Security 4624 type 10 and 4778 to the next logon or reconnect of the
-/// same user within `auth_window`; Security 4779 to a disconnect of the same user within
+/// "who/where"): RCM 1149, Security 4624 type 10 and 4778 to the next arbitration (LSM 41), logon
+/// or reconnect of the same user within `auth_window` (so attempts that never logged on keep
+/// their own authentication); Security 4779 to a disconnect of the same user within
 /// `pair_window`. Adds their addresses to the session.
 pub(super) fn join_related(
     events: &mut [TimelineEvent],
@@ -400,8 +401,10 @@ pub(super) fn join_related(
                 .iter()
                 .take_while(|x| x.time.duration_since(e.time) <= opts.auth_window)
                 .find(|x| {
-                    matches!(x.role, Role::Logon | Role::Reconnect)
-                        && x.session_key.is_some()
+                    matches!(
+                        x.role,
+                        Role::ArbitrationBegin | Role::Logon | Role::Reconnect
+                    ) && x.session_key.is_some()
                         && x.user.as_deref().is_some_and(|u| same_user(u, user))
                         && x.computer.as_deref().map(short_host).unwrap_or_default() == host
                 }),
