@@ -100,16 +100,21 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
     }
 
     let mut notes = String::new();
+    // Decisive unknowns, grouped: one missing hive usually affects many settings.
+    let mut unknown: Vec<(String, Vec<&str>)> = Vec::new();
     for s in settings.iter() {
         for u in s.unknown.iter().filter(|u| u.decisive) {
-            let _ = writeln!(
-                notes,
-                "  {}: unknown {}: {}",
-                s.name,
-                u.source,
-                clean(&u.detail)
-            );
+            let why = format!("{} unknown: {}", u.source, clean(&u.detail));
+            match unknown.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, names)) => names.push(&s.name),
+                None => unknown.push((why, vec![&s.name])),
+            }
         }
+    }
+    for (why, names) in &unknown {
+        let _ = writeln!(notes, "  {}: {why}", names.join(", "));
+    }
+    for s in settings.iter() {
         for n in &s.notes {
             let _ = writeln!(notes, "  {}: {}", s.name, clean(n));
         }

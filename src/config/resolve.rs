@@ -56,14 +56,22 @@ fn location(row: &SourceDef, name: Option<&str>) -> String {
     }
 }
 
-fn unknown_from<T>(lookup: &Lookup<T>, row: &SourceDef) -> Option<Outcome> {
+fn unknown_from<S: RegistrySource + ?Sized, T>(
+    src: &S,
+    lookup: &Lookup<T>,
+    row: &SourceDef,
+) -> Option<Outcome> {
     match lookup {
         Lookup::NotProvided { hive } => Some(Outcome::Unknown {
             reason: UnknownReason::NotProvided,
-            detail: format!(
-                "{hive} hive not provided (or the export does not include {})",
-                location(row, None)
-            ),
+            detail: if src.provides(*hive) {
+                format!(
+                    "the {hive} evidence provided does not include {}",
+                    location(row, None)
+                )
+            } else {
+                format!("{hive} hive not provided")
+            },
         }),
         Lookup::Unreadable(u) => Some(Outcome::Unknown {
             reason: UnknownReason::Unreadable,
@@ -171,7 +179,7 @@ fn read_row<S: RegistrySource + ?Sized>(
     // setting unknown whether or not it also holds a value.
     if let Some(cond) = &row.applies_when {
         let lookup = src.value(hive, &row.path, &cond.value);
-        if let Some(u) = unknown_from(&lookup, row) {
+        if let Some(u) = unknown_from(src, &lookup, row) {
             return u;
         }
         if let Lookup::Found(v) = &lookup {
@@ -183,7 +191,7 @@ fn read_row<S: RegistrySource + ?Sized>(
                         Otherwise::UserAccount => Outcome::Unknown {
                             reason: UnknownReason::UserAccount,
                             detail: format!(
-                                "{}\\{}={n}: the listener defers to the per-user account setting (Active Directory or local SAM), which offline hives do not hold",
+                                "{}\\{}={n}: the user account's own setting applies (Active Directory or local SAM, not in offline hives; UNCONFIRMED mapping, R8)",
                                 v.provenance.key, v.provenance.value
                             ),
                         },
@@ -218,7 +226,7 @@ fn read_row<S: RegistrySource + ?Sized>(
 
     if row.format == ValueFormat::SubkeyNames {
         let lookup = src.key(hive, &row.path);
-        if let Some(u) = unknown_from(&lookup, row) {
+        if let Some(u) = unknown_from(src, &lookup, row) {
             return u;
         }
         let Lookup::Found(key) = lookup else {
@@ -247,7 +255,7 @@ fn read_row<S: RegistrySource + ?Sized>(
         return Outcome::NotSet { notes };
     };
     let lookup = src.value(hive, &row.path, name);
-    if let Some(u) = unknown_from(&lookup, row) {
+    if let Some(u) = unknown_from(src, &lookup, row) {
         return u;
     }
     let Lookup::Found(v) = lookup else {

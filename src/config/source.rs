@@ -55,6 +55,8 @@ pub trait RegistrySource {
     fn value(&self, hive: HiveKind, path: &str, name: &str) -> Lookup<RegValue>;
     /// A key's subkey and value names.
     fn key(&self, hive: HiveKind, path: &str) -> Lookup<KeyInfo>;
+    /// Whether any evidence of `hive` was provided (a text export may cover only part of it).
+    fn provides(&self, hive: HiveKind) -> bool;
 }
 
 impl<T: RegistrySource + ?Sized> RegistrySource for &T {
@@ -63,6 +65,9 @@ impl<T: RegistrySource + ?Sized> RegistrySource for &T {
     }
     fn key(&self, hive: HiveKind, path: &str) -> Lookup<KeyInfo> {
         (**self).key(hive, path)
+    }
+    fn provides(&self, hive: HiveKind) -> bool {
+        (**self).provides(hive)
     }
 }
 
@@ -212,6 +217,10 @@ fn not_found<T>(l: Lookup<()>) -> Lookup<T> {
 }
 
 impl RegistrySource for MemorySource {
+    fn provides(&self, hive: HiveKind) -> bool {
+        self.hives.contains_key(&hive)
+    }
+
     fn value(&self, hive: HiveKind, path: &str, name: &str) -> Lookup<RegValue> {
         let (h, key) = match self.locate(hive, path) {
             Ok(x) => x,

@@ -11,6 +11,10 @@ impl RegistrySource for RegistryView {
         RegistryView::value(self, hive, path, name)
     }
 
+    fn provides(&self, hive: HiveKind) -> bool {
+        RegistryView::provides(self, hive)
+    }
+
     fn key(&self, hive: HiveKind, path: &str) -> Lookup<KeyInfo> {
         RegistryView::key(self, hive, path).map(|k| KeyInfo {
             subkeys: k.subkeys,
