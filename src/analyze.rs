@@ -10,10 +10,12 @@ use crate::capture::{self, CaptureOptions};
 use crate::eventlog::{self, Event, EventFilter};
 use crate::evidence::{InputKind, InputStatus, Problem};
 use crate::config;
+use crate::diagnose;
+use crate::timeline::{self, TimelineOptions};
 use crate::host::facts::host_facts;
 use crate::host::HostIdentity;
 use crate::registry::RegistryView;
-use crate::report::{CaptureReport, CaptureStatus, HostReport, InputSummary, Report};
+use crate::report::{CaptureReport, CaptureStatus, HostReport, InputSummary, Report, TimelineReport};
 
 /// Options for a run.
 #[derive(Debug, Clone)]
@@ -21,6 +23,8 @@ pub struct AnalyzeOptions {
     pub capture: CaptureOptions,
     /// Which events the event-log reader keeps.
     pub events: EventFilter,
+    /// Correlation windows of the timeline.
+    pub timeline: TimelineOptions,
 }
 
 impl Default for AnalyzeOptions {
@@ -28,6 +32,7 @@ impl Default for AnalyzeOptions {
         AnalyzeOptions {
             capture: CaptureOptions::default(),
             events: EventFilter::rds(),
+            timeline: TimelineOptions::default(),
         }
     }
 }
@@ -84,6 +89,19 @@ pub fn analyze_capture(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
         facts: host_facts(&analysis.registry),
     };
     let settings = config::resolve(&analysis.registry);
+    let timeline = timeline::build(
+        &analysis.events,
+        host.identity.computer_name.value().map(String::as_str),
+        &opts.timeline,
+    );
+    let diagnosis = diagnose::diagnose(&diagnose::Model {
+        host: &host.identity,
+        facts: &host.facts,
+        settings: &settings,
+        events: &analysis.events,
+        timeline: &timeline,
+        inputs: &analysis.capture.inputs,
+    });
     let capture = analysis.capture;
     CaptureReport {
         path: capture.path,
@@ -92,6 +110,9 @@ pub fn analyze_capture(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
         layout: Some(capture.layout),
         host: Some(host),
         settings: Some(settings),
+        findings: diagnosis.findings,
+        undecided: diagnosis.undecided,
+        timeline: Some(TimelineReport::of(&timeline)),
         input_summary: InputSummary::of(&capture.inputs),
         inputs: capture.inputs,
     }

@@ -9,6 +9,7 @@ pub mod analyze;
 pub mod capture;
 pub mod catalog;
 pub mod config;
+pub mod diagnose;
 pub mod error;
 pub mod eventlog;
 pub mod evidence;

@@ -3,6 +3,7 @@
 
 mod config;
 mod exit;
+mod rules;
 mod reg;
 
 use std::io::{IsTerminal, Write};
@@ -59,6 +60,10 @@ pub enum Command {
     /// Query a key or value of the capture's registry evidence, like `reg query` (hive files,
     /// .reg exports and reg query text alike).
     Reg(reg::RegArgs),
+    /// List the diagnosis rules.
+    Rules(rules::RulesArgs),
+    /// Print a rule's documentation: what it checks, why it matters, evidence, remedy.
+    Explain(rules::ExplainArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -181,6 +186,8 @@ pub fn run() -> std::process::ExitCode {
         Command::Events(args) => run_events(args, cli.quiet),
         Command::Config(args) => config::run_config(args, cli.quiet),
         Command::Reg(args) => reg::run_reg(args, cli.quiet),
+        Command::Rules(args) => rules::run_rules(args),
+        Command::Explain(args) => rules::run_explain(args),
     };
     exit.into()
 }

@@ -11,6 +11,8 @@ use serde::Serialize;
 use crate::capture::{Input, LayoutInfo};
 use crate::evidence::{InputStatus, ProblemSeverity};
 use crate::config::Settings;
+use crate::diagnose::{Finding, Severity, Undecided};
+use crate::timeline::{Pattern, Timeline, TimelineSummary};
 use crate::host::facts::HostFacts;
 use crate::host::HostIdentity;
 
@@ -80,6 +82,13 @@ pub struct CaptureReport {
     /// Effective RDS configuration, `settings.<name>` (see `docs/configuration.md`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,
+    /// Diagnoses, most important first (`docs/rules/`).
+    pub findings: Vec<Finding>,
+    /// Rules the evidence could not decide, with what is missing.
+    pub undecided: Vec<Undecided>,
+    /// Summary of the session timeline (the full timeline: `rdsdiag timeline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<TimelineReport>,
     /// Every file of the capture, sorted by path.
     pub inputs: Vec<Input>,
     pub input_summary: InputSummary,
@@ -94,6 +103,9 @@ impl CaptureReport {
             layout: None,
             host: None,
             settings: None,
+            findings: Vec::new(),
+            undecided: Vec::new(),
+            timeline: None,
             inputs: Vec::new(),
             input_summary: InputSummary::default(),
         }
@@ -101,10 +113,33 @@ impl CaptureReport {
 
     pub fn has_problems(&self) -> bool {
         self.error.is_some()
+            || self.findings.iter().any(|f| f.severity >= Severity::Warning)
             || self.inputs.iter().any(|i| {
                 matches!(i.status, InputStatus::Partial | InputStatus::Rejected)
                     || i.problems.iter().any(|p| p.severity >= ProblemSeverity::Warning)
             })
+    }
+}
+
+/// What `analyze` says about the timeline: counts, time span, and the patterns with their
+/// evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineReport {
+    /// First and last relevant event (UTC).
+    pub first: Option<jiff::Timestamp>,
+    pub last: Option<jiff::Timestamp>,
+    pub summary: TimelineSummary,
+    pub patterns: Vec<Pattern>,
+}
+
+impl TimelineReport {
+    pub fn of(t: &Timeline) -> Self {
+        TimelineReport {
+            first: t.first,
+            last: t.last,
+            summary: t.summary.clone(),
+            patterns: t.patterns.clone(),
+        }
     }
 }
 

@@ -4,3 +4,4 @@ pub mod hive;
 pub mod regtext;
 pub mod scenario;
 pub mod demo;
+pub mod rule_fixtures;

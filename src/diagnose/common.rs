@@ -1,0 +1,86 @@
+//! Helpers shared by rules: evidence from settings and events, role gates. Rules stay short by
+//! using these; nothing here decides a diagnosis.
+
+use crate::config::{Setting, SettingState};
+use crate::eventlog::Event;
+use crate::host::facts::{RoleKind, Tri};
+
+use super::{Evidence, Model};
+
+impl Model<'_> {
+    /// Whether the host has `role`: yes, no, or not decidable.
+    pub fn role(&self, role: RoleKind) -> Tri {
+        self.facts.role(role).map_or(Tri::Unknown, |r| r.detected)
+    }
+
+    /// A setting by catalogue name.
+    pub fn setting(&self, name: &str) -> Option<&Setting> {
+        self.settings.get(name)
+    }
+
+    /// Events of `provider` with canonical id in `ids`, in time order.
+    pub fn events_of<'m>(
+        &'m self,
+        provider: &'m str,
+        ids: &'m [u16],
+    ) -> impl Iterator<Item = &'m Event> + 'm {
+        self.events
+            .iter()
+            .filter(move |e| e.provider.eq_ignore_ascii_case(provider) && ids.contains(&e.event_id))
+    }
+
+    /// Whether any EVTX input of the capture holds records of `channel` (so "no such event" is
+    /// meaningful).
+    pub fn has_channel(&self, channel: &str) -> bool {
+        self.inputs.iter().any(|i| {
+            i.evtx
+                .as_ref()
+                .is_some_and(|e| e.channels.keys().any(|c| c.eq_ignore_ascii_case(channel)))
+        })
+    }
+}
+
+/// Evidence for a setting's winning value (one entry per provenance; a default has none).
+pub fn setting_evidence(s: &Setting) -> Vec<Evidence> {
+    let fact = format!("{} = {}", s.name, s.value_display);
+    if s.provenance.is_empty() {
+        return vec![Evidence::Registry {
+            fact: format!("{fact} ({})", state_words(s.state)),
+            provenance: None,
+        }];
+    }
+    s.provenance
+        .iter()
+        .map(|p| Evidence::Registry {
+            fact: fact.clone(),
+            provenance: Some(p.clone()),
+        })
+        .collect()
+}
+
+fn state_words(state: SettingState) -> &'static str {
+    match state {
+        SettingState::Set => "set",
+        SettingState::NotSet => "not set anywhere: built-in default",
+        SettingState::Unknown => "unknown",
+    }
+}
+
+/// Evidence for one event, with our wording of what it says.
+pub fn event_evidence(e: &Event, fact: impl Into<String>) -> Evidence {
+    Evidence::Event {
+        time: e.time.to_string(),
+        file: e.file.clone(),
+        record_id: e.record_id,
+        provider: e.provider.clone(),
+        event_id: e.event_id,
+        fact: fact.into(),
+    }
+}
+
+/// What is missing when a setting is unknown, in words ("SOFTWARE hive not provided: …").
+pub fn unknown_words(s: &Setting) -> Vec<String> {
+    s.decisive_unknowns()
+        .map(|u| format!("{}: {}", s.name, u.detail))
+        .collect()
+}

@@ -1,0 +1,167 @@
+//! Diagnose: the registry of rules that name causes. Each rule is one unit in `rules/` — its
+//! metadata, its documentation page (`rules/<id>.md`, the single source for `rdsdiag explain`,
+//! `docs/rules/` and the remedy in findings) and its check over the resolved model. Rules never
+//! open files; they read the [`Model`].
+
+mod common;
+mod doc;
+mod finding;
+pub mod rules;
+
+use serde::Serialize;
+
+pub use doc::{RuleDoc, HEADINGS};
+pub use finding::{Confidence, Evidence, EvidenceKind, Finding, Severity};
+
+use crate::capture::Input;
+use crate::config::Settings;
+use crate::eventlog::Event;
+use crate::host::facts::HostFacts;
+use crate::host::HostIdentity;
+use crate::timeline::Timeline;
+
+/// What rules read: the resolved layers of one capture.
+pub struct Model<'a> {
+    pub host: &'a HostIdentity,
+    pub facts: &'a HostFacts,
+    pub settings: &'a Settings,
+    /// Relevant events, sorted by (time, file, record id). `timeline.events[i].index` points here.
+    pub events: &'a [Event],
+    pub timeline: &'a Timeline,
+    /// The inventory, to tell "no such event" from "that log was not provided".
+    pub inputs: &'a [Input],
+}
+
+/// A rule's fixed metadata.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable id, part of the JSON contract.
+    pub id: &'static str,
+    pub severity: Severity,
+    /// The kinds of evidence its findings may cite.
+    pub evidence: &'static [EvidenceKind],
+    /// The documentation page (Markdown with the fixed headings of [`HEADINGS`]).
+    pub doc: &'static str,
+}
+
+impl RuleMeta {
+    /// The parsed page. The registry meta-test guarantees it parses.
+    pub fn parsed(&self) -> RuleDoc {
+        RuleDoc::parse(self.doc).unwrap_or_else(|e| RuleDoc {
+            id: self.id.to_string(),
+            title: format!("(documentation does not parse: {e})"),
+            sections: Vec::new(),
+        })
+    }
+
+    /// A finding of this rule, with the title, remedy and links from its page.
+    pub fn finding(
+        &self,
+        confidence: Confidence,
+        explanation: String,
+        evidence: Vec<Evidence>,
+    ) -> Finding {
+        let doc = self.parsed();
+        Finding {
+            id: self.id,
+            severity: self.severity,
+            confidence,
+            title: title_of(self.doc),
+            explanation,
+            evidence,
+            remedy: doc.remedy_steps(),
+            links: links_of(self.doc),
+        }
+    }
+}
+
+/// The title from a page's first line, borrowed from the static page.
+fn title_of(doc: &'static str) -> &'static str {
+    doc.lines()
+        .next()
+        .and_then(|l| l.split_once(": "))
+        .map(|(_, t)| t.trim())
+        .unwrap_or("")
+}
+
+fn links_of(doc: &'static str) -> Vec<&'static str> {
+    let Some(start) = doc.find("## References") else {
+        return Vec::new();
+    };
+    doc[start..]
+        .split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')'))
+        .filter(|w| w.starts_with("https://") || w.starts_with("http://"))
+        .map(|w| w.trim_end_matches(['.', ',']))
+        .collect()
+}
+
+/// What a rule concluded about a capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The rule does not apply (wrong role, nothing to check).
+    NotApplicable,
+    /// The evidence shows the problem is absent.
+    Pass,
+    /// The evidence cannot decide; says what is missing.
+    Undecided(Vec<String>),
+    Found(Vec<Finding>),
+}
+
+/// One diagnosis.
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, model: &Model<'_>) -> Outcome;
+}
+
+/// The result of running every rule over one capture.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Diagnosis {
+    /// Most important first: severity, then confidence, then id.
+    pub findings: Vec<Finding>,
+    /// What the evidence could not decide, per rule, so the reader knows what to collect.
+    pub undecided: Vec<Undecided>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Undecided {
+    pub id: &'static str,
+    pub missing: Vec<String>,
+}
+
+/// Run every registered rule.
+pub fn diagnose(model: &Model<'_>) -> Diagnosis {
+    run(rules::RULES, model)
+}
+
+/// Run the given rules (tests run one rule alone).
+pub fn run(rules: &[&dyn Rule], model: &Model<'_>) -> Diagnosis {
+    let mut d = Diagnosis::default();
+    for rule in rules {
+        match rule.check(model) {
+            Outcome::Found(f) => d.findings.extend(f),
+            Outcome::Undecided(missing) => d.undecided.push(Undecided {
+                id: rule.meta().id,
+                missing,
+            }),
+            Outcome::Pass | Outcome::NotApplicable => {}
+        }
+    }
+    d.findings.sort_by(|a, b| {
+        (b.severity, b.confidence, a.id, &a.explanation).cmp(&(
+            a.severity,
+            a.confidence,
+            b.id,
+            &b.explanation,
+        ))
+    });
+    d.undecided.sort_by(|a, b| a.id.cmp(b.id));
+    d
+}
+
+/// Find a rule by id (case-insensitive).
+pub fn rule(id: &str) -> Option<&'static dyn Rule> {
+    rules::RULES
+        .iter()
+        .copied()
+        .find(|r| r.meta().id.eq_ignore_ascii_case(id))
+}
