@@ -5,6 +5,7 @@ mod config;
 mod exit;
 mod rules;
 mod reg;
+mod timeline;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -64,6 +65,9 @@ pub enum Command {
     Rules(rules::RulesArgs),
     /// Print a rule's documentation: what it checks, why it matters, evidence, remedy.
     Explain(rules::ExplainArgs),
+    /// Rebuild the capture's RDP sessions from its event logs and show the patterns that explain
+    /// disconnects (licensing, 60-minute soft enforcement, keep-alive, security errors).
+    Timeline(timeline::TimelineArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -186,6 +190,7 @@ pub fn run() -> std::process::ExitCode {
         Command::Events(args) => run_events(args, cli.quiet),
         Command::Config(args) => config::run_config(args, cli.quiet),
         Command::Reg(args) => reg::run_reg(args, cli.quiet),
+        Command::Timeline(args) => timeline::run_timeline(args, cli.quiet),
         Command::Rules(args) => rules::run_rules(args),
         Command::Explain(args) => rules::run_explain(args),
     };

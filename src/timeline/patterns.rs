@@ -333,11 +333,9 @@ fn cannot_reconnect(events: &[TimelineEvent], sessions: &[Session], out: &mut Ve
                 anchor.push(events[last].event_ref());
             }
             let mut summary = format!(
-                "{user} got new {} at {} while {} was still connected since {} (no disconnect or logoff event in between)",
+                "{user} got new {} while {} was still connected (no disconnect or logoff event in between)",
                 who(new),
-                new_ev.time,
                 who(old),
-                events[connect].time
             );
             let mut reason_code = None;
             if let Some(l) = later {
@@ -353,15 +351,11 @@ fn cannot_reconnect(events: &[TimelineEvent], sessions: &[Session], out: &mut Ve
                         anchor.push(r.clone());
                     }
                     summary.push_str(&format!(
-                        "; the old session was disconnected later at {} with {}",
-                        d.time,
+                        "; the old session was disconnected later with {}",
                         reason_text(d)
                     ));
                 } else {
-                    summary.push_str(&format!(
-                        "; the old session ended later at {}",
-                        events[l].time
-                    ));
+                    summary.push_str("; the old session ended later");
                 }
             } else {
                 summary.push_str("; the old session never disconnected in the evidence");
@@ -448,12 +442,7 @@ fn error_bursts(
         let head = if members.len() == 1 {
             format!("{} disconnected with {}", who(s0), reason_text(d0))
         } else {
-            format!(
-                "{} disconnects ({}) from {}",
-                members.len(),
-                keys.join(", "),
-                d0.time
-            )
+            format!("{} disconnects ({})", members.len(), keys.join(", "))
         };
         let summary = format!(
             "{head}; {} security/protocol errors within {} either side: {}",
