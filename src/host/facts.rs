@@ -697,6 +697,17 @@ fn session_host<S: RegistrySource + ?Sized>(src: &S, version: &WindowsVersion) -
             "UNCONFIRMED: ServerRdsh = Enterprise multi-session",
         );
     }
+    // Only a session host asks a license server for a certificate (S35 reads the value so).
+    let l = src.value(HiveKind::System, RCM, "X509 Certificate");
+    match &l {
+        Lookup::Found(v) => p.found(
+            "RCM\\X509 Certificate present: the host obtained a license server certificate".into(),
+            false,
+            Some(v.provenance.clone()),
+            "S35",
+        ),
+        _ => p.unknown(&format!("SYSTEM\\{RCM}\\X509 Certificate"), &l),
+    }
     p.finish()
 }
 
