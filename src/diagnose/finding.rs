@@ -89,3 +89,13 @@ pub struct Finding {
     pub remedy: Vec<String>,
     pub links: Vec<&'static str>,
 }
+
+impl Finding {
+    /// `confirmed` or `likely`, for prose.
+    pub fn confidence_word(&self) -> &'static str {
+        match self.confidence {
+            Confidence::Confirmed => "confirmed",
+            Confidence::Likely => "likely",
+        }
+    }
+}

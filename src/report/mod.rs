@@ -3,6 +3,9 @@
 //! CLI know about output formats.
 
 pub mod text;
+mod verdict;
+
+pub use verdict::verdict;
 
 use std::path::PathBuf;
 

@@ -7,7 +7,8 @@ use crate::capture::Input;
 use crate::evidence::{InputStatus, ProblemSeverity};
 use crate::host::{Fact, HostIdentity};
 
-use super::{CaptureReport, CaptureStatus, Report};
+use super::{CaptureReport, CaptureStatus, Report, TimelineReport};
+use crate::diagnose::{Evidence, Severity};
 
 /// How much to show and whether to colour it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -67,32 +68,144 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
         );
         return;
     }
+    let _ = writeln!(out, "\n{}", p.bold("Verdict"));
+    let _ = writeln!(out, "{}", indent(&wrap(&super::verdict(c), 96), "  "));
+    let _ = writeln!(out, "\n{}", p.bold("Host"));
     if let Some(l) = &c.layout {
         let _ = writeln!(out, "  Layout:   {} ({})", l.layout.name(), l.signal);
     }
     if let Some(h) = &c.host {
         render_host(out, &h.identity, c, &p);
-        let _ = writeln!(out, "\n{}", p.bold("Host facts"));
-        for line in h.facts.render_text().lines() {
-            let _ = writeln!(out, "  {line}");
+        if opts.verbose > 0 {
+            for line in h.facts.render_text().lines() {
+                let _ = writeln!(out, "  {line}");
+            }
         }
     }
+    render_findings(out, c, opts, &p);
     if let Some(settings) = &c.settings {
         let _ = writeln!(out, "\n{}", p.bold("Effective configuration"));
-        for line in crate::config::render::render_text(settings).lines() {
+        let ro = crate::config::render::RenderOptions {
+            evidence: opts.verbose > 0,
+        };
+        for line in crate::config::render::render_text_with(settings, ro).lines() {
             let _ = writeln!(out, "  {line}");
         }
-        out.push('\n');
+    }
+    if let Some(t) = &c.timeline {
+        render_timeline(out, t, &p);
     }
     let s = &c.input_summary;
+    let _ = writeln!(out, "\n{}", p.bold("Inputs"));
     let _ = writeln!(
         out,
-        "  Inputs:   {} files: {} parsed, {} partial, {} rejected, {} ignored",
+        "  {} files: {} parsed, {} partial, {} rejected, {} ignored",
         s.total, s.parsed, s.partial, s.rejected, s.ignored
     );
     for input in &c.inputs {
         render_input(out, input, opts, &p);
     }
+}
+
+fn render_findings(out: &mut String, c: &CaptureReport, opts: TextOptions, p: &Paint) {
+    let _ = writeln!(out, "\n{}", p.bold(&format!("Findings ({})", c.findings.len())));
+    if c.findings.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for f in &c.findings {
+        let sev = match f.severity {
+            Severity::Error => p.wrap("31", "error"),
+            Severity::Warning => p.wrap("33", "warning"),
+            Severity::Info => p.wrap("36", "info"),
+        };
+        let _ = writeln!(out, "  [{sev}, {}] {} — {}", f.confidence_word(), p.bold(f.id), f.title);
+        let _ = writeln!(out, "{}", indent(&wrap(&f.explanation, 92), "      "));
+        let limit = if opts.verbose > 0 { usize::MAX } else { 5 };
+        let _ = writeln!(out, "      Evidence:");
+        for e in f.evidence.iter().take(limit) {
+            let _ = writeln!(out, "        - {}", evidence_line(e));
+        }
+        if f.evidence.len() > limit {
+            let _ = writeln!(out, "        … and {} more (-v shows all)", f.evidence.len() - limit);
+        }
+        let _ = writeln!(out, "      Remedy:");
+        for (i, step) in f.remedy.iter().enumerate() {
+            let _ = writeln!(out, "{}", indent(&wrap(&format!("{}. {step}", i + 1), 88), "        "));
+        }
+        let _ = writeln!(out, "      More: rdsdiag explain {}", f.id);
+    }
+    if !c.undecided.is_empty() {
+        let _ = writeln!(out, "  Could not decide (collect this to decide):");
+        for u in &c.undecided {
+            let _ = writeln!(out, "    {}: {}", u.id, u.missing.join("; "));
+        }
+    }
+}
+
+fn evidence_line(e: &Evidence) -> String {
+    match e {
+        Evidence::Registry { fact, provenance } => match provenance {
+            Some(p) => format!("{fact} — {} [{}] {}\\{}", p.file, p.hive, p.key, p.value),
+            None => fact.clone(),
+        },
+        Evidence::Event {
+            time,
+            file,
+            record_id,
+            provider,
+            event_id,
+            fact,
+        } => format!("{time} {provider} {event_id} (record {record_id}, {file}): {fact}"),
+    }
+}
+
+fn render_timeline(out: &mut String, t: &TimelineReport, p: &Paint) {
+    let s = &t.summary;
+    let _ = writeln!(out, "\n{}", p.bold("Timeline (UTC)"));
+    match (t.first, t.last) {
+        (Some(a), Some(b)) => {
+            let _ = writeln!(out, "  {} relevant events from {a} to {b}", s.events);
+        }
+        _ => {
+            let _ = writeln!(out, "  no relevant events");
+            return;
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  {} sessions of {} users: {} logons, {} reconnects, {} disconnects ({} with a licensing reason), {} without logoff",
+        s.sessions, s.users, s.logons, s.reconnects, s.disconnects, s.licensing_disconnects, s.sessions_without_logoff
+    );
+    if s.foreign_computer_events > 0 {
+        let _ = writeln!(out, "  {} events name another computer than this host", s.foreign_computer_events);
+    }
+    for pat in &t.patterns {
+        let _ = writeln!(out, "  pattern {} at {}: {}", pat.kind.name(), pat.time, pat.summary);
+    }
+    let _ = writeln!(out, "  (full timeline: rdsdiag timeline <CAPTURE>)");
+}
+
+/// Greedy word wrap at `width` columns.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        let w = word.chars().count();
+        if line > 0 && line + 1 + w > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += w;
+    }
+    out
+}
+
+fn indent(text: &str, pad: &str) -> String {
+    text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
 }
 
 fn render_host(out: &mut String, h: &HostIdentity, c: &CaptureReport, p: &Paint) {
