@@ -246,3 +246,133 @@ fn text_export_of_only_the_rds_keys() {
     assert_eq!(servers.state, SettingState::Set);
     assert!(servers.unknown.iter().all(|u| !u.decisive));
 }
+
+mod random_forms {
+    //! Random registry contents over every catalogued location, written as hives, `.reg` and
+    //! `reg query` text: the effective configuration is the same whichever form is read.
+
+    use super::*;
+    use proptest::prelude::*;
+    use rdsdiag::catalog::settings::{catalog, SourceKind, ValueFormat};
+    use rdsdiag::registry::RegData;
+
+    fn locations() -> Vec<(HiveKind, &'static str, &'static str, ValueFormat)> {
+        let mut out = Vec::new();
+        for def in &catalog().settings {
+            for row in &def.sources {
+                if row.source == SourceKind::Default {
+                    continue;
+                }
+                let hive = row.hive.unwrap();
+                let value = row.value.as_deref().unwrap_or("");
+                out.push((hive, row.path.as_str(), value, row.format));
+                if let Some(c) = &row.applies_when {
+                    out.push((
+                        hive,
+                        row.path.as_str(),
+                        c.value.as_str(),
+                        ValueFormat::Dword,
+                    ));
+                }
+                if let Some(c) = &row.companion {
+                    out.push((hive, row.path.as_str(), c.as_str(), ValueFormat::Dword));
+                }
+            }
+        }
+        out
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9-]{0,8}(\\.[a-z]{2,5})?"
+    }
+
+    /// Data for a location: usually of the expected type, sometimes not.
+    fn data(format: ValueFormat) -> BoxedStrategy<RegData> {
+        let odd = prop_oneof![
+            (0u32..10).prop_map(|n| RegData::Sz(n.to_string())),
+            proptest::collection::vec(any::<u8>(), 0..4).prop_map(RegData::Binary),
+        ];
+        match format {
+            ValueFormat::Dword => prop_oneof![
+                6 => (0u32..6).prop_map(RegData::Dword),
+                2 => any::<u32>().prop_map(RegData::Dword),
+                1 => odd,
+            ]
+            .boxed(),
+            ValueFormat::CommaList => proptest::collection::vec(name(), 0..3)
+                .prop_map(|v| RegData::Sz(v.join(", ")))
+                .boxed(),
+            ValueFormat::String => name().prop_map(RegData::Sz).boxed(),
+            ValueFormat::MultiSz => prop_oneof![
+                4 => proptest::collection::vec(name(), 1..3).prop_map(RegData::MultiSz),
+                1 => name().prop_map(RegData::Sz),
+            ]
+            .boxed(),
+            ValueFormat::BinaryHex => proptest::collection::vec(any::<u8>(), 20)
+                .prop_map(RegData::Binary)
+                .boxed(),
+            ValueFormat::SubkeyNames | ValueFormat::Literal => Just(RegData::Dword(0)).boxed(),
+        }
+    }
+
+    fn entries() -> impl Strategy<Value = Vec<Entry>> {
+        let locs = locations();
+        let per: Vec<BoxedStrategy<Option<Vec<Entry>>>> = locs
+            .into_iter()
+            .map(|(hive, path, value, format)| {
+                let s: BoxedStrategy<Vec<Entry>> = if format == ValueFormat::SubkeyNames {
+                    proptest::collection::vec(name(), 1..3)
+                        .prop_map(move |names| {
+                            names
+                                .into_iter()
+                                .map(|n| Entry {
+                                    hive,
+                                    // Leaked: test data lives for the whole test run.
+                                    path: Box::leak(format!("{path}\\{n}").into_boxed_str()),
+                                    name: "",
+                                    data: RegData::Sz(String::new()),
+                                })
+                                .collect()
+                        })
+                        .boxed()
+                } else {
+                    data(format)
+                        .prop_map(move |d| {
+                            vec![Entry {
+                                hive,
+                                path,
+                                name: value,
+                                data: d,
+                            }]
+                        })
+                        .boxed()
+                };
+                proptest::option::weighted(0.4, s).boxed()
+            })
+            .collect();
+        per.prop_map(|chosen| {
+            let mut all = vec![Entry {
+                hive: HiveKind::Software,
+                path: config_scenarios::CURRENT_VERSION,
+                name: "ProductName",
+                data: RegData::Sz("Windows Server 2019 Standard".into()),
+            }];
+            all.extend(chosen.into_iter().flatten().flatten());
+            all
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn forms_agree_on_random_contents(entries in entries()) {
+            let mem = resolve(&config_scenarios::memory(&entries, config_scenarios::Hives::Both));
+            let want = comparable(&mem);
+            for form in [Form::Hives, Form::RegUtf16, Form::RegQuery] {
+                let (s, _, _) = read(&entries, form, BOTH);
+                prop_assert_eq!(&comparable(&s), &want, "{:?}", form);
+            }
+        }
+    }
+}
