@@ -158,6 +158,11 @@ fn licensing_disconnects(
     }
 }
 
+/// A user's display name and their (session, interval index) hits.
+type UserIntervals<'a> = (String, Vec<(&'a Session, usize)>);
+/// Disconnects of one burst and the union of their errors.
+type Burst<'a> = (Vec<(&'a Session, &'a Disconnect)>, BTreeSet<usize>);
+
 fn soft_enforcement(
     events: &[TimelineEvent],
     sessions: &[Session],
@@ -165,7 +170,7 @@ fn soft_enforcement(
     out: &mut Vec<Pattern>,
 ) {
     // Per user: connected intervals of about 60 minutes that ended in a disconnect.
-    let mut by_user: BTreeMap<String, (String, Vec<(&Session, usize)>)> = BTreeMap::new();
+    let mut by_user: BTreeMap<String, UserIntervals> = BTreeMap::new();
     for s in sessions {
         let Some(u) = &s.user else { continue };
         for (n, iv) in s.intervals.iter().enumerate() {
@@ -261,7 +266,7 @@ fn last_state_before(events: &[TimelineEvent], s: &Session, t_index: usize) -> O
         .iter()
         .copied()
         .filter(|&i| i < t_index)
-        .filter(|&i| {
+        .rfind(|&i| {
             matches!(
                 events[i].role,
                 Role::Logon
@@ -274,7 +279,6 @@ fn last_state_before(events: &[TimelineEvent], s: &Session, t_index: usize) -> O
                     | Role::Logoff
             )
         })
-        .next_back()
 }
 
 fn is_console(a: Option<&str>) -> bool {
@@ -314,8 +318,7 @@ fn cannot_reconnect(events: &[TimelineEvent], sessions: &[Session], out: &mut Ve
                 .events
                 .iter()
                 .copied()
-                .filter(|&i| i <= last && matches!(events[i].role, Role::Logon | Role::Reconnect))
-                .next_back()
+                .rfind(|&i| i <= last && matches!(events[i].role, Role::Logon | Role::Reconnect))
                 .unwrap_or(last);
             if is_console(events[connect].address.as_deref()) {
                 continue;
@@ -409,7 +412,7 @@ fn error_bursts(
     }
     hits.sort_by_key(|(s, d, _)| (d.time, d.events.first().map(|r| r.index), s.key.clone()));
     // …and disconnects that share errors form one burst.
-    let mut groups: Vec<(Vec<(&Session, &Disconnect)>, BTreeSet<usize>)> = Vec::new();
+    let mut groups: Vec<Burst> = Vec::new();
     for (s, d, errs) in hits {
         match groups.last_mut() {
             Some((members, set)) if !set.is_disjoint(&errs) => {

@@ -76,8 +76,7 @@ pub(super) fn reconstruct(events: &mut [TimelineEvent], opts: &TimelineOptions) 
     let mut drafts: Vec<Draft> = Vec::new();
     let mut open: HashMap<(String, u32), usize> = HashMap::new();
 
-    for i in 0..events.len() {
-        let ev = &events[i];
+    for (i, ev) in events.iter().enumerate() {
         let role = ev.role;
         if !role.is_session_scoped() {
             continue;
@@ -136,14 +135,12 @@ pub(super) fn reconstruct(events: &mut [TimelineEvent], opts: &TimelineOptions) 
                 d.state = SessionState::Active;
                 d.open_interval = Some(i);
             }
-            Role::ShellStart => {
-                if d.state == SessionState::PreLogon {
-                    if d.logon.is_none() {
-                        d.flags.insert(SessionFlag::LogonNotSeen);
-                    }
-                    d.state = SessionState::Active;
-                    d.open_interval = Some(i);
+            Role::ShellStart if d.state == SessionState::PreLogon => {
+                if d.logon.is_none() {
+                    d.flags.insert(SessionFlag::LogonNotSeen);
                 }
+                d.state = SessionState::Active;
+                d.open_interval = Some(i);
             }
             Role::Reconnect => {
                 match d.state {
