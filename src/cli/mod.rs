@@ -50,6 +50,15 @@ pub enum Format {
     Json,
 }
 
+/// Formats of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeFormat {
+    Text,
+    Json,
+    /// The same report as Markdown, for a support ticket.
+    Markdown,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Analyse captures (folders, zips or loose files) and report what they hold and what is wrong.
@@ -134,8 +143,8 @@ pub struct AnalyzeArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
+    pub format: AnalyzeFormat,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -210,10 +219,11 @@ fn run_analyze(args: &AnalyzeArgs, text: TextOptions, quiet: bool) -> Exit {
         );
     }
     let rendered = match args.format {
-        Format::Json => serde_json::to_string_pretty(&report).map(|s| s + "\n").unwrap_or_default(),
-        Format::Text => report::text::render(&report, text),
+        AnalyzeFormat::Json => serde_json::to_string_pretty(&report).map(|s| s + "\n").unwrap_or_default(),
+        AnalyzeFormat::Text => report::text::render(&report, text),
+        AnalyzeFormat::Markdown => report::markdown::render(&report),
     };
-    if !quiet || args.format == Format::Json {
+    if !quiet || args.format != AnalyzeFormat::Text {
         write_stdout(&rendered);
     }
     if report.any_failed() {

@@ -2,6 +2,7 @@
 //! `docs/json-contract.md`) and the renderers that turn it into text. Only this module and the
 //! CLI know about output formats.
 
+pub mod markdown;
 pub mod text;
 mod verdict;
 

@@ -1,0 +1,195 @@
+//! Markdown rendering of a report, for pasting into a support ticket: the same sections as the
+//! text report (verdict, host, findings, configuration, timeline, inputs). Every string that
+//! comes from the evidence is escaped, so a hostile value cannot break a table or inject links.
+
+use std::fmt::Write;
+
+use crate::config::SettingState;
+use crate::diagnose::Evidence;
+
+use super::{verdict, CaptureReport, CaptureStatus, Report};
+
+/// Escape text for Markdown tables and prose: `|`, `[`, `]`, `<`, `>`, backticks, `*`, `_` and
+/// backslashes; newlines become spaces.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' | '[' | ']' | '<' | '>' | '`' | '\\' | '*' | '_' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Render the whole report.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<!-- rdsdiag {} · schema {} · times UTC -->",
+        report.tool.version, report.schema_version
+    );
+    for c in &report.captures {
+        render_capture(&mut out, c);
+    }
+    out
+}
+
+fn render_capture(out: &mut String, c: &CaptureReport) {
+    let _ = writeln!(out, "\n## Capture `{}`\n", c.path.display().to_string().replace('`', "'"));
+    let _ = writeln!(out, "**Verdict.** {}\n", escape(&verdict(c)));
+    if c.status == CaptureStatus::Failed {
+        return;
+    }
+    if let Some(h) = &c.host {
+        let id = &h.identity;
+        let _ = writeln!(out, "### Host\n");
+        let _ = writeln!(out, "| | |\n|---|---|");
+        let row = |out: &mut String, k: &str, v: String| {
+            let _ = writeln!(out, "| {k} | {} |", escape(&v));
+        };
+        row(out, "Computer", id.computer_name.display());
+        row(out, "OS", id.os.product_name.display());
+        let build = match (id.os.build.value(), id.os.ubr.value()) {
+            (Some(b), Some(u)) => format!("{b}.{u}"),
+            _ => id.os.build.display(),
+        };
+        row(out, "Build", build);
+        row(out, "Time zone", id.time_zone.key_name.display());
+        if let Some(l) = &c.layout {
+            row(out, "Layout", l.layout.name().to_string());
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "### Findings ({})\n", c.findings.len());
+    if c.findings.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    }
+    for f in &c.findings {
+        let _ = writeln!(
+            out,
+            "#### {} — {} ({}, {})\n",
+            f.id,
+            escape(f.title),
+            f.severity.name(),
+            f.confidence_word()
+        );
+        let _ = writeln!(out, "{}\n", escape(&f.explanation));
+        let _ = writeln!(out, "Evidence:\n");
+        for e in &f.evidence {
+            let _ = writeln!(out, "- {}", evidence(e));
+        }
+        let _ = writeln!(out, "\nRemedy:\n");
+        for (i, step) in f.remedy.iter().enumerate() {
+            // Remedy text is ours (the rule page), not evidence: keep its Markdown.
+            let _ = writeln!(out, "{}. {step}", i + 1);
+        }
+        if !f.links.is_empty() {
+            let _ = writeln!(out, "\nReferences: {}", f.links.join(", "));
+        }
+        out.push('\n');
+    }
+    if !c.undecided.is_empty() {
+        let _ = writeln!(out, "Could not decide:\n");
+        for u in &c.undecided {
+            let _ = writeln!(out, "- {}: {}", u.id, escape(&u.missing.join("; ")));
+        }
+        out.push('\n');
+    }
+    if let Some(settings) = &c.settings {
+        let _ = writeln!(out, "### Effective configuration\n");
+        let _ = writeln!(out, "| setting | state | effective value | source | shadowed |\n|---|---|---|---|---|");
+        for s in settings.iter() {
+            let value = match s.state {
+                SettingState::Unknown if s.value.is_some() => format!("{} (if not overridden)", s.value_display),
+                SettingState::Unknown => "unknown".into(),
+                _ => s.display.clone(),
+            };
+            let shadowed: Vec<String> = s.shadowed.iter().map(|sh| format!("{}: {}", sh.source, sh.display)).collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                s.name,
+                s.state.name(),
+                escape(&value),
+                s.source.map(|k| k.name()).unwrap_or("-"),
+                escape(&if shadowed.is_empty() { "-".into() } else { shadowed.join("; ") })
+            );
+        }
+        out.push('\n');
+    }
+    if let Some(t) = &c.timeline {
+        let s = &t.summary;
+        let _ = writeln!(out, "### Timeline\n");
+        let _ = writeln!(
+            out,
+            "{} relevant events; {} sessions of {} users; {} disconnects ({} with a licensing reason).\n",
+            s.events, s.sessions, s.users, s.disconnects, s.licensing_disconnects
+        );
+        for p in &t.patterns {
+            let _ = writeln!(out, "- {} at {}: {}", p.kind.name(), p.time, escape(&p.summary));
+        }
+        if !t.patterns.is_empty() {
+            out.push('\n');
+        }
+    }
+    let s = &c.input_summary;
+    let _ = writeln!(
+        out,
+        "### Inputs\n\n{} files: {} parsed, {} partial, {} rejected, {} ignored.\n",
+        s.total, s.parsed, s.partial, s.rejected, s.ignored
+    );
+    let _ = writeln!(out, "| status | kind | bytes | sha256 | path |\n|---|---|---|---|---|");
+    for i in &c.inputs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | `{}` | {} |",
+            i.status.name(),
+            i.kind.name(),
+            i.bytes,
+            i.sha256,
+            escape(&i.path)
+        );
+    }
+}
+
+fn evidence(e: &Evidence) -> String {
+    match e {
+        Evidence::Registry { fact, provenance } => match provenance {
+            Some(p) => format!(
+                "{} — {} \\[{}\\] {}\\\\{}",
+                escape(fact),
+                escape(&p.file),
+                p.hive,
+                escape(&p.key),
+                escape(&p.value)
+            ),
+            None => escape(fact),
+        },
+        Evidence::Event { time, file, record_id, provider, event_id, fact } => format!(
+            "{time} {} {event_id} (record {record_id}, {}): {}",
+            escape(provider),
+            escape(file),
+            escape(fact)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn evidence_cannot_break_tables_or_inject_links() {
+        assert_eq!(escape("a|b"), "a\\|b");
+        assert_eq!(escape("[x](http://evil)"), "\\[x\\](http://evil)");
+        assert_eq!(escape("<script>"), "\\<script\\>");
+        assert_eq!(escape("C:\\Win`x`\nnext"), "C:\\\\Win\\`x\\` next");
+    }
+}
