@@ -57,7 +57,11 @@ fn sample() -> Vec<Ev> {
 
 #[test]
 fn writer_output_reads_back_with_the_evtx_crate() {
-    for enc in [Encoding::Template, Encoding::Plain] {
+    for enc in [
+        Encoding::Template,
+        Encoding::TemplateNested,
+        Encoding::Plain,
+    ] {
         let bytes = EvtxBuilder::new().encoding(enc).events(sample()).build();
         let mut p = EvtxParser::from_buffer(bytes).unwrap().with_configuration(
             ParserSettings::new()
@@ -83,10 +87,10 @@ fn writer_output_reads_back_with_the_evtx_crate() {
         );
         assert_eq!(
             recs[2]["Event"]["System"]["EventID"]["#attributes"]["Qualifiers"].to_string(),
-            if enc == Encoding::Template {
-                "49162"
-            } else {
+            if enc == Encoding::Plain {
                 "\"49162\""
+            } else {
+                "49162"
             }
         );
         assert_eq!(
@@ -100,7 +104,11 @@ fn writer_output_reads_back_with_the_evtx_crate() {
 
 #[test]
 fn events_are_normalised() {
-    for enc in [Encoding::Template, Encoding::Plain] {
+    for enc in [
+        Encoding::Template,
+        Encoding::TemplateNested,
+        Encoding::Plain,
+    ] {
         let bytes = EvtxBuilder::new().encoding(enc).events(sample()).build();
         let r = read(&bytes, &EventFilter::rds());
         // The kernel event is not catalogued.
@@ -148,7 +156,7 @@ fn events_are_normalised() {
         assert_eq!(r.status(), rdsdiag::evidence::InputStatus::Parsed);
         assert!(r.problems.is_empty(), "{:?}", r.problems);
         // Template records are filtered without rendering.
-        if enc == Encoding::Template {
+        if enc != Encoding::Plain {
             assert_eq!(r.integrity.records_rendered, 5);
         }
     }
@@ -453,7 +461,7 @@ mod damage {
             cut in proptest::option::of(0usize..(4096 + 2 * 65536)),
             plain in any::<bool>(),
         ) {
-            let enc = if plain { Encoding::Plain } else { Encoding::Template };
+            let enc = [Encoding::Plain, Encoding::Template, Encoding::TemplateNested][plain as usize + (flips.len() % 2)];
             let mut bytes = EvtxBuilder::new().encoding(enc).events(many(150)).events(sample()).max_records_per_chunk(100).build();
             for (at, v) in flips {
                 if at < bytes.len() {

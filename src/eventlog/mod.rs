@@ -297,11 +297,8 @@ pub fn read_input(input: &mut Input, filter: &EventFilter) -> EvtxReport {
     let label = input.path.clone();
     let result = match &input.source {
         InputSource::File(p) => match std::fs::File::open(p) {
-            Ok(f) => read_evtx(
-                std::io::BufReader::with_capacity(1 << 16, f),
-                &label,
-                filter,
-            ),
+            // Unbuffered: chunks are read 64 KiB at a time, chunk headers a few bytes at a time.
+            Ok(f) => read_evtx(f, &label, filter),
             Err(e) => Err(EventLogError::Io {
                 path: p.display().to_string(),
                 source: e,
@@ -344,11 +341,7 @@ pub fn read_path(
         path: path.display().to_string(),
         source: e,
     })?;
-    read_evtx(
-        std::io::BufReader::with_capacity(1 << 16, f),
-        &path.display().to_string(),
-        filter,
-    )
+    read_evtx(f, &path.display().to_string(), filter)
 }
 
 /// Read an EVTX stream. `label` is used as [`Event::file`] and in messages.

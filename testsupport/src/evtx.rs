@@ -140,8 +140,13 @@ impl Ev {
 /// How records are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
-    /// A template definition per chunk and a `TemplateInstance` per record (what Windows writes).
+    /// A template definition per event shape and chunk, covering `System` and the
+    /// `EventData`/`UserData` structure, and a `TemplateInstance` per record whose substitution
+    /// values are the field values (what Windows writes).
     Template,
+    /// Like `Template`, but the `EventData`/`UserData` part is one BinXML substitution value
+    /// (type 0x21) holding a plain element tree.
+    TemplateNested,
     /// Each record is a plain element tree with its values as text.
     Plain,
 }
@@ -250,7 +255,7 @@ impl EvtxBuilder {
 struct ChunkWriter {
     buf: Vec<u8>,
     names: HashMap<String, u32>,
-    template: Option<u32>,
+    templates: HashMap<String, u32>,
     encoding: Encoding,
     count: usize,
     first_id: u64,
@@ -263,7 +268,7 @@ impl ChunkWriter {
         ChunkWriter {
             buf: vec![0u8; CHUNK_HEADER_SIZE],
             names: HashMap::new(),
-            template: None,
+            templates: HashMap::new(),
             encoding,
             count: 0,
             first_id: 0,
@@ -276,7 +281,7 @@ impl ChunkWriter {
     fn add(&mut self, e: &Ev, id: u64, filetime: u64) -> bool {
         let start = self.buf.len();
         let names = self.names.clone();
-        let template = self.template;
+        let templates = self.templates.clone();
         let mut bx = Bx {
             out: Vec::new(),
             base: (start + 24) as u32,
@@ -284,13 +289,16 @@ impl ChunkWriter {
         };
         match self.encoding {
             Encoding::Plain => bx.plain_record(e, filetime, id),
-            Encoding::Template => bx.template_record(e, filetime, id, &mut self.template),
+            Encoding::Template => bx.template_record(e, filetime, id, &mut self.templates, false),
+            Encoding::TemplateNested => {
+                bx.template_record(e, filetime, id, &mut self.templates, true)
+            }
         }
         let binxml = bx.out;
         let size = 24 + binxml.len() + 4;
         if start + size > CHUNK_SIZE {
             self.names = names;
-            self.template = template;
+            self.templates = templates;
             return false;
         }
         let mut rec = Vec::with_capacity(size);
@@ -514,23 +522,49 @@ impl Bx<'_> {
         self.u8(0x00);
     }
 
-    fn template_record(&mut self, e: &Ev, filetime: u64, id: u64, template: &mut Option<u32>) {
+    fn template_record(
+        &mut self,
+        e: &Ev,
+        filetime: u64,
+        id: u64,
+        templates: &mut HashMap<String, u32>,
+        nested: bool,
+    ) {
+        // The template's shape: the payload structure without its values.
+        let shape = if nested {
+            "nested".to_string()
+        } else {
+            match &e.payload {
+                Payload::None => "none".to_string(),
+                Payload::EmptyEventData => "empty".to_string(),
+                Payload::EventData(items) => format!(
+                    "ed:{:?}",
+                    items.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()
+                ),
+                Payload::UserData { container, fields } => format!(
+                    "ud:{container}:{:?}",
+                    fields.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()
+                ),
+            }
+        };
         // TemplateInstance
         self.u8(0x0c);
         self.u8(0x01);
-        self.u32(0x5244_5344);
-        match *template {
-            Some(off) => self.u32(off),
+        self.u32(0x5244_5344 + templates.len() as u32);
+        match templates.get(&shape) {
+            Some(&off) => self.u32(off),
             None => {
                 let off = self.pos() + 4;
                 self.u32(off);
-                *template = Some(off);
+                templates.insert(shape.clone(), off);
                 self.u32(0);
-                self.out.extend_from_slice(b"rdsdiag-template");
+                let mut guid = *b"rdsdiag-template";
+                guid[15] = templates.len() as u8;
+                self.out.extend_from_slice(&guid);
                 let size_at = self.out.len();
                 self.u32(0);
                 let body_start = self.out.len();
-                self.template_body();
+                self.template_body(if nested { None } else { Some(&e.payload) });
                 let size = (self.out.len() - body_start) as u32;
                 self.out[size_at..size_at + 4].copy_from_slice(&size.to_le_bytes());
             }
@@ -561,6 +595,26 @@ impl Bx<'_> {
             },
             (0x01, s(&e.computer)),
         ];
+        if !nested {
+            let items: Vec<&String> = match &e.payload {
+                Payload::None | Payload::EmptyEventData => Vec::new(),
+                Payload::EventData(items) => items.iter().map(|(_, v)| v).collect(),
+                Payload::UserData { fields, .. } => fields.iter().map(|(_, v)| v).collect(),
+            };
+            for v in items {
+                values.push((0x01, s(v)));
+            }
+            self.u32(values.len() as u32);
+            for (ty, bytes) in &values {
+                self.u16(bytes.len() as u16);
+                self.u8(*ty);
+                self.u8(0);
+            }
+            for (_, bytes) in &values {
+                self.out.extend_from_slice(bytes);
+            }
+            return;
+        }
         let n = values.len() as u32 + 1;
         let descriptors_end = self.pos() + 4 + n * 4;
         let before: u32 = values.iter().map(|(_, b)| b.len() as u32).sum();
@@ -589,7 +643,8 @@ impl Bx<'_> {
         }
     }
 
-    fn template_body(&mut self) {
+    /// `payload`: the structure to put in the template (`None`: one BinXML substitution, 9).
+    fn template_body(&mut self, payload: Option<&Payload>) {
         self.fragment_header();
         self.open("Event", true, true);
         self.attr("xmlns");
@@ -630,9 +685,60 @@ impl Bx<'_> {
         self.sub(8, 0x01, false);
         self.end();
         self.end();
-        self.sub(9, 0x21, true);
+        match payload {
+            None => self.sub(9, 0x21, true),
+            Some(p) => self.template_payload(p),
+        }
         self.end();
         self.u8(0x00);
+    }
+
+    /// The payload structure inside a template definition; values are substitutions 9, 10…
+    fn template_payload(&mut self, p: &Payload) {
+        match p {
+            Payload::None => {}
+            Payload::EmptyEventData => {
+                self.open("EventData", false, true);
+                self.close_empty();
+            }
+            Payload::EventData(items) => {
+                self.open("EventData", false, true);
+                self.close_start();
+                for (i, (k, _)) in items.iter().enumerate() {
+                    match k {
+                        Some(k) => {
+                            self.open("Data", true, true);
+                            self.attr("Name");
+                            self.text(k);
+                            self.close_start();
+                        }
+                        None => {
+                            self.open("Data", false, true);
+                            self.close_start();
+                        }
+                    }
+                    self.sub(9 + i as u16, 0x01, true);
+                    self.end();
+                }
+                self.end();
+            }
+            Payload::UserData { container, fields } => {
+                self.open("UserData", false, true);
+                self.close_start();
+                self.open(container, true, true);
+                self.attr("xmlns");
+                self.text("Event_NS");
+                self.close_start();
+                for (i, (k, _)) in fields.iter().enumerate() {
+                    self.open(k, false, true);
+                    self.close_start();
+                    self.sub(9 + i as u16, 0x01, true);
+                    self.end();
+                }
+                self.end();
+                self.end();
+            }
+        }
     }
 }
 
