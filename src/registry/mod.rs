@@ -295,7 +295,13 @@ impl RegistryView {
                             "base block damaged: recovered from a transaction log",
                         ));
                     }
-                    if report.notes.iter().any(|n| n.damaged) {
+                    // A damaged part of a log that was applied means later changes are lost; a
+                    // log that is unusable as a whole is only reported on that log.
+                    if report
+                        .notes
+                        .iter()
+                        .any(|n| n.damaged && report.used.iter().any(|u| u.log == n.log))
+                    {
                         inputs[hi].problems.push(Problem::warning(
                             "hive-log-damaged",
                             "a transaction log is damaged: replay stopped before its bad part, later changes are lost: values may be stale",
