@@ -73,6 +73,8 @@ impl Default for TimelineOptions {
 pub struct EventRef {
     /// Position in [`Timeline::events`] (the sorted order).
     pub index: usize,
+    /// Position of the event in the slice given to [`build`].
+    pub input_index: usize,
     pub time: Timestamp,
     pub file: String,
     pub record_id: u64,
@@ -84,7 +86,10 @@ pub struct EventRef {
 /// joined to, its decoded reason and a message in our own words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimelineEvent {
+    /// Position in [`Timeline::events`].
     pub index: usize,
+    /// Position of the event in the slice given to [`build`] (to get back the [`Event`]).
+    pub input_index: usize,
     pub time: Timestamp,
     pub computer: Option<String>,
     /// The record's Computer differs from the capture's host.
@@ -119,6 +124,7 @@ impl TimelineEvent {
     pub fn event_ref(&self) -> EventRef {
         EventRef {
             index: self.index,
+            input_index: self.input_index,
             time: self.time,
             file: self.file.clone(),
             record_id: self.record_id,
@@ -363,6 +369,28 @@ pub struct Timeline {
     pub events: Vec<TimelineEvent>,
 }
 
+impl Timeline {
+    /// The event an evidence reference points to.
+    pub fn event(&self, r: &EventRef) -> Option<&TimelineEvent> {
+        self.events.get(r.index)
+    }
+
+    /// The session with this key (`S1`…).
+    pub fn session(&self, key: &str) -> Option<&Session> {
+        self.sessions.iter().find(|s| s.key == key)
+    }
+
+    /// The patterns of one kind, in timeline order.
+    pub fn patterns_of(&self, kind: PatternKind) -> impl Iterator<Item = &Pattern> {
+        self.patterns.iter().filter(move |p| p.kind == kind)
+    }
+
+    /// The events that play `role`, in timeline order.
+    pub fn events_with_role(&self, role: Role) -> impl Iterator<Item = &TimelineEvent> {
+        self.events.iter().filter(move |e| e.role == role)
+    }
+}
+
 /// The short (NetBIOS-like) form of a computer name, lower case: `CITADEL-DC01.c137.local` →
 /// `citadel-dc01`.
 pub(crate) fn short_host(name: &str) -> String {
@@ -415,16 +443,22 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
     }
 
     // Deterministic order: (time, record id, file, offset).
-    let mut order: Vec<&Event> = events.iter().collect();
-    order.sort_by(|a, b| {
-        (a.time, a.record_id, &a.file, a.offset).cmp(&(b.time, b.record_id, &b.file, b.offset))
+    let mut order: Vec<(usize, &Event)> = events.iter().enumerate().collect();
+    order.sort_by(|(ia, a), (ib, b)| {
+        (a.time, a.record_id, &a.file, a.offset, ia).cmp(&(
+            b.time,
+            b.record_id,
+            &b.file,
+            b.offset,
+            ib,
+        ))
     });
 
     // The same record seen in two files (two bundles holding the same log): keep the first.
     let mut seen = BTreeSet::new();
     let mut dup_files: BTreeSet<String> = BTreeSet::new();
     let mut duplicates = 0usize;
-    order.retain(|e| {
+    order.retain(|(_, e)| {
         let key = (
             e.time,
             e.record_id,
@@ -455,7 +489,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
     // Files whose records are not in time order, or that interleave with other files.
     let mut last_by_file: BTreeMap<&str, (u64, Timestamp)> = BTreeMap::new();
     let mut unordered_files = BTreeSet::new();
-    let mut by_record: Vec<&&Event> = order.iter().collect();
+    let mut by_record: Vec<&Event> = order.iter().map(|(_, e)| *e).collect();
     by_record.sort_by(|a, b| (&a.file, a.record_id).cmp(&(&b.file, b.record_id)));
     for e in by_record {
         if let Some((_, t)) = last_by_file.get(e.file.as_str()) {
@@ -480,7 +514,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
     let mut computers = BTreeMap::new();
     let mut files = BTreeMap::new();
     let mut no_session_id = 0usize;
-    for (index, e) in order.iter().enumerate() {
+    for (index, &(input_index, e)) in order.iter().enumerate() {
         let def = roles.lookup(e);
         let role = def.map_or(Role::Other, |d| d.role);
         let session = def
@@ -521,6 +555,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
         let message = message_for(e, reason.as_deref());
         tevents.push(TimelineEvent {
             index,
+            input_index,
             time: e.time,
             computer: e.computer.clone(),
             foreign_computer: foreign,
