@@ -405,3 +405,49 @@ pub fn schannel_36870(time: &str) -> Ev {
         .level(2)
         .data(&["0x8009030d", "10001"])
 }
+
+// --- Service, client and connection helpers (diagnosis rules of issue 8) ---
+
+/// Service Control Manager 7040: the start type of `display` (service key `key`) changed from
+/// `old` to `new` (`param4` is the key name).
+pub fn scm_7040(time: &str, display: &str, old: &str, new: &str, key: &str) -> Ev {
+    at(SCM, 7040, "System", time)
+        .qualifiers(16384)
+        .event_data(&[("param1", display), ("param2", old), ("param3", new), ("param4", key)])
+}
+
+/// A classic RemoteConnectionManager event in the System log (1050 security layer adjusted,
+/// 1057/1058 self-signed certificate failures), positional data.
+pub fn rcm_system(time: &str, id: u32, data: &[&str]) -> Ev {
+    at(RCM, id, "System", time).level(2).data(data)
+}
+
+pub const RDPCLIENT: &str = "Microsoft-Windows-TerminalServices-ClientActiveXCore";
+pub const RDPCLIENT_CHANNEL: &str = "Microsoft-Windows-TerminalServices-RDPClient/Operational";
+
+/// RDP client 1026: the client was disconnected with client-side code `code` (`Value`).
+pub fn rdp_client_1026(time: &str, code: u32, name: &str) -> Ev {
+    at(RDPCLIENT, 1026, RDPCLIENT_CHANNEL, time)
+        .level(4)
+        .event_data(&[("Name", name), ("Value", &code.to_string())])
+}
+
+impl Machine {
+    /// The client-side licensing store `SOFTWARE\Microsoft\MSLicensing` with a hardware id and
+    /// `licenses` stored licences (`Store\LICENSE000`…).
+    pub fn with_mslicensing(self, licenses: usize) -> Machine {
+        let mut m = self.software_value(
+            r"Microsoft\MSLicensing\HardwareID",
+            "ClientHWID",
+            Data::Binary(vec![2, 0, 0, 0, 0x11, 0x22, 0x33, 0x44]),
+        );
+        for n in 0..licenses {
+            m = m.software_value(
+                &format!(r"Microsoft\MSLicensing\Store\LICENSE{n:03}"),
+                "ClientLicense",
+                Data::Binary(vec![0x30, 0x82, n as u8]),
+            );
+        }
+        m
+    }
+}

@@ -4,8 +4,12 @@
 //! `testsupport/src/rule_fixtures.rs`.
 
 mod lic_policy_overrides;
+mod lic_service_down;
 
 use super::Rule;
 
 /// Every registered rule.
-pub static RULES: &[&dyn Rule] = &[&lic_policy_overrides::PolicyOverrides];
+pub static RULES: &[&dyn Rule] = &[
+    &lic_policy_overrides::PolicyOverrides,
+    &lic_service_down::ServiceDown,
+];

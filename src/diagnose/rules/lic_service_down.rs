@@ -1,0 +1,308 @@
+//! RDS-LIC-SERVICE-DOWN: the Remote Desktop Licensing service (`TermServLicensing`) of a license
+//! server is disabled, or was stopped (or failed to start) and not started again (reference D9).
+
+use crate::diagnose::common::event_evidence;
+use crate::diagnose::{
+    Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
+};
+use crate::eventlog::Event;
+use crate::host::facts::{RoleKind, Tri};
+use crate::host::Fact;
+
+pub struct ServiceDown;
+
+static META: RuleMeta = RuleMeta {
+    id: "RDS-LIC-SERVICE-DOWN",
+    severity: Severity::Error,
+    evidence: &[EvidenceKind::Registry, EvidenceKind::Event],
+    doc: include_str!("RDS-LIC-SERVICE-DOWN.md"),
+};
+
+const SCM: &str = "Service Control Manager";
+const LICENSING: &str = "Microsoft-Windows-TerminalServices-Licensing";
+/// The service key name (not localised; SCM 7040 `param4`, S29/S35).
+const SERVICE_KEY: &str = "TermServLicensing";
+/// The English display name (SCM 7036/7031/7034 `param1` is localised, S29).
+const DISPLAY_NAME: &str = "Remote Desktop Licensing";
+/// `Start` values (reference §2.1, S53).
+const START_MANUAL: u64 = 3;
+const START_DISABLED: u64 = 4;
+/// Most events one finding cites.
+const MAX_EVENTS: usize = 12;
+
+/// What one event says about the service's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Running,
+    Stopped,
+    Crashed,
+    CannotStart,
+}
+
+/// Decode `Binary` hex of UTF-16LE text (SCM 7036 carries `<service key>/<state>` there).
+fn binary_text(e: &Event) -> Option<String> {
+    let hex = e.fields.get("Binary")?;
+    let bytes: Vec<u8> = hex
+        .as_bytes()
+        .chunks(2)
+        .filter_map(|p| std::str::from_utf8(p).ok())
+        .filter_map(|p| u8::from_str_radix(p, 16).ok())
+        .collect();
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    Some(
+        String::from_utf16_lossy(&units)
+            .trim_end_matches('\0')
+            .to_string(),
+    )
+}
+
+fn field<'e>(e: &'e Event, name: &str) -> &'e str {
+    e.fields.get(name).map(|s| s.trim()).unwrap_or("")
+}
+
+fn is_service(e: &Event) -> bool {
+    field(e, "param1").eq_ignore_ascii_case(DISPLAY_NAME)
+        || field(e, "param4").eq_ignore_ascii_case(SERVICE_KEY)
+        || binary_text(e).is_some_and(|t| {
+            t.to_ascii_lowercase()
+                .starts_with(&format!("{}/", SERVICE_KEY.to_ascii_lowercase()))
+        })
+}
+
+/// The state a service event reports, if it is about the licensing service.
+fn state_of(e: &Event) -> Option<State> {
+    if e.provider.eq_ignore_ascii_case(LICENSING) && e.event_id == 37 {
+        return Some(State::CannotStart);
+    }
+    if !e.provider.eq_ignore_ascii_case(SCM) || !is_service(e) {
+        return None;
+    }
+    match e.event_id {
+        7031 | 7034 => Some(State::Crashed),
+        7036 => {
+            let word = field(e, "param2").to_ascii_lowercase();
+            let code = binary_text(e).and_then(|t| t.rsplit('/').next().map(str::to_string));
+            if word == "running" || code.as_deref() == Some("4") {
+                Some(State::Running)
+            } else if word == "stopped" || code.as_deref() == Some("1") {
+                Some(State::Stopped)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+fn describe(e: &Event, s: State) -> String {
+    match s {
+        State::Running => format!("{DISPLAY_NAME} entered the running state"),
+        State::Stopped => format!("{DISPLAY_NAME} entered the stopped state"),
+        State::Crashed => format!("{DISPLAY_NAME} terminated unexpectedly"),
+        State::CannotStart => {
+            let err = field(e, "1");
+            if err.is_empty() {
+                "the licensing service cannot start (TermServLicensing key or database path permissions)".into()
+            } else {
+                format!("the licensing service cannot start (error {err}; check permissions on the TermServLicensing key and the database path)")
+            }
+        }
+    }
+}
+
+impl Rule for ServiceDown {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, m: &Model<'_>) -> Outcome {
+        if m.role(RoleKind::LicenseServer) == Tri::No {
+            return Outcome::NotApplicable;
+        }
+        let svc = &m.facts.licensing_service;
+        match svc.installed.present {
+            Tri::No => return Outcome::NotApplicable,
+            Tri::Unknown => {
+                return Outcome::Undecided(vec![format!(
+                    "licensing service (SYSTEM\\CurrentControlSet\\Services\\{SERVICE_KEY}): {}",
+                    svc.installed
+                        .unknown_because
+                        .as_deref()
+                        .unwrap_or("not known")
+                )])
+            }
+            Tri::Yes => {}
+        }
+        let host = m
+            .host
+            .computer_name
+            .value()
+            .cloned()
+            .unwrap_or_else(|| "this license server".into());
+        let start = svc.start_type.value().copied();
+        let start_name = svc
+            .start_type_name
+            .clone()
+            .unwrap_or_else(|| svc.start_type.display());
+
+        // The service's state events, in time order, and start-type changes.
+        let states: Vec<(&Event, State)> = m
+            .events
+            .iter()
+            .filter_map(|e| state_of(e).map(|s| (e, s)))
+            .collect();
+        let changes: Vec<&Event> = m
+            .events_of(SCM, &[7040])
+            .filter(|e| is_service(e))
+            .collect();
+        let last = states.last().copied();
+        let has_system = m.has_channel("System");
+
+        let mut evidence = Vec::new();
+        if let Fact::Found { value, provenance } = &svc.start_type {
+            evidence.push(Evidence::Registry {
+                fact: format!("{SERVICE_KEY} Start = {value} ({start_name})"),
+                provenance: Some(provenance.clone()),
+            });
+        }
+        // Cite the start-type changes and the state events from the last stop/failure on.
+        let from = states
+            .iter()
+            .rposition(|(_, s)| *s == State::Running)
+            .map_or(0, |i| i + 1);
+        let cited: Vec<(&Event, String)> = changes
+            .iter()
+            .map(|e| {
+                (
+                    *e,
+                    format!(
+                        "start type of {} changed from {} to {}",
+                        SERVICE_KEY,
+                        field(e, "param2"),
+                        field(e, "param3")
+                    ),
+                )
+            })
+            .chain(
+                states[from.min(states.len())..]
+                    .iter()
+                    .map(|(e, s)| (*e, describe(e, *s))),
+            )
+            .collect();
+        let mut cited = cited;
+        cited.sort_by_key(|(e, _)| (e.time, e.record_id));
+        let n_cited = cited.len();
+        evidence.extend(
+            cited
+                .iter()
+                .rev()
+                .take(MAX_EVENTS)
+                .rev()
+                .map(|(e, f)| event_evidence(e, f.clone())),
+        );
+        let changes_text = if changes.is_empty() {
+            String::new()
+        } else {
+            let last_change = changes[changes.len() - 1];
+            format!(
+                " The System log shows {} start-type change(s), the last at {} from {} to {}.",
+                changes.len(),
+                last_change.time,
+                field(last_change, "param2"),
+                field(last_change, "param3")
+            )
+        };
+        let capped = if n_cited > MAX_EVENTS {
+            format!(" ({n_cited} events; the last {MAX_EVENTS} are cited.)")
+        } else {
+            String::new()
+        };
+
+        if start == Some(START_DISABLED) {
+            let stopped_text = match last {
+                Some((e, s)) if s != State::Running => format!(
+                    " The System log shows it {} at {} and not running again.",
+                    match s {
+                        State::CannotStart => "unable to start",
+                        State::Crashed => "terminated unexpectedly",
+                        _ => "stopped",
+                    },
+                    e.time
+                ),
+                Some((e, _)) => format!(
+                    " The System log last shows it running at {}; it will not start again after a restart.",
+                    e.time
+                ),
+                None => String::new(),
+            };
+            let explanation = format!(
+                "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}) is disabled (Start = 4): it cannot run, so this license server issues no licences and answers no session host.{stopped_text}{changes_text}{capped}"
+            );
+            return Outcome::Found(vec![META.finding(
+                Confidence::Confirmed,
+                explanation,
+                evidence,
+            )]);
+        }
+        if let Some((e, s)) = last.filter(|(_, s)| *s != State::Running) {
+            let how = match s {
+                State::CannotStart => format!("could not start at {} (Licensing event 37)", e.time),
+                State::Crashed => {
+                    format!("terminated unexpectedly at {} (SCM {})", e.time, e.event_id)
+                }
+                _ => format!("was stopped at {} (SCM 7036)", e.time),
+            };
+            let log_end = m
+                .events
+                .last()
+                .map(|l| l.time.to_string())
+                .unwrap_or_default();
+            let explanation = format!(
+                "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}, start type {start_name}) {how} and the event logs, which run to {log_end}, never show it running again: session hosts that use this license server get no licences while it is down.{changes_text}{capped}"
+            );
+            return Outcome::Found(vec![META.finding(
+                Confidence::Confirmed,
+                explanation,
+                evidence,
+            )]);
+        }
+        if start == Some(START_MANUAL) && last.is_none() {
+            if !has_system {
+                return Outcome::Undecided(vec![format!(
+                    "{SERVICE_KEY} start type is manual (Start = 3) and the System log is not provided: whether the service runs cannot be seen"
+                )]);
+            }
+            let mut system = m.events.iter().filter(|e| {
+                e.channel
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case("System"))
+            });
+            let first = system.next().map(|e| e.time.to_string());
+            let end = system
+                .last()
+                .map(|e| e.time.to_string())
+                .or_else(|| first.clone());
+            let span = match (first, end) {
+                (Some(a), Some(b)) => format!("System log ({a} to {b})"),
+                _ => "System log (no relevant events in it)".to_string(),
+            };
+            let explanation = format!(
+                "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}) has start type manual (Start = 3): it does not start with Windows, and the {span} never shows it running. Session hosts get no licences while it is not running.{changes_text}"
+            );
+            return Outcome::Found(vec![META.finding(
+                Confidence::Likely,
+                explanation,
+                evidence,
+            )]);
+        }
+        if !has_system && last.is_none() {
+            return Outcome::Undecided(vec![format!(
+                "System log not provided: stops of the {SERVICE_KEY} service (SCM 7036/7040, Licensing 37) cannot be seen"
+            )]);
+        }
+        Outcome::Pass
+    }
+}
