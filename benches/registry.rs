@@ -1,0 +1,252 @@
+//! Registry benchmark (plain `main`, no harness): open a large generated hive (tens of MB), replay
+//! transaction logs onto a dirty copy, look up a few hundred values, and parse a large `.reg`
+//! export. Prints a markdown table; results are recorded in docs/performance.md ("Registry").
+//!
+//! Run: `cargo bench --bench registry` (set `RDSDIAG_BENCH_KEYS` to change the hive size).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rdsdiag::capture::{self, CaptureOptions, Input};
+use rdsdiag::evidence::{HiveKind, InputKind, InputStatus};
+use rdsdiag::registry::{Lookup, RegistryView};
+use rdsdiag_testsupport::hive::{self, Data, Key};
+use rdsdiag_testsupport::regtext::{self, Encoding};
+
+/// An input for `bytes` written at `dir/rel`, inventoried by the capture layer, with the kind and
+/// hive role the test wants.
+fn input(dir: &Path, rel: &str, kind: InputKind, hive: Option<HiveKind>, bytes: &[u8]) -> Input {
+    let full = dir.join(rel);
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    std::fs::write(&full, bytes).expect("write");
+    let cap = capture::open(&full, &CaptureOptions::default()).expect("inventory");
+    let mut i = cap.inputs.into_iter().next().expect("one input");
+    i.path = rel.to_string();
+    i.kind = kind;
+    i.hive = hive;
+    i.status = InputStatus::Pending;
+    i.problems.clear();
+    i
+}
+
+fn key_path(i: usize) -> String {
+    format!(r"Bench\G{:03}\K{:05}", i % 100, i)
+}
+
+/// A SOFTWARE-like tree: `n` keys in 100 groups, each with a DWORD, a string and a binary value.
+fn big_tree(n: usize) -> Key {
+    let mut root = Key::new("ROOT");
+    for i in 0..n {
+        let k = root.at(&key_path(i));
+        k.values.push(("Start".into(), Data::Dword(i as u32)));
+        k.values.push((
+            "ImagePath".into(),
+            Data::ExpandSz(format!(
+                r"%SystemRoot%\System32\svc{i:06}.dll -k netsvcs -p"
+            )),
+        ));
+        k.values.push((
+            "Blob".into(),
+            Data::Binary((0..160).map(|b| (b ^ i) as u8).collect()),
+        ));
+    }
+    root
+}
+
+/// File offsets of inline 4-byte values (`vk` cells whose data sits in the cell).
+fn inline_dwords(b: &[u8]) -> Vec<usize> {
+    (4096..b.len().saturating_sub(24))
+        .step_by(8)
+        .map(|p| p + 4) // cells start 8-aligned; the signature follows the 4-byte size
+        .filter(|&p| &b[p..p + 2] == b"vk" && b[p + 4..p + 8] == [4, 0, 0, 0x80])
+        .collect()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        last = Some(f());
+        times.push(t.elapsed());
+    }
+    (median(times), last.expect("runs > 0"))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn main() {
+    let n: usize = std::env::var("RDSDIAG_BENCH_KEYS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60_000);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+
+    let t = Instant::now();
+    let tree = big_tree(n);
+    let clean = hive::build_hive(&tree);
+    let build = t.elapsed();
+
+    // A dirty copy: four log entries, each changing every 40th inline DWORD in place.
+    let slots = inline_dwords(&clean);
+    let mut states = vec![clean.clone()];
+    for step in 0..4u32 {
+        let mut s = states.last().expect("state").clone();
+        for &p in slots.iter().skip(step as usize * 10).step_by(40) {
+            s[p + 8..p + 12].copy_from_slice(&(1_000_000 + step).to_le_bytes());
+        }
+        states.push(s);
+    }
+    let dirty = hive::dirty_with_log_chain(&states, 100);
+    let log_pages = dirty.logs[0].1.len() / 4096;
+
+    let rows_header = "| Operation | Input | Median | Notes |\n|---|---|---|---|";
+    let mut rows: Vec<String> = Vec::new();
+    let mb = |b: usize| format!("{:.1} MB", b as f64 / 1e6);
+
+    // Open (read + validate) the clean hive. Inputs are inventoried once; each run reads the file.
+    let clean_inputs = vec![input(
+        dir,
+        "SOFTWARE",
+        InputKind::Hive,
+        Some(HiveKind::Software),
+        &clean,
+    )];
+    let (open_clean, view) = time(5, || RegistryView::load(&mut clean_inputs.clone()));
+    rows.push(format!("| open clean hive | {} hive, {n} keys, {} values | {} | file read + base block + root check |", mb(clean.len()), 3 * n, ms(open_clean)));
+
+    // Open the dirty hive with its log: replay in memory.
+    let dirty_inputs = vec![
+        input(
+            dir,
+            "d/SOFTWARE",
+            InputKind::Hive,
+            Some(HiveKind::Software),
+            &dirty.primary,
+        ),
+        input(
+            dir,
+            "d/SOFTWARE.LOG1",
+            InputKind::HiveLog,
+            Some(HiveKind::Software),
+            &dirty.logs[0].1,
+        ),
+    ];
+    let (open_dirty, (dview, problems)) = time(5, || {
+        let mut inputs = dirty_inputs.clone();
+        let v = RegistryView::load(&mut inputs);
+        (v, inputs[0].problems.clone())
+    });
+    let replayed = problems
+        .iter()
+        .find(|p| p.code == "hive-log-replayed")
+        .map(|p| p.message.clone())
+        .unwrap_or_default();
+    rows.push(format!(
+        "| open dirty hive + replay | {} hive + {} log (~{log_pages} × 4 KiB) | {} | {replayed} |",
+        mb(dirty.primary.len()),
+        mb(dirty.logs[0].1.len()),
+        ms(open_dirty)
+    ));
+    assert!(replayed.starts_with("replayed 4 entries"), "{replayed}");
+
+    // Lookups: a few hundred values spread over the hive.
+    let lookups = 400;
+    let paths: Vec<String> = (0..lookups).map(|i| key_path((i * 7919) % n)).collect();
+    let names = ["Start", "ImagePath", "Blob", "Missing"];
+    let (look, found) = time(5, || {
+        let mut found = 0;
+        for (i, p) in paths.iter().enumerate() {
+            if let Lookup::Found(_) = view.value(HiveKind::Software, p, names[i % names.len()]) {
+                found += 1;
+            }
+        }
+        found
+    });
+    assert_eq!(found, lookups - lookups / 4);
+    rows.push(format!(
+        "| value lookups | {lookups} paths, depth 3 | {} | {:.1} µs per lookup ({found} found, {} absent) |",
+        ms(look),
+        look.as_secs_f64() * 1e6 / lookups as f64,
+        lookups - found
+    ));
+    let (look_d, _) = time(5, || {
+        paths
+            .iter()
+            .filter(|p| dview.value(HiveKind::Software, p, "Start").is_found())
+            .count()
+    });
+    rows.push(format!(
+        "| value lookups (replayed hive) | {lookups} paths | {} | |",
+        ms(look_d)
+    ));
+    let (keys, _) = time(5, || {
+        paths
+            .iter()
+            .take(100)
+            .filter(|p| view.key(HiveKind::Software, p).is_found())
+            .count()
+    });
+    rows.push(format!(
+        "| key views | 100 keys (3 values each) | {} | |",
+        ms(keys)
+    ));
+    let (group, sub) = time(5, || {
+        view.key(HiveKind::Software, r"Bench\G042")
+            .into_found()
+            .map(|k| k.subkeys.len())
+            .unwrap_or(0)
+    });
+    rows.push(format!(
+        "| key view with {sub} subkeys | 1 key | {} | |",
+        ms(group)
+    ));
+
+    // Text: a .reg export (UTF-16LE) of a tenth of the tree.
+    let mut part = Key::new("Bench");
+    part.subkeys = tree.subkeys[0].subkeys.iter().take(10).cloned().collect();
+    let reg = regtext::encode(
+        &regtext::reg_export(&part, r"HKEY_LOCAL_MACHINE\SOFTWARE\Bench", false),
+        Encoding::Utf16LeBom,
+    );
+    let reg_inputs = vec![input(dir, "part.reg", InputKind::RegExport, None, &reg)];
+    let (reg_t, _) = time(3, || RegistryView::load(&mut reg_inputs.clone()));
+    rows.push(format!(
+        "| open .reg export | {} UTF-16LE, {} keys | {} | parse + tree |",
+        mb(reg.len()),
+        n / 10,
+        ms(reg_t)
+    ));
+    let query = regtext::encode(
+        &regtext::reg_query(&part, r"HKEY_LOCAL_MACHINE\SOFTWARE\Bench"),
+        Encoding::Utf16LeBom,
+    );
+    let query_inputs = vec![input(dir, "part.txt", InputKind::RegQuery, None, &query)];
+    let (q_t, _) = time(3, || RegistryView::load(&mut query_inputs.clone()));
+    rows.push(format!(
+        "| open reg query text | {} UTF-16LE, {} keys | {} | parse + tree |",
+        mb(query.len()),
+        n / 10,
+        ms(q_t)
+    ));
+
+    println!(
+        "Registry benchmark ({} keys; hive generation took {:.1} s, not counted)\n",
+        n,
+        build.as_secs_f64()
+    );
+    println!("{rows_header}");
+    for r in rows {
+        println!("{r}");
+    }
+}
