@@ -6,12 +6,15 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
-use evtx::{EvtxChunkData, EvtxFileHeader, EvtxRecord, HeaderFlags, ParserSettings};
+use evtx::{
+    EvtxChunkData, EvtxChunkHeader, EvtxFileHeader, EvtxRecord, HeaderFlags, ParserSettings,
+};
 
 use super::normalize::{event_from_json, normalize_event_id, system_fields};
-use super::system::TemplateCache;
+use super::system::{raw_text_string, RawText, TemplateCache};
 use super::{ChunkProblem, EventFilter, EventLogError, EvtxReport};
 use crate::evidence::Problem;
+use std::collections::HashMap;
 
 const HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: u64 = 65536;
@@ -46,6 +49,52 @@ pub(crate) struct Reader<'f, R> {
     /// The channel of the first record of every chunk sampled so far (`Some(None)`: no channel).
     file_channel: Option<Option<String>>,
     mixed_channels: bool,
+    /// Interned provider and channel names.
+    names: Interner,
+    /// Filter decisions by (provider, raw EventID, Qualifiers).
+    decisions: HashMap<(u32, u32, Option<u16>), bool>,
+    /// Records per interned channel (`u32::MAX`: none) counted by the prescan.
+    chan_counts: HashMap<u32, u64>,
+}
+
+/// Provider and channel names met in raw values (UTF-16LE bytes → index into `strs`).
+#[derive(Default)]
+struct Interner {
+    map: HashMap<Vec<u8>, u32>,
+    strs: Vec<String>,
+}
+
+impl Interner {
+    fn intern(&mut self, t: RawText<'_>) -> Option<u32> {
+        let key: std::borrow::Cow<'_, [u8]> = match t {
+            RawText::Utf16(b) => std::borrow::Cow::Borrowed(b),
+            RawText::Static(s) => {
+                std::borrow::Cow::Owned(s.encode_utf16().flat_map(u16::to_le_bytes).collect())
+            }
+        };
+        if let Some(&i) = self.map.get(key.as_ref()) {
+            return Some(i);
+        }
+        let s = raw_text_string(t)?;
+        let i = self.strs.len() as u32;
+        self.strs.push(s);
+        self.map.insert(key.into_owned(), i);
+        Some(i)
+    }
+}
+
+/// The result of [`Reader::prescan`].
+#[derive(Default)]
+struct Prescan {
+    count: u64,
+    /// BinXML offsets (in the chunk) of the records to keep, ascending.
+    relevant: Vec<u64>,
+}
+
+fn le_u32_at(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        data.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 
 /// An error with its causes, `message | cause | cause` (as evtx_dump prints them).
@@ -94,6 +143,9 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             templates: TemplateCache::default(),
             file_channel: None,
             mixed_channels: false,
+            names: Interner::default(),
+            decisions: HashMap::new(),
+            chan_counts: HashMap::new(),
         })
     }
 
@@ -358,6 +410,51 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 });
             }
         }
+        self.templates.clear();
+        // Channel skip: sample the chunk's first record.
+        if sample && self.filter.skips_channels() {
+            let channel = match self.first_channel_raw(&cd.data) {
+                Some(c) => Some(c),
+                None => self.first_channel_crate(&mut cd),
+            };
+            if let Some(channel) = channel {
+                match &self.file_channel {
+                    None => self.file_channel = Some(channel.clone()),
+                    Some(c) if *c != channel => self.mixed_channels = true,
+                    Some(_) => {}
+                }
+                if let Some(ch) = &channel {
+                    if !self.mixed_channels && !self.filter.channel_relevant(ch) {
+                        *self
+                            .report
+                            .integrity
+                            .channels
+                            .entry(ch.clone())
+                            .or_insert(0) += 1;
+                        // Not read now; counted if and when it is read.
+                        *buf = cd.data;
+                        return Ok(Sampled::Deferred);
+                    }
+                }
+            }
+        }
+        // Fast path: every record decided from its raw substitution values.
+        let pre = self.prescan(&cd.data, &cd.header);
+        if let Some(pre) = &pre {
+            if pre.relevant.is_empty() {
+                self.count_read(
+                    pre.count,
+                    0,
+                    None,
+                    number,
+                    chunk_offset,
+                    verified,
+                    cut_off.is_some(),
+                );
+                *buf = cd.data;
+                return Ok(Sampled::Read);
+            }
+        }
         let settings = Arc::clone(&self.settings);
         let mut chunk = match cd.parse(settings) {
             Ok(c) => c,
@@ -384,12 +481,10 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 return Ok(Sampled::Read);
             }
         };
-        self.templates.clear();
         let mut errors = 0u64;
         let mut first_error: Option<String> = None;
         let mut read = 0u64;
-        let mut first = true;
-        let mut outcome = Sampled::Read;
+        let mut relevant_left = pre.as_ref().map_or(0, |p| p.relevant.len());
         for rec in chunk.iter() {
             let rec = match rec {
                 Ok(r) => r,
@@ -399,49 +494,63 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                     continue;
                 }
             };
-            if first {
-                first = false;
-                if sample && self.filter.skips_channels() {
-                    let channel = self.channel_of(&rec);
-                    match &self.file_channel {
-                        None => self.file_channel = Some(channel.clone()),
-                        Some(c) if *c != channel => self.mixed_channels = true,
-                        Some(_) => {}
+            let decided = match &pre {
+                Some(p) => {
+                    if p.relevant.binary_search(&rec.binxml_offset).is_err() {
+                        read += 1;
+                        continue;
                     }
-                    if let Some(ch) = &channel {
-                        if !self.mixed_channels && !self.filter.channel_relevant(ch) {
-                            *self
-                                .report
-                                .integrity
-                                .channels
-                                .entry(ch.clone())
-                                .or_insert(0) += 1;
-                            outcome = Sampled::Deferred;
-                            break;
-                        }
-                    }
+                    relevant_left -= 1;
+                    true
                 }
-            }
-            if self.record(rec, number, chunk_offset, verified) {
+                None => false,
+            };
+            if self.record(rec, number, chunk_offset, verified, decided) {
                 read += 1;
             } else {
                 errors += 1;
                 first_error.get_or_insert_with(|| "record has no readable System/EventID".into());
             }
+            if decided && relevant_left == 0 {
+                // The rest of the chunk is irrelevant and was counted by the prescan.
+                break;
+            }
         }
         drop(chunk);
-        if matches!(outcome, Sampled::Deferred) {
-            // Not read now; counted if and when it is read.
-            *buf = cd.data;
-            return Ok(outcome);
+        if let Some(p) = &pre {
+            read = p.count.saturating_sub(errors);
         }
+        self.count_read(
+            read,
+            errors,
+            first_error,
+            number,
+            chunk_offset,
+            verified,
+            cut_off.is_some(),
+        );
+        *buf = cd.data;
+        Ok(Sampled::Read)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn count_read(
+        &mut self,
+        read: u64,
+        errors: u64,
+        first_error: Option<String>,
+        number: u64,
+        chunk_offset: u64,
+        verified: bool,
+        cut_off: bool,
+    ) {
         let i = &mut self.report.integrity;
         i.records_read += read;
         i.records_skipped += errors;
         if !verified {
             i.records_unverified += read;
         }
-        if cut_off.is_some() {
+        if cut_off {
             i.records_from_cut_off_chunk += read;
         }
         if errors > 0 {
@@ -456,8 +565,85 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 .at(chunk_offset),
             );
         }
-        *buf = cd.data;
-        Ok(outcome)
+    }
+
+    /// The channel of the record at the start of the chunk, from its raw values.
+    fn first_channel_raw(&mut self, data: &[u8]) -> Option<Option<String>> {
+        let size = le_u32_at(data, CHUNK_HEADER_SIZE + 4)? as usize;
+        if data.get(CHUNK_HEADER_SIZE..CHUNK_HEADER_SIZE + 4)? != [0x2a, 0x2a, 0, 0] || size < 28 {
+            return None;
+        }
+        let q = self
+            .templates
+            .quick_raw(data, CHUNK_HEADER_SIZE + 24, size - 28)?;
+        match q.channel {
+            None => Some(None),
+            Some(c) => Some(Some(raw_text_string(c)?)),
+        }
+    }
+
+    /// The channel of the chunk's first readable record, through the crate.
+    fn first_channel_crate(&mut self, cd: &mut EvtxChunkData) -> Option<Option<String>> {
+        let mut chunk = cd.parse(Arc::clone(&self.settings)).ok()?;
+        let rec = chunk.iter().find_map(Result::ok)?;
+        Some(self.channel_of(&rec))
+    }
+
+    /// Walk the chunk's records and decide each from its raw values. `None` when any record is
+    /// unusual (then the crate's iterator and rendering decide).
+    fn prescan(&mut self, data: &[u8], header: &EvtxChunkHeader) -> Option<Prescan> {
+        let live_end = (header.free_space_offset as usize).min(data.len());
+        let mut off = CHUNK_HEADER_SIZE;
+        let mut pre = Prescan::default();
+        let mut channels: Vec<(u32, u64)> = Vec::new();
+        while off + 24 <= live_end {
+            if data[off..off + 4] != [0x2a, 0x2a, 0, 0] {
+                return None;
+            }
+            let size = le_u32_at(data, off + 4)? as usize;
+            let id = u64::from_le_bytes(data.get(off + 8..off + 16)?.try_into().ok()?);
+            if size < 28
+                || off + size > live_end
+                || id < header.first_event_record_id
+                || id > header.last_event_record_id
+            {
+                return None;
+            }
+            let q = self.templates.quick_raw(data, off + 24, size - 28)?;
+            let (provider, raw, qualifiers, channel) =
+                (q.provider, q.raw_event_id, q.qualifiers, q.channel);
+            let p = self.names.intern(provider)?;
+            let c = match channel {
+                Some(c) => self.names.intern(c)?,
+                None => u32::MAX,
+            };
+            match channels.iter_mut().find(|(k, _)| *k == c) {
+                Some((_, n)) => *n += 1,
+                None => channels.push((c, 1)),
+            }
+            let keep = match self.decisions.get(&(p, raw, qualifiers)) {
+                Some(&k) => k,
+                None => {
+                    let name = &self.names.strs[p as usize];
+                    let (canonical, _) = normalize_event_id(name, raw, qualifiers);
+                    let k = self.filter.matches(name, canonical);
+                    self.decisions.insert((p, raw, qualifiers), k);
+                    k
+                }
+            };
+            pre.count += 1;
+            if keep {
+                pre.relevant.push((off + 24) as u64);
+            }
+            if id == header.last_event_record_id {
+                break;
+            }
+            off += size;
+        }
+        for (c, n) in channels {
+            *self.chan_counts.entry(c).or_insert(0) += n;
+        }
+        Some(pre)
     }
 
     fn bad_checksum(
@@ -500,8 +686,13 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         chunk: u64,
         chunk_offset: u64,
         verified: bool,
+        decided: bool,
     ) -> bool {
-        let quick = self.templates.quick(&rec);
+        let quick = if decided {
+            None
+        } else {
+            self.templates.quick(&rec)
+        };
         if let Some(q) = &quick {
             let ch = q.channel.clone().unwrap_or_else(|| "<none>".into());
             *self.report.integrity.channels.entry(ch).or_insert(0) += 1;
@@ -529,7 +720,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         ) else {
             return false;
         };
-        if quick.is_none() {
+        if quick.is_none() && !decided {
             let ch = event.channel.clone().unwrap_or_else(|| "<none>".into());
             *self.report.integrity.channels.entry(ch).or_insert(0) += 1;
             if !self.filter.matches(&event.provider, event.event_id) {
@@ -542,6 +733,14 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
     }
 
     fn finish(&mut self, tail: u64) {
+        for (c, n) in std::mem::take(&mut self.chan_counts) {
+            let name = if c == u32::MAX {
+                "<none>".to_string()
+            } else {
+                self.names.strs[c as usize].clone()
+            };
+            *self.report.integrity.channels.entry(name).or_insert(0) += n;
+        }
         let i = &self.report.integrity;
         let stale = i.chunks_beyond_declared_count;
         let declared_count = i.declared_chunk_count;

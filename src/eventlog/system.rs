@@ -281,3 +281,157 @@ fn assign(map: &mut SystemMap, stack: &[String], attr: Option<&str>, slot: Slot)
         *target = Some(slot);
     }
 }
+
+/// A `System` value read straight from a record's substitution array (no allocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RawText<'a> {
+    /// UTF-16LE bytes (trailing NULs removed).
+    Utf16(&'a [u8]),
+    /// Static text of the template.
+    Static(&'a str),
+}
+
+/// What the raw look found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawQuick<'a> {
+    pub provider: RawText<'a>,
+    pub raw_event_id: u32,
+    pub qualifiers: Option<u16>,
+    pub channel: Option<RawText<'a>>,
+}
+
+fn le_u32(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        data.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+impl TemplateCache {
+    /// The cheap look at a record given by its BinXML window in the chunk, reading the
+    /// substitution array directly (the template is scanned once per chunk). `None` when the
+    /// record is not a single template instance this scan understands.
+    pub fn quick_raw<'a>(
+        &'a mut self,
+        data: &'a [u8],
+        start: usize,
+        len: usize,
+    ) -> Option<RawQuick<'a>> {
+        let end = start.checked_add(len)?.min(data.len());
+        let mut p = start;
+        if *data.get(p)? == 0x0f {
+            p += 4;
+        }
+        if *data.get(p)? != 0x0c {
+            return None;
+        }
+        p += 6; // token, unknown byte, template id
+        let def = le_u32(data, p)?;
+        p += 4;
+        if def as usize == p {
+            let size = le_u32(data, p + 20)? as usize;
+            p = p.checked_add(24 + size)?;
+        }
+        let n = le_u32(data, p)? as usize;
+        p += 4;
+        let desc = p;
+        let values = desc.checked_add(n.checked_mul(4)?)?;
+        if values > end {
+            return None;
+        }
+        let map = self
+            .maps
+            .entry(def)
+            .or_insert_with(|| scan_template(data, def).map(Rc::new))
+            .as_ref()?;
+        // Where substitution `i` is: (type, bytes).
+        let value = |i: u16| -> Option<(u8, &'a [u8])> {
+            let i = i as usize;
+            if i >= n {
+                return None;
+            }
+            let mut off = values;
+            for j in 0..i {
+                off += u16::from_le_bytes([data[desc + j * 4], data[desc + j * 4 + 1]]) as usize;
+            }
+            let size = u16::from_le_bytes([data[desc + i * 4], data[desc + i * 4 + 1]]) as usize;
+            let ty = data[desc + i * 4 + 2];
+            let bytes = data.get(off..off.checked_add(size)?)?;
+            if off + size > end {
+                return None;
+            }
+            Some((ty, bytes))
+        };
+        let text = |slot: &'a Slot| -> Option<Option<RawText<'a>>> {
+            match slot {
+                Slot::Static(s) => Some(Some(RawText::Static(s.as_str()))),
+                Slot::Sub(i) => match value(*i)? {
+                    (0x00, _) => Some(None),
+                    (0x01, mut b) => {
+                        while b.len() >= 2 && b[b.len() - 2..] == [0, 0] {
+                            b = &b[..b.len() - 2];
+                        }
+                        Some(if b.is_empty() {
+                            None
+                        } else {
+                            Some(RawText::Utf16(b))
+                        })
+                    }
+                    _ => None,
+                },
+            }
+        };
+        let number = |slot: &'a Slot| -> Option<Option<u64>> {
+            match slot {
+                Slot::Static(s) => Some(Some(s.trim().parse().ok()?)),
+                Slot::Sub(i) => {
+                    let (ty, b) = value(*i)?;
+                    let le = |k: usize| -> Option<u64> {
+                        (b.len() == k)
+                            .then(|| b.iter().rev().fold(0u64, |a, &x| (a << 8) | u64::from(x)))
+                    };
+                    Some(match ty {
+                        0x00 => None,
+                        0x04 => Some(le(1)?),
+                        0x06 => Some(le(2)?),
+                        0x08 | 0x14 => Some(le(4)?),
+                        0x0a | 0x15 => Some(le(8)?),
+                        _ => return None,
+                    })
+                }
+            }
+        };
+        let provider = text(map.provider.as_ref()?)??;
+        let raw_event_id = u32::try_from(number(map.event_id.as_ref()?)??).ok()?;
+        let qualifiers = match &map.qualifiers {
+            None => None,
+            Some(s) => match number(s)? {
+                None => None,
+                Some(q) => Some(u16::try_from(q).ok()?),
+            },
+        };
+        let channel = match &map.channel {
+            None => None,
+            Some(s) => text(s)?,
+        };
+        Some(RawQuick {
+            provider,
+            raw_event_id,
+            qualifiers,
+            channel,
+        })
+    }
+}
+
+/// Decode a raw text value.
+pub(crate) fn raw_text_string(t: RawText<'_>) -> Option<String> {
+    match t {
+        RawText::Static(s) => Some(s.to_string()),
+        RawText::Utf16(b) => {
+            let units: Vec<u16> = b
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16(&units).ok()
+        }
+    }
+}
