@@ -385,6 +385,14 @@ impl Timeline {
         self.patterns.iter().filter(move |p| p.kind == kind)
     }
 
+    /// Every disconnect with its session, in session order (teardowns of a logoff included;
+    /// see [`Disconnect::after_logoff`]).
+    pub fn disconnects(&self) -> impl Iterator<Item = (&Session, &Disconnect)> {
+        self.sessions
+            .iter()
+            .flat_map(|s| s.disconnects.iter().map(move |d| (s, d)))
+    }
+
     /// The events that play `role`, in timeline order.
     pub fn events_with_role(&self, role: Role) -> impl Iterator<Item = &TimelineEvent> {
         self.events.iter().filter(move |e| e.role == role)

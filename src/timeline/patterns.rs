@@ -286,6 +286,14 @@ fn is_console(a: Option<&str>) -> bool {
 }
 
 fn cannot_reconnect(events: &[TimelineEvent], sessions: &[Session], out: &mut Vec<Pattern>) {
+    // Sessions by (computer, user), in start order.
+    let mut by_user: BTreeMap<(String, String), Vec<&Session>> = BTreeMap::new();
+    for s in sessions {
+        if let Some(u) = &s.user {
+            let host = s.computer.as_deref().map(short_host).unwrap_or_default();
+            by_user.entry((host, user_key(u))).or_default().push(s);
+        }
+    }
     for new in sessions {
         let (Some(logon), Some(user)) = (&new.logon, &new.user) else {
             continue;
@@ -295,10 +303,12 @@ fn cannot_reconnect(events: &[TimelineEvent], sessions: &[Session], out: &mut Ve
             continue;
         }
         let host = new.computer.as_deref().map(short_host).unwrap_or_default();
-        for old in sessions {
+        let Some(candidates) = by_user.get(&(host, user_key(user))) else {
+            continue;
+        };
+        for old in candidates.iter().copied() {
             if old.key == new.key
                 || old.start >= new_ev.time
-                || old.computer.as_deref().map(short_host).unwrap_or_default() != host
                 || !old.user.as_deref().is_some_and(|u| same_user(u, user))
             {
                 continue;

@@ -406,7 +406,9 @@ pub(super) fn join_related(
                         && x.computer.as_deref().map(short_host).unwrap_or_default() == host
                 }),
             Role::WindowStationDisconnect => events
+                [events.partition_point(|x| x.time < e.time - opts.pair_window)..]
                 .iter()
+                .take_while(|x| x.time <= e.time + opts.pair_window)
                 .filter(|x| {
                     x.role == Role::Disconnect
                         && x.session_key.is_some()
