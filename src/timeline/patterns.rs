@@ -46,15 +46,23 @@ fn counts_text(m: &BTreeMap<String, usize>) -> String {
         .join(", ")
 }
 
-/// Evidence list: anchor events first, then supporting ones; sorted, de-duplicated, capped.
+/// Evidence list: anchor events first, then supporting ones, at most [`MAX_EVIDENCE`];
+/// returned in timeline order with a flag when some were left out.
 fn evidence(
     events: &[TimelineEvent],
     anchor: &[EventRef],
     support: &[usize],
 ) -> (Vec<EventRef>, bool) {
-    let mut set: BTreeSet<usize> = anchor.iter().map(|r| r.index).collect();
+    let mut set: BTreeSet<usize> = BTreeSet::new();
     let mut truncated = false;
-    for &i in support {
+    for i in anchor
+        .iter()
+        .map(|r| r.index)
+        .chain(support.iter().copied())
+    {
+        if set.contains(&i) {
+            continue;
+        }
         if set.len() >= MAX_EVIDENCE {
             truncated = true;
             break;
@@ -65,6 +73,15 @@ fn evidence(
         set.into_iter().map(|i| events[i].event_ref()).collect(),
         truncated,
     )
+}
+
+/// At most five session keys, then how many more.
+fn key_list(keys: &[String]) -> String {
+    if keys.len() <= 5 {
+        keys.join(", ")
+    } else {
+        format!("{}, … {} more", keys[..5].join(", "), keys.len() - 5)
+    }
 }
 
 fn minutes(d: SignedDuration) -> String {
@@ -455,7 +472,7 @@ fn error_bursts(
         let head = if members.len() == 1 {
             format!("{} disconnected with {}", who(s0), reason_text(d0))
         } else {
-            format!("{} disconnects ({})", members.len(), keys.join(", "))
+            format!("{} disconnects ({})", members.len(), key_list(&keys))
         };
         let summary = format!(
             "{head}; {} security/protocol errors within {} either side: {}",
