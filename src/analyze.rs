@@ -84,6 +84,19 @@ pub fn analyze_capture(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
         Ok(a) => a,
         Err(e) => return CaptureReport::failed(path.to_path_buf(), e.to_string()),
     };
+    if !analysis.capture.inputs.iter().any(|i| is_evidence(i.kind)) {
+        let mut failed = CaptureReport::failed(
+            path.to_path_buf(),
+            format!(
+                "{}: no evidence found: none of its {} file(s) is a registry hive, registry export or event log",
+                path.display(),
+                analysis.capture.inputs.len()
+            ),
+        );
+        failed.input_summary = InputSummary::of(&analysis.capture.inputs);
+        failed.inputs = analysis.capture.inputs;
+        return failed;
+    }
     let host = HostReport {
         identity: HostIdentity::read(&analysis.registry),
         facts: host_facts(&analysis.registry),
@@ -116,6 +129,13 @@ pub fn analyze_capture(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
         input_summary: InputSummary::of(&capture.inputs),
         inputs: capture.inputs,
     }
+}
+
+fn is_evidence(kind: InputKind) -> bool {
+    matches!(
+        kind,
+        InputKind::Hive | InputKind::HiveLog | InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery
+    )
 }
 
 /// Analyse many captures in parallel; the report keeps the order of `paths`.

@@ -6,6 +6,7 @@
 //! carry their own non-fatal problems. See `ARCHITECTURE.md` for the module map.
 
 pub mod analyze;
+pub mod batch;
 pub mod capture;
 pub mod catalog;
 pub mod config;

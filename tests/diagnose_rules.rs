@@ -80,8 +80,8 @@ fn docs_rules_pages_match_the_rule_pages() {
         std::fs::create_dir_all(&dir).expect("mkdir docs/rules");
     }
     let mut index = String::from("# Diagnosis rules\n\nGenerated from `src/diagnose/rules/*.md` (the same text as `rdsdiag explain <ID>`); `RDSDIAG_UPDATE_DOCS=1 cargo test --test diagnose_rules` rewrites this folder.\n\n| id | severity | title |\n|---|---|---|\n");
-    for rule in RULES {
-        let meta = rule.meta();
+    let metas = RULES.iter().map(|r| r.meta()).chain(rdsdiag::batch::FLEET_RULES.iter().copied());
+    for meta in metas {
         let doc = RuleDoc::parse(meta.doc).expect("parses");
         index.push_str(&format!("| [{id}]({id}.md) | {} | {} |\n", meta.severity.name(), doc.title, id = meta.id));
         let path = dir.join(format!("{}.md", meta.id));
@@ -103,6 +103,11 @@ fn docs_rules_pages_match_the_rule_pages() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .filter(|n| n != "README.md")
         .collect();
-    let wanted: BTreeSet<String> = RULES.iter().map(|r| format!("{}.md", r.meta().id)).collect();
+    let wanted: BTreeSet<String> = RULES
+        .iter()
+        .map(|r| r.meta().id)
+        .chain(rdsdiag::batch::FLEET_RULES.iter().map(|m| m.id))
+        .map(|id| format!("{id}.md"))
+        .collect();
     assert_eq!(pages, wanted, "docs/rules holds exactly one page per rule");
 }

@@ -2,6 +2,7 @@
 //! errors. Nothing below this module prints.
 
 mod config;
+mod batch;
 mod exit;
 mod rules;
 mod reg;
@@ -35,6 +36,9 @@ pub struct Cli {
     /// When to colour text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+    /// Worker threads for captures and files (default: one per core). One pool serves the run.
+    #[arg(short = 'j', long, global = true, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,6 +74,11 @@ pub enum Command {
     /// Query a key or value of the capture's registry evidence, like `reg query` (hive files,
     /// .reg exports and reg query text alike).
     Reg(reg::RegArgs),
+    /// Analyse every capture below a folder in parallel: JSONL per capture, then a fleet summary
+    /// with cross-capture correlation.
+    Batch(batch::BatchArgs),
+    /// Rebuild the fleet summary from the JSONL of several `batch --shard` runs.
+    Merge(batch::MergeArgs),
     /// List the diagnosis rules.
     Rules(rules::RulesArgs),
     /// Print a rule's documentation: what it checks, why it matters, evidence, remedy.
@@ -190,6 +199,10 @@ pub fn run() -> std::process::ExitCode {
     } else {
         miette::set_hook(Box::new(move |_| Box::new(miette::MietteHandlerOpts::new().color(color).build()))).ok();
     }
+    if let Some(n) = cli.jobs {
+        // The one rayon pool of the program; nothing else builds a pool.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+    }
     let text = TextOptions {
         color,
         verbose: cli.verbose,
@@ -200,6 +213,8 @@ pub fn run() -> std::process::ExitCode {
         Command::Config(args) => config::run_config(args, cli.quiet),
         Command::Reg(args) => reg::run_reg(args, cli.quiet),
         Command::Timeline(args) => timeline::run_timeline(args, cli.quiet),
+        Command::Batch(args) => batch::run_batch(args, cli.quiet),
+        Command::Merge(args) => batch::run_merge(args),
         Command::Rules(args) => rules::run_rules(args),
         Command::Explain(args) => rules::run_explain(args),
     };

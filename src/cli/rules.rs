@@ -4,7 +4,8 @@
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use rdsdiag::diagnose::{self, rules::RULES};
+use rdsdiag::batch::FLEET_RULES;
+use rdsdiag::diagnose::{rules::RULES, RuleMeta};
 
 use super::{show_error, write_stdout, Exit};
 
@@ -35,14 +36,18 @@ struct RuleRow {
     links: Vec<String>,
 }
 
+/// Every rule: per-capture rules, then the fleet rules of `batch`.
+fn all_rules() -> impl Iterator<Item = &'static RuleMeta> {
+    RULES.iter().map(|r| r.meta()).chain(FLEET_RULES.iter().copied())
+}
+
 pub fn run_rules(args: &RulesArgs) -> Exit {
-    let rows: Vec<RuleRow> = RULES
-        .iter()
-        .map(|r| {
-            let doc = r.meta().parsed();
+    let rows: Vec<RuleRow> = all_rules()
+        .map(|m| {
+            let doc = m.parsed();
             RuleRow {
-                id: r.meta().id,
-                severity: r.meta().severity.name(),
+                id: m.id,
+                severity: m.severity.name(),
                 title: doc.title.clone(),
                 links: doc.links(),
             }
@@ -69,13 +74,13 @@ pub fn run_rules(args: &RulesArgs) -> Exit {
 }
 
 pub fn run_explain(args: &ExplainArgs) -> Exit {
-    match diagnose::rule(&args.id) {
-        Some(rule) => {
-            write_stdout(rule.meta().doc);
+    match all_rules().find(|m| m.id.eq_ignore_ascii_case(args.id.trim())) {
+        Some(meta) => {
+            write_stdout(meta.doc);
             Exit::Clean
         }
         None => {
-            let known: Vec<&str> = RULES.iter().map(|r| r.meta().id).collect();
+            let known: Vec<&str> = all_rules().map(|m| m.id).collect();
             show_error(
                 format!("no rule {:?}", args.id),
                 Some(format!("known rules: {}", known.join(", "))),

@@ -1,0 +1,114 @@
+//! The few facts of a capture that the fleet summary and the cross-capture correlation need,
+//! read back from the capture's JSON line (never from in-memory types), so a single run and a
+//! merge of shard outputs compute from exactly the same input.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// What the fleet layer knows about one capture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Digest {
+    pub path: String,
+    pub failed: Option<String>,
+    /// NetBIOS name, upper case, when known.
+    pub computer: Option<String>,
+    /// `domain`, `workgroup` or `unknown`.
+    pub membership: String,
+    pub domain: Option<String>,
+    pub build: Option<u64>,
+    pub version: Option<String>,
+    pub session_host: bool,
+    pub license_server: bool,
+    /// Effective licensing mode name (`per_user`), or `unknown`/`not_set`.
+    pub licensing_mode: String,
+    /// Effective license servers, as configured.
+    pub license_servers: Vec<String>,
+    /// Finding ids of the capture, sorted.
+    pub findings: Vec<String>,
+}
+
+fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+impl Digest {
+    /// Read the digest of a capture line (or of one element of `analyze --format json`'s
+    /// `captures`).
+    pub fn from_value(v: &Value) -> Digest {
+        let path = s(v, "/path").unwrap_or("").to_string();
+        let failed = (s(v, "/status") == Some("failed"))
+            .then(|| s(v, "/error").unwrap_or("failed").to_string());
+        let computer = (s(v, "/host/computer_name/state") == Some("found"))
+            .then(|| s(v, "/host/computer_name/value").map(str::to_uppercase))
+            .flatten();
+        let role = |name: &str| {
+            v.pointer("/host/roles")
+                .and_then(Value::as_array)
+                .and_then(|roles| roles.iter().find(|r| s(r, "/role") == Some(name)))
+                .and_then(|r| s(r, "/detected"))
+                == Some("yes")
+        };
+        let licensing_mode = match s(v, "/settings/licensing_mode/state") {
+            Some("unknown") | None => "unknown".to_string(),
+            Some(_) => s(v, "/settings/licensing_mode/value/name")
+                .map(str::to_string)
+                .or_else(|| {
+                    v.pointer("/settings/licensing_mode/value/code")
+                        .and_then(Value::as_u64)
+                        .map(|c| format!("code_{c}"))
+                })
+                .unwrap_or_else(|| "not_set".into()),
+        };
+        let license_servers = match s(v, "/settings/license_servers/state") {
+            Some("set") => v
+                .pointer("/settings/license_servers/value")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let mut findings: Vec<String> = v
+            .pointer("/findings")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|f| s(f, "/id")).map(str::to_string).collect())
+            .unwrap_or_default();
+        findings.sort();
+        findings.dedup();
+        Digest {
+            path,
+            failed,
+            computer,
+            membership: s(v, "/host/membership/kind").unwrap_or("unknown").to_string(),
+            domain: s(v, "/host/membership/domain").map(str::to_ascii_lowercase),
+            build: v.pointer("/host/windows_version/build").and_then(Value::as_u64),
+            version: s(v, "/host/windows_version/name").map(str::to_string),
+            session_host: role("session_host"),
+            license_server: role("license_server"),
+            licensing_mode,
+            license_servers,
+            findings,
+        }
+    }
+
+    /// Whether a configured server name (NetBIOS, FQDN, `\\name`) names this capture's machine.
+    /// An FQDN must also agree with the capture's domain when that is known. IP addresses are
+    /// never matched: the hives do not say which address a machine had when the logs were written.
+    pub fn answers_to(&self, server: &str) -> bool {
+        let Some(me) = &self.computer else { return false };
+        let name = server.trim().trim_start_matches('\\').to_ascii_lowercase();
+        if name.parse::<std::net::IpAddr>().is_ok() {
+            return false;
+        }
+        let (short, suffix) = match name.split_once('.') {
+            Some((a, b)) => (a.to_string(), Some(b.to_string())),
+            None => (name.clone(), None),
+        };
+        if short != me.to_ascii_lowercase() {
+            return false;
+        }
+        match (suffix, &self.domain) {
+            (Some(sfx), Some(d)) => &sfx == d,
+            _ => true,
+        }
+    }
+}
