@@ -91,6 +91,15 @@ fn windows_10_system_hive_against_regipy_facts() {
             .as_u64(),
         rdp["UserAuthentication"].as_u64()
     );
+    assert_eq!(
+        s.get(names::PORT_NUMBER)
+            .unwrap()
+            .value
+            .as_ref()
+            .unwrap()
+            .as_u64(),
+        rdp["PortNumber"].as_u64()
+    );
     // fInheritMaxDisconnectionTime=1: the user account's setting applies.
     assert_eq!(rdp["fInheritMaxDisconnectionTime"].as_u64(), Some(1));
     let disc = s.get(names::MAX_DISCONNECTION_TIME).unwrap();

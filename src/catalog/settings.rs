@@ -49,6 +49,8 @@ pub enum SettingKind {
     Thumbprint,
     /// An on/off switch with an interval in minutes read beside it.
     KeepAlive,
+    /// A plain number (a count, a port); the value table, if any, names special values.
+    Count,
 }
 
 impl SettingKind {
@@ -59,6 +61,7 @@ impl SettingKind {
         ("server_list", SettingKind::ServerList),
         ("thumbprint", SettingKind::Thumbprint),
         ("keep_alive", SettingKind::KeepAlive),
+        ("count", SettingKind::Count),
     ];
 }
 
@@ -147,7 +150,10 @@ impl ValueFormat {
         matches!(
             (kind, self),
             (_, F::Literal)
-                | (K::Flag | K::Enum | K::DurationMs | K::KeepAlive, F::Dword)
+                | (
+                    K::Flag | K::Enum | K::DurationMs | K::KeepAlive | K::Count,
+                    F::Dword
+                )
                 | (
                     K::ServerList,
                     F::CommaList | F::MultiSz | F::SubkeyNames | F::String
@@ -555,6 +561,10 @@ fn check_literal(kind: SettingKind, table: Option<&[ValueName]>, text: &str) -> 
             .parse::<u32>()
             .map(|_| ())
             .map_err(|_| format!("literal {text:?} is not a number of milliseconds")),
+        SettingKind::Count => text
+            .parse::<u32>()
+            .map(|_| ())
+            .map_err(|_| format!("literal {text:?} is not a number")),
         SettingKind::ServerList => Ok(()),
         SettingKind::Thumbprint => {
             if text.len() == 40 && text.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -35,7 +35,7 @@ impl SettingState {
 }
 
 /// A decoded setting value. JSON: a flag is `true`/`false`, a duration a number of
-/// milliseconds, a list an array of strings, a thumbprint a hex string, an enum
+/// milliseconds, a count a number, a list an array of strings, a thumbprint a hex string, an enum
 /// `{"code": 4, "name": "per_user"}`, keep-alive `{"enabled": true, "interval_minutes": 1}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
@@ -47,6 +47,7 @@ pub enum SettingValue {
         name: Option<String>,
     },
     DurationMs(u64),
+    Count(u64),
     ServerList(Vec<String>),
     Thumbprint(String),
     KeepAlive {
@@ -68,7 +69,7 @@ impl SettingValue {
     pub fn as_u64(&self) -> Option<u64> {
         match self {
             SettingValue::Enum { code, .. } => Some(*code),
-            SettingValue::DurationMs(ms) => Some(*ms),
+            SettingValue::DurationMs(ms) | SettingValue::Count(ms) => Some(*ms),
             SettingValue::Flag(b) => Some(u64::from(*b)),
             _ => None,
         }
@@ -243,6 +244,11 @@ pub mod names {
     pub const FIPS_ALGORITHM_POLICY: &str = "fips_algorithm_policy";
     pub const DENY_CONNECTIONS: &str = "deny_connections";
     pub const CERTIFICATE: &str = "certificate";
+    pub const MAX_INSTANCE_COUNT: &str = "max_instance_count";
+    pub const SINGLE_SESSION_PER_USER: &str = "single_session_per_user";
+    pub const DRAIN_MODE: &str = "drain_mode";
+    pub const LISTENER_ENABLED: &str = "listener_enabled";
+    pub const PORT_NUMBER: &str = "port_number";
 
     /// Every name above.
     pub const ALL: &[&str] = &[
@@ -260,5 +266,10 @@ pub mod names {
         FIPS_ALGORITHM_POLICY,
         DENY_CONNECTIONS,
         CERTIFICATE,
+        MAX_INSTANCE_COUNT,
+        SINGLE_SESSION_PER_USER,
+        DRAIN_MODE,
+        LISTENER_ENABLED,
+        PORT_NUMBER,
     ];
 }

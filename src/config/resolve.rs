@@ -137,6 +137,7 @@ fn literal(cat: &SettingsCatalog, def: &SettingDef, text: &str) -> Option<Settin
         },
         SettingKind::Enum => text.parse().ok().map(|code| enum_value(cat, def, code)),
         SettingKind::DurationMs => text.parse().ok().map(SettingValue::DurationMs),
+        SettingKind::Count => text.parse().ok().map(SettingValue::Count),
         SettingKind::ServerList => Some(SettingValue::ServerList(split_list(text, ','))),
         SettingKind::Thumbprint => Some(SettingValue::Thumbprint(text.to_ascii_uppercase())),
     }
@@ -295,6 +296,12 @@ fn read_row<S: RegistrySource + ?Sized>(
             };
             SettingValue::DurationMs(n)
         }
+        (SettingKind::Count, _) => {
+            let Some(n) = number(&v, &mut notes) else {
+                return wrong_type(&v, "a number");
+            };
+            SettingValue::Count(n)
+        }
         (SettingKind::KeepAlive, _) => {
             let Some(n) = number(&v, &mut notes) else {
                 return wrong_type(&v, "a number");
@@ -422,6 +429,10 @@ pub fn display_value(cat: &SettingsCatalog, def: &SettingDef, value: &SettingVal
             let text = label(*ms).unwrap_or_else(|| duration(*ms));
             format!("{text} ({ms} ms)")
         }
+        SettingValue::Count(n) => match label(*n) {
+            Some(l) => format!("{l} ({n})"),
+            None => n.to_string(),
+        },
         SettingValue::ServerList(list) if list.is_empty() => "(empty list: no server named)".into(),
         SettingValue::ServerList(list) => list.join(", "),
         SettingValue::Thumbprint(t) if t.is_empty() => "(empty)".into(),
