@@ -378,18 +378,17 @@ impl RegistryView {
         }
 
         // --- Text exports.
-        for i in 0..inputs.len() {
-            let form = match inputs[i].kind {
+        for inp in inputs.iter_mut() {
+            let form = match inp.kind {
                 InputKind::RegExport => SourceForm::RegExport,
                 InputKind::RegQuery => SourceForm::RegQuery,
                 _ => continue,
             };
-            let bytes = match inputs[i].read_all() {
+            let bytes = match inp.read_all() {
                 Ok(b) => b,
                 Err(e) => {
-                    inputs[i].status = InputStatus::Rejected;
-                    inputs[i]
-                        .problems
+                    inp.status = InputStatus::Rejected;
+                    inp.problems
                         .push(Problem::error("reg-text-unreadable", e.to_string()));
                     continue;
                 }
@@ -401,14 +400,13 @@ impl RegistryView {
             let parsed = match parsed {
                 Ok(p) => p,
                 Err(e) => {
-                    inputs[i].status = InputStatus::Rejected;
-                    inputs[i]
-                        .problems
+                    inp.status = InputStatus::Rejected;
+                    inp.problems
                         .push(Problem::error("reg-text-invalid", e.to_string()));
                     continue;
                 }
             };
-            let (trees, unmapped) = tree::build(&inputs[i].path, form, &parsed);
+            let (trees, unmapped) = tree::build(&inp.path, form, &parsed);
             let mut line_problems: Vec<Problem> = parsed
                 .errors
                 .iter()
@@ -421,11 +419,10 @@ impl RegistryView {
                 )
             }));
             let total = line_problems.len();
-            inputs[i]
-                .problems
+            inp.problems
                 .extend(line_problems.into_iter().take(MAX_LINE_PROBLEMS));
             if total > MAX_LINE_PROBLEMS {
-                inputs[i].problems.push(Problem::warning(
+                inp.problems.push(Problem::warning(
                     "reg-text-line",
                     format!(
                         "{} more line problems not listed",
@@ -434,14 +431,13 @@ impl RegistryView {
                 ));
             }
             let has_keys = trees.iter().any(|t| !t.is_empty());
-            inputs[i].status = match (has_keys, total) {
+            inp.status = match (has_keys, total) {
                 (false, _) => InputStatus::Rejected,
                 (true, 0) => InputStatus::Parsed,
                 (true, _) => InputStatus::Partial,
             };
             if !has_keys {
-                inputs[i]
-                    .problems
+                inp.problems
                     .push(Problem::error("reg-text-empty", "no usable keys"));
             }
             texts.extend(trees);

@@ -334,9 +334,7 @@ pub fn dirty_with_old_log(old: &[u8], new: &[u8], seq: u32) -> DirtyHive {
     }
     log.extend_from_slice(b"DIRT");
     log.extend(&bitmap);
-    while log.len() % 512 != 0 {
-        log.push(0);
-    }
+    log.resize(log.len().div_ceil(512) * 512, 0);
     for &p in &pages {
         log.extend_from_slice(&data[p..p + 512]);
     }
