@@ -792,3 +792,33 @@ fn hostile_field_values_do_not_panic() {
     let _ = render_text(&t, &OutputTz::utc());
     let _ = render_timesketch(&t, &OutputTz::utc());
 }
+
+#[test]
+fn pattern_client_licensing_disconnect() {
+    use rdsdiag_testsupport::scenario::rdp_client_1026;
+    let ev = read(
+        "RDPClient.evtx",
+        [
+            rdp_client_1026("2024-03-01T09:00:00Z", 2056, "licensing protocol error"),
+            rdp_client_1026("2024-03-01T09:10:00Z", 2308, "socket closed"),
+        ],
+    );
+    let t = timeline(&ev);
+    let lic: Vec<_> = t.patterns_of(PatternKind::LicensingDisconnect).collect();
+    assert_eq!(lic.len(), 1, "{:#?}", t.patterns);
+    assert_eq!(lic[0].reason_code, Some(2056));
+    assert!(lic[0].sessions.is_empty());
+    assert!(
+        lic[0].summary.contains("client code 2056"),
+        "{}",
+        lic[0].summary
+    );
+    // Client codes are decoded in the client space: 2308 is a network loss, not licensing.
+    let other = t
+        .events
+        .iter()
+        .find(|e| e.reason_code == Some(2308))
+        .unwrap();
+    assert!(!other.licensing_reason);
+    assert!(other.reason.as_deref().unwrap().contains("socket closed"));
+}

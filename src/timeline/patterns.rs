@@ -115,6 +115,7 @@ pub(super) fn detect(
 ) -> Vec<Pattern> {
     let mut out = Vec::new();
     licensing_disconnects(events, sessions, opts, &mut out);
+    client_licensing_disconnects(events, opts, &mut out);
     soft_enforcement(events, sessions, opts, &mut out);
     cannot_reconnect(events, sessions, &mut out);
     error_bursts(events, sessions, opts, &mut out);
@@ -122,6 +123,52 @@ pub(super) fn detect(
         (a.time, a.kind, a.sessions.first()).cmp(&(b.time, b.kind, b.sessions.first()))
     });
     out
+}
+
+/// RDP client logs (event 1026) whose disconnect code is a licensing one (client code space,
+/// reference §12: 2056, 2312, 261, 265, 267): the client side of a licensing disconnect.
+fn client_licensing_disconnects(
+    events: &[TimelineEvent],
+    opts: &TimelineOptions,
+    out: &mut Vec<Pattern>,
+) {
+    for e in events
+        .iter()
+        .filter(|e| e.role == Role::ClientDisconnect && e.licensing_reason)
+    {
+        let lic = in_window(
+            events,
+            e.time - opts.licensing_window,
+            e.time + opts.licensing_after,
+            Role::Licensing,
+        );
+        let c = counts(events, &lic);
+        let mut summary = format!(
+            "the RDP client was disconnected with client code {}",
+            e.reason.as_deref().unwrap_or("?")
+        );
+        if !lic.is_empty() {
+            summary.push_str(&format!(
+                "; licensing events around it: {}",
+                counts_text(&c)
+            ));
+        }
+        let (evidence, evidence_truncated) = evidence(events, &[e.event_ref()], &lic);
+        out.push(Pattern {
+            kind: PatternKind::LicensingDisconnect,
+            time: e.time,
+            user: e.user.clone(),
+            sessions: Vec::new(),
+            summary,
+            reason_code: e.reason_code,
+            licensing_reason: true,
+            intervals: Vec::new(),
+            counts: c,
+            supporting_events: lic.len(),
+            evidence,
+            evidence_truncated,
+        });
+    }
 }
 
 fn licensing_disconnects(
