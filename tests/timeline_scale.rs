@@ -58,3 +58,25 @@ fn brute_force_sized_log() {
         .iter()
         .all(|p| p.evidence.len() <= rdsdiag::timeline::MAX_EVIDENCE + 3 * 5000));
 }
+
+#[test]
+fn many_attempts_are_summarised_in_text() {
+    let lsm: Vec<_> = (0..30i64)
+        .map(|n| lsm_40(&at(n * 2), 100 + n as u32, 0).computer("RDSH01"))
+        .collect();
+    let bytes = EvtxBuilder::new().events(lsm).build();
+    let events = read_evtx(Cursor::new(bytes), "LSM.evtx", &EventFilter::rds())
+        .unwrap()
+        .events;
+    let t = build(&events, Some("RDSH01"), &TimelineOptions::default());
+    let text = render_text(&t, &OutputTz::utc());
+    assert!(
+        text.contains("Connections that ended before a logon: 30\n    30 × reason 0 (0x0) NoInfo"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    … 10 more (see --format jsonl)"),
+        "{text}"
+    );
+    assert!(!text.contains("state ended-before-logon"), "{text}");
+}

@@ -22,7 +22,7 @@ use jiff::tz::{Offset, TimeZone};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{provider_short, Pattern, Role, Session, Timeline, TimelineEvent};
+use super::{provider_short, Pattern, Role, Session, SessionState, Timeline, TimelineEvent};
 
 /// The zone times are written in.
 #[derive(Debug, Clone)]
@@ -312,8 +312,17 @@ pub fn render_text(t: &Timeline, tz: &OutputTz) -> String {
     if t.sessions.is_empty() {
         let _ = writeln!(out, "  none reconstructed");
     }
+    // Connections that never logged on (scans, brute force, logon-screen timeouts) are listed
+    // compactly once there are many.
+    let attempts: Vec<&Session> = t.sessions.iter().filter(|s| is_attempt(s)).collect();
+    let compact = attempts.len() > TEXT_ATTEMPT_BLOCKS;
     for s in &t.sessions {
-        session_block(&mut out, t, tz, s);
+        if !(compact && is_attempt(s)) {
+            session_block(&mut out, t, tz, s);
+        }
+    }
+    if compact {
+        attempts_block(&mut out, tz, &attempts);
     }
     let loose: Vec<&TimelineEvent> = t
         .events
@@ -420,6 +429,65 @@ fn pattern_block(out: &mut String, t: &Timeline, tz: &OutputTz, p: &Pattern) {
     }
 }
 
+/// A session that never logged on.
+fn is_attempt(s: &Session) -> bool {
+    s.logon.is_none()
+        && matches!(
+            s.state,
+            SessionState::EndedBeforeLogon | SessionState::PreLogon
+        )
+}
+
+fn attempts_block(out: &mut String, tz: &OutputTz, attempts: &[&Session]) {
+    let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
+    for s in attempts {
+        let r = s
+            .disconnects
+            .first()
+            .and_then(|d| d.reason.clone())
+            .unwrap_or_else(|| "no reason event".into());
+        *reasons.entry(r).or_insert(0) += 1;
+    }
+    let _ = writeln!(
+        out,
+        "Connections that ended before a logon: {}",
+        attempts.len()
+    );
+    for (r, n) in &reasons {
+        let _ = writeln!(out, "    {n} × reason {r}");
+    }
+    for s in attempts.iter().take(TEXT_ATTEMPT_LINES) {
+        let reason = s
+            .disconnects
+            .first()
+            .and_then(|d| d.reason_code)
+            .map_or_else(|| "-".to_string(), |c| c.to_string());
+        let _ = writeln!(
+            out,
+            "    {}  {}  session id {}  reason {}{}",
+            s.key,
+            tz.format(s.start),
+            s.session_id,
+            reason,
+            s.user
+                .as_deref()
+                .map(|u| format!("  {u}"))
+                .unwrap_or_default()
+        );
+    }
+    if attempts.len() > TEXT_ATTEMPT_LINES {
+        let _ = writeln!(
+            out,
+            "    … {} more (see --format jsonl)",
+            attempts.len() - TEXT_ATTEMPT_LINES
+        );
+    }
+}
+
+/// Up to this many connections that never logged on get a full block in text output.
+const TEXT_ATTEMPT_BLOCKS: usize = 10;
+/// Lines listing such connections once they are summarised.
+const TEXT_ATTEMPT_LINES: usize = 20;
 /// Supporting events listed per pattern in text output.
 const TEXT_SUPPORT_LINES: usize = 5;
 /// Events outside sessions listed in text output.
