@@ -1190,3 +1190,69 @@ fn malformed_text_yields_errors_naming_the_line() {
     let e = lines(&inputs[4]);
     assert!(e.iter().any(|m| m.contains("half a character")), "{e:?}");
 }
+
+#[test]
+fn reader_assertions_on_bad_offsets_become_unreadable() {
+    let mut t = Key::new("ROOT");
+    t.set("K", "Long", Data::Sz("y".repeat(40)));
+    t.set("K", "Fine", Data::Dword(1));
+    let mut b = hive::build_hive(&t);
+    let vk = hive::find_value_cell(&b, "Long").expect("vk");
+    // A non-inline value whose data offset is "none": nt-hive asserts on it.
+    b[vk + 8..vk + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut inputs = vec![input(
+        tmp.path(),
+        "h",
+        InputKind::Hive,
+        Some(HiveKind::Software),
+        &b,
+    )];
+    let view = RegistryView::load(&mut inputs);
+    match view.value(HiveKind::Software, "K", "Long") {
+        Lookup::Unreadable(u) => assert_eq!(u.file, "h"),
+        other => panic!("expected unreadable, got {other:?}"),
+    }
+    assert_eq!(
+        view.value(HiveKind::Software, "K", "Fine")
+            .into_found()
+            .expect("fine")
+            .data,
+        RegData::Dword(1)
+    );
+}
+
+#[test]
+fn large_subkey_lists_use_index_roots() {
+    let mut t = Key::new("ROOT");
+    for i in 0..3000 {
+        t.at(&format!(r"Many\Key{i:04}"));
+    }
+    let b = hive::build_hive(&t);
+    // The generated hive really has an `ri` cell (so nt-hive's index-root path is exercised).
+    let has_ri = (4096..b.len() - 8)
+        .step_by(8)
+        .any(|p| &b[p + 4..p + 6] == b"ri");
+    assert!(has_ri, "regf wrote no ri list");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut inputs = vec![input(
+        tmp.path(),
+        "h",
+        InputKind::Hive,
+        Some(HiveKind::Software),
+        &b,
+    )];
+    let view = RegistryView::load(&mut inputs);
+    let k = view
+        .key(HiveKind::Software, "Many")
+        .into_found()
+        .expect("many");
+    assert_eq!(k.subkeys.len(), 3000);
+    for i in (0..3000).step_by(97) {
+        assert!(
+            view.key(HiveKind::Software, &format!(r"Many\key{i:04}"))
+                .is_found(),
+            "{i}"
+        );
+    }
+}

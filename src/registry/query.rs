@@ -17,6 +17,11 @@ pub enum QueryError {
     BadKey { key: String, reason: String },
 }
 
+/// Registry keys nest at most 512 levels; deeper walks stop there.
+const MAX_DEPTH: usize = 512;
+/// At most this many keys in one answer (a damaged hive can list a key twice under itself).
+const MAX_KEYS: usize = 1_000_000;
+
 /// Hive names accepted as the first component, as in the reference (`SYSTEM\CCS\…`).
 const SHORT_ROOTS: &[(&str, HiveKind)] = &[
     ("SYSTEM", HiveKind::System),
@@ -193,11 +198,24 @@ pub fn run(
         }
         return Ok(result);
     }
-    // Depth-first walk (explicit stack: no recursion depth limit on hostile input).
+    // Depth-first walk with an explicit stack, bounded in depth: a damaged hive can make a key
+    // list an ancestor as its subkey.
+    let base_depth = paths::split(&path).len();
     let mut stack: Vec<(String, KeyView)> = vec![(path, k)];
     let mut found_value = false;
     while let Some((p, k)) = stack.pop() {
-        let children: Vec<String> = if recurse {
+        if result.keys.len() >= MAX_KEYS {
+            if let Some(last) = result.keys.last_mut() {
+                last.unreadable.push(Unreadable {
+                    file: last.file.clone(),
+                    offset: None,
+                    reason: format!("stopped after {MAX_KEYS} keys"),
+                });
+            }
+            break;
+        }
+        let too_deep = paths::split(&p).len() - base_depth >= MAX_DEPTH;
+        let children: Vec<String> = if recurse && !too_deep {
             k.subkeys
                 .iter()
                 .map(|s| {
@@ -211,7 +229,14 @@ pub fn run(
         } else {
             Vec::new()
         };
-        let q = queried(hive, &p, k, value);
+        let mut q = queried(hive, &p, k, value);
+        if recurse && too_deep && !q.subkeys.is_empty() {
+            q.unreadable.push(Unreadable {
+                file: q.file.clone(),
+                offset: None,
+                reason: format!("subkeys not listed: more than {MAX_DEPTH} levels below the query (a loop in a damaged hive?)"),
+            });
+        }
         if value.is_none() || !q.values.is_empty() {
             found_value |= !q.values.is_empty();
             result.keys.push(q);

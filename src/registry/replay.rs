@@ -110,7 +110,11 @@ struct Entry<'a> {
 /// Read the valid, contiguous entries of a new-format log. Stops at the first entry that is not
 /// `HvLE` (normal end: the rest of the file is old or empty space), and at the first bogus one
 /// (bad hash, size, sequence): only the entries before it count (specification, note 7).
-fn new_log_entries<'a>(bytes: &'a [u8], first_seq: u32) -> (Vec<Entry<'a>>, Option<(String, u64)>) {
+fn new_log_entries<'a>(
+    bytes: &'a [u8],
+    first_seq: u32,
+    max_hbins: u64,
+) -> (Vec<Entry<'a>>, Option<(String, u64)>) {
     let mut entries = Vec::new();
     let mut pos = SECTOR;
     let mut expected = first_seq;
@@ -140,6 +144,14 @@ fn new_log_entries<'a>(bytes: &'a [u8], first_seq: u32) -> (Vec<Entry<'a>>, Opti
                 bad(format!("log entry {seq}: cut short (size {size})")),
             );
         };
+        if u64::from(hbins_size) > max_hbins {
+            return (
+                entries,
+                bad(format!(
+                    "log entry {seq}: hive bins data size {hbins_size} is larger than the hive and its logs can hold"
+                )),
+            );
+        }
         if hbins_size % HBIN_ALIGN != 0 || hbins_size == 0 || hbins_size > MAX_HBINS_SIZE {
             return (
                 entries,
@@ -301,6 +313,10 @@ fn replay_new(
     new_logs: &[(usize, BaseBlock)],
     report: &mut ReplayReport,
 ) {
+    // A hive only grows by pages the logs carry: bound the size a log entry may declare, so a
+    // bogus size field cannot make us allocate gigabytes.
+    let max_hbins = (hive.len().saturating_sub(BASE_BLOCK_SIZE) as u64)
+        + logs.iter().map(|l| l.bytes.len() as u64).sum::<u64>();
     // Logs in sequence order (yarp: the "starting log" has the lower base-block sequence number).
     let mut order: Vec<&(usize, BaseBlock)> = new_logs.iter().collect();
     order.sort_by(|a, b| {
@@ -319,7 +335,7 @@ fn replay_new(
     let mut last_base: Option<&BaseBlock> = None;
     let mut hbins_size = primary.hbins_size;
     for (i, base) in order.iter().map(|(i, b)| (*i, b)) {
-        let (entries, stop) = new_log_entries(logs[i].bytes, base.primary_seq);
+        let (entries, stop) = new_log_entries(logs[i].bytes, base.primary_seq, max_hbins);
         if let Some((message, offset)) = stop {
             report.notes.push(LogNote {
                 log: i,
@@ -406,7 +422,12 @@ fn replay_old(
             });
             continue;
         }
-        if base.hbins_size % HBIN_ALIGN != 0 || base.hbins_size > MAX_HBINS_SIZE {
+        let max_hbins =
+            hive.len().saturating_sub(BASE_BLOCK_SIZE) as u64 + logs[i].bytes.len() as u64;
+        if base.hbins_size % HBIN_ALIGN != 0
+            || base.hbins_size > MAX_HBINS_SIZE
+            || u64::from(base.hbins_size) > max_hbins
+        {
             report.notes.push(LogNote {
                 log: i,
                 damaged: true,
