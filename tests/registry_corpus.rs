@@ -97,6 +97,11 @@ fn system_2_gives_the_facts_and_says_it_may_be_stale() {
     assert!(view.provides(HiveKind::System));
     assert!(!view.provides(HiveKind::Software));
     assert_eq!(
+        view.hive_state(HiveKind::System),
+        Some(rdsdiag::registry::HiveState::Stale)
+    );
+    assert_eq!(view.hive_state(HiveKind::Software), None);
+    assert_eq!(
         view.current_control_set(),
         Lookup::Found(f["select"]["Current"].as_u64().expect("n") as u32)
     );
@@ -267,6 +272,10 @@ fn dirty_ntuser_with_logs_gives_post_replay_values() {
         }
     }
     let view = RegistryView::load(&mut inputs);
+    assert_eq!(
+        view.hive_state(HiveKind::NtUser),
+        Some(rdsdiag::registry::HiveState::Replayed)
+    );
     let hive = input(&inputs, "transactions_NTUSER.DAT");
     assert_eq!(hive.status, InputStatus::Parsed, "{:?}", hive.problems);
     let replayed: Vec<&str> = hive

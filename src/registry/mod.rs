@@ -627,6 +627,16 @@ impl RegistryView {
             || self.texts.iter().any(|t| t.hive == hive && !t.is_empty())
     }
 
+    /// The state (clean, replayed, stale) of the hive file that answers for `hive`, if a hive
+    /// file does. A resolver can use it to label values from a stale hive.
+    pub fn hive_state(&self, hive: HiveKind) -> Option<HiveState> {
+        self.hives
+            .iter()
+            .zip(&self.hive_states)
+            .find(|(h, (_, used))| h.kind == hive && *used)
+            .map(|(_, (state, _))| *state)
+    }
+
     /// The sources the view answers from, in precedence order.
     pub fn sources(&self) -> Vec<SourceInfo> {
         let mut out: Vec<SourceInfo> = self
