@@ -1256,3 +1256,58 @@ fn large_subkey_lists_use_index_roots() {
         );
     }
 }
+
+#[test]
+fn damaged_base_block_is_recovered_from_the_log_or_read_as_is() {
+    let (old, new) = old_new();
+    let (old_b, new_b) = (hive::build_hive(&old), hive::build_hive(&new));
+    let mut dirty = hive::dirty_with_new_logs(&old_b, &new_b, 40, 2, None);
+    // Break the primary's checksum (a byte in the reserved part of the base block).
+    dirty.primary[200] ^= 0x5A;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut inputs = vec![
+        input(
+            tmp.path(),
+            "SYSTEM",
+            InputKind::Hive,
+            Some(HiveKind::System),
+            &dirty.primary,
+        ),
+        input(
+            tmp.path(),
+            "SYSTEM.LOG1",
+            InputKind::HiveLog,
+            Some(HiveKind::System),
+            &dirty.logs[0].1,
+        ),
+    ];
+    let view = RegistryView::load(&mut inputs);
+    let c = codes(&inputs[0]);
+    assert!(c.contains(&"hive-base-block-recovered"), "{c:?}");
+    assert!(c.contains(&"hive-log-replayed"), "{c:?}");
+    assert_new_state(&view);
+
+    // Sequence numbers equal but the checksum wrong, no logs: dirty, read as it is.
+    let mut bad = old_b.clone();
+    bad[200] ^= 0x5A;
+    let mut inputs = vec![input(
+        tmp.path(),
+        "b/SYSTEM",
+        InputKind::Hive,
+        Some(HiveKind::System),
+        &bad,
+    )];
+    let view = RegistryView::load(&mut inputs);
+    let p = inputs[0]
+        .problems
+        .iter()
+        .find(|p| p.code == "hive-dirty-no-logs")
+        .expect("dirty");
+    assert!(p.message.contains("checksum"), "{}", p.message);
+    assert!(
+        codes(&inputs[0]).contains(&"hive-base-block"),
+        "{:?}",
+        inputs[0].problems
+    );
+    assert_old_state(&view);
+}
