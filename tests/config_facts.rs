@@ -36,6 +36,11 @@ fn session_host_2019_in_a_domain() {
     assert_eq!(f.licensing_service.installed.present, Tri::No);
     assert_eq!(f.mslicensing.present.present, Tri::No);
     assert_eq!(f.workgroup_auth_override.enforcement_disabled, Tri::No);
+    let gpos = &f.policy_gpos.gpos;
+    assert_eq!(gpos.len(), 2);
+    assert_eq!(gpos[0].display_name.as_deref(), Some("RDS Session Hosts"));
+    assert!(gpos[0].domain);
+    assert!(!gpos[1].domain);
     insta::assert_json_snapshot!("facts_session_host_2019", f);
     insta::assert_snapshot!("facts_session_host_2019_text", f.render_text());
 }

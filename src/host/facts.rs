@@ -27,6 +27,9 @@ const TSLS_SERVICE: &str = r"CurrentControlSet\Services\TermServLicensing";
 const TSLS_PARAMS: &str = r"CurrentControlSet\Services\TermServLicensing\Parameters";
 const TCPIP: &str = r"CurrentControlSet\Services\Tcpip\Parameters";
 const COMPONENTS: &str = r"Microsoft\ServerManager\ServicingStorage\ServerComponentCache";
+/// Group Policy history of the Administrative Templates (Registry) extension (S42, S43).
+const GP_REGISTRY_HISTORY: &str =
+    r"Microsoft\Windows\CurrentVersion\Group Policy\History\{35378EAC-683F-11D2-A89A-00C04FBBCFA2}";
 const GPO_LIST: &str = r"Microsoft\Windows\CurrentVersion\Group Policy\State\Machine\GPO-List";
 const MSLICENSING: &str = r"Microsoft\MSLicensing";
 const TIMEBOMB_PREFIX: &str = "L$RTMTIMEBOMB";
@@ -269,6 +272,35 @@ pub struct HostFacts {
     /// `TermServLicensing\Parameters\DBPath` (UNCONFIRMED default and type).
     pub license_db_path: Fact<String>,
     pub workgroup_auth_override: WorkgroupAuthOverride,
+    /// GPOs the Administrative Templates (Registry) extension applied: the candidates for any
+    /// value found under the machine policy key (reference §8; per-value attribution is not
+    /// possible offline).
+    pub policy_gpos: PolicyGpos,
+}
+
+/// One GPO from the Group Policy history of the Registry client-side extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gpo {
+    pub display_name: Option<String>,
+    /// GPO GUID (`GPOName`).
+    pub name: Option<String>,
+    /// `LDAP://…` for domain GPOs, `LocalGPO` for local policy.
+    pub ds_path: Option<String>,
+    pub link: Option<String>,
+    pub file_sys_path: Option<String>,
+    /// Whether `ds_path` marks a domain GPO.
+    pub domain: bool,
+    pub provenance: RegProvenance,
+}
+
+/// The GPOs that could have written the machine policy key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyGpos {
+    /// Whether the history key of the Registry extension is in the evidence.
+    pub history: Presence,
+    /// In the order of the history subkeys (application order).
+    pub gpos: Vec<Gpo>,
+    pub refs: Vec<String>,
 }
 
 impl HostFacts {
@@ -403,6 +435,46 @@ pub fn host_facts<S: RegistrySource + ?Sized>(src: &S) -> HostFacts {
             enforcement_disabled,
             refs: refs("S17"),
         },
+        policy_gpos: policy_gpos(src),
+    }
+}
+
+fn policy_gpos<S: RegistrySource + ?Sized>(src: &S) -> PolicyGpos {
+    let history = src.key(HiveKind::Software, GP_REGISTRY_HISTORY);
+    let mut gpos = Vec::new();
+    if let Lookup::Found(k) = &history {
+        let mut subkeys = k.subkeys.clone();
+        // Numbered subkeys in numeric order (0, 1, … 10), others after.
+        subkeys.sort_by_key(|n| (n.parse::<u64>().unwrap_or(u64::MAX), n.clone()));
+        for sub in subkeys {
+            let path = format!(r"{GP_REGISTRY_HISTORY}\{sub}");
+            let get = |name: &str| {
+                src.value(HiveKind::Software, &path, name)
+                    .into_found()
+                    .and_then(|v| string(&v.data))
+            };
+            let provenance = match src.key(HiveKind::Software, &path) {
+                Lookup::Found(key) => key.key_provenance(),
+                _ => continue,
+            };
+            let ds_path = get("DSPath");
+            gpos.push(Gpo {
+                display_name: get("DisplayName"),
+                name: get("GPOName"),
+                domain: ds_path
+                    .as_deref()
+                    .is_some_and(|d| d.to_ascii_uppercase().starts_with("LDAP://")),
+                ds_path,
+                link: get("Link"),
+                file_sys_path: get("FileSysPath"),
+                provenance,
+            });
+        }
+    }
+    PolicyGpos {
+        history: Presence::of_key(&history),
+        gpos,
+        refs: refs("S42, S43"),
     }
 }
 
@@ -899,6 +971,24 @@ impl HostFacts {
             w.enforcement_disabled.name(),
             fact_text(&w.value)
         );
+        let g = &self.policy_gpos;
+        let gpos = match (g.history.present, g.gpos.is_empty()) {
+            (Tri::Yes, false) => g
+                .gpos
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{} ({})",
+                        x.display_name.as_deref().unwrap_or("?"),
+                        if x.domain { "domain" } else { "local" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            (Tri::Yes, true) | (Tri::No, _) => "none recorded".into(),
+            (Tri::Unknown, _) => presence_text(&g.history),
+        };
+        let _ = writeln!(out, "Registry policy GPOs:     {gpos}");
         out.chars()
             .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
             .collect()

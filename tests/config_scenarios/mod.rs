@@ -125,9 +125,19 @@ pub fn gpo_overrides_server_manager() -> Vec<Entry> {
             "Domain",
             sz("contoso.com"),
         ),
+        sw(GP_HISTORY_0, "DisplayName", sz("RDS Session Hosts")),
+        sw(GP_HISTORY_0, "GPOName", sz("{6AC1786C-016F-11D2-945F-00C04FB984F9}")),
+        sw(GP_HISTORY_0, "DSPath", sz("LDAP://CN=Machine,cn={6AC1786C-016F-11D2-945F-00C04FB984F9},cn=policies,cn=system,DC=contoso,DC=com")),
+        sw(GP_HISTORY_0, "Link", sz("LDAP://OU=RDSH,DC=contoso,DC=com")),
+        sw(GP_HISTORY_1, "DisplayName", sz("Local Group Policy")),
+        sw(GP_HISTORY_1, "DSPath", sz("LocalGPO")),
+        sw(GP_HISTORY_1, "Link", sz("Local")),
     ]);
     e
 }
+
+const GP_HISTORY_0: &str = r"Microsoft\Windows\CurrentVersion\Group Policy\History\{35378EAC-683F-11D2-A89A-00C04FBBCFA2}\0";
+const GP_HISTORY_1: &str = r"Microsoft\Windows\CurrentVersion\Group Policy\History\{35378EAC-683F-11D2-A89A-00C04FBBCFA2}\1";
 
 /// A GPO that is enabled with an empty server list, over a Server Manager list; licensing mode
 /// set only in Server Manager (Per Device) on WS2016.
