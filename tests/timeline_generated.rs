@@ -784,6 +784,29 @@ fn hostile_field_values_do_not_panic() {
     );
     let t = build(&ev, Some(""), &TimelineOptions::default());
     assert!(t.notes.iter().any(|n| n.code == "no-session-id"));
+    // Times at the edge of jiff's range (the evtx crate refuses such records, but events can come
+    // from elsewhere): windows clamp instead of overflowing.
+    let mut edge = read(
+        "Edge.evtx",
+        flat(vec![
+            logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5"),
+            disconnect("2024-03-01T09:30:00Z", 2, U1, "10.0.0.5", 257),
+            vec![termdd56("2024-03-01T09:29:59Z", "10.0.0.5")],
+        ]),
+    );
+    let max = jiff::Timestamp::MAX;
+    let n = edge.len() as i64;
+    for (k, e) in edge.iter_mut().enumerate() {
+        e.time = max - SignedDuration::from_secs(n - k as i64);
+    }
+    let te = timeline(&edge);
+    assert_eq!(te.sessions.len(), 1);
+    assert_eq!(te.patterns_of(PatternKind::LicensingDisconnect).count(), 1);
+    for e in &mut edge {
+        e.time = jiff::Timestamp::MIN + SignedDuration::from_secs(e.record_id as i64);
+    }
+    let te = timeline(&edge);
+    assert_eq!(te.patterns_of(PatternKind::LicensingDisconnect).count(), 1);
     let r = t
         .events
         .iter()

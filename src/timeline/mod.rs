@@ -399,6 +399,16 @@ impl Timeline {
     }
 }
 
+/// `t + d`, clamped to jiff's range instead of panicking (event times come from the evidence).
+pub(crate) fn shift(t: Timestamp, d: SignedDuration) -> Timestamp {
+    t.saturating_add(d).unwrap_or(Timestamp::MAX)
+}
+
+/// `t - d`, clamped to jiff's range instead of panicking.
+pub(crate) fn back(t: Timestamp, d: SignedDuration) -> Timestamp {
+    t.saturating_sub(d).unwrap_or(Timestamp::MIN)
+}
+
 /// The short (NetBIOS-like) form of a computer name, lower case: `CITADEL-DC01.c137.local` →
 /// `citadel-dc01`.
 pub(crate) fn short_host(name: &str) -> String {

@@ -8,8 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::sessions::{same_user, user_key};
 use super::{
-    provider_short, short_host, Disconnect, EventRef, IntervalCite, IntervalEnd, Pattern,
-    PatternKind, Role, Session, TimelineEvent, TimelineOptions, MAX_EVIDENCE,
+    back, provider_short, shift, short_host, Disconnect, EventRef, IntervalCite, IntervalEnd,
+    Pattern, PatternKind, Role, Session, TimelineEvent, TimelineOptions, MAX_EVIDENCE,
 };
 
 /// Indexes of events with `role` whose time is within `[from, to]` (events are time-sorted).
@@ -138,8 +138,8 @@ fn client_licensing_disconnects(
     {
         let lic = in_window(
             events,
-            e.time - opts.licensing_window,
-            e.time + opts.licensing_after,
+            back(e.time, opts.licensing_window),
+            shift(e.time, opts.licensing_after),
             Role::Licensing,
         );
         let c = counts(events, &lic);
@@ -184,8 +184,8 @@ fn licensing_disconnects(
             }
             let lic = in_window(
                 events,
-                d.time - opts.licensing_window,
-                d.time + opts.licensing_after,
+                back(d.time, opts.licensing_window),
+                shift(d.time, opts.licensing_after),
                 Role::Licensing,
             );
             if lic.is_empty() && !d.licensing_reason {
@@ -287,8 +287,8 @@ fn soft_enforcement(
         let last = cites.last().map(|c| c.end).unwrap_or_default();
         let lic = in_window(
             events,
-            first - opts.licensing_window,
-            last + opts.licensing_after,
+            back(first, opts.licensing_window),
+            shift(last, opts.licensing_after),
             Role::Licensing,
         );
         let c = counts(events, &lic);
@@ -469,8 +469,8 @@ fn error_bursts(
         for d in s.disconnects.iter().filter(|d| !d.after_logoff) {
             let errs: BTreeSet<usize> = in_window(
                 events,
-                d.time - opts.burst_window,
-                d.time + opts.burst_window,
+                back(d.time, opts.burst_window),
+                shift(d.time, opts.burst_window),
                 Role::SecurityError,
             )
             .into_iter()

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use jiff::Timestamp;
 
 use super::{
-    short_host, Disconnect, Initiator, Interval, IntervalEnd, Role, Session, SessionFlag,
-    SessionState, TimelineEvent, TimelineOptions, UserSummary,
+    back, shift, short_host, Disconnect, Initiator, Interval, IntervalEnd, Role, Session,
+    SessionFlag, SessionState, TimelineEvent, TimelineOptions, UserSummary,
 };
 use crate::catalog::reasons;
 
@@ -406,9 +406,9 @@ pub(super) fn join_related(
                         && x.computer.as_deref().map(short_host).unwrap_or_default() == host
                 }),
             Role::WindowStationDisconnect => events
-                [events.partition_point(|x| x.time < e.time - opts.pair_window)..]
+                [events.partition_point(|x| x.time < back(e.time, opts.pair_window))..]
                 .iter()
-                .take_while(|x| x.time <= e.time + opts.pair_window)
+                .take_while(|x| x.time <= shift(e.time, opts.pair_window))
                 .filter(|x| {
                     x.role == Role::Disconnect
                         && x.session_key.is_some()
