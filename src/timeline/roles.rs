@@ -347,6 +347,14 @@ mod tests {
     }
 
     #[test]
+    fn role_names_match_their_serialised_form() {
+        for (r, n) in Role::ALL {
+            assert_eq!(r.name(), n);
+            assert_eq!(serde_json::to_value(r).unwrap(), serde_json::json!(n));
+        }
+    }
+
+    #[test]
     fn loader_is_strict() {
         let h = COLUMNS.join("\t");
         let ok = "P\t1\tlicensing\t-\t-\t-\t-\t-\t-\tS31";
