@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use rdsdiag::analyze::AnalyzeOptions;
 use rdsdiag::batch::{self, Digest, FleetSummary, Shard};
-use rdsdiag::report::CaptureReport;
 
 use super::{show_error, write_stdout, Exit, LimitArgs};
 
@@ -83,7 +82,7 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
     let _ = std::panic::take_hook();
     bar.finish_and_clear();
     let lines: Vec<Value> = reports.iter().map(batch::capture_line).collect();
-    emit(&lines, args.format, &reports)
+    emit(&lines, args.format)
 }
 
 pub fn run_merge(args: &MergeArgs) -> Exit {
@@ -104,11 +103,11 @@ pub fn run_merge(args: &MergeArgs) -> Exit {
             }
         }
     }
-    emit(&lines, args.format, &[])
+    emit(&lines, args.format)
 }
 
 /// Print capture lines sorted by path, then the summary computed from the lines themselves.
-fn emit(lines: &[Value], format: BatchFormat, reports: &[CaptureReport]) -> Exit {
+pub fn emit(lines: &[Value], format: BatchFormat) -> Exit {
     let mut lines: Vec<&Value> = lines.iter().collect();
     lines.sort_by(|a, b| path_of(a).cmp(path_of(b)));
     let digests: Vec<Digest> = lines.iter().map(|v| Digest::from_value(v)).collect();
@@ -127,7 +126,6 @@ fn emit(lines: &[Value], format: BatchFormat, reports: &[CaptureReport]) -> Exit
         BatchFormat::Text => render_text(&digests, &summary),
     };
     write_stdout(&out);
-    let _ = reports;
     if !summary.failed.is_empty() {
         Exit::InputError
     } else if !summary.findings.is_empty() || !summary.cross_findings.is_empty() {

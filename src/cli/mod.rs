@@ -61,6 +61,9 @@ pub enum AnalyzeFormat {
     Json,
     /// The same report as Markdown, for a support ticket.
     Markdown,
+    /// One JSON line per capture, then the fleet summary with cross-capture correlation (as
+    /// `rdsdiag batch`).
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,10 +236,15 @@ fn run_analyze(args: &AnalyzeArgs, text: TextOptions, quiet: bool) -> Exit {
             Some("check the path; archives are refused when they are hostile or exceed the --max-zip-* limits".into()),
         );
     }
+    if args.format == AnalyzeFormat::Jsonl {
+        let lines: Vec<serde_json::Value> = report.captures.iter().map(rdsdiag::batch::capture_line).collect();
+        return batch::emit(&lines, batch::BatchFormat::Jsonl);
+    }
     let rendered = match args.format {
         AnalyzeFormat::Json => serde_json::to_string_pretty(&report).map(|s| s + "\n").unwrap_or_default(),
         AnalyzeFormat::Text => report::text::render(&report, text),
         AnalyzeFormat::Markdown => report::markdown::render(&report),
+        AnalyzeFormat::Jsonl => String::new(),
     };
     if !quiet || args.format != AnalyzeFormat::Text {
         write_stdout(&rendered);
