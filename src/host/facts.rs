@@ -30,6 +30,7 @@ const COMPONENTS: &str = r"Microsoft\ServerManager\ServicingStorage\ServerCompon
 /// Group Policy history of the Administrative Templates (Registry) extension (S42, S43).
 const GP_REGISTRY_HISTORY: &str =
     r"Microsoft\Windows\CurrentVersion\Group Policy\History\{35378EAC-683F-11D2-A89A-00C04FBBCFA2}";
+const WINSTATIONS: &str = r"CurrentControlSet\Control\Terminal Server\WinStations";
 const GPO_LIST: &str = r"Microsoft\Windows\CurrentVersion\Group Policy\State\Machine\GPO-List";
 const MSLICENSING: &str = r"Microsoft\MSLicensing";
 const TIMEBOMB_PREFIX: &str = "L$RTMTIMEBOMB";
@@ -276,6 +277,9 @@ pub struct HostFacts {
     /// value found under the machine policy key (reference §8; per-value attribution is not
     /// possible offline).
     pub policy_gpos: PolicyGpos,
+    /// Subkeys of `Control\Terminal Server\WinStations`: the RDP-Tcp listener whose settings
+    /// are resolved, and any other listener (settings of other listeners are not resolved).
+    pub listeners: Fact<Vec<String>>,
 }
 
 /// One GPO from the Group Policy history of the Registry client-side extension.
@@ -436,6 +440,15 @@ pub fn host_facts<S: RegistrySource + ?Sized>(src: &S) -> HostFacts {
             refs: refs("S17"),
         },
         policy_gpos: policy_gpos(src),
+        listeners: match src.key(HiveKind::System, WINSTATIONS) {
+            Lookup::Found(k) => Fact::Found {
+                provenance: k.key_provenance(),
+                value: k.subkeys,
+            },
+            Lookup::Absent => Fact::Absent,
+            Lookup::Unreadable(u) => Fact::Unreadable(u),
+            Lookup::NotProvided { hive } => Fact::NotProvided { hive },
+        },
     }
 }
 
@@ -989,6 +1002,14 @@ impl HostFacts {
             (Tri::Unknown, _) => presence_text(&g.history),
         };
         let _ = writeln!(out, "Registry policy GPOs:     {gpos}");
+        let listeners = match &self.listeners {
+            Fact::Found { value, .. } if value.is_empty() => "none".to_string(),
+            Fact::Found { value, .. } => value.join(", "),
+            Fact::NotProvided { hive } => format!("unknown ({hive} hive not provided)"),
+            Fact::Absent => "absent".into(),
+            Fact::Unreadable(u) => format!("unreadable ({})", u.reason),
+        };
+        let _ = writeln!(out, "Listeners (WinStations):  {listeners}");
         out.chars()
             .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
             .collect()
