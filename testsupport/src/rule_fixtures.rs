@@ -5,7 +5,11 @@
 use crate::hive::Data;
 use crate::scenario::{Machine, Os};
 // Event helpers of the service, client and connection rules.
-use crate::scenario::{scm_7036, scm_7040};
+use crate::evtx::Ev;
+use crate::scenario::{
+    lsm_39, lsm_40, lsm_session, rcm_system, rdp_client_1026, schannel_36870, scm_7036, scm_7040,
+    termdd_56,
+};
 
 /// The fixtures of one rule.
 pub struct RuleFixture {
@@ -68,9 +72,173 @@ pub static FIXTURES: &[RuleFixture] = &[
             )
         },
     },
+    RuleFixture {
+        id: "RDS-LIC-WORKGROUP-AUTH",
+        positive: || {
+            // A workgroup license server without the override.
+            Machine::license_server("LS01", Os::Server2019, None)
+        },
+        negative: || {
+            // The same license server with the documented override set.
+            Machine::license_server("LS01", Os::Server2019, None).system_value(
+                r"ControlSet001\Services\TermServLicensing\Parameters",
+                "DisableWorkgroupAuthEnforcement",
+                Data::Dword(1),
+            )
+        },
+    },
+    RuleFixture {
+        id: "RDS-LIC-CLIENT-CACHE",
+        positive: || {
+            // A client whose stored licence cannot be renewed.
+            Machine::new("PC042", Os::Windows11, Some("contoso.local"))
+                .with_mslicensing(2)
+                .log(
+                    "Microsoft-Windows-TerminalServices-RDPClient%4Operational.evtx",
+                    vec![
+                        rdp_client_1026("2024-03-01T09:00:00Z", 265, "The client access license could not be renewed"),
+                        rdp_client_1026("2024-03-01T09:05:00Z", 265, "The client access license could not be renewed"),
+                        rdp_client_1026("2024-03-01T09:20:00Z", 261, "The stored license has an invalid format"),
+                    ],
+                )
+        },
+        negative: || {
+            // The same client, disconnected by the user and once by a network error.
+            Machine::new("PC042", Os::Windows11, Some("contoso.local"))
+                .with_mslicensing(2)
+                .log(
+                    "Microsoft-Windows-TerminalServices-RDPClient%4Operational.evtx",
+                    vec![
+                        rdp_client_1026("2024-03-01T09:00:00Z", 2, "The user disconnected"),
+                        rdp_client_1026("2024-03-01T09:05:00Z", 772, "Network error"),
+                    ],
+                )
+        },
+    },
+    RuleFixture {
+        id: "RDS-CONN-NO-KEEPALIVE",
+        positive: || {
+            // Seed 003: alice's client lost its connection; session 3 stayed active, she got a
+            // new session 4, and session 3 was only taken over (reason 5) later.
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .log("Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx", keepalive_sessions())
+        },
+        negative: || {
+            // The same sessions on a host with keep-alive enabled by policy: the pattern has
+            // another cause.
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .policy("KeepAliveEnable", Data::Dword(1))
+                .policy("KeepAliveInterval", Data::Dword(1))
+                .log("Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx", keepalive_sessions())
+        },
+    },
+    RuleFixture {
+        id: "RDS-CONN-SECURITY-ERROR",
+        positive: || {
+            // Bob's session drops among TermDD 56 errors from his address.
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .log("Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx", dropped_session())
+                .log(
+                    "System.evtx",
+                    vec![
+                        termdd_56("2024-03-01T09:29:10Z", "10.0.0.5"),
+                        termdd_56("2024-03-01T09:29:20Z", "10.0.0.5"),
+                        termdd_56("2024-03-01T09:29:30Z", "10.0.0.5"),
+                    ],
+                )
+        },
+        negative: || {
+            // One stray TermDD 56 near the disconnect is no burst.
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .log("Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx", dropped_session())
+                .log("System.evtx", vec![termdd_56("2024-03-01T09:29:10Z", "10.0.0.5")])
+        },
+    },
+    RuleFixture {
+        id: "RDS-CONN-FIPS-OVERRIDE",
+        positive: || {
+            // FIPS enforced while Group Policy asks for High; a client is refused with reason 8.
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .system_value(r"ControlSet001\Control\Lsa\FipsAlgorithmPolicy", "Enabled", Data::Dword(1))
+                .policy("MinEncryptionLevel", Data::Dword(3))
+                .log(
+                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                    vec![lsm_40("2024-03-01T09:12:00Z", 5, 8)],
+                )
+        },
+        negative: || {
+            // The same host without FIPS: the policy level applies.
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .policy("MinEncryptionLevel", Data::Dword(3))
+        },
+    },
+    RuleFixture {
+        id: "RDS-CONN-CERT-KEY",
+        positive: || {
+            // The self-signed certificate's key cannot be read and RCM cannot create a new one.
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .log(
+                    "System.evtx",
+                    vec![
+                        schannel_36870("2024-03-01T09:00:00Z"),
+                        rcm_system("2024-03-01T09:00:01Z", 1057, &["0x8009030d"]),
+                        schannel_36870("2024-03-01T09:40:00Z"),
+                    ],
+                )
+        },
+        negative: || {
+            // The same host with a System log that holds only a service state change.
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .log(
+                    "System.evtx",
+                    vec![scm_7036("2024-03-01T09:00:00Z", "Remote Desktop Services", "running")],
+                )
+        },
+    },
 ];
 
 /// The fixtures of `id`.
 pub fn fixture(id: &str) -> Option<&'static RuleFixture> {
     FIXTURES.iter().find(|f| f.id == id)
+}
+
+/// LocalSessionManager events of seed 003: alice's session 3 stays active while she gets session
+/// 4; session 3 is taken over (reason 5) half an hour later.
+pub fn keepalive_sessions() -> Vec<Ev> {
+    vec![
+        lsm_session(21, "2024-03-01T09:00:00Z", 3, r"CONTOSO\alice", "10.0.0.7"),
+        lsm_session(22, "2024-03-01T09:00:05Z", 3, r"CONTOSO\alice", "10.0.0.7"),
+        lsm_session(21, "2024-03-01T09:30:00Z", 4, r"CONTOSO\alice", "10.0.0.7"),
+        lsm_session(22, "2024-03-01T09:30:04Z", 4, r"CONTOSO\alice", "10.0.0.7"),
+        lsm_39("2024-03-01T10:00:00Z", 3, 4),
+        lsm_40("2024-03-01T10:00:00.2Z", 3, 5),
+        lsm_session(24, "2024-03-01T10:00:00.4Z", 3, r"CONTOSO\alice", "10.0.0.7"),
+    ]
+}
+
+/// LocalSessionManager events of a session that drops: bob logs on at 09:00 and is disconnected at
+/// 09:30 with reason 0.
+pub fn dropped_session() -> Vec<Ev> {
+    vec![
+        lsm_session(21, "2024-03-01T09:00:00Z", 2, r"CONTOSO\bob", "10.0.0.5"),
+        lsm_session(22, "2024-03-01T09:00:04Z", 2, r"CONTOSO\bob", "10.0.0.5"),
+        lsm_40("2024-03-01T09:30:00Z", 2, 0),
+        lsm_session(24, "2024-03-01T09:30:00.3Z", 2, r"CONTOSO\bob", "10.0.0.5"),
+    ]
 }

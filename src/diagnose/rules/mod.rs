@@ -5,6 +5,12 @@
 
 mod lic_policy_overrides;
 mod lic_service_down;
+mod lic_workgroup_auth;
+mod lic_client_cache;
+mod conn_no_keepalive;
+mod conn_security_error;
+mod conn_fips_override;
+mod conn_cert_key;
 
 use super::Rule;
 
@@ -12,4 +18,10 @@ use super::Rule;
 pub static RULES: &[&dyn Rule] = &[
     &lic_policy_overrides::PolicyOverrides,
     &lic_service_down::ServiceDown,
+    &lic_workgroup_auth::WorkgroupAuth,
+    &lic_client_cache::ClientCache,
+    &conn_no_keepalive::NoKeepAlive,
+    &conn_security_error::SecurityError,
+    &conn_fips_override::FipsOverride,
+    &conn_cert_key::CertKey,
 ];

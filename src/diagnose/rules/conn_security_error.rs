@@ -1,0 +1,155 @@
+//! RDS-CONN-SECURITY-ERROR: bursts of security/protocol errors (TermDD 56/50, Schannel, RCM
+//! 1050…, RdpCoreTS) around disconnects, explained with the effective security layer, encryption
+//! level and FIPS policy (reference D13, seed 003 "because of a security error").
+
+use crate::config::{names, Setting};
+use crate::diagnose::common::setting_evidence;
+use crate::diagnose::{
+    Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
+};
+use crate::timeline::{EventRef, PatternKind};
+
+pub struct SecurityError;
+
+static META: RuleMeta = RuleMeta {
+    id: "RDS-CONN-SECURITY-ERROR",
+    severity: Severity::Warning,
+    evidence: &[EvidenceKind::Registry, EvidenceKind::Event],
+    doc: include_str!("RDS-CONN-SECURITY-ERROR.md"),
+};
+
+const RCM: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager";
+const RDPCORE_CHANNEL: &str = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational";
+/// RCM 1050: the listener's security layer/encryption combination was inconsistent and changed
+/// (§16 D13 "proves").
+const RCM_LAYER_ADJUSTED: u16 = 1050;
+/// Server reason 8 `ServerDeniedConnectionFips` (S27, §16 D13 "proves").
+const REASON_FIPS: u32 = 8;
+/// How many bursts the explanation spells out.
+const MAX_NAMED: usize = 5;
+
+fn ref_evidence(m: &Model<'_>, r: &EventRef) -> Evidence {
+    Evidence::Event {
+        time: r.time.to_string(),
+        file: r.file.clone(),
+        record_id: r.record_id,
+        provider: r.provider.clone(),
+        event_id: r.event_id,
+        fact: m
+            .timeline
+            .events
+            .get(r.index)
+            .map(|t| t.message.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// `name = value (source)`, or what is unknown.
+fn setting_text(s: Option<&Setting>, label: &str) -> String {
+    match s {
+        None => format!("{label}: not resolved"),
+        Some(s) => match s.source {
+            Some(src) => format!(
+                "{label}: {} (from {})",
+                s.value_display,
+                src.name().replace('_', " ")
+            ),
+            None => format!("{label}: {}", s.display),
+        },
+    }
+}
+
+impl Rule for SecurityError {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, m: &Model<'_>) -> Outcome {
+        let bursts: Vec<_> = m
+            .timeline
+            .patterns
+            .iter()
+            .filter(|p| p.kind == PatternKind::ErrorBurst)
+            .collect();
+        if bursts.is_empty() {
+            let disconnects = m.timeline.summary.disconnects;
+            if disconnects > 0 && !m.has_channel("System") && !m.has_channel(RDPCORE_CHANNEL) {
+                return Outcome::Undecided(vec![format!(
+                    "System and RdpCoreTS logs not provided: security/protocol errors around the {disconnects} disconnect(s) cannot be seen"
+                )]);
+            }
+            return Outcome::Pass;
+        }
+        let host = m
+            .host
+            .computer_name
+            .value()
+            .cloned()
+            .unwrap_or_else(|| "the host".into());
+        let layer = m.setting(names::SECURITY_LAYER);
+        let level = m.setting(names::MIN_ENCRYPTION_LEVEL);
+        let fips = m.setting(names::FIPS_ALGORITHM_POLICY);
+        let nla = m.setting(names::USER_AUTHENTICATION);
+        let fips_on = fips
+            .and_then(|f| f.decided_value())
+            .and_then(|v| v.as_flag())
+            == Some(true);
+
+        let errors: usize = bursts.iter().map(|p| p.supporting_events).sum();
+        let named: Vec<String> = bursts
+            .iter()
+            .take(MAX_NAMED)
+            .map(|p| format!("{} ({})", p.summary, p.time))
+            .collect();
+        let more = if bursts.len() > MAX_NAMED {
+            format!("; and {} more", bursts.len() - MAX_NAMED)
+        } else {
+            String::new()
+        };
+        let mut refs: Vec<&EventRef> = bursts.iter().flat_map(|p| p.evidence.iter()).collect();
+        refs.sort();
+        refs.dedup();
+        let adjusted = refs
+            .iter()
+            .any(|r| r.event_id == RCM_LAYER_ADJUSTED && r.provider.eq_ignore_ascii_case(RCM));
+        let fips_reason = bursts.iter().any(|p| p.reason_code == Some(REASON_FIPS));
+        let mut hints = Vec::new();
+        if adjusted {
+            hints.push("RCM 1050 shows the listener's security layer and encryption level did not fit together and were changed".to_string());
+        }
+        if fips_reason {
+            hints.push("disconnect reason 8: the server requires FIPS encryption the client cannot provide".to_string());
+        }
+        if fips_on {
+            hints.push(
+                "the FIPS algorithm policy is enabled and forces FIPS-compliant encryption"
+                    .to_string(),
+            );
+        }
+        let hints = if hints.is_empty() {
+            String::new()
+        } else {
+            format!(" Also: {}.", hints.join("; "))
+        };
+        let explanation = format!(
+            "On {host} {errors} security/protocol error(s) surround {n} disconnect burst(s): {named}{more}. Effective configuration: {layer}; {level}; {fips}; {nla}. The encryption level only applies to the native RDP security layer; with TLS the errors usually come from TLS protocol, cipher or certificate problems, or from scanners.{hints}",
+            n = bursts.len(),
+            named = named.join("; "),
+            layer = setting_text(layer, "security layer"),
+            level = setting_text(level, "encryption level"),
+            fips = setting_text(fips, "FIPS policy"),
+            nla = setting_text(nla, "NLA"),
+        );
+        let mut evidence = Vec::new();
+        for s in [layer, level, fips].into_iter().flatten() {
+            evidence.extend(setting_evidence(s));
+        }
+        evidence.extend(refs.into_iter().map(|r| ref_evidence(m, r)));
+        let confidence = if adjusted || fips_reason {
+            Confidence::Confirmed
+        } else {
+            Confidence::Likely
+        };
+        Outcome::Found(vec![META.finding(confidence, explanation, evidence)])
+    }
+}
