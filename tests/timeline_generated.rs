@@ -845,3 +845,37 @@ fn pattern_client_licensing_disconnect() {
     assert!(!other.licensing_reason);
     assert!(other.reason.as_deref().unwrap().contains("socket closed"));
 }
+
+#[test]
+fn window_station_reconnect_joins_its_reconnect_before_or_after() {
+    let sec = |id: u32, t: &str| {
+        Ev::new("Microsoft-Windows-Security-Auditing", id)
+            .time(t)
+            .channel("Security")
+            .computer(HOST)
+            .event_data(&[
+                ("AccountName", "alice"),
+                ("AccountDomain", "CONTOSO"),
+                ("SessionName", "RDP-Tcp#3"),
+                ("ClientName", "LAPTOP7"),
+                ("ClientAddress", "10.0.0.6"),
+            ])
+    };
+    let mut all = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5"),
+            disconnect("2024-03-01T09:30:00Z", 2, U1, "10.0.0.5", 0),
+            vec![lsm(25, "2024-03-01T09:40:00Z", 2, U1, "10.0.0.6")],
+            // Another user's reconnect nearby must not take it.
+            logon("2024-03-01T09:39:00Z", 3, U2, "10.0.0.7"),
+        ]),
+    );
+    // 4778 a second after the LSM 25.
+    all.extend(read("Security.evtx", [sec(4778, "2024-03-01T09:40:01Z")]));
+    let t = timeline(&all);
+    let w = t.events.iter().find(|e| e.event_id == 4778).unwrap();
+    assert_eq!(w.role, Role::WindowStationReconnect);
+    assert_eq!(w.session_key.as_deref(), Some("S1"));
+    assert_eq!(t.session("S1").unwrap().addresses, ["10.0.0.5", "10.0.0.6"]);
+}

@@ -372,9 +372,10 @@ pub(super) fn user_key(u: &str) -> String {
 }
 
 /// Join authentication and window-station events to the session they belong to (reference §15
-/// "who/where"): RCM 1149, Security 4624 type 10 and 4778 to the next arbitration (LSM 41), logon
+/// "who/where"): RCM 1149 and Security 4624 type 10 to the next arbitration (LSM 41), logon
 /// or reconnect of the same user within `auth_window` (so attempts that never logged on keep
-/// their own authentication); Security 4779 to a disconnect of the same user within
+/// their own authentication); Security 4778 to the nearest reconnect or logon of the same user
+/// within `auth_window` either side; Security 4779 to a disconnect of the same user within
 /// `pair_window`. Adds their addresses to the session.
 pub(super) fn join_related(
     events: &mut [TimelineEvent],
@@ -393,30 +394,35 @@ pub(super) fn join_related(
             continue;
         };
         let host = e.computer.as_deref().map(short_host).unwrap_or_default();
+        let same = |x: &TimelineEvent| {
+            x.session_key.is_some()
+                && x.user.as_deref().is_some_and(|u| same_user(u, user))
+                && x.computer.as_deref().map(short_host).unwrap_or_default() == host
+        };
+        // The nearest event of `roles` within `w` either side (earlier wins a tie).
+        let nearest = |roles: &[Role], w: jiff::SignedDuration| {
+            events[events.partition_point(|x| x.time < back(e.time, w))..]
+                .iter()
+                .take_while(|x| x.time <= shift(e.time, w))
+                .filter(|x| roles.contains(&x.role) && same(x))
+                .min_by_key(|x| (x.time.duration_since(e.time).abs(), x.index))
+        };
         let target = match e.role {
-            Role::Authenticated | Role::LogonAudit | Role::WindowStationReconnect => events[i..]
+            // Logged before the session's arbitration/logon: join the next one.
+            Role::Authenticated | Role::LogonAudit => events[i..]
                 .iter()
                 .take_while(|x| x.time.duration_since(e.time) <= opts.auth_window)
                 .find(|x| {
                     matches!(
                         x.role,
                         Role::ArbitrationBegin | Role::Logon | Role::Reconnect
-                    ) && x.session_key.is_some()
-                        && x.user.as_deref().is_some_and(|u| same_user(u, user))
-                        && x.computer.as_deref().map(short_host).unwrap_or_default() == host
+                    ) && same(x)
                 }),
-            Role::WindowStationDisconnect => events
-                [events.partition_point(|x| x.time < back(e.time, opts.pair_window))..]
-                .iter()
-                .take_while(|x| x.time <= shift(e.time, opts.pair_window))
-                .filter(|x| {
-                    x.role == Role::Disconnect
-                        && x.session_key.is_some()
-                        && x.time.duration_since(e.time).abs() <= opts.pair_window
-                        && x.user.as_deref().is_some_and(|u| same_user(u, user))
-                        && x.computer.as_deref().map(short_host).unwrap_or_default() == host
-                })
-                .min_by_key(|x| (x.time.duration_since(e.time).abs(), x.index)),
+            // Logged around the LSM event it mirrors, before or after it.
+            Role::WindowStationReconnect => {
+                nearest(&[Role::Reconnect, Role::Logon], opts.auth_window)
+            }
+            Role::WindowStationDisconnect => nearest(&[Role::Disconnect], opts.pair_window),
             _ => None,
         };
         if let Some(s) = target
