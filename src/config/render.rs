@@ -189,3 +189,26 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{resolve, MemorySource};
+    use crate::evidence::HiveKind;
+    use crate::registry::RegData;
+
+    #[test]
+    fn evidence_text_cannot_break_the_table() {
+        let mut m = MemorySource::new();
+        m.set(
+            HiveKind::Software,
+            r"Policies\Microsoft\Windows NT\Terminal Services",
+            "LicenseServers",
+            RegData::Sz("ls1\u{1b}[31m\nFAKE ROW".into()),
+        );
+        let text = render_text(&resolve(&m));
+        assert!(!text.contains('\u{1b}'));
+        assert!(!text.lines().any(|l| l.starts_with("FAKE ROW")), "{text}");
+        assert!(text.contains(r"\u{1b}[31m\nFAKE ROW"), "{text}");
+    }
+}

@@ -629,3 +629,24 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_words() {
+        assert_eq!(duration(5_400_000), "90 minutes");
+        assert_eq!(duration(7_200_000), "2 hours");
+        assert_eq!(duration(86_400_000), "1 day");
+        assert_eq!(duration(1_500), "1500 milliseconds");
+        assert_eq!(duration(1_000), "1 second");
+    }
+
+    #[test]
+    fn lists_split_and_trim() {
+        assert_eq!(split_list(" a, b ,,c ", ','), ["a", "b", "c"]);
+        assert!(split_list("", ',').is_empty());
+        assert_eq!(hex(&[0x0a, 0xff]), "0AFF");
+    }
+}
