@@ -98,7 +98,18 @@ fn main() {
     let captures = env_usize("RDSDIAG_BENCH_CAPTURES", 500);
     let events = env_usize("RDSDIAG_BENCH_EVENTS", 1200);
     let bin = env!("CARGO_BIN_EXE_rdsdiag");
-    let root = tempfile::tempdir().expect("tempdir");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // RDSDIAG_BENCH_DIR keeps the generated corpus there (for profiling); default: a temp dir.
+    let keep = std::env::var_os("RDSDIAG_BENCH_DIR").map(PathBuf::from);
+    let root_path = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&root_path).expect("corpus dir");
+    struct Root(PathBuf);
+    impl Root {
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    let root = Root(root_path);
     let start = Instant::now();
     for i in 0..captures {
         machine(i, events).write_kape(&root.path().join(format!("RDSH{i:04}"))).expect("write");

@@ -67,7 +67,7 @@ const CAPTURE_MARKERS: &[&str] = &["windows", "uploads", "client_info.json", "co
 pub fn find_captures(root: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     collect(root, 0, &mut out)?;
-    out.sort();
+    sort_paths(&mut out);
     Ok(out)
 }
 
@@ -149,24 +149,48 @@ fn holds_evidence(p: &Path) -> bool {
     )
 }
 
-/// Analyse captures in parallel on the global pool, each isolated: a panic inside a parser
-/// becomes a `failed` report naming it. `on_done` is called after each capture (progress).
-pub fn run(paths: &[PathBuf], opts: &AnalyzeOptions, on_done: &(dyn Fn() + Sync)) -> Vec<CaptureReport> {
-    paths
-        .par_iter()
-        .map(|p| {
-            let report = catch_unwind(AssertUnwindSafe(|| analyze_capture(p, opts))).unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("unknown panic");
-                CaptureReport::failed(p.clone(), format!("internal error while analysing (a parser panicked: {msg}); the rest of the batch went on"))
-            });
-            on_done();
-            report
-        })
-        .collect()
+/// Analyse one capture, isolated: a panic inside a parser becomes a `failed` report naming it.
+pub fn run_one(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
+    catch_unwind(AssertUnwindSafe(|| analyze_capture(path, opts))).unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        CaptureReport::failed(
+            path.to_path_buf(),
+            format!("internal error while analysing (a parser panicked: {msg}); the rest of the batch went on"),
+        )
+    })
+}
+
+/// Analyse captures in parallel on the global pool, each isolated ([`run_one`]), and hand the
+/// reports to `sink` in the order of `paths`. Captures are processed in windows of a few per
+/// thread, so memory stays flat however many captures there are: only the window's reports are
+/// alive at once. `on_done` is called after each capture (progress).
+pub fn run(
+    paths: &[PathBuf],
+    opts: &AnalyzeOptions,
+    on_done: &(dyn Fn() + Sync),
+    mut sink: impl FnMut(CaptureReport),
+) {
+    let window = (rayon::current_num_threads() * 4).max(8);
+    for chunk in paths.chunks(window) {
+        let reports: Vec<CaptureReport> = chunk
+            .par_iter()
+            .map(|p| {
+                let r = run_one(p, opts);
+                on_done();
+                r
+            })
+            .collect();
+        reports.into_iter().for_each(&mut sink);
+    }
+}
+
+/// Sort capture paths the way output lines are sorted (by the path as text).
+pub fn sort_paths(paths: &mut [PathBuf]) {
+    paths.sort_by(|a, b| a.to_string_lossy().cmp(&b.to_string_lossy()));
 }
 
 /// The JSONL line of one capture: the same object `analyze --format json` holds per capture, with

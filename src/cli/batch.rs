@@ -1,7 +1,7 @@
 //! `rdsdiag batch <ROOT>` and `rdsdiag merge <JSONL>...`: many captures in parallel, JSONL out
 //! (one line per capture, then the fleet summary), shards and their merge.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -78,11 +78,30 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
     // A panic inside a parser is caught per capture and reported in its line; keep the default
     // hook from printing it in the middle of the output.
     std::panic::set_hook(Box::new(|_| {}));
-    let reports = batch::run(&paths, &opts, &|| bar.inc(1));
+    // Lines go out as soon as their window is done (memory stays flat); only digests are kept
+    // for the summary.
+    let mut digests = Vec::with_capacity(paths.len());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut broken_pipe = false;
+    batch::run(&paths, &opts, &|| bar.inc(1), |report| {
+        let line = batch::capture_line(&report);
+        if args.format == BatchFormat::Jsonl && !broken_pipe {
+            let text = serde_json::to_string(&line).unwrap_or_default();
+            broken_pipe = writeln!(out, "{text}").is_err();
+        }
+        digests.push(Digest::from_value(&line));
+    });
     let _ = std::panic::take_hook();
     bar.finish_and_clear();
-    let lines: Vec<Value> = reports.iter().map(batch::capture_line).collect();
-    emit(&lines, args.format)
+    let summary = batch::summarize(&digests);
+    let tail = match args.format {
+        BatchFormat::Jsonl => serde_json::to_string(&batch::summary_line(&summary)).unwrap_or_default() + "\n",
+        BatchFormat::Text => render_text(&digests, &summary),
+    };
+    if !broken_pipe {
+        let _ = out.write_all(tail.as_bytes()).and_then(|_| out.flush());
+    }
+    exit_for(&summary)
 }
 
 pub fn run_merge(args: &MergeArgs) -> Exit {
@@ -126,6 +145,10 @@ pub fn emit(lines: &[Value], format: BatchFormat) -> Exit {
         BatchFormat::Text => render_text(&digests, &summary),
     };
     write_stdout(&out);
+    exit_for(&summary)
+}
+
+fn exit_for(summary: &FleetSummary) -> Exit {
     if !summary.failed.is_empty() {
         Exit::InputError
     } else if !summary.findings.is_empty() || !summary.cross_findings.is_empty() {
