@@ -7,6 +7,8 @@ use crate::diagnose::{Confidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, 
 use crate::eventlog::Event;
 use crate::host::facts::{RoleKind, Tri};
 
+use super::conn_shared::host_name;
+
 pub struct CertKey;
 
 static META: RuleMeta = RuleMeta {
@@ -50,12 +52,7 @@ impl Rule for CertKey {
             }
             return Outcome::Pass;
         }
-        let host = m
-            .host
-            .computer_name
-            .value()
-            .cloned()
-            .unwrap_or_else(|| "the host".into());
+        let host = host_name(m, "the host");
         let cert = m.setting(names::CERTIFICATE);
         let cert_text = match cert {
             Some(c) if c.is_set() => format!(

@@ -8,6 +8,8 @@ use crate::diagnose::{
     Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
 };
 
+use super::conn_shared::host_name;
+
 pub struct FipsOverride;
 
 static META: RuleMeta = RuleMeta {
@@ -56,12 +58,7 @@ impl Rule for FipsOverride {
         if level.source != Some(SourceKind::SecurityPolicy) || overridden.is_empty() {
             return Outcome::Pass;
         }
-        let host = m
-            .host
-            .computer_name
-            .value()
-            .cloned()
-            .unwrap_or_else(|| "this host".into());
+        let host = host_name(m, "this host");
         let what = overridden
             .iter()
             .map(|sh| {

@@ -5,11 +5,11 @@
 use crate::catalog::reasons::{self, CodeSpace};
 use crate::config::names;
 use crate::diagnose::common::{setting_evidence, unknown_words};
-use crate::diagnose::{
-    Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
-};
+use crate::diagnose::{Confidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity};
 use crate::host::facts::{RoleKind, Tri};
 use crate::timeline::{EventRef, Pattern, PatternKind};
+
+use super::conn_shared::{host_name, ref_evidence};
 
 pub struct NoKeepAlive;
 
@@ -23,23 +23,6 @@ static META: RuleMeta = RuleMeta {
 const LSM_CHANNEL: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
 /// How many occurrences the explanation spells out.
 const MAX_NAMED: usize = 5;
-
-/// Evidence for a timeline event reference, worded with the timeline's message.
-fn ref_evidence(m: &Model<'_>, r: &EventRef) -> Evidence {
-    Evidence::Event {
-        time: r.time.to_string(),
-        file: r.file.clone(),
-        record_id: r.record_id,
-        provider: r.provider.clone(),
-        event_id: r.event_id,
-        fact: m
-            .timeline
-            .events
-            .get(r.index)
-            .map(|t| t.message.clone())
-            .unwrap_or_default(),
-    }
-}
 
 /// One occurrence in words: who, which sessions, when, and what became of the old one.
 fn describe(m: &Model<'_>, p: &Pattern) -> String {
@@ -108,12 +91,7 @@ impl Rule for NoKeepAlive {
             }
             return Outcome::Pass;
         }
-        let host = m
-            .host
-            .computer_name
-            .value()
-            .cloned()
-            .unwrap_or_else(|| "the session host".into());
+        let host = host_name(m, "the session host");
         let mut users: Vec<&str> = patterns.iter().filter_map(|p| p.user.as_deref()).collect();
         users.sort_unstable_by_key(|u| u.to_ascii_lowercase());
         users.dedup_by_key(|u| u.to_ascii_lowercase());

@@ -2,12 +2,12 @@
 //! 1050…, RdpCoreTS) around disconnects, explained with the effective security layer, encryption
 //! level and FIPS policy (reference D13, seed 003 "because of a security error").
 
-use crate::config::{names, Setting};
+use crate::config::names;
 use crate::diagnose::common::setting_evidence;
-use crate::diagnose::{
-    Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
-};
+use crate::diagnose::{Confidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity};
 use crate::timeline::{EventRef, PatternKind};
+
+use super::conn_shared::{host_name, ref_evidence, setting_text};
 
 pub struct SecurityError;
 
@@ -27,37 +27,6 @@ const RCM_LAYER_ADJUSTED: u16 = 1050;
 const REASON_FIPS: u32 = 8;
 /// How many bursts the explanation spells out.
 const MAX_NAMED: usize = 5;
-
-fn ref_evidence(m: &Model<'_>, r: &EventRef) -> Evidence {
-    Evidence::Event {
-        time: r.time.to_string(),
-        file: r.file.clone(),
-        record_id: r.record_id,
-        provider: r.provider.clone(),
-        event_id: r.event_id,
-        fact: m
-            .timeline
-            .events
-            .get(r.index)
-            .map(|t| t.message.clone())
-            .unwrap_or_default(),
-    }
-}
-
-/// `name = value (source)`, or what is unknown.
-fn setting_text(s: Option<&Setting>, label: &str) -> String {
-    match s {
-        None => format!("{label}: not resolved"),
-        Some(s) => match s.source {
-            Some(src) => format!(
-                "{label}: {} (from {})",
-                s.value_display,
-                src.name().replace('_', " ")
-            ),
-            None => format!("{label}: {}", s.display),
-        },
-    }
-}
 
 impl Rule for SecurityError {
     fn meta(&self) -> &'static RuleMeta {
@@ -80,12 +49,7 @@ impl Rule for SecurityError {
             }
             return Outcome::Pass;
         }
-        let host = m
-            .host
-            .computer_name
-            .value()
-            .cloned()
-            .unwrap_or_else(|| "the host".into());
+        let host = host_name(m, "the host");
         let layer = m.setting(names::SECURITY_LAYER);
         let level = m.setting(names::MIN_ENCRYPTION_LEVEL);
         let fips = m.setting(names::FIPS_ALGORITHM_POLICY);

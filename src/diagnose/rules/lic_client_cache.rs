@@ -10,6 +10,8 @@ use crate::diagnose::{
 use crate::eventlog::Event;
 use crate::host::facts::{RoleKind, Tri};
 
+use super::conn_shared::host_name;
+
 pub struct ClientCache;
 
 static META: RuleMeta = RuleMeta {
@@ -66,12 +68,7 @@ impl Rule for ClientCache {
     }
 
     fn check(&self, m: &Model<'_>) -> Outcome {
-        let host = m
-            .host
-            .computer_name
-            .value()
-            .cloned()
-            .unwrap_or_else(|| "this machine".into());
+        let host = host_name(m, "this machine");
         let client: Vec<(&Event, u32)> = m
             .events_of(RDPCLIENT, &[1026])
             .filter_map(|e| code(e, "Value").map(|c| (e, c)))

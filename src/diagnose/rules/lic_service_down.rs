@@ -9,6 +9,8 @@ use crate::eventlog::Event;
 use crate::host::facts::{RoleKind, Tri};
 use crate::host::Fact;
 
+use super::conn_shared::host_name;
+
 pub struct ServiceDown;
 
 static META: RuleMeta = RuleMeta {
@@ -136,12 +138,7 @@ impl Rule for ServiceDown {
             }
             Tri::Yes => {}
         }
-        let host = m
-            .host
-            .computer_name
-            .value()
-            .cloned()
-            .unwrap_or_else(|| "this license server".into());
+        let host = host_name(m, "this license server");
         let start = svc.start_type.value().copied();
         let start_name = svc
             .start_type_name

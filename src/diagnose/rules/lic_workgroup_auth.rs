@@ -9,6 +9,8 @@ use crate::diagnose::{
 use crate::host::facts::{MembershipKind, RoleKind, Tri};
 use crate::host::Fact;
 
+use super::conn_shared::host_name;
+
 pub struct WorkgroupAuth;
 
 static META: RuleMeta = RuleMeta {
@@ -73,12 +75,7 @@ impl Rule for WorkgroupAuth {
             }
             Tri::No => {}
         }
-        let host = m
-            .host
-            .computer_name
-            .value()
-            .cloned()
-            .unwrap_or_else(|| "this license server".into());
+        let host = host_name(m, "this license server");
         let mut evidence = Vec::new();
         let value_text = match &wg.value {
             Fact::Found { value, provenance } => {

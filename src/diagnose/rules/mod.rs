@@ -11,6 +11,7 @@ mod conn_no_keepalive;
 mod conn_security_error;
 mod conn_fips_override;
 mod conn_cert_key;
+mod conn_shared;
 
 use super::Rule;
 
