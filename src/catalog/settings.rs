@@ -216,8 +216,11 @@ impl Refs {
                     .ok_or_else(|| {
                         format!("{id:?} is not a source ID (S01…S60, then optionally \"; UNCONFIRMED: …\")")
                     })?;
-                if !(1..=60).contains(&n) {
-                    return Err(format!("{id:?} is outside S01…S60"));
+                // Reference §18 defines S01…S55 and S60.
+                if !((1..=55).contains(&n) || n == 60) {
+                    return Err(format!(
+                        "{id:?} is not defined in the reference (S01…S55, S60)"
+                    ));
                 }
             }
         }
@@ -894,7 +897,11 @@ mod tests {
             (format!("{POL}{}{DEF}", SM.replace("S14", "")), "empty"),
             (
                 format!("{POL}{}{DEF}", SM.replace("S14", "S99")),
-                "outside S01",
+                "not defined",
+            ),
+            (
+                format!("{POL}{}{DEF}", SM.replace("S14", "S57")),
+                "not defined",
             ),
             (
                 format!("{POL}{}{DEF}", SM.replace("S14", "maybe")),
