@@ -879,3 +879,32 @@ fn window_station_reconnect_joins_its_reconnect_before_or_after() {
     assert_eq!(w.session_key.as_deref(), Some("S1"));
     assert_eq!(t.session("S1").unwrap().addresses, ["10.0.0.5", "10.0.0.6"]);
 }
+
+#[test]
+fn refused_connection_with_licensing_reason_is_a_licensing_disconnect() {
+    // Hard enforcement (Windows Server 2022+): the connection is refused before logon.
+    let mut all = read(
+        "LSM.evtx",
+        [
+            lsm(41, "2024-03-01T09:00:00Z", 4, U1, ""),
+            lsm40("2024-03-01T09:00:02Z", 4, 266),
+        ],
+    );
+    all.extend(read(
+        "RCM-Admin.evtx",
+        [rcm_licensing(50280, "2024-03-01T08:58:00Z", "")],
+    ));
+    let t = timeline(&all);
+    let s = &t.sessions[0];
+    assert_eq!(s.state, SessionState::EndedBeforeLogon);
+    assert!(s.disconnects[0].licensing_reason);
+    let p: Vec<_> = t.patterns_of(PatternKind::LicensingDisconnect).collect();
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].reason_code, Some(266));
+    assert_eq!(p[0].counts.get("RCM 1128"), Some(&1));
+    assert!(
+        p[0].summary.contains("LICENSE_NO_REMOTE_CONNECTIONS"),
+        "{}",
+        p[0].summary
+    );
+}
