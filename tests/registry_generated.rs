@@ -1311,3 +1311,54 @@ fn damaged_base_block_is_recovered_from_the_log_or_read_as_is() {
     );
     assert_old_state(&view);
 }
+
+#[test]
+fn key_last_written_time_from_hives_only() {
+    let mut t = Key::new("ROOT");
+    t.set(
+        r"Policies\Microsoft\Windows NT\Terminal Services",
+        "LicensingMode",
+        Data::Dword(4),
+    );
+    let mut b = hive::build_hive(&t);
+    let nk = hive::find_key_cell(&b, "Terminal Services").expect("nk");
+    // 2024-03-01T12:00:00Z as FILETIME.
+    let ft: u64 = (1_709_294_400 + 11_644_473_600) * 10_000_000;
+    b[nk + 4..nk + 12].copy_from_slice(&ft.to_le_bytes());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut inputs = vec![input(
+        tmp.path(),
+        "SOFTWARE",
+        InputKind::Hive,
+        Some(HiveKind::Software),
+        &b,
+    )];
+    let view = RegistryView::load(&mut inputs);
+    let k = view
+        .key(
+            HiveKind::Software,
+            r"Policies\Microsoft\Windows NT\Terminal Services",
+        )
+        .into_found()
+        .expect("key");
+    assert_eq!(
+        k.last_written.map(|t| t.to_string()),
+        Some("2024-03-01T12:00:00Z".to_string())
+    );
+    let reg = regtext::reg_export(&t, r"HKEY_LOCAL_MACHINE\SOFTWARE", false);
+    let mut inputs = vec![input(
+        tmp.path(),
+        "s.reg",
+        InputKind::RegExport,
+        None,
+        reg.as_bytes(),
+    )];
+    let view = RegistryView::load(&mut inputs);
+    assert_eq!(
+        view.key(HiveKind::Software, "Policies")
+            .into_found()
+            .expect("key")
+            .last_written,
+        None
+    );
+}

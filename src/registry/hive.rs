@@ -4,7 +4,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use nt_hive::{Hive, KeyNode, KeyValue, KeyValueData, NtHiveError};
+use nt_hive::{Hive, KeyNode, KeyValue, KeyValueData, NtHiveError, NtHiveNameString};
 
 use super::decode::decode;
 use super::paths;
@@ -37,6 +37,21 @@ fn nt_offset(e: &NtHiveError) -> Option<u64> {
 }
 
 type Node<'h, 'b> = KeyNode<'h, &'b [u8]>;
+
+/// Offset of the key name inside a key node (`nk`) cell, from its signature.
+const NK_NAME_OFFSET: usize = 76;
+/// Seconds between 1601-01-01 (FILETIME epoch) and 1970-01-01.
+const FILETIME_UNIX_OFFSET: i64 = 11_644_473_600;
+
+/// A FILETIME (100 ns since 1601) as a timestamp; `None` for 0 or out of range.
+pub(crate) fn filetime(ft: u64) -> Option<jiff::Timestamp> {
+    if ft == 0 {
+        return None;
+    }
+    let secs = i64::try_from(ft / 10_000_000).ok()? - FILETIME_UNIX_OFFSET;
+    let nanos = i32::try_from((ft % 10_000_000) * 100).ok()?;
+    jiff::Timestamp::new(secs, nanos).ok()
+}
 
 impl HiveSource {
     pub fn new(file: String, kind: HiveKind, bytes: Vec<u8>) -> HiveSource {
@@ -144,6 +159,21 @@ impl HiveSource {
         Lookup::Found((node, paths::join(&spelled)))
     }
 
+    /// The last-written FILETIME of a key node. nt-hive 0.3 has no accessor; the key name it
+    /// returns borrows our bytes at `nk + 76`, which locates the cell (checked by its signature).
+    fn key_timestamp(&self, node: &Node<'_, '_>) -> Option<jiff::Timestamp> {
+        let name = node.name().ok()?;
+        let slice = match name {
+            NtHiveNameString::Latin1(s) | NtHiveNameString::Utf16LE(s) => s,
+        };
+        let at = (slice.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+        let nk = at.checked_sub(NK_NAME_OFFSET)?;
+        if self.bytes.get(nk..nk + 2)? != b"nk" {
+            return None;
+        }
+        filetime(super::baseblock::le64(&self.bytes, nk + 4))
+    }
+
     fn read_value(&self, v: &KeyValue<'_, &[u8]>, key: &str) -> Result<RegValue, Unreadable> {
         let name = v
             .name()
@@ -221,6 +251,7 @@ impl HiveSource {
                 file: self.file.clone(),
                 form: SourceForm::Hive,
                 source_key: key.clone(),
+                last_written: self.key_timestamp(&node),
                 subkeys: Vec::new(),
                 values: Vec::new(),
                 unreadable: Vec::new(),

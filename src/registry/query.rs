@@ -89,6 +89,9 @@ pub struct QueriedKey {
     pub form: SourceForm,
     /// Key path as it appears in the source.
     pub source_key: String,
+    /// Last-written time of the key (hive files only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_written: Option<jiff::Timestamp>,
     pub values: Vec<RegValue>,
     pub subkeys: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -155,6 +158,7 @@ fn queried(hive: HiveKind, path: &str, k: KeyView, value: Option<&str>) -> Queri
         file: k.file,
         form: k.form,
         source_key: k.source_key,
+        last_written: k.last_written,
         values,
         subkeys: k.subkeys,
         unreadable: k.unreadable,

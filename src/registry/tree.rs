@@ -205,6 +205,7 @@ impl TextTree {
             file: self.file.clone(),
             form: self.form,
             source_key: k.source_path.clone(),
+            last_written: None,
             subkeys: k.subkeys.iter().map(|(_, s)| s.clone()).collect(),
             values: k
                 .values

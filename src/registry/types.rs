@@ -192,6 +192,10 @@ pub struct KeyView {
     pub form: SourceForm,
     /// Key path as it appears in the source (see [`RegProvenance::key`]).
     pub source_key: String,
+    /// The key's last-written time (hive files only: the `nk` cell's FILETIME; text exports do not
+    /// carry it). Evidence for "this policy key last changed at" (reference §2.4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_written: Option<jiff::Timestamp>,
     /// Subkey names as spelled in the source, in source order (hives: registry order).
     pub subkeys: Vec<String>,
     /// Values in source order. The default value has an empty name.
