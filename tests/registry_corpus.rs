@@ -197,6 +197,15 @@ fn system_2_gives_the_facts_and_says_it_may_be_stale() {
     for (name, v) in f["licensing_core_values"].as_object().expect("lc") {
         assert_matches(&view.value(HiveKind::System, &lc, name), &v["value"], name);
     }
+    // Key last-written time, as a hand walk of the hive's nk cell gives it (not in FACTS.json).
+    let lc_key = view
+        .key(HiveKind::System, &lc)
+        .into_found()
+        .expect("Licensing Core");
+    assert_eq!(
+        lc_key.last_written.map(|t| t.to_string()).as_deref(),
+        Some("2014-03-18T10:18:07.5246177Z")
+    );
     let rcm = view
         .key(
             HiveKind::System,
