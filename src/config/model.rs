@@ -159,7 +159,8 @@ pub struct Setting {
     pub value: Option<SettingValue>,
     /// Human wording of the result.
     pub display: String,
-    /// Human wording of `value` alone (without the "unless overridden" of unknown results).
+    /// Human wording of `value` alone (without the "unless overridden" of unknown results); when
+    /// there is no value, what stands for it ("not configured at any layer", "unknown").
     #[serde(skip)]
     pub value_display: String,
     /// The layer the value comes from.

@@ -546,7 +546,10 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
                     out.value_display = out.display.clone();
                     out.notes.extend(row.note.clone());
                 }
-                None => out.display = row.note.clone().unwrap_or_default(),
+                None => {
+                    out.display = row.note.clone().unwrap_or_default();
+                    out.value_display = out.display.clone();
+                }
             }
             out.notes.extend(unconfirmed_note(row, "default"));
             continue;
@@ -623,6 +626,7 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
         out.refs = refs(row);
     } else if out.state == SettingState::Unknown {
         out.display = format!("unknown: {missing}");
+        out.value_display = "unknown".into();
     }
     if out.refs.is_empty() {
         out.refs = def.src.ids().into_iter().map(str::to_string).collect();
