@@ -315,7 +315,11 @@ fn early_filter_changes_nothing_but_speed() {
     };
     for (rel, _) in files {
         let fast = read_path(&root.join(&rel), &EventFilter::rds()).unwrap();
-        let all = read_path(&root.join(&rel), &EventFilter::all()).unwrap();
+        let all = read_path(
+            &root.join(&rel),
+            &EventFilter::all().render_with_crate(true),
+        )
+        .unwrap();
         let slow: Vec<_> = all
             .events
             .iter()
@@ -348,6 +352,29 @@ fn early_filter_renders_only_kept_records() {
             || rel.contains("zero-data")
         {
             assert_eq!(i.records_rendered, i.records_kept, "{rel}");
+        }
+    }
+}
+
+#[test]
+fn direct_decoding_equals_crate_rendering() {
+    let Some((root, files)) = evtx_files() else {
+        return;
+    };
+    for (rel, _) in files {
+        for filter in [EventFilter::rds(), EventFilter::all()] {
+            let fast = read_path(&root.join(&rel), &filter).unwrap();
+            let slow =
+                read_path(&root.join(&rel), &filter.clone().render_with_crate(true)).unwrap();
+            assert_eq!(fast.events.len(), slow.events.len(), "{rel}");
+            for (a, b) in fast.events.iter().zip(&slow.events) {
+                assert_eq!(a, b, "{rel}");
+            }
+            assert_eq!(
+                fast.integrity.records_read, slow.integrity.records_read,
+                "{rel}"
+            );
+            assert_eq!(fast.integrity.channels, slow.integrity.channels, "{rel}");
         }
     }
 }

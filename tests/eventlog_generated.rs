@@ -155,9 +155,48 @@ fn events_are_normalised() {
         assert_eq!(r.integrity.records_kept, 5);
         assert_eq!(r.status(), rdsdiag::evidence::InputStatus::Parsed);
         assert!(r.problems.is_empty(), "{:?}", r.problems);
-        // Template records are filtered without rendering.
-        if enc != Encoding::Plain {
-            assert_eq!(r.integrity.records_rendered, 5);
+        // Template records are filtered without rendering (and decoded directly when the
+        // payload is part of the template).
+        match enc {
+            Encoding::Template => assert_eq!(r.integrity.records_rendered, 0),
+            Encoding::TemplateNested => assert_eq!(r.integrity.records_rendered, 5),
+            Encoding::Plain => {}
+        }
+    }
+}
+
+#[test]
+fn direct_decoding_equals_crate_rendering() {
+    for enc in [
+        Encoding::Template,
+        Encoding::TemplateNested,
+        Encoding::Plain,
+    ] {
+        let mut evs = sample();
+        evs.extend(many(250));
+        evs.push(
+            Ev::new(LSM, 41)
+                .channel(LSM_OP)
+                .event_data(&[("A", ""), ("B", "x")]),
+        );
+        evs.push(Ev::new("TermDD", 50).qualifiers(49162).data(&["one"]));
+        let mut bytes = EvtxBuilder::new()
+            .encoding(enc)
+            .events(evs)
+            .max_records_per_chunk(90)
+            .build();
+        w::corrupt_chunk_header_crc(&mut bytes, 1);
+        for filter in [EventFilter::rds(), EventFilter::all()] {
+            let fast = read(&bytes, &filter);
+            let slow = read(&bytes, &filter.clone().render_with_crate(true));
+            assert_eq!(fast.events, slow.events, "{enc:?}");
+            assert_eq!(fast.integrity.records_read, slow.integrity.records_read);
+            if enc == Encoding::Template {
+                assert_eq!(
+                    fast.integrity.records_rendered, 0,
+                    "decoded without the crate's renderer"
+                );
+            }
         }
     }
 }

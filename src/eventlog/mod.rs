@@ -3,6 +3,7 @@
 //! rendering), normalises them into [`Event`]s, and keeps an [`Integrity`] account of everything
 //! that could not be read or trusted. See `docs/eventlog.md`.
 
+mod decode;
 mod normalize;
 pub mod query;
 mod reader;
@@ -47,6 +48,8 @@ pub struct EventFilter {
     /// Channels whose files may hold kept events (`None`: never skip a file by its channel).
     channels: Option<BTreeSet<String>>,
     skip_channels: bool,
+    /// Render every kept record through the crate (no direct decoding); for tests.
+    crate_rendering: bool,
 }
 
 impl EventFilter {
@@ -66,6 +69,7 @@ impl EventFilter {
             providers: None,
             channels: Some(channels),
             skip_channels: true,
+            crate_rendering: false,
         }
     }
 
@@ -77,6 +81,7 @@ impl EventFilter {
             providers: None,
             channels: None,
             skip_channels: false,
+            crate_rendering: false,
         }
     }
 
@@ -101,6 +106,18 @@ impl EventFilter {
     pub fn skip_irrelevant_channels(mut self, on: bool) -> EventFilter {
         self.skip_channels = on;
         self
+    }
+
+    /// Render every kept record through the `evtx` crate instead of decoding it directly from
+    /// its substitution values (slower; the tests compare both).
+    #[doc(hidden)]
+    pub fn render_with_crate(mut self, on: bool) -> EventFilter {
+        self.crate_rendering = on;
+        self
+    }
+
+    pub(crate) fn crate_rendering(&self) -> bool {
+        self.crate_rendering
     }
 
     /// `rdsdiag events --id/--provider`: the catalogued events, narrowed.

@@ -12,7 +12,7 @@ use evtx::{
 
 use super::normalize::{event_from_json, normalize_event_id, system_fields};
 use super::system::{raw_text_string, RawText, TemplateCache};
-use super::{ChunkProblem, EventFilter, EventLogError, EvtxReport};
+use super::{ChunkProblem, Event, EventFilter, EventLogError, EvtxReport};
 use crate::evidence::Problem;
 use std::collections::HashMap;
 
@@ -65,9 +65,9 @@ struct Interner {
 }
 
 impl Interner {
-    fn intern(&mut self, t: RawText<'_>) -> Option<u32> {
+    fn intern(&mut self, t: &RawText<'_>) -> Option<u32> {
         let key: std::borrow::Cow<'_, [u8]> = match t {
-            RawText::Utf16(b) => std::borrow::Cow::Borrowed(b),
+            RawText::Utf16(b) => std::borrow::Cow::Borrowed(*b),
             RawText::Static(s) => {
                 std::borrow::Cow::Owned(s.encode_utf16().flat_map(u16::to_le_bytes).collect())
             }
@@ -87,6 +87,8 @@ impl Interner {
 #[derive(Default)]
 struct Prescan {
     count: u64,
+    /// Kept records decoded directly.
+    events: Vec<Event>,
     /// BinXML offsets (in the chunk) of the records to keep, ascending.
     relevant: Vec<u64>,
 }
@@ -219,7 +221,6 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 for slot in deferred {
                     self.chunk(slot, &mut buf, false)?;
                 }
-                self.report.events.sort_by_key(|e| e.record_id);
             } else {
                 self.report.integrity.skipped_irrelevant = true;
                 let ch = self
@@ -233,6 +234,9 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 ));
             }
         }
+        // Record order (directly decoded and crate-rendered records of a chunk were collected
+        // separately; a wrapped log was read from its oldest chunk).
+        self.report.events.sort_by_key(|e| e.record_id);
         self.finish(tail);
         Ok(self.report)
     }
@@ -439,8 +443,10 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             }
         }
         // Fast path: every record decided from its raw substitution values.
-        let pre = self.prescan(&cd.data, &cd.header);
-        if let Some(pre) = &pre {
+        let mut pre = self.prescan(&cd.data, &cd.header, number, chunk_offset, verified);
+        if let Some(pre) = &mut pre {
+            self.report.integrity.records_kept += pre.events.len() as u64;
+            self.report.events.append(&mut pre.events);
             if pre.relevant.is_empty() {
                 self.count_read(
                     pre.count,
@@ -578,7 +584,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             .quick_raw(data, CHUNK_HEADER_SIZE + 24, size - 28)?;
         match q.channel {
             None => Some(None),
-            Some(c) => Some(Some(raw_text_string(c)?)),
+            Some(c) => Some(Some(raw_text_string(&c)?)),
         }
     }
 
@@ -591,7 +597,14 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
 
     /// Walk the chunk's records and decide each from its raw values. `None` when any record is
     /// unusual (then the crate's iterator and rendering decide).
-    fn prescan(&mut self, data: &[u8], header: &EvtxChunkHeader) -> Option<Prescan> {
+    fn prescan(
+        &mut self,
+        data: &[u8],
+        header: &EvtxChunkHeader,
+        number: u64,
+        chunk_offset: u64,
+        verified: bool,
+    ) -> Option<Prescan> {
         let live_end = (header.free_space_offset as usize).min(data.len());
         let mut off = CHUNK_HEADER_SIZE;
         let mut pre = Prescan::default();
@@ -610,10 +623,9 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 return None;
             }
             let q = self.templates.quick_raw(data, off + 24, size - 28)?;
-            let (provider, raw, qualifiers, channel) =
-                (q.provider, q.raw_event_id, q.qualifiers, q.channel);
-            let p = self.names.intern(provider)?;
-            let c = match channel {
+            let (raw, qualifiers) = (q.raw_event_id, q.qualifiers);
+            let p = self.names.intern(&q.provider)?;
+            let c = match &q.channel {
                 Some(c) => self.names.intern(c)?,
                 None => u32::MAX,
             };
@@ -633,7 +645,43 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             };
             pre.count += 1;
             if keep {
-                pre.relevant.push((off + 24) as u64);
+                let decoded = if self.filter.crate_rendering() {
+                    None
+                } else {
+                    self.templates.decode(data, &q)
+                };
+                match decoded {
+                    Some(d) => {
+                        let filetime =
+                            u64::from_le_bytes(data.get(off + 16..off + 24)?.try_into().ok()?);
+                        let header_time = jiff::Timestamp::from_nanosecond(
+                            (i128::from(filetime) - 116_444_736_000_000_000) * 100,
+                        )
+                        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                        let (event_id, qualifiers) =
+                            normalize_event_id(&d.provider, d.raw_event_id, d.qualifiers);
+                        pre.events.push(Event {
+                            time: d.time.unwrap_or(header_time),
+                            record_id: id,
+                            provider: d.provider,
+                            provider_guid: d.provider_guid,
+                            channel: d.channel,
+                            computer: d.computer,
+                            level: d.level,
+                            event_id,
+                            raw_event_id: d.raw_event_id,
+                            qualifiers,
+                            activity_id: d.activity_id,
+                            user_sid: d.user_sid,
+                            fields: d.fields,
+                            file: self.label.clone(),
+                            chunk: number,
+                            offset: chunk_offset + off as u64,
+                            verified,
+                        });
+                    }
+                    None => pre.relevant.push((off + 24) as u64),
+                }
             }
             if id == header.last_event_record_id {
                 break;

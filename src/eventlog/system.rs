@@ -40,11 +40,65 @@ pub(crate) struct Quick {
 #[derive(Default)]
 pub(crate) struct TemplateCache {
     maps: HashMap<u32, Option<Rc<SystemMap>>>,
+    full: HashMap<u32, Option<Rc<Vec<super::decode::Binding>>>>,
 }
 
 impl TemplateCache {
     pub fn clear(&mut self) {
         self.maps.clear();
+        self.full.clear();
+    }
+
+    /// Decode a kept record directly from its substitution values (see `decode.rs`).
+    pub fn decode(&mut self, data: &[u8], q: &RawQuick<'_>) -> Option<super::decode::Decoded> {
+        let values = substitution_values(data, q.desc, q.n, q.values, q.end)?;
+        let mut d = super::decode::Decoded::default();
+        self.decode_into(data, q.def, &values, &mut d, false, 0)?;
+        d.have_id.then_some(d)
+    }
+
+    fn decode_into<'a>(
+        &mut self,
+        data: &'a [u8],
+        def: u32,
+        values: &[(u8, &'a [u8])],
+        d: &mut super::decode::Decoded,
+        nested: bool,
+        depth: usize,
+    ) -> Option<()> {
+        if depth > 2 {
+            return None;
+        }
+        let bindings = self
+            .full
+            .entry(def | if nested { 0x8000_0000 } else { 0 })
+            .or_insert_with(|| super::decode::scan_full(data, def, nested).map(Rc::new))
+            .clone()?;
+        for b in bindings.iter() {
+            if b.target == super::decode::Target::Nested {
+                let Slot::Sub(i) = b.slot else {
+                    return None;
+                };
+                let (ty, bytes) = *values.get(i as usize)?;
+                match ty {
+                    0x00 => continue,
+                    0x21 => {}
+                    _ => return None,
+                }
+                // The nested fragment lives in the chunk: find where, to resolve offsets.
+                let start = (bytes.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
+                let (def2, desc, n, vstart, end) = instance_at(data, start, bytes.len())?;
+                let values2 = substitution_values(data, desc, n, vstart, end)?;
+                self.decode_into(data, def2, &values2, d, true, depth + 1)?;
+                continue;
+            }
+            let value = match &b.slot {
+                Slot::Static(_) => None,
+                Slot::Sub(i) => Some(*values.get(*i as usize)?),
+            };
+            super::decode::apply(d, b, value)?;
+        }
+        Some(())
     }
 
     /// The cheap look at `record`, or `None` when it cannot be decided without rendering.
@@ -283,17 +337,24 @@ fn assign(map: &mut SystemMap, stack: &[String], attr: Option<&str>, slot: Slot)
 }
 
 /// A `System` value read straight from a record's substitution array (no allocation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RawText<'a> {
-    /// UTF-16LE bytes (trailing NULs removed).
+    /// UTF-16LE bytes (up to the first NUL).
     Utf16(&'a [u8]),
     /// Static text of the template.
-    Static(&'a str),
+    Static(String),
 }
 
 /// What the raw look found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RawQuick<'a> {
+    /// The template definition's chunk offset.
+    pub def: u32,
+    /// Where the substitution descriptors and values start, their number, the record's end.
+    pub desc: usize,
+    pub values: usize,
+    pub n: usize,
+    pub end: usize,
     pub provider: RawText<'a>,
     pub raw_event_id: u32,
     pub qualifiers: Option<u16>,
@@ -311,38 +372,18 @@ impl TemplateCache {
     /// substitution array directly (the template is scanned once per chunk). `None` when the
     /// record is not a single template instance this scan understands.
     pub fn quick_raw<'a>(
-        &'a mut self,
+        &mut self,
         data: &'a [u8],
         start: usize,
         len: usize,
     ) -> Option<RawQuick<'a>> {
-        let end = start.checked_add(len)?.min(data.len());
-        let mut p = start;
-        if *data.get(p)? == 0x0f {
-            p += 4;
-        }
-        if *data.get(p)? != 0x0c {
-            return None;
-        }
-        p += 6; // token, unknown byte, template id
-        let def = le_u32(data, p)?;
-        p += 4;
-        if def as usize == p {
-            let size = le_u32(data, p + 20)? as usize;
-            p = p.checked_add(24 + size)?;
-        }
-        let n = le_u32(data, p)? as usize;
-        p += 4;
-        let desc = p;
-        let values = desc.checked_add(n.checked_mul(4)?)?;
-        if values > end {
-            return None;
-        }
+        let (def, desc, n, values, end) = instance_at(data, start, len)?;
         let map = self
             .maps
             .entry(def)
             .or_insert_with(|| scan_template(data, def).map(Rc::new))
-            .as_ref()?;
+            .clone()?;
+        let map: &SystemMap = &map;
         // Where substitution `i` is: (type, bytes).
         let value = |i: u16| -> Option<(u8, &'a [u8])> {
             let i = i as usize;
@@ -361,14 +402,15 @@ impl TemplateCache {
             }
             Some((ty, bytes))
         };
-        let text = |slot: &'a Slot| -> Option<Option<RawText<'a>>> {
+        let text = |slot: &Slot| -> Option<Option<RawText<'a>>> {
             match slot {
-                Slot::Static(s) => Some(Some(RawText::Static(s.as_str()))),
+                Slot::Static(s) => Some(Some(RawText::Static(s.clone()))),
                 Slot::Sub(i) => match value(*i)? {
                     (0x00, _) => Some(None),
                     (0x01, mut b) => {
-                        while b.len() >= 2 && b[b.len() - 2..] == [0, 0] {
-                            b = &b[..b.len() - 2];
+                        // Up to the first NUL, as the crate reads sized strings.
+                        if let Some(nul) = b.chunks_exact(2).position(|c| c == [0, 0]) {
+                            b = &b[..nul * 2];
                         }
                         Some(if b.is_empty() {
                             None
@@ -380,7 +422,7 @@ impl TemplateCache {
                 },
             }
         };
-        let number = |slot: &'a Slot| -> Option<Option<u64>> {
+        let number = |slot: &Slot| -> Option<Option<u64>> {
             match slot {
                 Slot::Static(s) => Some(Some(s.trim().parse().ok()?)),
                 Slot::Sub(i) => {
@@ -414,6 +456,11 @@ impl TemplateCache {
             Some(s) => text(s)?,
         };
         Some(RawQuick {
+            def,
+            desc,
+            values,
+            n,
+            end,
             provider,
             raw_event_id,
             qualifiers,
@@ -423,9 +470,9 @@ impl TemplateCache {
 }
 
 /// Decode a raw text value.
-pub(crate) fn raw_text_string(t: RawText<'_>) -> Option<String> {
+pub(crate) fn raw_text_string(t: &RawText<'_>) -> Option<String> {
     match t {
-        RawText::Static(s) => Some(s.to_string()),
+        RawText::Static(s) => Some(s.clone()),
         RawText::Utf16(b) => {
             let units: Vec<u16> = b
                 .chunks_exact(2)
@@ -434,4 +481,61 @@ pub(crate) fn raw_text_string(t: RawText<'_>) -> Option<String> {
             String::from_utf16(&units).ok()
         }
     }
+}
+
+/// A `TemplateInstance` at `start` (optionally after a fragment header): the template
+/// definition's offset, where the descriptors start, their number, where the values start and
+/// where the window ends.
+pub(crate) fn instance_at(
+    data: &[u8],
+    start: usize,
+    len: usize,
+) -> Option<(u32, usize, usize, usize, usize)> {
+    let end = start.checked_add(len)?.min(data.len());
+    let mut p = start;
+    if *data.get(p)? == 0x0f {
+        p += 4;
+    }
+    if *data.get(p)? != 0x0c {
+        return None;
+    }
+    p += 6; // token, unknown byte, template id
+    let def = le_u32(data, p)?;
+    p += 4;
+    if def as usize == p {
+        let size = le_u32(data, p + 20)? as usize;
+        p = p.checked_add(24 + size)?;
+    }
+    let n = le_u32(data, p)? as usize;
+    p += 4;
+    let desc = p;
+    let values = desc.checked_add(n.checked_mul(4)?)?;
+    if values > end {
+        return None;
+    }
+    Some((def, desc, n, values, end))
+}
+
+/// The substitution values of an instance: (type, bytes) by index.
+fn substitution_values(
+    data: &[u8],
+    desc: usize,
+    n: usize,
+    values: usize,
+    end: usize,
+) -> Option<Vec<(u8, &[u8])>> {
+    let mut out = Vec::with_capacity(n);
+    let mut off = values;
+    for i in 0..n {
+        let d = desc + i * 4;
+        let size = u16::from_le_bytes([*data.get(d)?, *data.get(d + 1)?]) as usize;
+        let ty = *data.get(d + 2)?;
+        let e = off.checked_add(size)?;
+        if e > end {
+            return None;
+        }
+        out.push((ty, data.get(off..e)?));
+        off = e;
+    }
+    Some(out)
 }
