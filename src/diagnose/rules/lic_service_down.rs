@@ -279,7 +279,7 @@ impl Rule for ServiceDown {
             });
             let first = system.next().map(|e| e.time.to_string());
             let end = system
-                .last()
+                .next_back()
                 .map(|e| e.time.to_string())
                 .or_else(|| first.clone());
             let span = match (first, end) {
