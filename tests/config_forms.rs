@@ -264,6 +264,9 @@ mod random_forms {
                     continue;
                 }
                 let hive = row.hive.unwrap();
+                if hive == HiveKind::NtUser {
+                    continue;
+                }
                 let value = row.value.as_deref().unwrap_or("");
                 out.push((hive, row.path.as_str(), value, row.format));
                 if let Some(c) = &row.applies_when {

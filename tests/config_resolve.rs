@@ -381,3 +381,35 @@ fn every_setting_is_documented() {
         );
     }
 }
+
+#[test]
+fn user_policy_is_reported_beside_never_resolved() {
+    let mut m = memory(
+        &config_scenarios::gpo_overrides_server_manager(),
+        Hives::Both,
+    );
+    m.provide(HiveKind::NtUser, "Users/alice/NTUSER.DAT", SourceForm::Hive);
+    m.set(
+        HiveKind::NtUser,
+        r"Software\Policies\Microsoft\Windows NT\Terminal Services",
+        "MaxIdleTime",
+        RegData::Dword(900_000),
+    );
+    let s = resolve(&m);
+    let idle = s.get(names::MAX_IDLE_TIME).unwrap();
+    // Still decided by what applies to every user (here: unknown, the listener defers to the
+    // user account); the user policy is shown beside it.
+    assert_eq!(idle.state, SettingState::Unknown);
+    assert_eq!(idle.related.len(), 1);
+    assert_eq!(idle.related[0].source, SourceKind::Policy);
+    assert_eq!(idle.related[0].provenance.hive, HiveKind::NtUser);
+    assert_eq!(idle.related[0].provenance.file, "Users/alice/NTUSER.DAT");
+    // Without a user hive nothing changes and nothing becomes unknown because of it.
+    let s = resolve(&memory(
+        &config_scenarios::fips_and_time_limits(),
+        Hives::Both,
+    ));
+    let idle = s.get(names::MAX_IDLE_TIME).unwrap();
+    assert_eq!(idle.state, SettingState::Set);
+    assert!(idle.related.is_empty());
+}

@@ -673,11 +673,15 @@ fn load_sources(
             }
             (false, "SOFTWARE") => Some(HiveKind::Software),
             (false, "SYSTEM") => Some(HiveKind::System),
-            (false, other) => {
-                return Err(err(format!(
-                    "unknown hive {other:?}; expected SOFTWARE or SYSTEM"
-                )))
+            (false, "NTUSER") if role == Role::Related => Some(HiveKind::NtUser),
+            (false, "NTUSER") => {
+                return Err(err(
+                    "NTUSER locations are per user: only role related is allowed".into(),
+                ))
             }
+            (false, other) => return Err(err(format!(
+                "unknown hive {other:?}; expected SOFTWARE, SYSTEM or NTUSER (related rows only)"
+            ))),
         };
         let path = match (is_default, c[3]) {
             (true, "-") => String::new(),
@@ -914,6 +918,10 @@ mod tests {
             (
                 format!("{POL}{}{DEF}", SM.replace("server_manager", "registry")),
                 "unknown source",
+            ),
+            (
+                format!("{POL}{}{DEF}", SM.replace("SYSTEM", "NTUSER")),
+                "only role related",
             ),
             (
                 format!("{POL}{}{DEF}", SM.replace("SYSTEM", "SAM")),

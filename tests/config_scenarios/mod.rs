@@ -230,7 +230,7 @@ pub enum Hives {
 pub fn memory(entries: &[Entry], hives: Hives) -> MemorySource {
     let mut m = MemorySource::new();
     let keep = |h: HiveKind| match hives {
-        Hives::Both => true,
+        Hives::Both => h == HiveKind::System || h == HiveKind::Software,
         Hives::SystemOnly => h == HiveKind::System,
         Hives::SoftwareOnly => h == HiveKind::Software,
     };
