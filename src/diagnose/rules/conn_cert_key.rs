@@ -1,9 +1,11 @@
 //! RDS-CONN-CERT-KEY: the private key of the RDP listener's TLS certificate cannot be used
 //! (Schannel 36870, RCM 1057/1058; reference D14).
 
-use crate::config::names;
+use crate::config::{names, SettingState};
 use crate::diagnose::common::{event_evidence, setting_evidence};
-use crate::diagnose::{Confidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity};
+use crate::diagnose::{
+    Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
+};
 use crate::eventlog::Event;
 use crate::host::facts::{RoleKind, Tri};
 
@@ -105,7 +107,14 @@ impl Rule for CertKey {
             "On {host} the TLS certificate key could not be used between {first} and {last}: {}. Without a usable private key the listener cannot complete TLS, so clients fail with a security or certificate error.{caveat} {cert_text}",
             parts.join(" and ")
         );
-        let mut evidence = cert.map(setting_evidence).unwrap_or_default();
+        let mut evidence = match cert {
+            Some(c) if c.state == SettingState::NotSet => vec![Evidence::Registry {
+                fact: "SSLCertificateSHA1Hash not set on the RDP-Tcp listener: the self-signed \"Remote Desktop\" certificate is used".into(),
+                provenance: None,
+            }],
+            Some(c) => setting_evidence(c),
+            None => Vec::new(),
+        };
         let n = all.len();
         evidence.extend(all.iter().take(MAX_EVENTS).map(|e| {
             let fact = if e.provider.eq_ignore_ascii_case(SCHANNEL) {

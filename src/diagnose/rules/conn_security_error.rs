@@ -2,10 +2,14 @@
 //! 1050…, RdpCoreTS) around disconnects, explained with the effective security layer, encryption
 //! level and FIPS policy (reference D13, seed 003 "because of a security error").
 
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
 use crate::config::names;
 use crate::diagnose::common::setting_evidence;
 use crate::diagnose::{Confidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity};
-use crate::timeline::{EventRef, PatternKind};
+use crate::timeline::{EventRef, Pattern, PatternKind, Role};
 
 use super::conn_shared::{host_name, ref_evidence, setting_text};
 
@@ -27,6 +31,71 @@ const RCM_LAYER_ADJUSTED: u16 = 1050;
 const REASON_FIPS: u32 = 8;
 /// How many bursts the explanation spells out.
 const MAX_NAMED: usize = 5;
+
+/// The client addresses of the errors in the bursts' time spans, most frequent first
+/// (`TermDD` 56 data 2, RdpCoreTS `IPString`/`ClientIP`, or the timeline's address).
+fn error_sources(m: &Model<'_>, bursts: &[&Pattern]) -> String {
+    let spans: Vec<(Timestamp, Timestamp)> = bursts
+        .iter()
+        .filter_map(|p| {
+            let first = p.evidence.iter().map(|r| r.time).min()?;
+            let last = p.evidence.iter().map(|r| r.time).max()?;
+            Some((first, last))
+        })
+        .collect();
+    let mut by_address: BTreeMap<String, usize> = BTreeMap::new();
+    let mut total = 0usize;
+    for t in m
+        .timeline
+        .events
+        .iter()
+        .filter(|t| t.role == Role::SecurityError)
+    {
+        if !spans.iter().any(|(a, b)| t.time >= *a && t.time <= *b) {
+            continue;
+        }
+        let termdd_ip = t
+            .provider
+            .eq_ignore_ascii_case("TermDD")
+            .then(|| t.fields.get("2").cloned())
+            .flatten();
+        let address = t
+            .address
+            .clone()
+            .or(termdd_ip)
+            .or_else(|| t.fields.get("IPString").cloned())
+            .or_else(|| t.fields.get("ClientIP").cloned());
+        if let Some(a) = address.filter(|a| !a.trim().is_empty()) {
+            *by_address.entry(a.trim().to_string()).or_insert(0) += 1;
+            total += 1;
+        }
+    }
+    if total == 0 {
+        return String::new();
+    }
+    let mut list: Vec<(String, usize)> = by_address.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let shown: Vec<String> = list
+        .iter()
+        .take(MAX_NAMED)
+        .map(|(a, n)| format!("{a} ×{n}"))
+        .collect();
+    let more = if list.len() > MAX_NAMED {
+        format!(" and {} more", list.len() - MAX_NAMED)
+    } else {
+        String::new()
+    };
+    let scanner = match list.first() {
+        Some((a, n)) if *n >= 10 && *n * 2 > total => format!(
+            " Most come from one address ({a}): typical of a scanner or password guessing rather than a configuration mismatch."
+        ),
+        _ => String::new(),
+    };
+    format!(
+        " Client addresses named by the errors: {}{more}.{scanner}",
+        shown.join(", ")
+    )
+}
 
 impl Rule for SecurityError {
     fn meta(&self) -> &'static RuleMeta {
@@ -95,8 +164,9 @@ impl Rule for SecurityError {
         } else {
             format!(" Also: {}.", hints.join("; "))
         };
+        let sources = error_sources(m, &bursts);
         let explanation = format!(
-            "On {host} {errors} security/protocol error(s) surround {n} disconnect burst(s): {named}{more}. Effective configuration: {layer}; {level}; {fips}; {nla}. The encryption level only applies to the native RDP security layer; with TLS the errors usually come from TLS protocol, cipher or certificate problems, or from scanners.{hints}",
+            "On {host} {errors} security/protocol error(s) surround {n} disconnect burst(s): {named}{more}.{sources} Effective configuration: {layer}; {level}; {fips}; {nla}. The encryption level only applies to the native RDP security layer; with TLS the errors usually come from TLS protocol, cipher or certificate problems, or from scanners.{hints}",
             n = bursts.len(),
             named = named.join("; "),
             layer = setting_text(layer, "security layer"),
@@ -106,7 +176,9 @@ impl Rule for SecurityError {
         );
         let mut evidence = Vec::new();
         for s in [layer, level, fips].into_iter().flatten() {
-            evidence.extend(setting_evidence(s));
+            if !s.is_unknown() {
+                evidence.extend(setting_evidence(s));
+            }
         }
         evidence.extend(refs.into_iter().map(|r| ref_evidence(m, r)));
         let confidence = if adjusted || fips_reason {
