@@ -332,3 +332,33 @@ fn workgroup_auth_is_undecided_when_membership_cannot_be_read() {
         f.explanation
     );
 }
+
+#[test]
+fn service_down_recognises_a_localised_log_by_the_service_key_in_the_binary_data() {
+    // German display name and state word; the binary data carries `TermServLicensing/1`
+    // (UTF-16LE, stopped). Built as a named field because the EVTX writer has no Binary element.
+    let hex: String = "TermServLicensing/1\0"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let stopped = rdsdiag_testsupport::evtx::Ev::new("Service Control Manager", 7036)
+        .channel("System")
+        .time("2024-03-01T09:00:00Z")
+        .event_data(&[
+            ("param1", "Remotedesktoplizenzierung"),
+            ("param2", "Beendet"),
+            ("Binary", &hex),
+        ]);
+    let m = Machine::license_server("LS01", Os::Server2019, Some("contoso.local"))
+        .log("System.evtx", vec![stopped]);
+    let r = analyse(&m);
+    let f = found(&r, "RDS-LIC-SERVICE-DOWN").expect("finding");
+    assert_eq!(f.confidence, Confidence::Confirmed);
+    assert!(
+        f.explanation
+            .contains("was stopped at 2024-03-01T09:00:00Z"),
+        "{}",
+        f.explanation
+    );
+}
