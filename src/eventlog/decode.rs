@@ -27,8 +27,30 @@ pub(crate) enum Target {
     Computer,
     /// An `EventData`/`UserData` field.
     Field(String),
-    /// A nested BinXML value (type 0x21) holding the `EventData`/`UserData` instance.
-    Nested,
+    /// A nested BinXML value (type 0x21) holding an instance whose elements sit under the
+    /// given parent (see [`NestedAt`]).
+    Nested(NestedAt),
+}
+
+/// Where a nested instance's elements go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum NestedAt {
+    /// The record's root template.
+    Root,
+    Event,
+    EventData,
+    UserData,
+}
+
+impl NestedAt {
+    fn prefix(self) -> &'static [&'static str] {
+        match self {
+            NestedAt::Root => &[],
+            NestedAt::Event => &["Event"],
+            NestedAt::EventData => &["Event", "EventData"],
+            NestedAt::UserData => &["Event", "UserData"],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +80,8 @@ struct Elem {
 
 /// Scan the whole template definition at `offset` into bindings; `None` for any shape this
 /// decoder does not handle.
-/// `nested`: the template of a nested instance, whose elements sit under `Event`.
-pub(crate) fn scan_full(data: &[u8], offset: u32, nested: bool) -> Option<Vec<Binding>> {
+/// `at`: where the template's elements sit (a nested instance's parent).
+pub(crate) fn scan_full(data: &[u8], offset: u32, at: NestedAt) -> Option<Vec<Binding>> {
     let offset = offset as usize;
     let size = u32::from_le_bytes(data.get(offset + 20..offset + 24)?.try_into().ok()?) as usize;
     let start = offset + 24;
@@ -75,9 +97,9 @@ pub(crate) fn scan_full(data: &[u8], offset: u32, nested: bool) -> Option<Vec<Bi
     };
     let mut out = Vec::new();
     let mut stack: Vec<Elem> = Vec::new();
-    if nested {
+    for name in at.prefix() {
         stack.push(Elem {
-            name: "Event".into(),
+            name: name.to_string(),
             data_name: None,
             values: 0,
         });
@@ -121,7 +143,7 @@ pub(crate) fn scan_full(data: &[u8], offset: u32, nested: bool) -> Option<Vec<Bi
             0x03 | 0x04 => {
                 attr = None;
                 in_start = false;
-                if stack.len() <= base && nested {
+                if stack.len() <= base {
                     return None;
                 }
                 let e = stack.pop()?;
@@ -159,15 +181,22 @@ pub(crate) fn scan_full(data: &[u8], offset: u32, nested: bool) -> Option<Vec<Bi
                         return None; // an array
                     }
                     if ty == 0x21 {
-                        // Nested BinXML: allowed as the content of `Event` only.
-                        if stack.len() == 1 && stack[0].name == "Event" && attr.is_none() {
-                            out.push(Binding {
-                                target: Target::Nested,
-                                slot: Slot::Sub(id),
-                            });
-                            continue;
+                        // Nested BinXML: as the content of `Event`, `EventData` or `UserData`.
+                        let path: Vec<&str> = stack.iter().map(|e| e.name.as_str()).collect();
+                        let at = match path.as_slice() {
+                            ["Event"] => NestedAt::Event,
+                            ["Event", "EventData"] => NestedAt::EventData,
+                            ["Event", "UserData"] => NestedAt::UserData,
+                            _ => return None,
+                        };
+                        if attr.is_some() {
+                            return None;
                         }
-                        return None;
+                        out.push(Binding {
+                            target: Target::Nested(at),
+                            slot: Slot::Sub(id),
+                        });
+                        continue;
                     }
                     Slot::Sub(id)
                 } else {
@@ -402,7 +431,7 @@ pub(crate) fn apply(d: &mut Decoded, b: &Binding, value: Option<Value<'_>>) -> O
                 return None; // a repeated name: the crate's rendering decides
             }
         }
-        Target::Nested => return None,
+        Target::Nested(_) => return None,
     }
     Some(())
 }
@@ -421,7 +450,7 @@ mod tests {
         let rec = 512 + 24;
         assert_eq!(chunk[rec], 0x0c);
         let def = u32::from_le_bytes(chunk[rec + 6..rec + 10].try_into().unwrap());
-        let b = scan_full(chunk, def, false).expect("template understood");
+        let b = scan_full(chunk, def, NestedAt::Root).expect("template understood");
         assert!(b
             .iter()
             .any(|b| b.target == Target::Field("Session".into())));

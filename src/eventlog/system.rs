@@ -40,7 +40,7 @@ pub(crate) struct Quick {
 #[derive(Default)]
 pub(crate) struct TemplateCache {
     maps: HashMap<u32, Option<Rc<SystemMap>>>,
-    full: HashMap<u32, Option<Rc<Vec<super::decode::Binding>>>>,
+    full: HashMap<(u32, super::decode::NestedAt), Option<Rc<Vec<super::decode::Binding>>>>,
 }
 
 impl TemplateCache {
@@ -53,7 +53,14 @@ impl TemplateCache {
     pub fn decode(&mut self, data: &[u8], q: &RawQuick<'_>) -> Option<super::decode::Decoded> {
         let values = substitution_values(data, q.desc, q.n, q.values, q.end)?;
         let mut d = super::decode::Decoded::default();
-        self.decode_into(data, q.def, &values, &mut d, false, 0)?;
+        self.decode_into(
+            data,
+            q.def,
+            &values,
+            &mut d,
+            super::decode::NestedAt::Root,
+            0,
+        )?;
         d.have_id.then_some(d)
     }
 
@@ -63,7 +70,7 @@ impl TemplateCache {
         def: u32,
         values: &[(u8, &'a [u8])],
         d: &mut super::decode::Decoded,
-        nested: bool,
+        at: super::decode::NestedAt,
         depth: usize,
     ) -> Option<()> {
         if depth > 2 {
@@ -71,11 +78,11 @@ impl TemplateCache {
         }
         let bindings = self
             .full
-            .entry(def | if nested { 0x8000_0000 } else { 0 })
-            .or_insert_with(|| super::decode::scan_full(data, def, nested).map(Rc::new))
+            .entry((def, at))
+            .or_insert_with(|| super::decode::scan_full(data, def, at).map(Rc::new))
             .clone()?;
         for b in bindings.iter() {
-            if b.target == super::decode::Target::Nested {
+            if let super::decode::Target::Nested(inner) = b.target {
                 let Slot::Sub(i) = b.slot else {
                     return None;
                 };
@@ -89,7 +96,7 @@ impl TemplateCache {
                 let start = (bytes.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
                 let (def2, desc, n, vstart, end) = instance_at(data, start, bytes.len())?;
                 let values2 = substitution_values(data, desc, n, vstart, end)?;
-                self.decode_into(data, def2, &values2, d, true, depth + 1)?;
+                self.decode_into(data, def2, &values2, d, inner, depth + 1)?;
                 continue;
             }
             let value = match &b.slot {
