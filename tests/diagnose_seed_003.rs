@@ -55,7 +55,11 @@ fn seed_003() -> Machine {
         )
         .log(
             "System.evtx",
-            vec![scm_7036("2024-05-06T07:00:00Z", "Remote Desktop Services", "running")],
+            vec![scm_7036(
+                "2024-05-06T07:00:00Z",
+                "Remote Desktop Services",
+                "running",
+            )],
         )
 }
 
@@ -71,7 +75,13 @@ fn ids(r: &CaptureReport) -> Vec<&str> {
 /// What every form of the bundle must show.
 fn assert_seed_diagnosis(r: &CaptureReport, form: &str) {
     let found: Vec<_> = r.findings.iter().filter(|f| f.id == ID).collect();
-    assert_eq!(found.len(), 1, "{form}: findings {:?}; undecided {:?}", ids(r), r.undecided);
+    assert_eq!(
+        found.len(),
+        1,
+        "{form}: findings {:?}; undecided {:?}",
+        ids(r),
+        r.undecided
+    );
     assert!(
         r.findings.iter().all(|f| !f.id.starts_with("RDS-LIC-")),
         "{form}: no licensing finding on a host whose licensing is healthy: {:?}",
@@ -88,19 +98,34 @@ fn assert_seed_diagnosis(r: &CaptureReport, form: &str) {
         r"CONTOSO\carol got session 6 at 2024-05-06T10:02:00Z while session 4",
         "never disconnected",
     ] {
-        assert!(f.explanation.contains(needle), "{form}: {needle:?} not in {}", f.explanation);
+        assert!(
+            f.explanation.contains(needle),
+            "{form}: {needle:?} not in {}",
+            f.explanation
+        );
     }
-    assert!(!f.explanation.contains("dave"), "{form}: dave reconnected normally");
+    assert!(
+        !f.explanation.contains("dave"),
+        "{form}: dave reconnected normally"
+    );
     // Evidence: the keep-alive setting, and LSM events with file, record id and time.
     let json = serde_json::to_value(f).expect("serialise");
     let ev = json["evidence"].as_array().expect("evidence");
-    assert!(ev
-        .iter()
-        .any(|e| e["kind"] == "registry" && e["fact"].as_str().unwrap_or("").starts_with("keep_alive")));
+    assert!(ev.iter().any(|e| e["kind"] == "registry"
+        && e["fact"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("KeepAliveEnable not set")));
     let lsm: Vec<&Value> = ev.iter().filter(|e| e["kind"] == "event").collect();
     assert!(lsm.len() >= 6, "{form}: {lsm:?}");
     for e in &lsm {
-        assert!(e["file"].as_str().unwrap_or("").contains("LocalSessionManager"), "{form}: {e}");
+        assert!(
+            e["file"]
+                .as_str()
+                .unwrap_or("")
+                .contains("LocalSessionManager"),
+            "{form}: {e}"
+        );
         assert!(e["record_id"].as_u64().unwrap_or(0) > 0);
         assert!(e["time"].as_str().unwrap_or("").starts_with("2024-05-06T"));
     }
@@ -193,7 +218,13 @@ fn the_healthy_sessions_alone_are_not_diagnosed() {
             lsm_session(21, "2024-05-06T07:50:00Z", 2, r"CONTOSO\dave", "10.1.0.20"),
             lsm_session(22, "2024-05-06T07:50:04Z", 2, r"CONTOSO\dave", "10.1.0.20"),
             lsm_40("2024-05-06T08:10:00.1Z", 2, 11),
-            lsm_session(24, "2024-05-06T08:10:00.2Z", 2, r"CONTOSO\dave", "10.1.0.20"),
+            lsm_session(
+                24,
+                "2024-05-06T08:10:00.2Z",
+                2,
+                r"CONTOSO\dave",
+                "10.1.0.20",
+            ),
             lsm_session(25, "2024-05-06T08:40:00Z", 2, r"CONTOSO\dave", "10.1.0.20"),
         ],
     );

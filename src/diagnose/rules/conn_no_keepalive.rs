@@ -3,9 +3,11 @@
 //! the same session").
 
 use crate::catalog::reasons::{self, CodeSpace};
-use crate::config::names;
+use crate::config::{names, SettingState};
 use crate::diagnose::common::{setting_evidence, unknown_words};
-use crate::diagnose::{Confidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity};
+use crate::diagnose::{
+    Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
+};
 use crate::host::facts::{RoleKind, Tri};
 use crate::timeline::{EventRef, Pattern, PatternKind};
 
@@ -20,6 +22,8 @@ static META: RuleMeta = RuleMeta {
     doc: include_str!("RDS-CONN-NO-KEEPALIVE.md"),
 };
 
+/// The machine policy key (reference `TSPOL`).
+const TSPOL: &str = r"Policies\Microsoft\Windows NT\Terminal Services";
 const LSM_CHANNEL: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
 /// How many occurrences the explanation spells out.
 const MAX_NAMED: usize = 5;
@@ -111,7 +115,7 @@ impl Rule for NoKeepAlive {
             .map(|r| format!(" The listener value {} is set but does not enable keep-alive without the policy.", r.display))
             .collect::<String>();
         let source = match ka.state {
-            crate::config::SettingState::NotSet => {
+            SettingState::NotSet => {
                 "the policy \"Configure keep-alive connection interval\" is not configured"
                     .to_string()
             }
@@ -124,7 +128,21 @@ impl Rule for NoKeepAlive {
             users = users.join(", "),
             named = named.join("; "),
         );
-        let mut evidence = setting_evidence(ka);
+        let mut evidence = if ka.state == SettingState::NotSet {
+            vec![Evidence::Registry {
+                fact: format!("KeepAliveEnable not set under SOFTWARE\\{TSPOL}: the keep-alive policy is not configured"),
+                provenance: None,
+            }]
+        } else {
+            setting_evidence(ka)
+        };
+        evidence.extend(ka.related.iter().map(|r| Evidence::Registry {
+            fact: format!(
+                "{} (listener value; does not enable keep-alive by itself)",
+                r.display
+            ),
+            provenance: Some(r.provenance.clone()),
+        }));
         let mut refs: Vec<&EventRef> = patterns.iter().flat_map(|p| p.evidence.iter()).collect();
         refs.sort();
         refs.dedup();
