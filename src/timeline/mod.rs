@@ -477,14 +477,15 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
     let mut dup_files: BTreeSet<String> = BTreeSet::new();
     let mut duplicates = 0usize;
     order.retain(|(_, e)| {
+        // Borrowed key: no copies of the field maps (this runs for every event).
         let key = (
             e.time,
             e.record_id,
             e.event_id,
-            e.provider.to_ascii_lowercase(),
-            e.channel.clone(),
-            e.computer.clone(),
-            e.fields.clone(),
+            e.provider.as_str(),
+            &e.channel,
+            &e.computer,
+            &e.fields,
         );
         if seen.insert(key) {
             true
