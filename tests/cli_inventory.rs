@@ -272,3 +272,33 @@ fn usage_errors_exit_2_and_help_exits_0() {
     rdsdiag().args(["--help"]).assert().code(0);
     rdsdiag().args(["analyze", "--format", "yaml", "x"]).assert().code(2);
 }
+
+#[test]
+fn velociraptor_zip_and_msrd_folder_layouts() {
+    let Some(corpus) = corpus() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("Collection-RDSH01-2024-03-05.zip");
+    let system = fs::read(corpus.join("regipy/SYSTEM_2")).expect("hive");
+    write_zip(
+        &zip,
+        &[
+            ("client_info.json", b"{\"Hostname\": \"sensei\"}"),
+            ("uploads.json", b"[]"),
+            ("uploads/auto/C%3A/Windows/System32/config/SYSTEM", &system),
+        ],
+    );
+    let (json, _) = analyze_json(&[zip.to_str().expect("utf8")]);
+    let c = &json["captures"][0];
+    assert_eq!(c["layout"], "velociraptor");
+    assert_eq!(c["host"]["computer_name"]["value"], "SENSEI");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/MSRD-Results-RDSH01");
+    let (json, _) = analyze_json(&[demo.to_str().expect("utf8")]);
+    let c = &json["captures"][0];
+    assert_eq!(c["layout"], "msrd_collect");
+    assert_eq!(c["computer_hint"], "RDSH01");
+    // Registry from UTF-16 .reg exports named .txt, recognised by content.
+    let kinds: Vec<&str> = c["inputs"].as_array().expect("inputs").iter().map(|i| i["kind"].as_str().expect("kind")).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "reg_export").count(), 2, "{kinds:?}");
+    assert_eq!(c["host"]["computer_name"]["value"], "RDSH01");
+    assert_eq!(c["host"]["os"]["build"]["value"], "17763");
+}
