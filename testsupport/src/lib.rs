@@ -5,3 +5,4 @@ pub mod regtext;
 pub mod scenario;
 pub mod demo;
 pub mod rule_fixtures;
+pub mod lic_scenarios;

@@ -38,6 +38,133 @@ pub static FIXTURES: &[RuleFixture] = &[
                 .policy("LicenseServers", Data::Sz("LS01.contoso.local".into()))
         },
     },
+    // --- Licensing rules (D1–D7): machines from `lic_scenarios` ---
+    RuleFixture {
+        id: "RDS-LIC-MODE-NOT-CONFIGURED",
+        positive: || {
+            // Server Manager says 5 (not configured); RCM 1068 at each start.
+            crate::lic_scenarios::rdsh(Os::Server2019, 5, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(
+                    crate::lic_scenarios::RCM_ADMIN_LOG,
+                    vec![
+                        crate::scenario::rcm_licensing("2024-03-04T07:00:00Z", 1068, None),
+                        crate::scenario::rcm_licensing("2024-03-05T07:00:00Z", 1068, None),
+                    ],
+                )
+        },
+        negative: || {
+            // Per User configured: nothing to report.
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(crate::lic_scenarios::LSM_LOG, crate::lic_scenarios::healthy_sessions())
+        },
+    },
+    RuleFixture {
+        id: "RDS-LIC-NO-SERVER",
+        positive: || {
+            // Per Device, no server anywhere; RCM 1130 at each licensing check.
+            let (lsm, rcm) = crate::lic_scenarios::cut_first_logons(2, 257, &[(1130, None)]);
+            crate::lic_scenarios::rdsh(Os::Server2019, 2, &[])
+                .log(crate::lic_scenarios::LSM_LOG, lsm)
+                .log(crate::lic_scenarios::RCM_ADMIN_LOG, rcm)
+        },
+        negative: || {
+            // The same host with a license server in Server Manager.
+            crate::lic_scenarios::rdsh(Os::Server2019, 2, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(crate::lic_scenarios::LSM_LOG, crate::lic_scenarios::healthy_sessions())
+        },
+    },
+    RuleFixture {
+        id: "RDS-LIC-SERVER-UNREACHABLE",
+        positive: || {
+            // LS01 not available (1131) before each cut first logon (reason 257).
+            let (lsm, rcm) = crate::lic_scenarios::cut_first_logons(
+                3,
+                257,
+                &[(1131, Some(crate::lic_scenarios::LS01))],
+            );
+            crate::lic_scenarios::rdsh(Os::Server2019, 2, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(crate::lic_scenarios::LSM_LOG, lsm)
+                .log(crate::lic_scenarios::RCM_ADMIN_LOG, rcm)
+        },
+        negative: || {
+            // The same host whose RCM Admin log holds only the grace warning.
+            crate::lic_scenarios::rdsh(Os::Server2019, 2, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(crate::lic_scenarios::LSM_LOG, crate::lic_scenarios::healthy_sessions())
+                .log(
+                    crate::lic_scenarios::RCM_ADMIN_LOG,
+                    vec![crate::scenario::rcm_licensing(
+                        "2024-03-04T07:00:00Z",
+                        1129,
+                        Some("2024-06-30"),
+                    )],
+                )
+        },
+    },
+    RuleFixture {
+        id: "RDS-LIC-NO-CALS",
+        positive: || {
+            // The license server has no Per Device CALs left for RDSH01 (LS event 21).
+            Machine::license_server("LS01", Os::Server2019, Some("contoso.local")).log(
+                "System.evtx",
+                crate::lic_scenarios::ls_no_licences(
+                    3,
+                    "Windows Server 2019 - RDS Per Device CAL",
+                    "RDSH01",
+                ),
+            )
+        },
+        negative: || {
+            // The same license server issuing Per Device CALs (LS 4147).
+            Machine::license_server("LS01", Os::Server2019, Some("contoso.local"))
+                .log("System.evtx", crate::lic_scenarios::ls_issued(3, "RDSH01"))
+        },
+    },
+    RuleFixture {
+        id: "RDS-LIC-SOFT-ENFORCEMENT",
+        positive: || crate::lic_scenarios::soft_enforcement_host(Os::Server2019),
+        negative: || {
+            // The same rhythm on Windows Server 2022, which has no soft enforcement.
+            crate::lic_scenarios::soft_enforcement_host(Os::Server2022)
+        },
+    },
+    RuleFixture {
+        id: "RDS-LIC-GRACE-EXPIRED",
+        positive: || {
+            // Warned (1129), then expired (1128) with LS01 never registered.
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01]).log(
+                crate::lic_scenarios::RCM_ADMIN_LOG,
+                vec![
+                    crate::scenario::rcm_licensing("2024-04-20T07:00:00Z", 1129, Some("2024-05-01")),
+                    crate::scenario::rcm_licensing("2024-05-02T07:55:02Z", 1128, None),
+                    crate::scenario::rcm_licensing("2024-05-03T07:55:02Z", 1128, None),
+                ],
+            )
+        },
+        negative: || {
+            // Only the warning: the grace period has not run out yet.
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01]).log(
+                crate::lic_scenarios::RCM_ADMIN_LOG,
+                vec![crate::scenario::rcm_licensing(
+                    "2024-04-20T07:00:00Z",
+                    1129,
+                    Some("2024-05-01"),
+                )],
+            )
+        },
+    },
+    RuleFixture {
+        id: "RDS-LIC-VDI-NO-CERTIFICATE",
+        positive: || crate::lic_scenarios::vdi_host(false),
+        negative: || {
+            // The same pool host once it holds the license server certificate.
+            crate::lic_scenarios::vdi_host(true)
+        },
+    },
     RuleFixture {
         id: "RDS-LIC-SERVICE-DOWN",
         positive: || {

@@ -4,6 +4,14 @@
 //! `testsupport/src/rule_fixtures.rs`.
 
 mod lic_policy_overrides;
+mod lic_mode_not_configured;
+mod lic_no_server;
+mod lic_server_unreachable;
+mod lic_no_cals;
+mod lic_soft_enforcement;
+mod lic_grace_expired;
+mod lic_vdi_no_certificate;
+mod lic_shared;
 mod lic_service_down;
 mod lic_workgroup_auth;
 mod lic_client_cache;
@@ -17,7 +25,14 @@ use super::Rule;
 
 /// Every registered rule.
 pub static RULES: &[&dyn Rule] = &[
+    &lic_mode_not_configured::ModeNotConfigured,
+    &lic_no_server::NoServer,
     &lic_policy_overrides::PolicyOverrides,
+    &lic_server_unreachable::ServerUnreachable,
+    &lic_no_cals::NoCals,
+    &lic_soft_enforcement::SoftEnforcement,
+    &lic_grace_expired::GraceExpired,
+    &lic_vdi_no_certificate::VdiNoCertificate,
     &lic_service_down::ServiceDown,
     &lic_workgroup_auth::WorkgroupAuth,
     &lic_client_cache::ClientCache,

@@ -1,0 +1,204 @@
+//! RDS-LIC-NO-CALS: the license server was reached but had no suitable licence — none of the
+//! requested type left or installed (LS 21/22), not activated (LS 18), or too old for the host
+//! (RCM 1132), reference §16 D4; states the host's licensing mode and version beside the CAL type.
+
+use super::lic_shared::{self, and_list, first_and_last, source_words, span, Strength};
+use crate::config::names::LICENSING_MODE;
+use crate::diagnose::common::{event_evidence, setting_evidence};
+use crate::diagnose::{Confidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity};
+use crate::eventlog::Event;
+use crate::host::facts::{RoleKind, Tri};
+
+pub struct NoCals;
+
+static META: RuleMeta = RuleMeta {
+    id: "RDS-LIC-NO-CALS",
+    severity: Severity::Error,
+    evidence: &[EvidenceKind::Event, EvidenceKind::Registry],
+    doc: include_str!("RDS-LIC-NO-CALS.md"),
+};
+
+/// Events cited per kind.
+const PER_KIND: usize = 3;
+
+fn field(e: &Event, name: &str) -> String {
+    e.field(name)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// Distinct values of one field, in first-seen order.
+fn distinct(evs: &[&Event], name: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in evs {
+        let v = field(e, name);
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&v)) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+impl Rule for NoCals {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, m: &Model<'_>) -> Outcome {
+        let rdsh = m.role(RoleKind::SessionHost);
+        let ls = m.role(RoleKind::LicenseServer);
+        if rdsh == Tri::No && ls == Tri::No {
+            return Outcome::NotApplicable;
+        }
+        let proving = lic_shared::events(m, META.id, Strength::Proves);
+        let suggesting = lic_shared::events(m, META.id, Strength::Suggests);
+        if proving.is_empty() {
+            let mut missing = Vec::new();
+            if ls == Tri::Yes && !m.has_channel("System") {
+                missing.push(
+                    "System log of the license server not provided: license server events 18/21/22 unknown"
+                        .to_string(),
+                );
+            }
+            if rdsh == Tri::Yes && !lic_shared::rcm_log_provided(m) {
+                missing.push(lic_shared::rcm_log_missing());
+            }
+            return if missing.is_empty() {
+                Outcome::Pass
+            } else {
+                Outcome::Undecided(missing)
+            };
+        }
+        let of = |id: u16, provider: &str| -> Vec<&Event> {
+            proving
+                .iter()
+                .copied()
+                .filter(|e| e.event_id == id && e.provider.eq_ignore_ascii_case(provider))
+                .collect()
+        };
+        let ls_p = lic_shared::LS_PROVIDER;
+        let mut lines = Vec::new();
+        let mut evidence = Vec::new();
+
+        let e21 = of(21, ls_p);
+        if !e21.is_empty() {
+            let t: Vec<_> = e21.iter().map(|e| e.time).collect();
+            lines.push(format!(
+                "license server {} had no permanent licences of type {} left for session host(s) {} (license server event 21, {}): the CALs of that type are used up, or the installed CALs are of the other type than the hosts' licensing mode",
+                and_list(&distinct(&e21, "1")),
+                and_list(&distinct(&e21, "2")),
+                and_list(&distinct(&e21, "3")),
+                span(&t)
+            ));
+            for e in first_and_last(&e21, PER_KIND) {
+                let fact = format!(
+                    "LS 21: no permanent licences of type {} for host {}",
+                    field(e, "2"),
+                    field(e, "3")
+                );
+                evidence.push(event_evidence(e, fact));
+            }
+        }
+        let e22 = of(22, ls_p);
+        if !e22.is_empty() {
+            let t: Vec<_> = e22.iter().map(|e| e.time).collect();
+            lines.push(format!(
+                "license server {} has no licences installed for {} and could not issue to {} (license server event 22, {}): the CAL version or product is missing",
+                and_list(&distinct(&e22, "1")),
+                and_list(&distinct(&e22, "2")),
+                and_list(&distinct(&e22, "3")),
+                span(&t)
+            ));
+            for e in first_and_last(&e22, PER_KIND) {
+                let fact = format!(
+                    "LS 22: no licences installed for {}; cannot issue to {}",
+                    field(e, "2"),
+                    field(e, "3")
+                );
+                evidence.push(event_evidence(e, fact));
+            }
+        }
+        let e18 = of(18, ls_p);
+        if !e18.is_empty() {
+            let t: Vec<_> = e18.iter().map(|e| e.time).collect();
+            lines.push(format!(
+                "license server {} is not activated and issues only temporary licences (license server event 18, {})",
+                and_list(&distinct(&e18, "1")),
+                span(&t)
+            ));
+            for e in first_and_last(&e18, PER_KIND) {
+                evidence.push(event_evidence(
+                    e,
+                    format!("LS 18: license server {} is not activated", field(e, "1")),
+                ));
+            }
+        }
+        let e1132 = of(1132, crate::eventlog::RCM_PROVIDER);
+        if !e1132.is_empty() {
+            let t: Vec<_> = e1132.iter().map(|e| e.time).collect();
+            let version = m.facts.windows_version.name.clone().unwrap_or_else(|| {
+                "this host's version (unknown: SOFTWARE hive not provided)".into()
+            });
+            lines.push(format!(
+                "license server {} does not support {version} (RemoteConnectionManager event 1132, {}): the license server and its CALs must be at least the session host's version",
+                and_list(&distinct(&e1132, "Param1")),
+                span(&t)
+            ));
+            for e in first_and_last(&e1132, PER_KIND) {
+                evidence.push(event_evidence(
+                    e,
+                    format!(
+                        "RCM 1132: license server {} does not support this host's version",
+                        field(e, "Param1")
+                    ),
+                ));
+            }
+        }
+        let mut explanation = format!(
+            "A license server was reached but had no suitable licence: {}.",
+            lines.join("; ")
+        );
+        if rdsh == Tri::Yes {
+            if let Some(s) = m
+                .setting(LICENSING_MODE)
+                .filter(|s| s.decided_value().is_some())
+            {
+                explanation.push_str(&format!(
+                    " This session host licenses {} (from {}); the CALs installed on the license server must be of that type.",
+                    s.value_display,
+                    s.source.map_or("an unknown source", source_words)
+                ));
+                evidence.extend(setting_evidence(s));
+            }
+        }
+        if !suggesting.is_empty() {
+            let t: Vec<_> = suggesting.iter().map(|e| e.time).collect();
+            explanation.push_str(&format!(
+                " Clients were also disconnected because their temporary licence expired (RemoteConnectionManager event 1011, {}).",
+                span(&t)
+            ));
+            for e in first_and_last(&suggesting, 2) {
+                evidence.push(event_evidence(e, "RCM 1011: temporary licence expired"));
+            }
+        }
+        let no_cal = m
+            .timeline
+            .sessions
+            .iter()
+            .flat_map(|s| &s.disconnects)
+            .filter(|d| d.reason_code == Some(258))
+            .count();
+        if no_cal > 0 {
+            explanation.push_str(&format!(
+                " {no_cal} disconnect(s) in the timeline carry reason 258 (no licence available)."
+            ));
+        }
+        Outcome::Found(vec![META.finding(
+            Confidence::Confirmed,
+            explanation,
+            evidence,
+        )])
+    }
+}

@@ -1,0 +1,267 @@
+//! RDS-LIC-SOFT-ENFORCEMENT: the 60-minute rhythm of soft licensing enforcement (connected about
+//! an hour, disconnected, reconnects) with licensing trouble, only on Windows versions that have
+//! soft enforcement for the host's licensing mode (from `builds.tsv`), after ruling out a session
+//! time limit, user and administrator disconnects (reference §16 D5, §15, §7).
+
+use jiff::SignedDuration;
+
+use super::lic_shared::{self, and_list, source_words, timeline_evidence, when, Strength};
+use crate::catalog::builds::builds;
+use crate::catalog::reasons::{decode, CodeSpace};
+use crate::config::names::{LICENSE_SERVERS, LICENSING_MODE, MAX_CONNECTION_TIME, MAX_IDLE_TIME};
+use crate::diagnose::common::setting_evidence;
+use crate::diagnose::{
+    Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
+};
+use crate::host::facts::{RoleKind, Tri};
+use crate::timeline::{IntervalCite, PatternKind, Role};
+
+pub struct SoftEnforcement;
+
+static META: RuleMeta = RuleMeta {
+    id: "RDS-LIC-SOFT-ENFORCEMENT",
+    severity: Severity::Warning,
+    evidence: &[EvidenceKind::Event, EvidenceKind::Registry],
+    doc: include_str!("RDS-LIC-SOFT-ENFORCEMENT.md"),
+};
+
+const LSM_OPERATIONAL: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
+/// Disconnect reason classes (reasons.tsv) that explain a disconnect without licensing.
+const NOT_LICENSING: [&str; 4] = ["user", "admin", "time-limit", "reconnect"];
+/// Pattern events cited.
+const MAX_EVIDENCE: usize = 12;
+/// Licensing mode codes (reference §4.2).
+const PER_DEVICE: u64 = 2;
+const PER_USER: u64 = 4;
+
+/// The server versions with soft enforcement, from the build table (for messages).
+fn versions_with_soft_enforcement() -> String {
+    let mut out: Vec<String> = Vec::new();
+    for b in builds() {
+        let modes = match (b.soft_enforcement_per_device, b.soft_enforcement_per_user) {
+            (true, true) => "Per Device and Per User",
+            (true, false) => "Per Device",
+            (false, true) => "Per User",
+            (false, false) => continue,
+        };
+        out.push(format!("{} ({modes})", b.server_name));
+    }
+    and_list(&out)
+}
+
+/// Why an interval is explained by something other than licensing, if it is.
+fn look_alike(m: &Model<'_>, c: &IntervalCite) -> Option<String> {
+    if let Some(code) = c.reason_code {
+        let class = decode(CodeSpace::Server, code).class();
+        if NOT_LICENSING.contains(&class) {
+            return Some(format!("reason {code} ({class})"));
+        }
+    }
+    let session = m.timeline.sessions.iter().find(|s| s.key == c.session)?;
+    let d = session
+        .intervals
+        .iter()
+        .find(|iv| iv.start.time == c.start)
+        .and_then(|iv| iv.disconnect)
+        .and_then(|i| session.disconnects.get(i))?;
+    let limit = d.events.iter().any(|r| {
+        m.timeline
+            .events
+            .get(r.index)
+            .is_some_and(|e| e.role == Role::TimeLimitDisconnect)
+    });
+    limit.then(|| "a session time-limit event".to_string())
+}
+
+impl Rule for SoftEnforcement {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, m: &Model<'_>) -> Outcome {
+        let role = m.role(RoleKind::SessionHost);
+        if role == Tri::No {
+            return Outcome::NotApplicable;
+        }
+        let patterns: Vec<_> = m
+            .timeline
+            .patterns
+            .iter()
+            .filter(|p| p.kind == PatternKind::SoftEnforcement)
+            .collect();
+        if patterns.is_empty() {
+            return match role {
+                Tri::Yes if !m.has_channel(LSM_OPERATIONAL) => Outcome::Undecided(vec![
+                    "LocalSessionManager Operational log not provided: session durations unknown"
+                        .into(),
+                ]),
+                Tri::Yes => Outcome::Pass,
+                _ => Outcome::NotApplicable,
+            };
+        }
+        let opts = &m.timeline.options;
+        let window = |ms: u64| {
+            let d = SignedDuration::from_millis(i64::try_from(ms).unwrap_or(i64::MAX));
+            d >= opts.soft_enforcement_min && d <= opts.soft_enforcement_max
+        };
+        // A configured time limit of about an hour explains the rhythm.
+        for name in [MAX_CONNECTION_TIME, MAX_IDLE_TIME] {
+            if let Some(s) = m.setting(name) {
+                if s.decided_value()
+                    .and_then(|v| v.as_u64())
+                    .is_some_and(window)
+                {
+                    return Outcome::Pass;
+                }
+            }
+        }
+        // Intervals not explained by a user, administrator, reconnect or time-limit disconnect.
+        let mut kept = Vec::new();
+        let mut ruled_out = Vec::new();
+        for p in &patterns {
+            let mut mine = Vec::new();
+            for c in &p.intervals {
+                match look_alike(m, c) {
+                    Some(why) => ruled_out.push(format!("{} ended by {why}", c.session)),
+                    None => mine.push(c),
+                }
+            }
+            if mine.len() >= opts.soft_enforcement_repeats.max(1) {
+                kept.push((*p, mine));
+            }
+        }
+        if kept.is_empty() {
+            return Outcome::Pass;
+        }
+
+        // Licensing trouble: licensing events in the pattern's period, licensing events anywhere,
+        // or a licensing configuration that cannot work.
+        let in_period: usize = kept.iter().map(|(p, _)| p.supporting_events).sum();
+        let anywhere = lic_shared::events(m, META.id, Strength::Suggests);
+        let mode = m.setting(LICENSING_MODE);
+        let mode_code = mode
+            .and_then(|s| s.decided_value())
+            .and_then(|v| v.as_u64());
+        let no_servers = m
+            .setting(LICENSE_SERVERS)
+            .and_then(|s| s.decided_value())
+            .and_then(|v| v.as_list())
+            .is_some_and(|l| l.is_empty());
+        let bad_config = mode.is_some_and(|s| !s.is_unknown())
+            && !matches!(mode_code, Some(1) | Some(PER_DEVICE) | Some(PER_USER))
+            || no_servers;
+        if in_period == 0 && anywhere.is_empty() && !bad_config {
+            return if lic_shared::rcm_log_provided(m) {
+                Outcome::Pass
+            } else {
+                Outcome::Undecided(vec![format!(
+                    "{}: a 60-minute rhythm without licensing evidence is not attributed to licensing",
+                    lic_shared::rcm_log_missing()
+                )])
+            };
+        }
+
+        // Only versions with soft enforcement for this mode.
+        let v = &m.facts.windows_version;
+        let (Some(dev), Some(usr)) = (v.soft_enforcement_per_device, v.soft_enforcement_per_user)
+        else {
+            let why = v
+                .unknown_because
+                .clone()
+                .or_else(|| {
+                    v.name
+                        .clone()
+                        .map(|n| format!("{n} is not a known server build"))
+                })
+                .unwrap_or_else(|| "not recorded".into());
+            return Outcome::Undecided(vec![format!(
+                "Windows version unknown ({why}): soft enforcement exists only on {}",
+                versions_with_soft_enforcement()
+            )]);
+        };
+        let (applies, mode_words) = match mode_code {
+            Some(PER_DEVICE) => (dev, "Per Device"),
+            Some(PER_USER) => (usr, "Per User"),
+            _ => (dev || usr, "no usable licensing mode"),
+        };
+        if !applies {
+            return Outcome::Pass;
+        }
+        let version = v.name.clone().unwrap_or_else(|| "this version".into());
+
+        let mut lines = Vec::new();
+        let mut evidence: Vec<Evidence> = Vec::new();
+        for (p, cites) in &kept {
+            let user = p.user.clone().unwrap_or_else(|| "(unknown user)".into());
+            let spans: Vec<String> = cites
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {} for {} min{}",
+                        c.session,
+                        when(c.start),
+                        c.seconds / 60,
+                        c.reason_code
+                            .map(|r| format!(", reason {r}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            let mut line = format!(
+                "{user} was disconnected after about 60 minutes {} times ({})",
+                cites.len(),
+                spans.join("; ")
+            );
+            if !p.counts.is_empty() {
+                let counts: Vec<String> =
+                    p.counts.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+                line.push_str(&format!(
+                    " with licensing events in that period: {}",
+                    counts.join(", ")
+                ));
+            }
+            lines.push(line);
+            for r in p.evidence.iter().take(MAX_EVIDENCE) {
+                evidence.push(timeline_evidence(
+                    m,
+                    r,
+                    &format!("60-minute pattern of {user}"),
+                ));
+            }
+        }
+        let mut explanation = format!(
+            "{}. This host runs {version} with {mode_words}{}, a combination with soft licensing enforcement: without a licence the user gets the message \"your session will be disconnected in 60 minutes\" and is disconnected after an hour, then can reconnect.",
+            lines.join("; "),
+            mode.and_then(|s| s.source)
+                .map(|k| format!(" (from {})", source_words(k)))
+                .unwrap_or_default()
+        );
+        if let Some(s) = mode {
+            evidence.extend(setting_evidence(s));
+        }
+        if in_period == 0 && !anywhere.is_empty() {
+            explanation.push_str(&format!(
+                " Licensing events elsewhere in the logs: {} (RemoteConnectionManager/license server).",
+                anywhere.len()
+            ));
+        }
+        if bad_config {
+            explanation.push_str(" The licensing configuration itself is incomplete (mode or license server missing).");
+        }
+        let limit = m
+            .setting(MAX_CONNECTION_TIME)
+            .map(|s| s.display.clone())
+            .unwrap_or_else(|| "unknown".into());
+        explanation.push_str(&format!(
+            " Ruled out: a session time limit of about an hour (MaxConnectionTime: {limit}; no time-limit reason or event on these disconnects), user and administrator disconnects."
+        ));
+        if !ruled_out.is_empty() {
+            explanation.push_str(&format!(" Not counted: {}.", ruled_out.join("; ")));
+        }
+        Outcome::Found(vec![META.finding(
+            Confidence::Likely,
+            explanation,
+            evidence,
+        )])
+    }
+}
