@@ -28,6 +28,8 @@ static META: RuleMeta = RuleMeta {
 const LSM_OPERATIONAL: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
 /// Disconnect reason classes (reasons.tsv) that explain a disconnect without licensing.
 const NOT_LICENSING: [&str; 4] = ["user", "admin", "time-limit", "reconnect"];
+/// Intervals listed in the explanation.
+const MAX_LISTED: usize = 6;
 /// Pattern events cited.
 const MAX_EVIDENCE: usize = 12;
 /// Licensing mode codes (reference §4.2).
@@ -193,8 +195,9 @@ impl Rule for SoftEnforcement {
         let mut evidence: Vec<Evidence> = Vec::new();
         for (p, cites) in &kept {
             let user = p.user.clone().unwrap_or_else(|| "(unknown user)".into());
-            let spans: Vec<String> = cites
+            let mut spans: Vec<String> = cites
                 .iter()
+                .take(MAX_LISTED)
                 .map(|c| {
                     format!(
                         "{} {} for {} min{}",
@@ -207,6 +210,9 @@ impl Rule for SoftEnforcement {
                     )
                 })
                 .collect();
+            if cites.len() > MAX_LISTED {
+                spans.push(format!("and {} more", cites.len() - MAX_LISTED));
+            }
             let mut line = format!(
                 "{user} was disconnected after about 60 minutes {} times ({})",
                 cites.len(),

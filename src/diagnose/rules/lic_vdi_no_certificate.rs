@@ -159,6 +159,21 @@ impl Rule for VdiNoCertificate {
                 " Windows was installed (or the image created) on {d}."
             ));
         }
+        let consequence = match (
+            trouble.iter().any(|e| e.event_id == 1130),
+            trouble.iter().any(|e| e.event_id == 1131),
+        ) {
+            (true, _) => Some("no license server is specified (see RDS-LIC-NO-SERVER)"),
+            (false, true) => {
+                Some("the license server cannot be reached (see RDS-LIC-SERVER-UNREACHABLE)")
+            }
+            _ => None,
+        };
+        if let Some(c) = consequence {
+            explanation.push_str(&format!(
+                " If this host is not rebuilt from an image, the missing certificate is rather a consequence: {c}."
+            ));
+        }
         explanation.push_str(
             " This is the pattern of a non-persistent VDI or a host rebuilt from an image: every rebuild loses the certificate, so each first connection fails with \"no Remote Desktop License Servers available\" while the host asks for it again. Whether this host is such a VM cannot be seen offline.",
         );
