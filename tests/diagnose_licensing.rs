@@ -228,3 +228,83 @@ fn grace_expired_is_resolved_when_a_license_is_issued_afterwards() {
     let r = analyse(&m);
     assert!(!has(&r, "RDS-LIC-GRACE-EXPIRED"), "{:?}", r.findings);
 }
+
+#[test]
+fn user_disconnects_after_a_license_server_failure_are_not_linked_to_it() {
+    // The user disconnects herself (reason 11) seconds after each RCM 1131.
+    let (lsm, rcm) =
+        rdsdiag_testsupport::lic_scenarios::cut_first_logons(2, 11, &[(1131, Some(LS01))]);
+    let m = rdsh(Os::Server2019, 2, &[LS01])
+        .with_ls_certificate()
+        .log(LSM_LOG, lsm)
+        .log(RCM_ADMIN_LOG, rcm);
+    let r = analyse(&m);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == "RDS-LIC-SERVER-UNREACHABLE")
+        .expect("the failures themselves are proven");
+    assert!(
+        !f.explanation
+            .contains("disconnect(s) in the timeline follow"),
+        "{}",
+        f.explanation
+    );
+
+    // With reason 257 the same disconnects are linked.
+    let (lsm, rcm) =
+        rdsdiag_testsupport::lic_scenarios::cut_first_logons(2, 257, &[(1131, Some(LS01))]);
+    let m = rdsh(Os::Server2019, 2, &[LS01])
+        .with_ls_certificate()
+        .log(LSM_LOG, lsm)
+        .log(RCM_ADMIN_LOG, rcm);
+    let r = analyse(&m);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == "RDS-LIC-SERVER-UNREACHABLE")
+        .expect("found");
+    assert!(
+        f.explanation
+            .contains("2 disconnect(s) in the timeline follow"),
+        "{}",
+        f.explanation
+    );
+}
+
+#[test]
+fn no_cals_on_a_host_that_is_also_the_license_server_compares_mode_and_cal_type() {
+    // Per User host asking its own license server; the server reports no Per Device CALs.
+    let m = rdsh(Os::Server2019, 4, &[LS01])
+        .with_ls_certificate()
+        .system_value(
+            r"ControlSet001\Services\TermServLicensing",
+            "Start",
+            Data::Dword(2),
+        )
+        .log(
+            "System.evtx",
+            rdsdiag_testsupport::lic_scenarios::ls_no_licences(
+                2,
+                "Windows Server 2019 - RDS Per Device CAL",
+                "RDSH01",
+            ),
+        );
+    let r = analyse(&m);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.id == "RDS-LIC-NO-CALS")
+        .expect("found");
+    assert_eq!(f.confidence, Confidence::Confirmed);
+    assert!(
+        f.explanation.contains("licenses Per User (4)"),
+        "{}",
+        f.explanation
+    );
+    assert!(
+        f.explanation.contains("asked for per device licences"),
+        "{}",
+        f.explanation
+    );
+}

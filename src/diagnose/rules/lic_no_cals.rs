@@ -170,6 +170,17 @@ impl Rule for NoCals {
                     s.value_display,
                     s.source.map_or("an unknown source", source_words)
                 ));
+                let other = match s.decided_value().and_then(|v| v.as_u64()) {
+                    Some(2) => Some("per user"),
+                    Some(4) => Some("per device"),
+                    _ => None,
+                };
+                let requested = distinct(&e21, "2").join(" ").to_ascii_lowercase();
+                if let Some(o) = other.filter(|o| requested.contains(o)) {
+                    explanation.push_str(&format!(
+                        " The license server was asked for {o} licences, which does not match this host's mode: check which mode the requesting hosts really use."
+                    ));
+                }
                 evidence.extend(setting_evidence(s));
             }
         }

@@ -132,6 +132,8 @@ impl Rule for ServerUnreachable {
             .patterns
             .iter()
             .filter(|p| p.kind == PatternKind::LicensingDisconnect)
+            // A user, administrator, time-limit or takeover disconnect is not caused by licensing.
+            .filter(|p| lic_shared::explained_otherwise(p.reason_code).is_none())
             .filter(|p| {
                 p.evidence
                     .iter()

@@ -147,6 +147,17 @@ pub fn role_unknown(m: &Model<'_>) -> Vec<String> {
     vec![format!("RD Session Host role unknown ({why})")]
 }
 
+/// Disconnect reason classes (`reasons.tsv`) that explain a disconnect without licensing: the
+/// user, an administrator, a session time limit, a reconnect from elsewhere (reference §11).
+const NOT_LICENSING: [&str; 4] = ["user", "admin", "time-limit", "reconnect"];
+
+/// The class of a server-side reason code when it explains a disconnect without licensing.
+pub fn explained_otherwise(code: Option<u32>) -> Option<&'static str> {
+    let class =
+        crate::catalog::reasons::decode(crate::catalog::reasons::CodeSpace::Server, code?).class();
+    NOT_LICENSING.contains(&class).then_some(class)
+}
+
 /// A time for prose: `2024-03-04 08:02:12 UTC`.
 pub fn when(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()

@@ -7,7 +7,6 @@ use jiff::SignedDuration;
 
 use super::lic_shared::{self, and_list, source_words, timeline_evidence, when, Strength};
 use crate::catalog::builds::builds;
-use crate::catalog::reasons::{decode, CodeSpace};
 use crate::config::names::{LICENSE_SERVERS, LICENSING_MODE, MAX_CONNECTION_TIME, MAX_IDLE_TIME};
 use crate::diagnose::common::setting_evidence;
 use crate::diagnose::{
@@ -26,8 +25,6 @@ static META: RuleMeta = RuleMeta {
 };
 
 const LSM_OPERATIONAL: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
-/// Disconnect reason classes (reasons.tsv) that explain a disconnect without licensing.
-const NOT_LICENSING: [&str; 4] = ["user", "admin", "time-limit", "reconnect"];
 /// Intervals listed in the explanation.
 const MAX_LISTED: usize = 6;
 /// Pattern events cited.
@@ -53,11 +50,11 @@ fn versions_with_soft_enforcement() -> String {
 
 /// Why an interval is explained by something other than licensing, if it is.
 fn look_alike(m: &Model<'_>, c: &IntervalCite) -> Option<String> {
-    if let Some(code) = c.reason_code {
-        let class = decode(CodeSpace::Server, code).class();
-        if NOT_LICENSING.contains(&class) {
-            return Some(format!("reason {code} ({class})"));
-        }
+    if let Some(class) = lic_shared::explained_otherwise(c.reason_code) {
+        return Some(format!(
+            "reason {} ({class})",
+            c.reason_code.unwrap_or_default()
+        ));
     }
     let session = m.timeline.sessions.iter().find(|s| s.key == c.session)?;
     let d = session
