@@ -197,6 +197,8 @@ fn keep_alive_policy_and_legacy_servers() {
         ["legacy-ls.contoso.com"]
     );
     assert!(servers.notes.iter().any(|n| n.starts_with("UNCONFIRMED")));
+    assert!(servers.unconfirmed);
+    assert!(!s.get(names::KEEP_ALIVE).unwrap().unconfirmed);
 }
 
 #[test]

@@ -176,6 +176,9 @@ pub struct Setting {
     pub notes: Vec<String>,
     /// Reference source IDs (`docs/rds-reference.md` §18) behind the winning location.
     pub refs: Vec<String>,
+    /// The winning location (or default) rests on an UNCONFIRMED fact of the reference: a
+    /// diagnosis built on it should say "likely", not "confirmed". The note says what is unknown.
+    pub unconfirmed: bool,
 }
 
 impl Setting {

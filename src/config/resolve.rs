@@ -520,6 +520,7 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
         related: Vec::new(),
         notes: Vec::new(),
         refs: Vec::new(),
+        unconfirmed: false,
     };
     let mut winner: Option<(&SourceDef, SettingValue, Vec<RegProvenance>)> = None;
 
@@ -552,6 +553,7 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
                 }
             }
             out.notes.extend(unconfirmed_note(row, "default"));
+            out.unconfirmed = row.src.unconfirmed().is_some();
             continue;
         }
         match read_row(src, cat, def, row) {
@@ -624,6 +626,7 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
         out.value = Some(value);
         out.provenance = provenance;
         out.refs = refs(row);
+        out.unconfirmed = row.src.unconfirmed().is_some();
     } else if out.state == SettingState::Unknown {
         out.display = format!("unknown: {missing}");
         out.value_display = "unknown".into();
