@@ -4,32 +4,16 @@
 //!
 //! Run: `cargo bench --bench registry` (set `RDSDIAG_BENCH_KEYS` to change the hive size).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rdsdiag::capture::{self, CaptureOptions, Input};
-use rdsdiag::evidence::{HiveKind, InputKind, InputStatus};
+use rdsdiag::evidence::{HiveKind, InputKind};
 use rdsdiag::registry::{Lookup, RegistryView};
 use rdsdiag_testsupport::hive::{self, Data, Key};
 use rdsdiag_testsupport::regtext::{self, Encoding};
 
-/// An input for `bytes` written at `dir/rel`, inventoried by the capture layer, with the kind and
-/// hive role the test wants.
-fn input(dir: &Path, rel: &str, kind: InputKind, hive: Option<HiveKind>, bytes: &[u8]) -> Input {
-    let full = dir.join(rel);
-    if let Some(parent) = full.parent() {
-        std::fs::create_dir_all(parent).expect("mkdir");
-    }
-    std::fs::write(&full, bytes).expect("write");
-    let cap = capture::open(&full, &CaptureOptions::default()).expect("inventory");
-    let mut i = cap.inputs.into_iter().next().expect("one input");
-    i.path = rel.to_string();
-    i.kind = kind;
-    i.hive = hive;
-    i.status = InputStatus::Pending;
-    i.problems.clear();
-    i
-}
+#[path = "../tests/common/registry_input.rs"]
+mod registry_input;
+use registry_input::input;
 
 fn key_path(i: usize) -> String {
     format!(r"Bench\G{:03}\K{:05}", i % 100, i)

@@ -2,31 +2,15 @@
 //! old-format transaction logs; text exports covering parts of a hive; precedence between
 //! sources; damaged cells; unknown types, big data and large subkey lists.
 
-use std::path::Path;
-
-use rdsdiag::capture::{self, CaptureOptions, Input};
+use rdsdiag::capture::Input;
 use rdsdiag::evidence::{HiveKind, InputKind, InputStatus};
 use rdsdiag::registry::{Lookup, RegData, RegistryView, SourceForm};
 use rdsdiag_testsupport::hive::{self, Data, Key};
 use rdsdiag_testsupport::regtext::{self, Encoding};
 
-/// An input for `bytes` written at `dir/rel`, inventoried by the capture layer, with the kind and
-/// hive role the test wants.
-fn input(dir: &Path, rel: &str, kind: InputKind, hive: Option<HiveKind>, bytes: &[u8]) -> Input {
-    let full = dir.join(rel);
-    if let Some(parent) = full.parent() {
-        std::fs::create_dir_all(parent).expect("mkdir");
-    }
-    std::fs::write(&full, bytes).expect("write");
-    let cap = capture::open(&full, &CaptureOptions::default()).expect("inventory");
-    let mut i = cap.inputs.into_iter().next().expect("one input");
-    i.path = rel.to_string();
-    i.kind = kind;
-    i.hive = hive;
-    i.status = InputStatus::Pending;
-    i.problems.clear();
-    i
-}
+#[path = "common/registry_input.rs"]
+mod registry_input;
+use registry_input::input;
 
 fn codes(i: &Input) -> Vec<&'static str> {
     i.problems.iter().map(|p| p.code).collect()

@@ -2,28 +2,14 @@
 //! transaction log, and random text fed to the `.reg` and `reg query` parsers. Every lookup still
 //! answers one of the four outcomes.
 
-use std::path::Path;
-
 use proptest::prelude::*;
-use rdsdiag::capture::{self, CaptureOptions, Input};
 use rdsdiag::evidence::{HiveKind, InputKind, InputStatus};
 use rdsdiag::registry::{query, text, Lookup, RegistryView};
 use rdsdiag_testsupport::hive::{self, Data, Key};
 
-/// An input for `bytes` written at `dir/rel`, inventoried by the capture layer, with the kind and
-/// hive role the test wants.
-fn input(dir: &Path, rel: &str, kind: InputKind, hive: Option<HiveKind>, bytes: &[u8]) -> Input {
-    let full = dir.join(rel);
-    std::fs::write(&full, bytes).expect("write");
-    let cap = capture::open(&full, &CaptureOptions::default()).expect("inventory");
-    let mut i = cap.inputs.into_iter().next().expect("one input");
-    i.path = rel.to_string();
-    i.kind = kind;
-    i.hive = hive;
-    i.status = InputStatus::Pending;
-    i.problems.clear();
-    i
-}
+#[path = "common/registry_input.rs"]
+mod registry_input;
+use registry_input::input;
 
 fn tree() -> Key {
     let mut t = hive::system_tree(1);

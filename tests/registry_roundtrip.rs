@@ -4,10 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use std::path::Path;
-
 use proptest::prelude::*;
-use rdsdiag::capture::{self, CaptureOptions, Input};
+use rdsdiag::capture::Input;
 use rdsdiag::evidence::{HiveKind, InputKind, InputStatus};
 use rdsdiag::registry::decode::decode;
 use rdsdiag::registry::{Lookup, RegData, RegistryView, SourceForm};
@@ -61,23 +59,9 @@ fn tree() -> impl Strategy<Value = Key> {
     )
 }
 
-/// An input for `bytes` written at `dir/rel`, inventoried by the capture layer, with the kind and
-/// hive role the test wants.
-fn input(dir: &Path, rel: &str, kind: InputKind, hive: Option<HiveKind>, bytes: &[u8]) -> Input {
-    let full = dir.join(rel);
-    if let Some(parent) = full.parent() {
-        std::fs::create_dir_all(parent).expect("mkdir");
-    }
-    std::fs::write(&full, bytes).expect("write");
-    let cap = capture::open(&full, &CaptureOptions::default()).expect("inventory");
-    let mut i = cap.inputs.into_iter().next().expect("one input");
-    i.path = rel.to_string();
-    i.kind = kind;
-    i.hive = hive;
-    i.status = InputStatus::Pending;
-    i.problems.clear();
-    i
-}
+#[path = "common/registry_input.rs"]
+mod registry_input;
+use registry_input::input;
 
 fn fold(s: &str) -> String {
     s.to_uppercase()
