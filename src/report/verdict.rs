@@ -19,12 +19,21 @@ pub fn verdict(c: &CaptureReport) -> String {
         Some(top) => {
             parts.push(format!(
                 "{} ({}, {}): {}",
-                top.title, top.id, top.confidence_word(), top.explanation
+                top.title,
+                top.id,
+                top.confidence_word(),
+                top.explanation
             ));
             let rest = &c.findings[1..];
             if !rest.is_empty() {
-                let errors = rest.iter().filter(|f| f.severity == Severity::Error).count();
-                let warnings = rest.iter().filter(|f| f.severity == Severity::Warning).count();
+                let errors = rest
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .count();
+                let warnings = rest
+                    .iter()
+                    .filter(|f| f.severity == Severity::Warning)
+                    .count();
                 let ids: Vec<&str> = rest.iter().map(|f| f.id).collect();
                 parts.push(format!(
                     "Also {} more finding{} ({errors} error, {warnings} warning): {}.",
@@ -34,28 +43,22 @@ pub fn verdict(c: &CaptureReport) -> String {
                 ));
             }
         }
-        None => parts.push("No RDS licensing or connection problem was found in the evidence provided.".into()),
+        None => parts.push(
+            "No RDS licensing or connection problem was found in the evidence provided.".into(),
+        ),
     }
     if !c.undecided.is_empty() {
-        let mut missing: Vec<&str> = c
-            .undecided
-            .iter()
-            .flat_map(|u| u.missing.iter().map(String::as_str))
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        let shown: Vec<&str> = missing.iter().take(3).copied().collect();
-        parts.push(format!(
-            "{} check{} could not be decided: {}{}.",
-            c.undecided.len(),
-            if c.undecided.len() == 1 { "" } else { "s" },
-            shown.join("; "),
-            if missing.len() > shown.len() {
-                format!("; and {} more", missing.len() - shown.len())
-            } else {
-                String::new()
-            }
-        ));
+        let gaps = missing_evidence(c);
+        let n = c.undecided.len();
+        let checks = if n == 1 { "check" } else { "checks" };
+        parts.push(if gaps.is_empty() {
+            format!("{n} {checks} could not be decided (see Findings).")
+        } else {
+            format!(
+                "{n} {checks} could not be decided because evidence is missing: {} (see Findings).",
+                gaps.join("; ")
+            )
+        });
     }
     let damaged = c.input_summary.partial + c.input_summary.rejected;
     if damaged > 0 {
@@ -65,4 +68,25 @@ pub fn verdict(c: &CaptureReport) -> String {
         ));
     }
     parts.join(" ")
+}
+
+/// The distinct "… not provided" phrases of the undecided checks (`SOFTWARE hive not provided`,
+/// `System log not provided`), in first-seen order, at most four.
+fn missing_evidence(c: &CaptureReport) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in c.undecided.iter().flat_map(|u| &u.missing) {
+        for seg in m.split([';', ':', ',', '(', ')']) {
+            let seg = seg.trim();
+            if let Some(pos) = seg.find(" not provided") {
+                let words: Vec<&str> = seg[..pos].split_whitespace().collect();
+                let start = words.len().saturating_sub(2);
+                let phrase = format!("{} not provided", words[start..].join(" "));
+                if !words.is_empty() && !out.contains(&phrase) {
+                    out.push(phrase);
+                }
+            }
+        }
+    }
+    out.truncate(4);
+    out
 }
