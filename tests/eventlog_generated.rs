@@ -492,7 +492,7 @@ mod damage {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64), ..ProptestConfig::default() })]
         /// Random byte damage and truncation never panic, and every record is accounted for.
         #[test]
         fn damaged_logs_never_panic(

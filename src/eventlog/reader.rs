@@ -465,24 +465,40 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         let mut chunk = match cd.parse(settings) {
             Ok(c) => c,
             Err(e) => {
+                // Records decoded directly by the prescan are kept; the others are lost.
+                let (read, lost) = match &pre {
+                    Some(p) => (p.count - p.relevant.len() as u64, p.relevant.len() as u64),
+                    None => (0, declared),
+                };
                 if counted {
                     let i = &mut self.report.integrity;
                     i.chunks_unparsable += 1;
-                    i.records_skipped += declared;
                     i.chunk_problems.push(ChunkProblem {
                         chunk: number,
                         offset: chunk_offset,
                         kind: "unparsable",
                         detail: e.to_string(),
                     });
-                    self.problem(
-                        Problem::warning(
-                            "evtx-chunk-unparsable",
-                            format!("chunk {number}: cannot be parsed ({e}); its {declared} declared records are lost"),
-                        )
-                        .at(chunk_offset),
-                    );
                 }
+                self.count_read(
+                    read,
+                    0,
+                    None,
+                    number,
+                    chunk_offset,
+                    verified,
+                    cut_off.is_some(),
+                );
+                self.report.integrity.records_skipped += lost;
+                self.problem(
+                    Problem::warning(
+                        "evtx-chunk-unparsable",
+                        format!(
+                            "chunk {number}: cannot be parsed ({e}); {lost} record(s) are lost"
+                        ),
+                    )
+                    .at(chunk_offset),
+                );
                 *buf = Vec::with_capacity(CHUNK_SIZE as usize);
                 return Ok(Sampled::Read);
             }
@@ -495,8 +511,12 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             let rec = match rec {
                 Ok(r) => r,
                 Err(e) => {
-                    errors += 1;
-                    first_error.get_or_insert_with(|| error_chain(&e));
+                    // With a prescan, the record was walked already; only kept records the
+                    // crate cannot give back count as lost (below).
+                    if pre.is_none() {
+                        errors += 1;
+                        first_error.get_or_insert_with(|| error_chain(&e));
+                    }
                     continue;
                 }
             };
@@ -524,6 +544,13 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         }
         drop(chunk);
         if let Some(p) = &pre {
+            // Kept records the crate's walk never reached are lost too.
+            if relevant_left > 0 {
+                errors += relevant_left as u64;
+                first_error.get_or_insert_with(|| {
+                    "a kept record could not be read back through the evtx crate".into()
+                });
+            }
             read = p.count.saturating_sub(errors);
         }
         self.count_read(
