@@ -294,12 +294,19 @@ fn le(b: &[u8]) -> u64 {
 }
 
 fn utf16_until_nul(b: &[u8]) -> Option<String> {
-    let units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|&u| u != 0)
-        .collect();
-    String::from_utf16(&units).ok()
+    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let len = units.clone().take_while(|&u| u != 0).count();
+    let mut s = String::with_capacity(len);
+    // ASCII fast path, then the general decoder.
+    let bytes = &b[..len * 2];
+    if bytes.chunks_exact(2).all(|c| c[1] == 0 && c[0] < 0x80) {
+        s.extend(bytes.chunks_exact(2).map(|c| c[0] as char));
+        return Some(s);
+    }
+    for c in char::decode_utf16(units.take(len)) {
+        s.push(c.ok()?);
+    }
+    Some(s)
 }
 
 /// Format a value as the crate's renderer does; `None` for null and unhandled types.

@@ -11,10 +11,9 @@ use evtx::{
 };
 
 use super::normalize::{event_from_json, normalize_event_id, system_fields};
-use super::system::{raw_text_string, RawText, TemplateCache};
+use super::system::{raw_text_string, FxMap, RawText, TemplateCache};
 use super::{ChunkProblem, Event, EventFilter, EventLogError, EvtxReport};
 use crate::evidence::Problem;
-use std::collections::HashMap;
 
 const HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: u64 = 65536;
@@ -52,33 +51,50 @@ pub(crate) struct Reader<'f, R> {
     /// Interned provider and channel names.
     names: Interner,
     /// Filter decisions by (provider, raw EventID, Qualifiers).
-    decisions: HashMap<(u32, u32, Option<u16>), bool>,
+    decisions: FxMap<(u32, u32, Option<u16>), bool>,
     /// Records per interned channel (`u32::MAX`: none) counted by the prescan.
-    chan_counts: HashMap<u32, u64>,
+    chan_counts: FxMap<u32, u64>,
 }
 
 /// Provider and channel names met in raw values (UTF-16LE bytes → index into `strs`).
 #[derive(Default)]
 struct Interner {
-    map: HashMap<Vec<u8>, u32>,
+    map: FxMap<Vec<u8>, u32>,
+    /// The last two names looked up, by their bytes (provider and channel alternate).
+    recent: [Option<(Vec<u8>, u32)>; 2],
+    next_recent: usize,
     strs: Vec<String>,
 }
 
 impl Interner {
     fn intern(&mut self, t: &RawText<'_>) -> Option<u32> {
+        // Same bytes as a recent lookup (consecutive records repeat their provider and
+        // channel): compare against the interned string's UTF-16 form without hashing.
+        if let RawText::Utf16(b) = t {
+            for r in self.recent.iter().flatten() {
+                if r.0.as_slice() == *b {
+                    return Some(r.1);
+                }
+            }
+        }
         let key: std::borrow::Cow<'_, [u8]> = match t {
             RawText::Utf16(b) => std::borrow::Cow::Borrowed(*b),
             RawText::Static(s) => {
                 std::borrow::Cow::Owned(s.encode_utf16().flat_map(u16::to_le_bytes).collect())
             }
         };
-        if let Some(&i) = self.map.get(key.as_ref()) {
-            return Some(i);
-        }
-        let s = raw_text_string(t)?;
-        let i = self.strs.len() as u32;
-        self.strs.push(s);
-        self.map.insert(key.into_owned(), i);
+        let i = match self.map.get(key.as_ref()) {
+            Some(&i) => i,
+            None => {
+                let s = raw_text_string(t)?;
+                let i = self.strs.len() as u32;
+                self.strs.push(s);
+                self.map.insert(key.to_vec(), i);
+                i
+            }
+        };
+        self.recent[self.next_recent] = Some((key.into_owned(), i));
+        self.next_recent = (self.next_recent + 1) % 2;
         Some(i)
     }
 }
@@ -146,8 +162,8 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             file_channel: None,
             mixed_channels: false,
             names: Interner::default(),
-            decisions: HashMap::new(),
-            chan_counts: HashMap::new(),
+            decisions: FxMap::default(),
+            chan_counts: FxMap::default(),
         })
     }
 

@@ -5,7 +5,54 @@
 //! ever make the reader faster, never change what it finds.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
+
+/// A small, fast, non-cryptographic hasher (the Fx hash of rustc) for the reader's per-record
+/// lookups; the keys come from the file but only steer caches, never security decisions.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 use evtx::binxml::value_variant::BinXmlValue;
 use evtx::EvtxRecord;
@@ -39,13 +86,16 @@ pub(crate) struct Quick {
 /// Per-chunk cache of template scans, keyed by the template definition's chunk offset.
 #[derive(Default)]
 pub(crate) struct TemplateCache {
-    maps: HashMap<u32, Option<Rc<SystemMap>>>,
-    full: HashMap<(u32, super::decode::NestedAt), Option<Rc<Vec<super::decode::Binding>>>>,
+    maps: FxMap<u32, Option<Rc<SystemMap>>>,
+    /// The last template looked up (consecutive records mostly share one).
+    last: Option<(u32, Rc<SystemMap>)>,
+    full: FxMap<(u32, super::decode::NestedAt), Option<Rc<Vec<super::decode::Binding>>>>,
 }
 
 impl TemplateCache {
     pub fn clear(&mut self) {
         self.maps.clear();
+        self.last = None;
         self.full.clear();
     }
 
@@ -385,11 +435,18 @@ impl TemplateCache {
         len: usize,
     ) -> Option<RawQuick<'a>> {
         let (def, desc, n, values, end) = instance_at(data, start, len)?;
-        let map = self
-            .maps
-            .entry(def)
-            .or_insert_with(|| scan_template(data, def).map(Rc::new))
-            .clone()?;
+        let map = match &self.last {
+            Some((d, m)) if *d == def => Rc::clone(m),
+            _ => {
+                let m = self
+                    .maps
+                    .entry(def)
+                    .or_insert_with(|| scan_template(data, def).map(Rc::new))
+                    .clone()?;
+                self.last = Some((def, Rc::clone(&m)));
+                m
+            }
+        };
         let map: &SystemMap = &map;
         // Where substitution `i` is: (type, bytes).
         let value = |i: u16| -> Option<(u8, &'a [u8])> {
