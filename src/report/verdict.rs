@@ -75,11 +75,10 @@ pub fn verdict(c: &CaptureReport) -> String {
 fn missing_evidence(c: &CaptureReport) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for m in c.undecided.iter().flat_map(|u| &u.missing) {
-        for seg in m.split([';', ':', ',', '(', ')']) {
-            let seg = seg.trim();
+        for seg in without_parentheses(m).split([';', ':', ',']) {
             if let Some(pos) = seg.find(" not provided") {
                 let words: Vec<&str> = seg[..pos].split_whitespace().collect();
-                let start = words.len().saturating_sub(2);
+                let start = words.len().saturating_sub(4);
                 let phrase = format!("{} not provided", words[start..].join(" "));
                 if !words.is_empty() && !out.contains(&phrase) {
                     out.push(phrase);
@@ -88,5 +87,20 @@ fn missing_evidence(c: &CaptureReport) -> Vec<String> {
         }
     }
     out.truncate(4);
+    out
+}
+
+/// The text with every `( … )` part removed (file names, details).
+fn without_parentheses(s: &str) -> String {
+    let mut depth = 0usize;
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
     out
 }
