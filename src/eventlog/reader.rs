@@ -327,23 +327,21 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             return Ok(Sampled::Read);
         }
         if buf.len() < CHUNK_HEADER_SIZE || &buf[..8] != CHUNK_MAGIC {
-            if counted {
-                if cut_off.is_none() {
-                    self.report.integrity.chunks_bad_magic += 1;
-                    self.report.integrity.chunk_problems.push(ChunkProblem {
-                        chunk: number,
-                        offset: chunk_offset,
-                        kind: "bad-magic",
-                        detail: format!("no chunk signature (starts {:02x?})", &buf[..8]),
-                    });
-                    self.problem(
-                        Problem::warning(
-                            "evtx-chunk-bad-magic",
-                            format!("chunk {number} has no chunk signature and holds data: its records (if any) cannot be read"),
-                        )
-                        .at(chunk_offset),
-                    );
-                }
+            if counted && cut_off.is_none() {
+                self.report.integrity.chunks_bad_magic += 1;
+                self.report.integrity.chunk_problems.push(ChunkProblem {
+                    chunk: number,
+                    offset: chunk_offset,
+                    kind: "bad-magic",
+                    detail: format!("no chunk signature (starts {:02x?})", &buf[..8]),
+                });
+                self.problem(
+                    Problem::warning(
+                        "evtx-chunk-bad-magic",
+                        format!("chunk {number} has no chunk signature and holds data: its records (if any) cannot be read"),
+                    )
+                    .at(chunk_offset),
+                );
             }
             return Ok(Sampled::Read);
         }
