@@ -110,3 +110,36 @@ fn damaged_log_reports_problems_on_stderr_and_exit_1() {
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(stderr.contains("evtx-chunk-bad-checksum"), "{stderr}");
 }
+
+#[test]
+fn events_from_a_zipped_capture() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let evs = (0..20).map(|i| {
+        Ev::new(LSM, if i % 2 == 0 { 21 } else { 23 })
+            .channel("Microsoft-Windows-TerminalServices-LocalSessionManager/Operational")
+            .user_data("EventXML", &[("User", "CORP\\bob"), ("SessionID", "3")])
+    });
+    let bytes = EvtxBuilder::new().events(evs).build();
+    let zpath = dir.path().join("bundle.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zpath).unwrap());
+    z.start_file::<_, ()>(
+        "Logs/Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    z.write_all(&bytes).unwrap();
+    z.finish().unwrap();
+    let out = Command::cargo_bin("rdsdiag")
+        .unwrap()
+        .arg("events")
+        .arg(&zpath)
+        .args(["--id", "23", "--format", "jsonl"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert_eq!(stdout.lines().count(), 10);
+    assert!(stdout.contains("\"file\":\"Logs/Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx\""));
+    // Nothing written next to the evidence.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
