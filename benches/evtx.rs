@@ -168,9 +168,15 @@ fn main() {
         }
         let filter = match std::env::var("EVTX_BENCH_FILTER").as_deref() {
             Ok("all") => EventFilter::all(),
+            Ok("none") => EventFilter::for_query(&[u16::MAX], &[]),
+            Ok("crate") => EventFilter::rds().render_with_crate(true),
             _ => EventFilter::rds().skip_irrelevant_channels(false),
         };
-        for _ in 0..5 {
+        let runs: usize = std::env::var("EVTX_BENCH_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5);
+        for _ in 0..runs {
             let _ = read_path(Path::new(&f), &filter);
         }
         return;

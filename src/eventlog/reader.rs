@@ -103,8 +103,8 @@ impl Interner {
 #[derive(Default)]
 struct Prescan {
     count: u64,
-    /// Kept records decoded directly.
-    events: Vec<Event>,
+    /// Kept records decoded directly (already appended to the report's events).
+    decoded: u64,
     /// BinXML offsets (in the chunk) of the records to keep, ascending.
     relevant: Vec<u64>,
 }
@@ -457,10 +457,9 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             }
         }
         // Fast path: every record decided from its raw substitution values.
-        let mut pre = self.prescan(&cd.data, &cd.header, number, chunk_offset, verified);
-        if let Some(pre) = &mut pre {
-            self.report.integrity.records_kept += pre.events.len() as u64;
-            self.report.events.append(&mut pre.events);
+        let pre = self.prescan(&cd.data, &cd.header, number, chunk_offset, verified);
+        if let Some(pre) = &pre {
+            self.report.integrity.records_kept += pre.decoded;
             if pre.relevant.is_empty() {
                 self.count_read(
                     pre.count,
@@ -638,7 +637,24 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
 
     /// Walk the chunk's records and decide each from its raw values. `None` when any record is
     /// unusual (then the crate's iterator and rendering decide).
+    /// [`Self::prescan_inner`], undoing the events it decoded when it gives up.
     fn prescan(
+        &mut self,
+        data: &[u8],
+        header: &EvtxChunkHeader,
+        number: u64,
+        chunk_offset: u64,
+        verified: bool,
+    ) -> Option<Prescan> {
+        let mark = self.report.events.len();
+        let r = self.prescan_inner(data, header, number, chunk_offset, verified);
+        if r.is_none() {
+            self.report.events.truncate(mark);
+        }
+        r
+    }
+
+    fn prescan_inner(
         &mut self,
         data: &[u8],
         header: &EvtxChunkHeader,
@@ -701,7 +717,8 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                         .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
                         let (event_id, qualifiers) =
                             normalize_event_id(&d.provider, d.raw_event_id, d.qualifiers);
-                        pre.events.push(Event {
+                        pre.decoded += 1;
+                        self.report.events.push(Event {
                             time: d.time.unwrap_or(header_time),
                             record_id: id,
                             provider: d.provider,
