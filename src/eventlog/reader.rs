@@ -711,10 +711,12 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                     Some(d) => {
                         let filetime =
                             u64::from_le_bytes(data.get(off + 16..off + 24)?.try_into().ok()?);
+                        // A record header time out of range: let the crate decide (it refuses
+                        // such records).
                         let header_time = jiff::Timestamp::from_nanosecond(
                             (i128::from(filetime) - 116_444_736_000_000_000) * 100,
                         )
-                        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                        .ok()?;
                         let (event_id, qualifiers) =
                             normalize_event_id(&d.provider, d.raw_event_id, d.qualifiers);
                         pre.decoded += 1;
