@@ -226,7 +226,10 @@ fn main() {
                 let _ = read_path(f, &all);
             }
         });
-        println!("{}", row("rdsdiag, no filter (renders every record)", s, d));
+        println!(
+            "{}",
+            row("rdsdiag, no filter (every record normalised)", s, d)
+        );
         match &dump {
             Some(exe) => {
                 let d = best(|| dump_all(exe, &s.files, "1"));
