@@ -16,12 +16,20 @@ use rdsdiag_testsupport::hive::Data;
 use rdsdiag_testsupport::scenario::{lsm_40, lsm_session, rcm_licensing, termdd_56, Machine, Os};
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn iso(base_min: usize) -> String {
     let (d, rest) = (base_min / 1440, base_min % 1440);
-    format!("2024-03-{:02}T{:02}:{:02}:07.1234567Z", 1 + d % 28, rest / 60, rest % 60)
+    format!(
+        "2024-03-{:02}T{:02}:{:02}:07.1234567Z",
+        1 + d % 28,
+        rest / 60,
+        rest % 60
+    )
 }
 
 /// One session host with `events` events in each of two logs and some noise in a third.
@@ -37,7 +45,11 @@ fn machine(i: usize, events: usize) -> Machine {
         lsm.push(lsm_session(21, &iso(t), session, &user, "10.1.2.3"));
         lsm.push(lsm_session(22, &iso(t), session, &user, "10.1.2.3"));
         lsm.push(lsm_session(24, &iso(t + 60), session, &user, "10.1.2.3"));
-        lsm.push(lsm_40(&iso(t + 60), session, if session % 5 == 0 { 257 } else { 0 }));
+        lsm.push(lsm_40(
+            &iso(t + 60),
+            session,
+            if session % 5 == 0 { 257 } else { 0 },
+        ));
         lsm.push(lsm_session(23, &iso(t + 62), session, &user, ""));
         rcm.push(rcm_licensing(&iso(t + 1), 1131, Some("LS01.contoso.local")));
         sys.push(termdd_56(&iso(t + 2), "203.0.113.7"));
@@ -47,8 +59,14 @@ fn machine(i: usize, events: usize) -> Machine {
     Machine::session_host(&name, Os::Server2019, Some("contoso.local"))
         .policy("LicensingMode", Data::Dword(4))
         .policy("LicenseServers", Data::Sz("LS01.contoso.local".into()))
-        .log("Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx", lsm)
-        .log("Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Admin.evtx", rcm)
+        .log(
+            "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+            lsm,
+        )
+        .log(
+            "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Admin.evtx",
+            rcm,
+        )
         .log("System.evtx", sys)
 }
 
@@ -70,12 +88,21 @@ fn dir_bytes(p: &Path, ext: Option<&str>, files: &mut Vec<PathBuf>) -> u64 {
 fn timed(cmd: &mut Command) -> (f64, u64) {
     let rss_file = std::env::temp_dir().join(format!("rdsdiag-bench-rss-{}", std::process::id()));
     let mut wrapped = Command::new("/usr/bin/time");
-    wrapped.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(cmd.get_program()).args(cmd.get_args());
+    wrapped
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
     wrapped.stdout(std::process::Stdio::null());
     let start = Instant::now();
     let status = wrapped.status().expect("runs");
     let secs = start.elapsed().as_secs_f64();
-    assert!(status.code().is_some_and(|c| c <= 2), "command failed: {status}");
+    assert!(
+        status.code().is_some_and(|c| c <= 2),
+        "command failed: {status}"
+    );
     let rss = std::fs::read_to_string(&rss_file)
         .ok()
         .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
@@ -91,7 +118,12 @@ fn evtx_dump() -> Option<PathBuf> {
     if let Some(home) = std::env::var_os("HOME") {
         c.push(Path::new(&home).join(".cargo/bin/evtx_dump"));
     }
-    c.into_iter().find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
+    c.into_iter().find(|p| {
+        Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
 }
 
 fn main() {
@@ -112,7 +144,9 @@ fn main() {
     let root = Root(root_path);
     let start = Instant::now();
     for i in 0..captures {
-        machine(i, events).write_kape(&root.path().join(format!("RDSH{i:04}"))).expect("write");
+        machine(i, events)
+            .write_kape(&root.path().join(format!("RDSH{i:04}")))
+            .expect("write");
     }
     let mut evtx_files = Vec::new();
     let evtx_bytes = dir_bytes(root.path(), Some("evtx"), &mut evtx_files);
@@ -137,7 +171,11 @@ fn main() {
     };
     let mut results = Vec::new();
     for jobs in ["1", "2"] {
-        let r = timed(Command::new(bin).args(["-j", jobs, "batch", "-q"]).arg(root.path()));
+        let r = timed(
+            Command::new(bin)
+                .args(["-j", jobs, "batch", "-q"])
+                .arg(root.path()),
+        );
         row(&format!("rdsdiag batch -j {jobs}"), captures, total, r);
         results.push(r.0);
     }
@@ -148,7 +186,16 @@ fn main() {
         std::fs::rename(root.path().join(&name), half.path().join(&name)).expect("move");
     }
     let half_bytes = dir_bytes(half.path(), None, &mut Vec::new());
-    row("rdsdiag batch -j 2 (half the corpus)", captures / 2, half_bytes, timed(Command::new(bin).args(["-j", "2", "batch", "-q"]).arg(half.path())));
+    row(
+        "rdsdiag batch -j 2 (half the corpus)",
+        captures / 2,
+        half_bytes,
+        timed(
+            Command::new(bin)
+                .args(["-j", "2", "batch", "-q"])
+                .arg(half.path()),
+        ),
+    );
     for i in 0..captures / 2 {
         let name = format!("RDSH{i:04}");
         std::fs::rename(half.path().join(&name), root.path().join(&name)).expect("move back");
@@ -158,14 +205,27 @@ fn main() {
             let list = root.path().join("evtx-files.txt");
             let mut files = Vec::new();
             dir_bytes(root.path(), Some("evtx"), &mut files);
-            std::fs::write(&list, files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join("\n")).expect("list");
+            std::fs::write(
+                &list,
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+            .expect("list");
             let script = format!(
                 "while IFS= read -r f; do '{}' -o jsonl -t 1 \"$f\" > /dev/null || exit 1; done < '{}'",
                 dump.display(),
                 list.display()
             );
             let r = timed(Command::new("bash").arg("-c").arg(&script));
-            row("evtx_dump -o jsonl -t 1, every EVTX file", captures, evtx_bytes, r);
+            row(
+                "evtx_dump -o jsonl -t 1, every EVTX file",
+                captures,
+                evtx_bytes,
+                r,
+            );
             println!(
                 "\nrdsdiag -j 1 / evtx_dump: {:.2}; -j 2 speed-up over -j 1: {:.2}×",
                 results[0] / r.0,

@@ -7,15 +7,17 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::capture::{self, CaptureOptions};
-use crate::eventlog::{self, Event, EventFilter};
-use crate::evidence::{InputKind, InputStatus, Problem};
 use crate::config;
 use crate::diagnose;
-use crate::timeline::{self, TimelineOptions};
+use crate::eventlog::{self, Event, EventFilter};
+use crate::evidence::{InputKind, InputStatus, Problem};
 use crate::host::facts::host_facts;
 use crate::host::HostIdentity;
 use crate::registry::RegistryView;
-use crate::report::{CaptureReport, CaptureStatus, HostReport, InputSummary, Report, TimelineReport};
+use crate::report::{
+    CaptureReport, CaptureStatus, HostReport, InputSummary, Report, TimelineReport,
+};
+use crate::timeline::{self, TimelineOptions};
 
 /// Options for a run.
 #[derive(Debug, Clone)]
@@ -67,9 +69,14 @@ pub fn read_capture(path: &Path, opts: &AnalyzeOptions) -> crate::Result<Analysi
 
 /// Inputs that no reader took up keep `pending`; say so instead of leaving them silent.
 fn finish_statuses(inputs: &mut [capture::Input]) {
-    for input in inputs.iter_mut().filter(|i| i.status == InputStatus::Pending) {
+    for input in inputs
+        .iter_mut()
+        .filter(|i| i.status == InputStatus::Pending)
+    {
         let why = match input.kind {
-            InputKind::HiveLog => "transaction log not used: no dirty hive of the capture pairs with it",
+            InputKind::HiveLog => {
+                "transaction log not used: no dirty hive of the capture pairs with it"
+            }
             _ => "recognised but not read by this version of rdsdiag",
         };
         input.status = InputStatus::Ignored;
@@ -134,15 +141,16 @@ pub fn analyze_capture(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
 fn is_evidence(kind: InputKind) -> bool {
     matches!(
         kind,
-        InputKind::Hive | InputKind::HiveLog | InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery
+        InputKind::Hive
+            | InputKind::HiveLog
+            | InputKind::Evtx
+            | InputKind::RegExport
+            | InputKind::RegQuery
     )
 }
 
 /// Analyse many captures in parallel; the report keeps the order of `paths`.
 pub fn analyze(paths: &[PathBuf], opts: &AnalyzeOptions) -> Report {
-    let captures = paths
-        .par_iter()
-        .map(|p| analyze_capture(p, opts))
-        .collect();
+    let captures = paths.par_iter().map(|p| analyze_capture(p, opts)).collect();
     Report::new(captures)
 }

@@ -25,12 +25,22 @@ fn host(name: &str, os: Os, domain: Option<&str>, servers: &str) -> Machine {
 /// A farm: three session hosts and the license server LS01 (Windows Server 2016, contoso.local).
 /// RDSH03 is in a workgroup; RDSH02 also names LS02, which is not in the batch.
 fn farm(dir: &Path, ls_os: Os) {
-    host("RDSH01", Os::Server2022, Some("contoso.local"), "LS01.contoso.local")
-        .write_kape(&dir.join("RDSH01"))
-        .expect("write");
-    host("RDSH02", Os::Server2016, Some("contoso.local"), "LS01, LS02.contoso.local")
-        .write_kape(&dir.join("RDSH02"))
-        .expect("write");
+    host(
+        "RDSH01",
+        Os::Server2022,
+        Some("contoso.local"),
+        "LS01.contoso.local",
+    )
+    .write_kape(&dir.join("RDSH01"))
+    .expect("write");
+    host(
+        "RDSH02",
+        Os::Server2016,
+        Some("contoso.local"),
+        "LS01, LS02.contoso.local",
+    )
+    .write_kape(&dir.join("RDSH02"))
+    .expect("write");
     host("RDSH03", Os::Server2016, None, "ls01.contoso.local")
         .write_kape_zip(&dir.join("RDSH03.zip"))
         .expect("write");
@@ -42,7 +52,10 @@ fn farm(dir: &Path, ls_os: Os) {
 fn batch(args: &[&str]) -> (Vec<Value>, Value, i32) {
     let out = rdsdiag().arg("batch").args(args).output().expect("runs");
     let text = String::from_utf8(out.stdout).expect("utf8");
-    let mut lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     let summary = lines.pop().expect("summary line");
     assert_eq!(summary["record"], "fleet_summary");
     (lines, summary, out.status.code().expect("code"))
@@ -65,20 +78,42 @@ fn farm_correlation_names_cross_domain_and_version_mismatch() {
     let dir = tempfile::tempdir().expect("tempdir");
     farm(dir.path(), Os::Server2016);
     let (lines, summary, _) = batch(&[dir.path().to_str().expect("utf8")]);
-    assert_eq!(lines.len(), 4, "three hosts and the license server, one line each");
-    assert!(lines.iter().all(|l| l["record"] == "capture" && l["status"] == "analysed"));
+    assert_eq!(
+        lines.len(),
+        4,
+        "three hosts and the license server, one line each"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l["record"] == "capture" && l["status"] == "analysed"));
     // Every line is the same object `analyze --format json` has per capture.
-    assert!(lines.iter().all(|l| l["host"]["computer_name"]["value"].is_string() && l["inputs"].is_array()));
-    assert_eq!(cross(&summary, "RDS-LIC-VERSION-MISMATCH"), vec!["RDSH01"], "only the 2022 host is newer than LS01 (2016)");
-    assert_eq!(cross(&summary, "RDS-LIC-CROSS-DOMAIN"), vec!["RDSH03"], "the workgroup host");
-    assert_eq!(summary["servers_not_in_batch"], serde_json::json!(["ls02.contoso.local"]));
+    assert!(lines
+        .iter()
+        .all(|l| l["host"]["computer_name"]["value"].is_string() && l["inputs"].is_array()));
+    assert_eq!(
+        cross(&summary, "RDS-LIC-VERSION-MISMATCH"),
+        vec!["RDSH01"],
+        "only the 2022 host is newer than LS01 (2016)"
+    );
+    assert_eq!(
+        cross(&summary, "RDS-LIC-CROSS-DOMAIN"),
+        vec!["RDSH03"],
+        "the workgroup host"
+    );
+    assert_eq!(
+        summary["servers_not_in_batch"],
+        serde_json::json!(["ls02.contoso.local"])
+    );
     let ls01 = summary["license_servers"]
         .as_array()
         .expect("array")
         .iter()
         .find(|s| s["server"] == "ls01")
         .expect("ls01 listed");
-    assert!(ls01["capture"].as_str().expect("matched").ends_with("MSRD-Results-LS01"));
+    assert!(ls01["capture"]
+        .as_str()
+        .expect("matched")
+        .ends_with("MSRD-Results-LS01"));
     assert_eq!(summary["licensing_modes"]["per_user"], 3);
 }
 
@@ -99,7 +134,11 @@ fn shards_merge_to_the_same_summary_as_one_run() {
         .write_kape(&dir.path().join("more/RDSH04"))
         .expect("write");
     let root = dir.path().to_str().expect("utf8");
-    let whole = rdsdiag().args(["batch", root]).output().expect("runs").stdout;
+    let whole = rdsdiag()
+        .args(["batch", root])
+        .output()
+        .expect("runs")
+        .stdout;
     let out = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
     for k in 1..=3 {
@@ -113,7 +152,12 @@ fn shards_merge_to_the_same_summary_as_one_run() {
         files.push(f);
     }
     files.reverse();
-    let merged = rdsdiag().arg("merge").args(&files).output().expect("runs").stdout;
+    let merged = rdsdiag()
+        .arg("merge")
+        .args(&files)
+        .output()
+        .expect("runs")
+        .stdout;
     assert_eq!(
         String::from_utf8_lossy(&merged),
         String::from_utf8_lossy(&whole),
@@ -131,16 +175,24 @@ fn bad_captures_are_reported_and_good_ones_kept() {
     Machine::session_host("GOOD2", Os::Server2019, Some("contoso.local"))
         .write_kape_zip(&root.join("GOOD2.zip"))
         .expect("write");
-    std::fs::write(root.join("corrupt.zip"), b"PK\x03\x04 this is not really a zip").expect("write");
+    std::fs::write(
+        root.join("corrupt.zip"),
+        b"PK\x03\x04 this is not really a zip",
+    )
+    .expect("write");
     std::fs::create_dir(root.join("empty")).expect("mkdir");
-    let mut slip = zip::ZipWriter::new(std::fs::File::create(root.join("slip.zip")).expect("create"));
-    slip.start_file("../../evil.evtx", zip::write::SimpleFileOptions::default()).expect("entry");
+    let mut slip =
+        zip::ZipWriter::new(std::fs::File::create(root.join("slip.zip")).expect("create"));
+    slip.start_file("../../evil.evtx", zip::write::SimpleFileOptions::default())
+        .expect("entry");
     slip.write_all(b"ElfFile\0").expect("write");
     slip.finish().expect("finish");
-    let mut bomb = zip::ZipWriter::new(std::fs::File::create(root.join("bomb.zip")).expect("create"));
+    let mut bomb =
+        zip::ZipWriter::new(std::fs::File::create(root.join("bomb.zip")).expect("create"));
     bomb.start_file(
         "System.evtx",
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated),
+        zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated),
     )
     .expect("entry");
     bomb.write_all(&vec![0u8; 16 << 20]).expect("write");
@@ -158,7 +210,12 @@ fn bad_captures_are_reported_and_good_ones_kept() {
         lines
             .iter()
             .find(|l| l["path"].as_str().expect("path").ends_with(name))
-            .map(|l| (l["status"].as_str().expect("status").to_string(), l["error"].as_str().unwrap_or("").to_string()))
+            .map(|l| {
+                (
+                    l["status"].as_str().expect("status").to_string(),
+                    l["error"].as_str().unwrap_or("").to_string(),
+                )
+            })
             .unwrap_or_else(|| panic!("{name} has a line"))
     };
     assert_eq!(status("GOOD1").0, "analysed");
@@ -174,7 +231,12 @@ fn bad_captures_are_reported_and_good_ones_kept() {
         assert!(err.contains(why), "{name}: {err}");
     }
     assert_eq!(status("locked").0, "failed");
-    let failed: Vec<&str> = summary["failed"].as_array().expect("array").iter().map(|f| f["path"].as_str().expect("p")).collect();
+    let failed: Vec<&str> = summary["failed"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| f["path"].as_str().expect("p"))
+        .collect();
     assert_eq!(failed.len(), 5, "{failed:?}");
     assert_eq!(summary["analysed"], 2);
 }
@@ -195,6 +257,9 @@ fn fleet_rules_are_documented() {
         assert_eq!(doc.id, meta.id);
         assert!(!doc.remedy_steps().is_empty() && !doc.links().is_empty());
     }
-    let out = rdsdiag().args(["explain", "RDS-LIC-VERSION-MISMATCH"]).output().expect("runs");
+    let out = rdsdiag()
+        .args(["explain", "RDS-LIC-VERSION-MISMATCH"])
+        .output()
+        .expect("runs");
     assert!(String::from_utf8_lossy(&out.stdout).contains("## Remedy"));
 }

@@ -46,7 +46,12 @@ fn manifest(corpus: &Path) -> Vec<(String, u64, String, String)> {
         .skip(1)
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (f[0].to_string(), f[1].parse().expect("bytes"), f[2].to_string(), f[7].to_string())
+            (
+                f[0].to_string(),
+                f[1].parse().expect("bytes"),
+                f[2].to_string(),
+                f[7].to_string(),
+            )
         })
         .collect()
 }
@@ -76,11 +81,17 @@ fn corpus_inventory_matches_manifest() {
             other => panic!("unexpected manifest kind {other}"),
         };
         assert_eq!(input["kind"], want_kind, "{path}");
-        assert_ne!(input["status"], "pending", "{path}: every input ends in a final status");
+        assert_ne!(
+            input["status"], "pending",
+            "{path}: every input ends in a final status"
+        );
     }
     // Files that are not evidence (README, MANIFEST, FACTS) are listed too, as ignored.
     for doc in ["README.md", "MANIFEST.tsv", "FACTS.json"] {
-        let input = inputs.iter().find(|i| i["path"] == doc).expect("doc listed");
+        let input = inputs
+            .iter()
+            .find(|i| i["path"] == doc)
+            .expect("doc listed");
         assert_eq!(input["status"], "ignored");
         assert_eq!(input["kind"], "other");
     }
@@ -91,7 +102,10 @@ fn corpus_inventory_matches_manifest() {
 fn hive_roles_come_from_content() {
     let Some(corpus) = corpus() else { return };
     let (json, _) = analyze_json(&[corpus.join("regipy").to_str().expect("utf8")]);
-    let inputs = json["captures"][0]["inputs"].as_array().expect("inputs").clone();
+    let inputs = json["captures"][0]["inputs"]
+        .as_array()
+        .expect("inputs")
+        .clone();
     let role = |name: &str| {
         inputs
             .iter()
@@ -108,7 +122,8 @@ fn hive_roles_come_from_content() {
 fn computer_name_from_system_hive_matches_facts() {
     let Some(corpus) = corpus() else { return };
     let facts: Value =
-        serde_json::from_str(&fs::read_to_string(corpus.join("FACTS.json")).expect("facts")).expect("json");
+        serde_json::from_str(&fs::read_to_string(corpus.join("FACTS.json")).expect("facts"))
+            .expect("json");
     let want = facts["files"]["regipy/SYSTEM_2"]["expected"]["facts"]["computer_name"]
         .as_str()
         .expect("computer name in FACTS");
@@ -124,7 +139,9 @@ fn computer_name_from_system_hive_matches_facts() {
     let input = &json["captures"][0]["inputs"][0];
     let problems = input["problems"].as_array().expect("problems");
     assert!(
-        problems.iter().any(|p| p["message"].as_str().unwrap_or("").contains("stale")),
+        problems
+            .iter()
+            .any(|p| p["message"].as_str().unwrap_or("").contains("stale")),
         "{problems:?}"
     );
 }
@@ -132,7 +149,8 @@ fn computer_name_from_system_hive_matches_facts() {
 fn write_zip(path: &Path, entries: &[(&str, &[u8])]) {
     let file = fs::File::create(path).expect("create zip");
     let mut zip = zip::ZipWriter::new(file);
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     for (name, data) in entries {
         zip.start_file(*name, opts).expect("entry");
         zip.write_all(data).expect("write");
@@ -159,7 +177,10 @@ fn zip_slip_is_refused_and_nothing_is_written() {
     let inner = outer.path().join("case");
     fs::create_dir(&inner).expect("mkdir");
     let zip = inner.join("bundle.zip");
-    write_zip(&zip, &[("ok/System.evtx", b"ElfFile\0"), ("../evil.txt", b"pwned")]);
+    write_zip(
+        &zip,
+        &[("ok/System.evtx", b"ElfFile\0"), ("../evil.txt", b"pwned")],
+    );
     let before = tree(outer.path());
     let out = rdsdiag()
         .current_dir(&inner)
@@ -183,7 +204,10 @@ fn absolute_entry_is_refused() {
     let (json, code) = analyze_json(&[zip.to_str().expect("utf8")]);
     assert_eq!(code, 2);
     assert_eq!(json["captures"][0]["status"], "failed");
-    assert!(json["captures"][0]["error"].as_str().expect("error").contains("outside the archive"));
+    assert!(json["captures"][0]["error"]
+        .as_str()
+        .expect("error")
+        .contains("outside the archive"));
 }
 
 #[test]
@@ -195,17 +219,26 @@ fn zip_limits_refuse_bombs_and_floods() {
     let (json, code) = analyze_json(&["--max-zip-ratio", "100", bomb.to_str().expect("utf8")]);
     assert_eq!(code, 2);
     let err = json["captures"][0]["error"].as_str().expect("error");
-    assert!(err.contains("zip bomb") && err.contains("System.evtx"), "{err}");
+    assert!(
+        err.contains("zip bomb") && err.contains("System.evtx"),
+        "{err}"
+    );
 
     let flood = dir.path().join("flood.zip");
     write_zip(&flood, &[("a", b"1"), ("b", b"2"), ("c", b"3")]);
     let (json, code) = analyze_json(&["--max-zip-entries", "2", flood.to_str().expect("utf8")]);
     assert_eq!(code, 2);
-    assert!(json["captures"][0]["error"].as_str().expect("error").contains("3 entries"));
+    assert!(json["captures"][0]["error"]
+        .as_str()
+        .expect("error")
+        .contains("3 entries"));
 
     let (json, code) = analyze_json(&["--max-zip-bytes", "1000", bomb.to_str().expect("utf8")]);
     assert_eq!(code, 2);
-    assert!(json["captures"][0]["error"].as_str().expect("error").contains("uncompressed"));
+    assert!(json["captures"][0]["error"]
+        .as_str()
+        .expect("error")
+        .contains("uncompressed"));
 }
 
 #[test]
@@ -238,10 +271,22 @@ fn zip_is_read_in_place_with_hashes_of_the_entries() {
             .expect("in manifest")
     };
     let inputs = c["inputs"].as_array().expect("inputs");
-    let find = |p: &str| inputs.iter().find(|i| i["path"] == p).expect("listed").clone();
-    assert_eq!(find("C/Windows/System32/config/SYSTEM")["sha256"], sha("regipy/SYSTEM_2").as_str());
+    let find = |p: &str| {
+        inputs
+            .iter()
+            .find(|i| i["path"] == p)
+            .expect("listed")
+            .clone()
+    };
+    assert_eq!(
+        find("C/Windows/System32/config/SYSTEM")["sha256"],
+        sha("regipy/SYSTEM_2").as_str()
+    );
     assert_eq!(find("C/Windows/System32/config/SYSTEM")["hive"], "SYSTEM");
-    assert_eq!(find("C/Windows/System32/winevt/Logs/LSM.evtx")["sha256"], sha(lsm_rel).as_str());
+    assert_eq!(
+        find("C/Windows/System32/winevt/Logs/LSM.evtx")["sha256"],
+        sha(lsm_rel).as_str()
+    );
     assert_eq!(find("notes.txt")["status"], "ignored");
 }
 
@@ -259,18 +304,27 @@ fn missing_path_is_an_input_error_naming_the_file() {
 #[test]
 fn a_bad_capture_does_not_stop_the_others() {
     let Some(corpus) = corpus() else { return };
-    let (json, code) = analyze_json(&["no/such/bundle", corpus.join("regipy/SYSTEM_2").to_str().expect("utf8")]);
+    let (json, code) = analyze_json(&[
+        "no/such/bundle",
+        corpus.join("regipy/SYSTEM_2").to_str().expect("utf8"),
+    ]);
     assert_eq!(code, 2, "an input error outranks findings");
     assert_eq!(json["captures"][0]["status"], "failed");
     assert_eq!(json["captures"][1]["status"], "analysed");
-    assert_eq!(json["captures"][1]["host"]["computer_name"]["value"], "SENSEI");
+    assert_eq!(
+        json["captures"][1]["host"]["computer_name"]["value"],
+        "SENSEI"
+    );
 }
 
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
     rdsdiag().args(["analyze"]).assert().code(2);
     rdsdiag().args(["--help"]).assert().code(0);
-    rdsdiag().args(["analyze", "--format", "yaml", "x"]).assert().code(2);
+    rdsdiag()
+        .args(["analyze", "--format", "yaml", "x"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -297,8 +351,17 @@ fn velociraptor_zip_and_msrd_folder_layouts() {
     assert_eq!(c["layout"], "msrd_collect");
     assert_eq!(c["computer_hint"], "RDSH01");
     // Registry from UTF-16 .reg exports named .txt, recognised by content.
-    let kinds: Vec<&str> = c["inputs"].as_array().expect("inputs").iter().map(|i| i["kind"].as_str().expect("kind")).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "reg_export").count(), 2, "{kinds:?}");
+    let kinds: Vec<&str> = c["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| i["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "reg_export").count(),
+        2,
+        "{kinds:?}"
+    );
     assert_eq!(c["host"]["computer_name"]["value"], "RDSH01");
     assert_eq!(c["host"]["os"]["build"]["value"], "17763");
 }

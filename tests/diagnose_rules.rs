@@ -14,7 +14,9 @@ use rdsdiag_testsupport::scenario::Machine;
 
 fn analyse(machine: &Machine) -> CaptureReport {
     let dir = tempfile::tempdir().expect("tempdir");
-    let root = machine.write_kape(&dir.path().join(&machine.name)).expect("write capture");
+    let root = machine
+        .write_kape(&dir.path().join(&machine.name))
+        .expect("write capture");
     analyze_capture(&root, &AnalyzeOptions::default())
 }
 
@@ -22,7 +24,11 @@ fn well_formed(id: &str) -> bool {
     let mut parts = id.split('-');
     parts.next() == Some("RDS")
         && id.split('-').count() >= 3
-        && parts.all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+        && parts.all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
 }
 
 #[test]
@@ -30,20 +36,41 @@ fn every_rule_is_documented_unique_and_has_fixtures() {
     let mut seen = BTreeSet::new();
     for rule in RULES {
         let meta = rule.meta();
-        assert!(well_formed(meta.id), "{}: ids look like RDS-FAMILY-NAME", meta.id);
+        assert!(
+            well_formed(meta.id),
+            "{}: ids look like RDS-FAMILY-NAME",
+            meta.id
+        );
         assert!(seen.insert(meta.id), "{}: duplicate id", meta.id);
-        let doc = RuleDoc::parse(meta.doc).unwrap_or_else(|e| panic!("{}: page does not parse: {e}", meta.id));
+        let doc = RuleDoc::parse(meta.doc)
+            .unwrap_or_else(|e| panic!("{}: page does not parse: {e}", meta.id));
         assert_eq!(doc.id, meta.id, "the page's title names its rule");
         assert!(!doc.remedy_steps().is_empty(), "{}: remedy steps", meta.id);
         assert!(!doc.links().is_empty(), "{}: at least one link", meta.id);
-        assert!(!meta.evidence.is_empty(), "{}: declares its evidence kinds", meta.id);
+        assert!(
+            !meta.evidence.is_empty(),
+            "{}: declares its evidence kinds",
+            meta.id
+        );
         for verb in ["ENABLE-", "USE-", "SET-", "FIX-"] {
-            assert!(!meta.id.contains(&format!("-{verb}")), "{}: names say the problem, not the fix", meta.id);
+            assert!(
+                !meta.id.contains(&format!("-{verb}")),
+                "{}: names say the problem, not the fix",
+                meta.id
+            );
         }
-        assert!(fixture(meta.id).is_some(), "{}: no fixtures in testsupport/src/rule_fixtures.rs", meta.id);
+        assert!(
+            fixture(meta.id).is_some(),
+            "{}: no fixtures in testsupport/src/rule_fixtures.rs",
+            meta.id
+        );
     }
     for f in FIXTURES {
-        assert!(seen.contains(f.id), "fixture for unregistered rule {}", f.id);
+        assert!(
+            seen.contains(f.id),
+            "fixture for unregistered rule {}",
+            f.id
+        );
     }
 }
 
@@ -54,20 +81,40 @@ fn every_rule_finds_its_positive_and_not_its_negative() {
         let fx = fixture(meta.id).expect("fixture (checked by the meta-test)");
         let report = analyse(&(fx.positive)());
         let found: Vec<_> = report.findings.iter().filter(|f| f.id == meta.id).collect();
-        assert!(!found.is_empty(), "{}: positive fixture not diagnosed; findings: {:?}; undecided: {:?}", meta.id,
-            report.findings.iter().map(|f| f.id).collect::<Vec<_>>(), report.undecided);
+        assert!(
+            !found.is_empty(),
+            "{}: positive fixture not diagnosed; findings: {:?}; undecided: {:?}",
+            meta.id,
+            report.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+            report.undecided
+        );
         for f in &found {
-            assert!(!f.evidence.is_empty(), "{}: a finding cites evidence", meta.id);
+            assert!(
+                !f.evidence.is_empty(),
+                "{}: a finding cites evidence",
+                meta.id
+            );
             for e in &f.evidence {
-                assert!(meta.evidence.contains(&e.kind()), "{}: cites undeclared evidence {:?}", meta.id, e.kind());
+                assert!(
+                    meta.evidence.contains(&e.kind()),
+                    "{}: cites undeclared evidence {:?}",
+                    meta.id,
+                    e.kind()
+                );
             }
-            assert!(!f.remedy.is_empty() && !f.links.is_empty(), "{}: remedy and links from the page", meta.id);
+            assert!(
+                !f.remedy.is_empty() && !f.links.is_empty(),
+                "{}: remedy and links from the page",
+                meta.id
+            );
         }
         insta::assert_json_snapshot!(format!("{}_positive", meta.id), found);
         let negative = analyse(&(fx.negative)());
         assert!(
             negative.findings.iter().all(|f| f.id != meta.id),
-            "{}: negative fixture diagnosed: {:?}", meta.id, negative.findings.iter().find(|f| f.id == meta.id)
+            "{}: negative fixture diagnosed: {:?}",
+            meta.id,
+            negative.findings.iter().find(|f| f.id == meta.id)
         );
     }
 }
@@ -80,23 +127,40 @@ fn docs_rules_pages_match_the_rule_pages() {
         std::fs::create_dir_all(&dir).expect("mkdir docs/rules");
     }
     let mut index = String::from("# Diagnosis rules\n\nGenerated from `src/diagnose/rules/*.md` (the same text as `rdsdiag explain <ID>`); `RDSDIAG_UPDATE_DOCS=1 cargo test --test diagnose_rules` rewrites this folder.\n\n| id | severity | title |\n|---|---|---|\n");
-    let metas = RULES.iter().map(|r| r.meta()).chain(rdsdiag::batch::FLEET_RULES.iter().copied());
+    let metas = RULES
+        .iter()
+        .map(|r| r.meta())
+        .chain(rdsdiag::batch::FLEET_RULES.iter().copied());
     for meta in metas {
         let doc = RuleDoc::parse(meta.doc).expect("parses");
-        index.push_str(&format!("| [{id}]({id}.md) | {} | {} |\n", meta.severity.name(), doc.title, id = meta.id));
+        index.push_str(&format!(
+            "| [{id}]({id}.md) | {} | {} |\n",
+            meta.severity.name(),
+            doc.title,
+            id = meta.id
+        ));
         let path = dir.join(format!("{}.md", meta.id));
         if update {
             std::fs::write(&path, meta.doc).expect("write page");
         } else {
             let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-            assert_eq!(on_disk, meta.doc, "{} is stale: RDSDIAG_UPDATE_DOCS=1 cargo test --test diagnose_rules", path.display());
+            assert_eq!(
+                on_disk,
+                meta.doc,
+                "{} is stale: RDSDIAG_UPDATE_DOCS=1 cargo test --test diagnose_rules",
+                path.display()
+            );
         }
     }
     let index_path = dir.join("README.md");
     if update {
         std::fs::write(&index_path, &index).expect("write index");
     } else {
-        assert_eq!(std::fs::read_to_string(&index_path).unwrap_or_default(), index, "docs/rules/README.md is stale");
+        assert_eq!(
+            std::fs::read_to_string(&index_path).unwrap_or_default(),
+            index,
+            "docs/rules/README.md is stale"
+        );
     }
     let pages: BTreeSet<String> = std::fs::read_dir(&dir)
         .expect("docs/rules")

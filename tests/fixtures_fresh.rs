@@ -11,7 +11,11 @@ fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 go(root, &p, out);
             } else {
-                let rel = p.strip_prefix(root).expect("below root").to_string_lossy().replace('\\', "/");
+                let rel = p
+                    .strip_prefix(root)
+                    .expect("below root")
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.insert(rel, std::fs::read(&p).expect("read"));
             }
         }
@@ -33,6 +37,9 @@ fn committed_demo_equals_a_fresh_generation() {
         "run `cargo run -p rdsdiag-testsupport --bin gen-fixtures`"
     );
     for (name, bytes) in &a {
-        assert!(bytes == &b[name], "{name} differs from a fresh generation: run gen-fixtures");
+        assert!(
+            bytes == &b[name],
+            "{name} differs from a fresh generation: run gen-fixtures"
+        );
     }
 }

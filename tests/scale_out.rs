@@ -10,7 +10,9 @@ use rdsdiag_testsupport::scenario::{Machine, Os};
 
 /// The shell block that follows the `tested: gnu-parallel` marker.
 fn recipe() -> String {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scale-out.md")).expect("doc");
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scale-out.md"))
+            .expect("doc");
     let after = doc.split("tested: gnu-parallel").nth(1).expect("marker");
     let block = after.split("```sh\n").nth(1).expect("block");
     block.split("```").next().expect("end").to_string()
@@ -18,13 +20,19 @@ fn recipe() -> String {
 
 #[test]
 fn gnu_parallel_recipe_merges_to_a_single_run() {
-    let has_parallel = Command::new("parallel").arg("--version").output().is_ok_and(|o| o.status.success());
+    let has_parallel = Command::new("parallel")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !has_parallel {
         eprintln!("note: GNU parallel not installed; recipe not run (.ci/run installs it)");
         return;
     }
     let cases = tempfile::tempdir().expect("tempdir");
-    for (i, name) in ["RDSH01", "RDSH02", "RDSH03", "RDSH04", "RDSH05"].iter().enumerate() {
+    for (i, name) in ["RDSH01", "RDSH02", "RDSH03", "RDSH04", "RDSH05"]
+        .iter()
+        .enumerate()
+    {
         Machine::session_host(name, Os::Server2019, Some("contoso.local"))
             .policy("LicensingMode", Data::Dword(if i % 2 == 0 { 4 } else { 2 }))
             .policy("LicenseServers", Data::Sz("LS01.contoso.local".into()))
@@ -57,9 +65,17 @@ fn gnu_parallel_recipe_merges_to_a_single_run() {
         .expect("bash runs");
     assert!(status.success(), "the recipe runs");
     let merged = std::fs::read_to_string(out.path().join("fleet.jsonl")).expect("fleet.jsonl");
-    let single = Command::new(&bin).arg("batch").arg(cases.path()).output().expect("runs").stdout;
+    let single = Command::new(&bin)
+        .arg("batch")
+        .arg(cases.path())
+        .output()
+        .expect("runs")
+        .stdout;
     assert_eq!(merged, String::from_utf8_lossy(&single));
-    assert!(merged.contains("RDS-LIC-VERSION-MISMATCH"), "the LS01 2016 / hosts 2019 pair is found across shards");
+    assert!(
+        merged.contains("RDS-LIC-VERSION-MISMATCH"),
+        "the LS01 2016 / hosts 2019 pair is found across shards"
+    );
     let shards = std::fs::read_dir(out.path()).expect("out").count();
     assert_eq!(shards, 4, "three shards and the merged file");
 }

@@ -63,14 +63,24 @@ impl Digest {
             Some("set") => v
                 .pointer("/settings/license_servers/value")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
         let mut findings: Vec<String> = v
             .pointer("/findings")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|f| s(f, "/id")).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| s(f, "/id"))
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         findings.sort();
         findings.dedup();
@@ -78,9 +88,13 @@ impl Digest {
             path,
             failed,
             computer,
-            membership: s(v, "/host/membership/kind").unwrap_or("unknown").to_string(),
+            membership: s(v, "/host/membership/kind")
+                .unwrap_or("unknown")
+                .to_string(),
             domain: s(v, "/host/membership/domain").map(str::to_ascii_lowercase),
-            build: v.pointer("/host/windows_version/build").and_then(Value::as_u64),
+            build: v
+                .pointer("/host/windows_version/build")
+                .and_then(Value::as_u64),
             version: s(v, "/host/windows_version/name").map(str::to_string),
             session_host: role("session_host"),
             license_server: role("license_server"),
@@ -94,7 +108,9 @@ impl Digest {
     /// An FQDN must also agree with the capture's domain when that is known. IP addresses are
     /// never matched: the hives do not say which address a machine had when the logs were written.
     pub fn answers_to(&self, server: &str) -> bool {
-        let Some(me) = &self.computer else { return false };
+        let Some(me) = &self.computer else {
+            return false;
+        };
         let name = server.trim().trim_start_matches('\\').to_ascii_lowercase();
         if name.parse::<std::net::IpAddr>().is_ok() {
             return false;

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::diagnose::{self, Confidence, RuleMeta, Severity};
 use crate::diagnose::EvidenceKind;
+use crate::diagnose::{self, Confidence, RuleMeta, Severity};
 
 use super::digest::Digest;
 
@@ -29,6 +29,17 @@ pub static FLEET_RULES: &[&RuleMeta] = &[&CROSS_DOMAIN, &VERSION_MISMATCH];
 
 /// License-server findings that are reported again on every host using that server.
 const PROPAGATED: &[&str] = &["RDS-LIC-SERVICE-DOWN", "RDS-LIC-WORKGROUP-AUTH"];
+
+/// One license server name as configured on the hosts of the batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerUse {
+    /// The name as configured (lower case).
+    pub server: String,
+    /// The capture of that server in this batch; `null` when it is not part of the batch.
+    pub capture: Option<String>,
+    /// Captures of the hosts that use it.
+    pub used_by: Vec<String>,
+}
 
 /// A finding about a session host that needs another capture of the batch.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -83,10 +94,14 @@ fn membership_words(d: &Digest) -> String {
 
 /// Correlate every session host with the license-server captures it names. Returns the cross
 /// findings and, per configured server name, the capture that answers to it (if any).
-pub fn correlate(digests: &[Digest]) -> (Vec<CrossFinding>, Vec<(String, Option<String>, Vec<String>)>) {
+pub fn correlate(digests: &[Digest]) -> (Vec<CrossFinding>, Vec<ServerUse>) {
     let mut out = Vec::new();
-    let mut servers: std::collections::BTreeMap<String, (Option<String>, Vec<String>)> = Default::default();
-    for host in digests.iter().filter(|d| d.failed.is_none() && !d.license_servers.is_empty()) {
+    let mut servers: std::collections::BTreeMap<String, (Option<String>, Vec<String>)> =
+        Default::default();
+    for host in digests
+        .iter()
+        .filter(|d| d.failed.is_none() && !d.license_servers.is_empty())
+    {
         for server in &host.license_servers {
             let key = server.trim().to_ascii_lowercase();
             let ls = digests
@@ -137,7 +152,10 @@ pub fn correlate(digests: &[Digest]) -> (Vec<CrossFinding>, Vec<(String, Option<
                     ));
                 }
             }
-            for id in PROPAGATED.iter().filter(|id| ls.findings.iter().any(|f| f == *id)) {
+            for id in PROPAGATED
+                .iter()
+                .filter(|id| ls.findings.iter().any(|f| f == *id))
+            {
                 if let Some(rule) = diagnose::rule(id) {
                     let meta = rule.meta();
                     out.push(finding(
@@ -159,10 +177,14 @@ pub fn correlate(digests: &[Digest]) -> (Vec<CrossFinding>, Vec<(String, Option<
     out.dedup();
     let servers = servers
         .into_iter()
-        .map(|(name, (capture, mut hosts))| {
-            hosts.sort();
-            hosts.dedup();
-            (name, capture, hosts)
+        .map(|(server, (capture, mut used_by))| {
+            used_by.sort();
+            used_by.dedup();
+            ServerUse {
+                server,
+                capture,
+                used_by,
+            }
         })
         .collect();
     (out, servers)

@@ -34,8 +34,14 @@ impl std::str::FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         let (k, n) = s.split_once('/').ok_or("expected K/N, e.g. 2/8")?;
-        let index: u32 = k.trim().parse().map_err(|_| format!("K in {s:?} is not a number"))?;
-        let count: u32 = n.trim().parse().map_err(|_| format!("N in {s:?} is not a number"))?;
+        let index: u32 = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("K in {s:?} is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("N in {s:?} is not a number"))?;
         if count == 0 || index == 0 || index > count {
             return Err(format!("{s:?}: need 1 <= K <= N"));
         }
@@ -58,7 +64,12 @@ impl Shard {
 
 /// Names that mark a folder as a capture root (a collector layout), compared case-insensitively
 /// with the folder's children.
-const CAPTURE_MARKERS: &[&str] = &["windows", "uploads", "client_info.json", "collection_context.json"];
+const CAPTURE_MARKERS: &[&str] = &[
+    "windows",
+    "uploads",
+    "client_info.json",
+    "collection_context.json",
+];
 
 /// Every capture below `root`, sorted: each zip file, each folder that is a capture (it holds
 /// evidence files or a collector layout), and each loose evidence file directly in `root`.
@@ -106,20 +117,29 @@ fn is_zip_name(p: &Path) -> bool {
 /// A folder is a capture when it has a layout marker, an MSRD-Collect name, evidence files of its
 /// own, or no subfolders at all (an empty or unreadable folder is reported, not skipped).
 fn is_capture_dir(p: &Path) -> bool {
-    let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     if name.starts_with("msrd-results-") {
         return true;
     }
-    let Ok(rd) = std::fs::read_dir(p) else { return true };
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return true;
+    };
     let mut has_subdir = false;
     for e in rd.flatten() {
         let child = e.path();
         let cname = e.file_name().to_string_lossy().to_ascii_lowercase();
-        if CAPTURE_MARKERS.contains(&cname.as_str()) || cname.starts_with("msrd-results-") && child.is_dir() {
+        if CAPTURE_MARKERS.contains(&cname.as_str())
+            || cname.starts_with("msrd-results-") && child.is_dir()
+        {
             return !cname.starts_with("msrd-results-");
         }
         if child.is_dir() {
-            if is_drive_folder(&cname) && child.join("Windows").is_dir() || child.join("windows").is_dir() {
+            if is_drive_folder(&cname) && child.join("Windows").is_dir()
+                || child.join("windows").is_dir()
+            {
                 return true;
             }
             has_subdir = true;
@@ -140,7 +160,9 @@ fn is_drive_folder(name: &str) -> bool {
 fn holds_evidence(p: &Path) -> bool {
     use std::io::Read;
     let mut head = vec![0u8; 4096];
-    let Ok(mut f) = std::fs::File::open(p) else { return false };
+    let Ok(mut f) = std::fs::File::open(p) else {
+        return false;
+    };
     let n = f.read(&mut head).unwrap_or(0);
     head.truncate(n);
     !matches!(
@@ -208,7 +230,10 @@ pub fn summary_line(summary: &FleetSummary) -> Value {
     let mut v = serde_json::to_value(summary).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut v {
         map.insert("record".into(), Value::String("fleet_summary".into()));
-        map.insert("schema_version".into(), Value::from(crate::report::SCHEMA_VERSION));
+        map.insert(
+            "schema_version".into(),
+            Value::from(crate::report::SCHEMA_VERSION),
+        );
     }
     v
 }
@@ -221,11 +246,17 @@ pub fn read_capture_lines(text: &str, source: &str) -> std::result::Result<Vec<V
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(line).map_err(|e| format!("{source}: line {}: not JSON: {e}", i + 1))?;
+        let v: Value = serde_json::from_str(line)
+            .map_err(|e| format!("{source}: line {}: not JSON: {e}", i + 1))?;
         match v.get("record").and_then(Value::as_str) {
             Some("capture") => out.push(v),
             Some(_) => {}
-            None => return Err(format!("{source}: line {}: no \"record\" field: not rdsdiag batch output", i + 1)),
+            None => {
+                return Err(format!(
+                    "{source}: line {}: no \"record\" field: not rdsdiag batch output",
+                    i + 1
+                ))
+            }
         }
     }
     Ok(out)

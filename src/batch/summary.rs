@@ -7,18 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::digest::Digest;
-use super::fleet::{correlate, CrossFinding};
-
-/// One license server name as configured on the hosts of the batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServerUse {
-    /// The name as configured (lower case).
-    pub server: String,
-    /// The capture of that server in this batch; `null` when it is not part of the batch.
-    pub capture: Option<String>,
-    /// Captures of the hosts that use it.
-    pub used_by: Vec<String>,
-}
+use super::fleet::{correlate, CrossFinding, ServerUse};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailedCapture {
@@ -73,8 +62,8 @@ pub fn summarize(digests: &[Digest]) -> FleetSummary {
     }
     let servers_not_in_batch = servers
         .iter()
-        .filter(|(_, cap, _)| cap.is_none())
-        .map(|(s, _, _)| s.clone())
+        .filter(|u| u.capture.is_none())
+        .map(|u| u.server.clone())
         .collect();
     FleetSummary {
         captures: ds.len(),
@@ -83,14 +72,7 @@ pub fn summarize(digests: &[Digest]) -> FleetSummary {
         findings,
         cross_findings_by_id: by_id,
         licensing_modes: modes,
-        license_servers: servers
-            .into_iter()
-            .map(|(server, capture, used_by)| ServerUse {
-                server,
-                capture,
-                used_by,
-            })
-            .collect(),
+        license_servers: servers,
         servers_not_in_batch,
         cross_findings: cross,
     }

@@ -74,7 +74,9 @@ pub fn open(path: &Path, opts: &CaptureOptions) -> Result<Capture> {
             .into_par_iter()
             .map(|(rel, full, kind)| match kind {
                 Walked::File => inventory_file(rel, full, opts),
-                Walked::Symlink => ignored(rel, InputSource::File(full), "symbolic link: not followed"),
+                Walked::Symlink => {
+                    ignored(rel, InputSource::File(full), "symbolic link: not followed")
+                }
                 Walked::Unreadable(e) => unreadable(rel, InputSource::File(full), &e),
             })
             .collect()
@@ -230,13 +232,18 @@ fn hash_and_sniff(
     }
     input.status = match input.kind {
         _ if total == 0 => {
-            input.problems.push(Problem::warning("empty-file", "empty file (0 bytes)"));
+            input
+                .problems
+                .push(Problem::warning("empty-file", "empty file (0 bytes)"));
             InputStatus::Rejected
         }
         InputKind::Hive if total > opts.max_file_bytes => {
             input.problems.push(Problem::error(
                 "too-large",
-                format!("hive larger than the limit of {} bytes", opts.max_file_bytes),
+                format!(
+                    "hive larger than the limit of {} bytes",
+                    opts.max_file_bytes
+                ),
             ));
             InputStatus::Rejected
         }
@@ -346,7 +353,10 @@ fn inventory_zip(path: &Path, opts: &CaptureOptions) -> Result<Vec<Input>> {
     }
     let archive_path = Arc::new(path.to_path_buf());
     // Each rayon task opens its own handle on the archive; a ZipArchive is not shared.
-    let chunk = entries.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+    let chunk = entries
+        .len()
+        .div_ceil(rayon::current_num_threads() * 4)
+        .max(1);
     let inputs: Vec<Input> = entries
         .par_chunks(chunk)
         .flat_map_iter(|group| {
@@ -376,9 +386,10 @@ fn inventory_zip(path: &Path, opts: &CaptureOptions) -> Result<Vec<Input>> {
                     };
                     if let Err(e) = outcome {
                         input.status = InputStatus::Rejected;
-                        input
-                            .problems
-                            .push(Problem::error("unreadable", format!("cannot read entry: {e}")));
+                        input.problems.push(Problem::error(
+                            "unreadable",
+                            format!("cannot read entry: {e}"),
+                        ));
                     } else if input.bytes > *size {
                         input.status = InputStatus::Rejected;
                         input.problems.push(Problem::error(

@@ -146,7 +146,9 @@ pub fn detect(root_name: &str, paths: &[&str]) -> LayoutInfo {
 }
 
 fn normalise(p: &str) -> String {
-    p.replace('\\', "/").to_ascii_lowercase().replace("%3a", ":")
+    p.replace('\\', "/")
+        .to_ascii_lowercase()
+        .replace("%3a", ":")
 }
 
 fn sig_matches(sig: &Sig, path: &str) -> bool {
@@ -172,7 +174,8 @@ fn computer_hint(layout: Layout, root_name: &str, paths: &[&str]) -> Option<Stri
     if layout != Layout::MsrdCollect {
         return None;
     }
-    let components = std::iter::once(root_name).chain(paths.iter().flat_map(|p| p.split(['/', '\\'])));
+    let components =
+        std::iter::once(root_name).chain(paths.iter().flat_map(|p| p.split(['/', '\\'])));
     for c in components {
         if c.len() > 13 && c[..13].eq_ignore_ascii_case("msrd-results-") {
             let rest = c[13..].trim_end_matches(".zip");
@@ -195,10 +198,32 @@ mod tests {
     #[test]
     fn recognises_each_layout() {
         let cases: &[(&str, &[&str], Layout)] = &[
-            ("case1.zip", &["client_info.json", "uploads/auto/C%3A/Windows/System32/config/SYSTEM"], Layout::Velociraptor),
-            ("bundle", &["MSRD-Results-RDSH01-20240101_101010/RDSH01_EventLogs/RDSH01_System.evtx"], Layout::MsrdCollect),
-            ("TSS_RDSH01_240101-101010_UEX_RDSsrv", &["RDSH01-System.evtx"], Layout::Tss),
-            ("kape", &["C/Windows/System32/config/SYSTEM", "C/Windows/System32/winevt/Logs/System.evtx"], Layout::Kape),
+            (
+                "case1.zip",
+                &[
+                    "client_info.json",
+                    "uploads/auto/C%3A/Windows/System32/config/SYSTEM",
+                ],
+                Layout::Velociraptor,
+            ),
+            (
+                "bundle",
+                &["MSRD-Results-RDSH01-20240101_101010/RDSH01_EventLogs/RDSH01_System.evtx"],
+                Layout::MsrdCollect,
+            ),
+            (
+                "TSS_RDSH01_240101-101010_UEX_RDSsrv",
+                &["RDSH01-System.evtx"],
+                Layout::Tss,
+            ),
+            (
+                "kape",
+                &[
+                    "C/Windows/System32/config/SYSTEM",
+                    "C/Windows/System32/winevt/Logs/System.evtx",
+                ],
+                Layout::Kape,
+            ),
             ("stuff", &["SYSTEM", "System.evtx"], Layout::Loose),
         ];
         for (root, paths, want) in cases {

@@ -54,7 +54,8 @@ impl Input {
         match &self.source {
             InputSource::File(p) => std::fs::read(p).map_err(|e| Error::io(p, e)),
             InputSource::Zip { archive, index } => {
-                let file = std::fs::File::open(archive.as_ref()).map_err(|e| Error::io(archive.as_ref(), e))?;
+                let file = std::fs::File::open(archive.as_ref())
+                    .map_err(|e| Error::io(archive.as_ref(), e))?;
                 let mut zip = zip::ZipArchive::new(file).map_err(|source| Error::Zip {
                     path: archive.as_ref().clone(),
                     source,
@@ -84,7 +85,9 @@ impl Input {
     pub fn display_path(&self) -> PathBuf {
         match &self.source {
             InputSource::File(p) => p.clone(),
-            InputSource::Zip { archive, .. } => PathBuf::from(format!("{}!{}", archive.display(), self.path)),
+            InputSource::Zip { archive, .. } => {
+                PathBuf::from(format!("{}!{}", archive.display(), self.path))
+            }
         }
     }
 }

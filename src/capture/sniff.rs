@@ -115,12 +115,18 @@ pub fn hive_role(bytes: &[u8]) -> Sniffed {
         (Some(h), _) => (h, None),
         (None, Some(h)) => (
             h,
-            Some("role from the file name stored in the hive header (root keys not recognised)".to_string()),
+            Some(
+                "role from the file name stored in the hive header (root keys not recognised)"
+                    .to_string(),
+            ),
         ),
         (None, None) => (
             HiveKind::Other,
             Some(match children {
-                Some(_) => "root keys do not match SYSTEM, SOFTWARE, SECURITY, SAM, NTUSER or USRCLASS".to_string(),
+                Some(_) => {
+                    "root keys do not match SYSTEM, SOFTWARE, SECURITY, SAM, NTUSER or USRCLASS"
+                        .to_string()
+                }
                 None => "root key could not be read".to_string(),
             }),
         ),
@@ -194,7 +200,12 @@ pub fn decode_text_head(head: &[u8]) -> Option<String> {
     }
     let sample = &head[..head.len().min(512)];
     if sample.len() >= 4 {
-        let odd_nuls = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        let odd_nuls = sample
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count();
         let even_nuls = sample.iter().step_by(2).filter(|&&b| b == 0).count();
         if odd_nuls * 10 >= sample.len() / 2 * 9 && even_nuls == 0 {
             return Some(utf16le_lossy(head));
@@ -206,7 +217,9 @@ pub fn decode_text_head(head: &[u8]) -> Option<String> {
     Some(match std::str::from_utf8(head) {
         Ok(s) => s.to_string(),
         // A cut in the middle of a multi-byte sequence at the end of the head is fine.
-        Err(e) if e.error_len().is_none() => String::from_utf8_lossy(&head[..e.valid_up_to()]).into_owned(),
+        Err(e) if e.error_len().is_none() => {
+            String::from_utf8_lossy(&head[..e.valid_up_to()]).into_owned()
+        }
         Err(_) => head.iter().map(|&b| b as char).collect(),
     })
 }
@@ -313,7 +326,10 @@ mod tests {
 
     #[test]
     fn plain_text_and_binary_are_other() {
-        assert_eq!(sniff_head(b"hello\nHKEY_LOCAL_MACHINE is a word\n").kind, InputKind::Other);
+        assert_eq!(
+            sniff_head(b"hello\nHKEY_LOCAL_MACHINE is a word\n").kind,
+            InputKind::Other
+        );
         assert_eq!(sniff_head(&[0u8, 1, 2, 3, 0, 0, 9]).kind, InputKind::Other);
         assert_eq!(sniff_head(b"").kind, InputKind::Other);
     }
@@ -332,7 +348,10 @@ mod tests {
 
     #[test]
     fn role_names() {
-        assert_eq!(role_from_name("\\??\\C:\\Windows\\System32\\config\\SYSTEM"), Some(HiveKind::System));
+        assert_eq!(
+            role_from_name("\\??\\C:\\Windows\\System32\\config\\SYSTEM"),
+            Some(HiveKind::System)
+        );
         assert_eq!(role_from_name("ntuser.dat.LOG1"), Some(HiveKind::NtUser));
         assert_eq!(role_from_name("SYSTEM_2"), None);
     }

@@ -1,6 +1,6 @@
 //! Data tables (TSV files embedded at build time) and their strict loaders.
 
-pub mod events;
-pub mod settings;
 pub mod builds;
+pub mod events;
 pub mod reasons;
+pub mod settings;

@@ -679,9 +679,11 @@ fn load_sources(
                     "NTUSER locations are per user: only role related is allowed".into(),
                 ))
             }
-            (false, other) => return Err(err(format!(
+            (false, other) => {
+                return Err(err(format!(
                 "unknown hive {other:?}; expected SOFTWARE, SYSTEM or NTUSER (related rows only)"
-            ))),
+            )))
+            }
         };
         let path = match (is_default, c[3]) {
             (true, "-") => String::new(),

@@ -54,7 +54,10 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
     let mut paths = match batch::find_captures(&args.root) {
         Ok(p) => p,
         Err(e) => {
-            show_error(e.to_string(), Some("ROOT must be a readable folder of captures".into()));
+            show_error(
+                e.to_string(),
+                Some("ROOT must be a readable folder of captures".into()),
+            );
             return Exit::InputError;
         }
     };
@@ -68,7 +71,9 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
     let show = !quiet && (args.progress || (!args.no_progress && std::io::stderr().is_terminal()));
     let bar = if show {
         let b = indicatif::ProgressBar::new(paths.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} captures {elapsed_precise} eta {eta}") {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} captures {elapsed_precise} eta {eta}",
+        ) {
             b.set_style(style);
         }
         b
@@ -95,7 +100,9 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
     bar.finish_and_clear();
     let summary = batch::summarize(&digests);
     let tail = match args.format {
-        BatchFormat::Jsonl => serde_json::to_string(&batch::summary_line(&summary)).unwrap_or_default() + "\n",
+        BatchFormat::Jsonl => {
+            serde_json::to_string(&batch::summary_line(&summary)).unwrap_or_default() + "\n"
+        }
         BatchFormat::Text => render_text(&digests, &summary),
     };
     if !broken_pipe {
@@ -117,7 +124,10 @@ pub fn run_merge(args: &MergeArgs) -> Exit {
         match batch::read_capture_lines(&text, &f.display().to_string()) {
             Ok(mut l) => lines.append(&mut l),
             Err(e) => {
-                show_error(e, Some("merge reads the JSONL that `rdsdiag batch` writes".into()));
+                show_error(
+                    e,
+                    Some("merge reads the JSONL that `rdsdiag batch` writes".into()),
+                );
                 return Exit::InputError;
             }
         }
@@ -138,7 +148,9 @@ pub fn emit(lines: &[Value], format: BatchFormat) -> Exit {
                 out.push_str(&serde_json::to_string(l).unwrap_or_default());
                 out.push('\n');
             }
-            out.push_str(&serde_json::to_string(&batch::summary_line(&summary)).unwrap_or_default());
+            out.push_str(
+                &serde_json::to_string(&batch::summary_line(&summary)).unwrap_or_default(),
+            );
             out.push('\n');
             out
         }
@@ -182,8 +194,16 @@ fn render_text(digests: &[Digest], s: &FleetSummary) -> String {
             if d.failed.is_some() { "failed" } else { "ok" },
             d.computer.as_deref().unwrap_or("?"),
             d.licensing_mode,
-            if d.license_servers.is_empty() { "-".to_string() } else { d.license_servers.join(",") },
-            if let Some(e) = &d.failed { e.clone() } else { d.findings.join(" ") }
+            if d.license_servers.is_empty() {
+                "-".to_string()
+            } else {
+                d.license_servers.join(",")
+            },
+            if let Some(e) = &d.failed {
+                e.clone()
+            } else {
+                d.findings.join(" ")
+            }
         ));
     }
     out.push_str(&format!(
@@ -203,11 +223,19 @@ fn render_text(digests: &[Digest], s: &FleetSummary) -> String {
             "  license server {}: used by {} host(s); {}\n",
             u.server,
             u.used_by.len(),
-            u.capture.as_deref().map_or("not in this batch".to_string(), |c| format!("capture {c}"))
+            u.capture
+                .as_deref()
+                .map_or("not in this batch".to_string(), |c| format!("capture {c}"))
         ));
     }
     for c in &s.cross_findings {
-        out.push_str(&format!("  [{}] {} {}: {}\n", c.severity.name(), c.id, c.capture, c.explanation));
+        out.push_str(&format!(
+            "  [{}] {} {}: {}\n",
+            c.severity.name(),
+            c.id,
+            c.capture,
+            c.explanation
+        ));
     }
     out
 }

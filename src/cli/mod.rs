@@ -1,11 +1,11 @@
 //! The command-line edge: clap definitions, output selection, colour, and miette rendering of
 //! errors. Nothing below this module prints.
 
-mod config;
 mod batch;
+mod config;
 mod exit;
-mod rules;
 mod reg;
+mod rules;
 mod timeline;
 
 use std::io::{IsTerminal, Write};
@@ -183,7 +183,9 @@ pub fn run() -> std::process::ExitCode {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => Exit::Clean,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    Exit::Clean
+                }
                 _ => Exit::InputError,
             }
             .into();
@@ -192,19 +194,30 @@ pub fn run() -> std::process::ExitCode {
     let color = match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
     };
     if matches!(cli.color, ColorChoice::Auto) && std::env::var_os("NO_COLOR").is_none() {
         miette::set_hook(Box::new(move |_| {
-            Box::new(miette::MietteHandlerOpts::new().color(std::io::stderr().is_terminal()).build())
+            Box::new(
+                miette::MietteHandlerOpts::new()
+                    .color(std::io::stderr().is_terminal())
+                    .build(),
+            )
         }))
         .ok();
     } else {
-        miette::set_hook(Box::new(move |_| Box::new(miette::MietteHandlerOpts::new().color(color).build()))).ok();
+        miette::set_hook(Box::new(move |_| {
+            Box::new(miette::MietteHandlerOpts::new().color(color).build())
+        }))
+        .ok();
     }
     if let Some(n) = cli.jobs {
         // The one rayon pool of the program; nothing else builds a pool.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
     }
     let text = TextOptions {
         color,
@@ -237,11 +250,17 @@ fn run_analyze(args: &AnalyzeArgs, text: TextOptions, quiet: bool) -> Exit {
         );
     }
     if args.format == AnalyzeFormat::Jsonl {
-        let lines: Vec<serde_json::Value> = report.captures.iter().map(rdsdiag::batch::capture_line).collect();
+        let lines: Vec<serde_json::Value> = report
+            .captures
+            .iter()
+            .map(rdsdiag::batch::capture_line)
+            .collect();
         return batch::emit(&lines, batch::BatchFormat::Jsonl);
     }
     let rendered = match args.format {
-        AnalyzeFormat::Json => serde_json::to_string_pretty(&report).map(|s| s + "\n").unwrap_or_default(),
+        AnalyzeFormat::Json => serde_json::to_string_pretty(&report)
+            .map(|s| s + "\n")
+            .unwrap_or_default(),
         AnalyzeFormat::Text => report::text::render(&report, text),
         AnalyzeFormat::Markdown => report::markdown::render(&report),
         AnalyzeFormat::Jsonl => String::new(),
@@ -292,7 +311,11 @@ fn run_events(args: &EventsArgs, quiet: bool) -> Exit {
     write_stdout(&String::from_utf8_lossy(&out));
     let mut problems = false;
     for f in &result.files {
-        for p in f.problems.iter().filter(|p| p.severity >= rdsdiag::evidence::ProblemSeverity::Warning) {
+        for p in f
+            .problems
+            .iter()
+            .filter(|p| p.severity >= rdsdiag::evidence::ProblemSeverity::Warning)
+        {
             problems = true;
             if !quiet {
                 eprintln!("warning: {}: {} [{}]", f.path, p.message, p.code);

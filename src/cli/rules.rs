@@ -38,7 +38,10 @@ struct RuleRow {
 
 /// Every rule: per-capture rules, then the fleet rules of `batch`.
 fn all_rules() -> impl Iterator<Item = &'static RuleMeta> {
-    RULES.iter().map(|r| r.meta()).chain(FLEET_RULES.iter().copied())
+    RULES
+        .iter()
+        .map(|r| r.meta())
+        .chain(FLEET_RULES.iter().copied())
 }
 
 pub fn run_rules(args: &RulesArgs) -> Exit {

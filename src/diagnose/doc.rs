@@ -93,7 +93,9 @@ fn list_items(body: &str) -> Vec<String> {
             .or_else(|| t.strip_prefix("* "))
             .or_else(|| {
                 let digits = t.chars().take_while(char::is_ascii_digit).count();
-                (digits > 0).then(|| t[digits..].strip_prefix(". ")).flatten()
+                (digits > 0)
+                    .then(|| t[digits..].strip_prefix(". "))
+                    .flatten()
             });
         match (marker, items.last_mut()) {
             (Some(item), _) => items.push(item.to_string()),
@@ -131,7 +133,9 @@ mod tests {
     #[test]
     fn rejects_missing_or_empty_sections() {
         let missing = PAGE.replace("## Example\nD.\n\n", "");
-        assert!(RuleDoc::parse(&missing).unwrap_err().contains("sections must be"));
+        assert!(RuleDoc::parse(&missing)
+            .unwrap_err()
+            .contains("sections must be"));
         let empty = PAGE.replace("D.", "");
         assert!(RuleDoc::parse(&empty).unwrap_err().contains("empty"));
         assert!(RuleDoc::parse("no title").is_err());

@@ -19,7 +19,9 @@ pub enum Fact<T> {
     Absent,
     Unreadable(Unreadable),
     /// No evidence covers the place: the hive (or the exported key) was not provided.
-    NotProvided { hive: HiveKind },
+    NotProvided {
+        hive: HiveKind,
+    },
 }
 
 impl<T> Fact<T> {
@@ -118,10 +120,11 @@ impl HostIdentity {
         let sys = |path: &str, name: &str| view.value(HiveKind::System, path, name);
         let sw = |name: &str| view.value(HiveKind::Software, CURRENT_VERSION, name);
         let control_set = match view.current_control_set() {
-            Lookup::Found(n) => Fact::from_lookup(
-                view.value(HiveKind::System, "Select", "Current"),
-                |_| Some(format!("ControlSet{n:03}")),
-            ),
+            Lookup::Found(n) => {
+                Fact::from_lookup(view.value(HiveKind::System, "Select", "Current"), |_| {
+                    Some(format!("ControlSet{n:03}"))
+                })
+            }
             Lookup::Absent => Fact::Absent,
             Lookup::Unreadable(u) => Fact::Unreadable(u),
             Lookup::NotProvided { hive } => Fact::NotProvided { hive },
@@ -133,7 +136,10 @@ impl HostIdentity {
         HostIdentity {
             control_set,
             computer_name: Fact::from_lookup(
-                sys(r"CurrentControlSet\Control\ComputerName\ComputerName", "ComputerName"),
+                sys(
+                    r"CurrentControlSet\Control\ComputerName\ComputerName",
+                    "ComputerName",
+                ),
                 string,
             ),
             os: OsIdentity {
@@ -145,7 +151,9 @@ impl HostIdentity {
                 installation_type: Fact::from_lookup(sw("InstallationType"), string),
                 install_date: Fact::from_lookup(sw("InstallDate"), |d| {
                     let secs = i64::try_from(d.as_u64()?).ok()?;
-                    jiff::Timestamp::from_second(secs).ok().map(|t| t.to_string())
+                    jiff::Timestamp::from_second(secs)
+                        .ok()
+                        .map(|t| t.to_string())
                 }),
             },
             time_zone: TimeZone {

@@ -42,7 +42,11 @@ pub fn render(report: &Report) -> String {
 }
 
 fn render_capture(out: &mut String, c: &CaptureReport) {
-    let _ = writeln!(out, "\n## Capture `{}`\n", c.path.display().to_string().replace('`', "'"));
+    let _ = writeln!(
+        out,
+        "\n## Capture `{}`\n",
+        c.path.display().to_string().replace('`', "'")
+    );
     let _ = writeln!(out, "**Verdict.** {}\n", escape(&verdict(c)));
     if c.status == CaptureStatus::Failed {
         return;
@@ -104,14 +108,23 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
     }
     if let Some(settings) = &c.settings {
         let _ = writeln!(out, "### Effective configuration\n");
-        let _ = writeln!(out, "| setting | state | effective value | source | shadowed |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| setting | state | effective value | source | shadowed |\n|---|---|---|---|---|"
+        );
         for s in settings.iter() {
             let value = match s.state {
-                SettingState::Unknown if s.value.is_some() => format!("{} (if not overridden)", s.value_display),
+                SettingState::Unknown if s.value.is_some() => {
+                    format!("{} (if not overridden)", s.value_display)
+                }
                 SettingState::Unknown => "unknown".into(),
                 _ => s.display.clone(),
             };
-            let shadowed: Vec<String> = s.shadowed.iter().map(|sh| format!("{}: {}", sh.source, sh.display)).collect();
+            let shadowed: Vec<String> = s
+                .shadowed
+                .iter()
+                .map(|sh| format!("{}: {}", sh.source, sh.display))
+                .collect();
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
@@ -119,7 +132,11 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
                 s.state.name(),
                 escape(&value),
                 s.source.map(|k| k.name()).unwrap_or("-"),
-                escape(&if shadowed.is_empty() { "-".into() } else { shadowed.join("; ") })
+                escape(&if shadowed.is_empty() {
+                    "-".into()
+                } else {
+                    shadowed.join("; ")
+                })
             );
         }
         out.push('\n');
@@ -133,7 +150,13 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
             s.events, s.sessions, s.users, s.disconnects, s.licensing_disconnects
         );
         for p in &t.patterns {
-            let _ = writeln!(out, "- {} at {}: {}", p.kind.name(), p.time, escape(&p.summary));
+            let _ = writeln!(
+                out,
+                "- {} at {}: {}",
+                p.kind.name(),
+                p.time,
+                escape(&p.summary)
+            );
         }
         if !t.patterns.is_empty() {
             out.push('\n');
@@ -145,7 +168,10 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
         "### Inputs\n\n{} files: {} parsed, {} partial, {} rejected, {} ignored.\n",
         s.total, s.parsed, s.partial, s.rejected, s.ignored
     );
-    let _ = writeln!(out, "| status | kind | bytes | sha256 | path |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| status | kind | bytes | sha256 | path |\n|---|---|---|---|---|"
+    );
     for i in &c.inputs {
         let _ = writeln!(
             out,
@@ -172,7 +198,14 @@ fn evidence(e: &Evidence) -> String {
             ),
             None => escape(fact),
         },
-        Evidence::Event { time, file, record_id, provider, event_id, fact } => format!(
+        Evidence::Event {
+            time,
+            file,
+            record_id,
+            provider,
+            event_id,
+            fact,
+        } => format!(
             "{time} {} {event_id} (record {record_id}, {}): {}",
             escape(provider),
             escape(file),

@@ -13,12 +13,12 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::capture::{Input, LayoutInfo};
-use crate::evidence::{InputStatus, ProblemSeverity};
 use crate::config::Settings;
 use crate::diagnose::{Finding, Severity, Undecided};
-use crate::timeline::{Pattern, Timeline, TimelineSummary};
+use crate::evidence::{InputStatus, ProblemSeverity};
 use crate::host::facts::HostFacts;
 use crate::host::HostIdentity;
+use crate::timeline::{Pattern, Timeline, TimelineSummary};
 
 /// Version of the JSON contract. Bump it when a field changes meaning or disappears; adding fields
 /// does not bump it.
@@ -117,10 +117,15 @@ impl CaptureReport {
 
     pub fn has_problems(&self) -> bool {
         self.error.is_some()
-            || self.findings.iter().any(|f| f.severity >= Severity::Warning)
+            || self
+                .findings
+                .iter()
+                .any(|f| f.severity >= Severity::Warning)
             || self.inputs.iter().any(|i| {
                 matches!(i.status, InputStatus::Partial | InputStatus::Rejected)
-                    || i.problems.iter().any(|p| p.severity >= ProblemSeverity::Warning)
+                    || i.problems
+                        .iter()
+                        .any(|p| p.severity >= ProblemSeverity::Warning)
             })
     }
 }

@@ -108,7 +108,11 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
 }
 
 fn render_findings(out: &mut String, c: &CaptureReport, opts: TextOptions, p: &Paint) {
-    let _ = writeln!(out, "\n{}", p.bold(&format!("Findings ({})", c.findings.len())));
+    let _ = writeln!(
+        out,
+        "\n{}",
+        p.bold(&format!("Findings ({})", c.findings.len()))
+    );
     if c.findings.is_empty() {
         let _ = writeln!(out, "  none");
     }
@@ -118,7 +122,13 @@ fn render_findings(out: &mut String, c: &CaptureReport, opts: TextOptions, p: &P
             Severity::Warning => p.wrap("33", "warning"),
             Severity::Info => p.wrap("36", "info"),
         };
-        let _ = writeln!(out, "  [{sev}, {}] {} — {}", f.confidence_word(), p.bold(f.id), f.title);
+        let _ = writeln!(
+            out,
+            "  [{sev}, {}] {} — {}",
+            f.confidence_word(),
+            p.bold(f.id),
+            f.title
+        );
         let _ = writeln!(out, "{}", indent(&wrap(&f.explanation, 92), "      "));
         let limit = if opts.verbose > 0 { usize::MAX } else { 5 };
         let _ = writeln!(out, "      Evidence:");
@@ -126,11 +136,19 @@ fn render_findings(out: &mut String, c: &CaptureReport, opts: TextOptions, p: &P
             let _ = writeln!(out, "        - {}", evidence_line(e));
         }
         if f.evidence.len() > limit {
-            let _ = writeln!(out, "        … and {} more (-v shows all)", f.evidence.len() - limit);
+            let _ = writeln!(
+                out,
+                "        … and {} more (-v shows all)",
+                f.evidence.len() - limit
+            );
         }
         let _ = writeln!(out, "      Remedy:");
         for (i, step) in f.remedy.iter().enumerate() {
-            let _ = writeln!(out, "{}", indent(&wrap(&format!("{}. {step}", i + 1), 88), "        "));
+            let _ = writeln!(
+                out,
+                "{}",
+                indent(&wrap(&format!("{}. {step}", i + 1), 88), "        ")
+            );
         }
         let _ = writeln!(out, "      More: rdsdiag explain {}", f.id);
     }
@@ -177,10 +195,20 @@ fn render_timeline(out: &mut String, t: &TimelineReport, p: &Paint) {
         s.sessions, s.users, s.logons, s.reconnects, s.disconnects, s.licensing_disconnects, s.sessions_without_logoff
     );
     if s.foreign_computer_events > 0 {
-        let _ = writeln!(out, "  {} events name another computer than this host", s.foreign_computer_events);
+        let _ = writeln!(
+            out,
+            "  {} events name another computer than this host",
+            s.foreign_computer_events
+        );
     }
     for pat in &t.patterns {
-        let _ = writeln!(out, "  pattern {} at {}: {}", pat.kind.name(), pat.time, pat.summary);
+        let _ = writeln!(
+            out,
+            "  pattern {} at {}: {}",
+            pat.kind.name(),
+            pat.time,
+            pat.summary
+        );
     }
     let _ = writeln!(out, "  (full timeline: rdsdiag timeline <CAPTURE>)");
 }
@@ -205,7 +233,10 @@ fn wrap(text: &str, width: usize) -> String {
 }
 
 fn indent(text: &str, pad: &str) -> String {
-    text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("{pad}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn render_host(out: &mut String, h: &HostIdentity, c: &CaptureReport, p: &Paint) {
@@ -273,7 +304,10 @@ fn render_input(out: &mut String, i: &Input, opts: TextOptions, p: &Paint) {
     for pr in &i.problems {
         let show = opts.verbose > 0 || pr.severity >= ProblemSeverity::Warning;
         if show {
-            let at = pr.offset.map(|o| format!(" at offset {o}")).unwrap_or_default();
+            let at = pr
+                .offset
+                .map(|o| format!(" at offset {o}"))
+                .unwrap_or_default();
             let _ = writeln!(out, "        - {}{at}: {}", pr.code, pr.message);
         }
     }

@@ -15,19 +15,75 @@ fn rdsh01() -> Machine {
     let mut lic = Vec::new();
     for (day, session) in [(4u32, 3u32), (5, 4), (6, 5)] {
         let d = format!("2024-03-0{day}");
-        events.push(lsm_session(21, &format!("{d}T08:02:11.1234567Z"), session, r"CONTOSO\alice", "10.0.0.21"));
-        events.push(lsm_session(22, &format!("{d}T08:02:13.5000000Z"), session, r"CONTOSO\alice", "10.0.0.21"));
-        lic.push(rcm_licensing(&format!("{d}T08:02:12.0000000Z"), 1131, Some("LS01.contoso.local")));
-        events.push(lsm_session(24, &format!("{d}T09:02:12.0000000Z"), session, r"CONTOSO\alice", "10.0.0.21"));
+        events.push(lsm_session(
+            21,
+            &format!("{d}T08:02:11.1234567Z"),
+            session,
+            r"CONTOSO\alice",
+            "10.0.0.21",
+        ));
+        events.push(lsm_session(
+            22,
+            &format!("{d}T08:02:13.5000000Z"),
+            session,
+            r"CONTOSO\alice",
+            "10.0.0.21",
+        ));
+        lic.push(rcm_licensing(
+            &format!("{d}T08:02:12.0000000Z"),
+            1131,
+            Some("LS01.contoso.local"),
+        ));
+        events.push(lsm_session(
+            24,
+            &format!("{d}T09:02:12.0000000Z"),
+            session,
+            r"CONTOSO\alice",
+            "10.0.0.21",
+        ));
         events.push(lsm_40(&format!("{d}T09:02:12.0000000Z"), session, 0));
-        events.push(lsm_session(25, &format!("{d}T09:04:40.0000000Z"), session, r"CONTOSO\alice", "10.0.0.21"));
-        lic.push(rcm_licensing(&format!("{d}T09:04:41.0000000Z"), 1131, Some("LS01.contoso.local")));
-        events.push(lsm_session(24, &format!("{d}T10:04:41.0000000Z"), session, r"CONTOSO\alice", "10.0.0.21"));
+        events.push(lsm_session(
+            25,
+            &format!("{d}T09:04:40.0000000Z"),
+            session,
+            r"CONTOSO\alice",
+            "10.0.0.21",
+        ));
+        lic.push(rcm_licensing(
+            &format!("{d}T09:04:41.0000000Z"),
+            1131,
+            Some("LS01.contoso.local"),
+        ));
+        events.push(lsm_session(
+            24,
+            &format!("{d}T10:04:41.0000000Z"),
+            session,
+            r"CONTOSO\alice",
+            "10.0.0.21",
+        ));
         events.push(lsm_40(&format!("{d}T10:04:41.0000000Z"), session, 0));
-        events.push(lsm_session(23, &format!("{d}T10:05:30.0000000Z"), session, r"CONTOSO\alice", ""));
+        events.push(lsm_session(
+            23,
+            &format!("{d}T10:05:30.0000000Z"),
+            session,
+            r"CONTOSO\alice",
+            "",
+        ));
     }
-    events.push(lsm_session(21, "2024-03-05T12:00:00.0000000Z", 6, r"CONTOSO\bob", "10.0.0.35"));
-    events.push(lsm_session(23, "2024-03-05T12:30:00.0000000Z", 6, r"CONTOSO\bob", ""));
+    events.push(lsm_session(
+        21,
+        "2024-03-05T12:00:00.0000000Z",
+        6,
+        r"CONTOSO\bob",
+        "10.0.0.35",
+    ));
+    events.push(lsm_session(
+        23,
+        "2024-03-05T12:30:00.0000000Z",
+        6,
+        r"CONTOSO\bob",
+        "",
+    ));
     let system = vec![
         termdd_56("2024-03-05T07:59:00.0000000Z", "203.0.113.9"),
         termdd_56("2024-03-05T07:59:01.0000000Z", "203.0.113.9"),
@@ -37,8 +93,14 @@ fn rdsh01() -> Machine {
         .system_value(LICENSING_CORE, "LicensingMode", Data::Dword(2))
         .policy("LicensingMode", Data::Dword(4))
         .policy("LicenseServers", Data::Sz("LS01.contoso.local".into()))
-        .log("Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx", events)
-        .log("Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Admin.evtx", lic)
+        .log(
+            "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+            events,
+        )
+        .log(
+            "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Admin.evtx",
+            lic,
+        )
         .log("System.evtx", system)
 }
 

@@ -1,8 +1,8 @@
 pub fn placeholder() {}
+pub mod demo;
 pub mod evtx;
 pub mod hive;
-pub mod regtext;
-pub mod scenario;
-pub mod demo;
-pub mod rule_fixtures;
 pub mod lic_scenarios;
+pub mod regtext;
+pub mod rule_fixtures;
+pub mod scenario;

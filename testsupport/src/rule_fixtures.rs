@@ -57,7 +57,10 @@ pub static FIXTURES: &[RuleFixture] = &[
             // Per User configured: nothing to report.
             crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
                 .with_ls_certificate()
-                .log(crate::lic_scenarios::LSM_LOG, crate::lic_scenarios::healthy_sessions())
+                .log(
+                    crate::lic_scenarios::LSM_LOG,
+                    crate::lic_scenarios::healthy_sessions(),
+                )
         },
     },
     RuleFixture {
@@ -73,7 +76,10 @@ pub static FIXTURES: &[RuleFixture] = &[
             // The same host with a license server in Server Manager.
             crate::lic_scenarios::rdsh(Os::Server2019, 2, &[crate::lic_scenarios::LS01])
                 .with_ls_certificate()
-                .log(crate::lic_scenarios::LSM_LOG, crate::lic_scenarios::healthy_sessions())
+                .log(
+                    crate::lic_scenarios::LSM_LOG,
+                    crate::lic_scenarios::healthy_sessions(),
+                )
         },
     },
     RuleFixture {
@@ -94,7 +100,10 @@ pub static FIXTURES: &[RuleFixture] = &[
             // The same host whose RCM Admin log holds only the grace warning.
             crate::lic_scenarios::rdsh(Os::Server2019, 2, &[crate::lic_scenarios::LS01])
                 .with_ls_certificate()
-                .log(crate::lic_scenarios::LSM_LOG, crate::lic_scenarios::healthy_sessions())
+                .log(
+                    crate::lic_scenarios::LSM_LOG,
+                    crate::lic_scenarios::healthy_sessions(),
+                )
                 .log(
                     crate::lic_scenarios::RCM_ADMIN_LOG,
                     vec![crate::scenario::rcm_licensing(
@@ -139,7 +148,11 @@ pub static FIXTURES: &[RuleFixture] = &[
             crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01]).log(
                 crate::lic_scenarios::RCM_ADMIN_LOG,
                 vec![
-                    crate::scenario::rcm_licensing("2024-04-20T07:00:00Z", 1129, Some("2024-05-01")),
+                    crate::scenario::rcm_licensing(
+                        "2024-04-20T07:00:00Z",
+                        1129,
+                        Some("2024-05-01"),
+                    ),
                     crate::scenario::rcm_licensing("2024-05-02T07:55:02Z", 1128, None),
                     crate::scenario::rcm_licensing("2024-05-03T07:55:02Z", 1128, None),
                 ],
@@ -170,11 +183,19 @@ pub static FIXTURES: &[RuleFixture] = &[
         positive: || {
             // Someone disabled the licensing service on the license server and stopped it.
             Machine::license_server("LS01", Os::Server2019, Some("contoso.local"))
-                .system_value(r"ControlSet001\Services\TermServLicensing", "Start", Data::Dword(4))
+                .system_value(
+                    r"ControlSet001\Services\TermServLicensing",
+                    "Start",
+                    Data::Dword(4),
+                )
                 .log(
                     "System.evtx",
                     vec![
-                        scm_7036("2024-03-01T07:00:00Z", "Remote Desktop Licensing", "running"),
+                        scm_7036(
+                            "2024-03-01T07:00:00Z",
+                            "Remote Desktop Licensing",
+                            "running",
+                        ),
                         scm_7040(
                             "2024-03-01T08:55:00Z",
                             "Remote Desktop Licensing",
@@ -182,7 +203,11 @@ pub static FIXTURES: &[RuleFixture] = &[
                             "disabled",
                             "TermServLicensing",
                         ),
-                        scm_7036("2024-03-01T09:00:00Z", "Remote Desktop Licensing", "stopped"),
+                        scm_7036(
+                            "2024-03-01T09:00:00Z",
+                            "Remote Desktop Licensing",
+                            "stopped",
+                        ),
                     ],
                 )
         },
@@ -192,9 +217,21 @@ pub static FIXTURES: &[RuleFixture] = &[
             Machine::license_server("LS01", Os::Server2019, Some("contoso.local")).log(
                 "System.evtx",
                 vec![
-                    scm_7036("2024-03-01T07:00:00Z", "Remote Desktop Licensing", "running"),
-                    scm_7036("2024-03-01T09:00:00Z", "Remote Desktop Licensing", "stopped"),
-                    scm_7036("2024-03-01T09:01:00Z", "Remote Desktop Licensing", "running"),
+                    scm_7036(
+                        "2024-03-01T07:00:00Z",
+                        "Remote Desktop Licensing",
+                        "running",
+                    ),
+                    scm_7036(
+                        "2024-03-01T09:00:00Z",
+                        "Remote Desktop Licensing",
+                        "stopped",
+                    ),
+                    scm_7036(
+                        "2024-03-01T09:01:00Z",
+                        "Remote Desktop Licensing",
+                        "running",
+                    ),
                 ],
             )
         },
@@ -223,9 +260,21 @@ pub static FIXTURES: &[RuleFixture] = &[
                 .log(
                     "Microsoft-Windows-TerminalServices-RDPClient%4Operational.evtx",
                     vec![
-                        rdp_client_1026("2024-03-01T09:00:00Z", 265, "The client access license could not be renewed"),
-                        rdp_client_1026("2024-03-01T09:05:00Z", 265, "The client access license could not be renewed"),
-                        rdp_client_1026("2024-03-01T09:20:00Z", 261, "The stored license has an invalid format"),
+                        rdp_client_1026(
+                            "2024-03-01T09:00:00Z",
+                            265,
+                            "The client access license could not be renewed",
+                        ),
+                        rdp_client_1026(
+                            "2024-03-01T09:05:00Z",
+                            265,
+                            "The client access license could not be renewed",
+                        ),
+                        rdp_client_1026(
+                            "2024-03-01T09:20:00Z",
+                            261,
+                            "The stored license has an invalid format",
+                        ),
                     ],
                 )
         },
@@ -250,7 +299,10 @@ pub static FIXTURES: &[RuleFixture] = &[
             Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
                 .server_manager_licensing(4, &["LS01.contoso.local"])
                 .with_ls_certificate()
-                .log("Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx", keepalive_sessions())
+                .log(
+                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                    keepalive_sessions(),
+                )
         },
         negative: || {
             // The same sessions on a host with keep-alive enabled by policy: the pattern has
@@ -260,7 +312,10 @@ pub static FIXTURES: &[RuleFixture] = &[
                 .with_ls_certificate()
                 .policy("KeepAliveEnable", Data::Dword(1))
                 .policy("KeepAliveInterval", Data::Dword(1))
-                .log("Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx", keepalive_sessions())
+                .log(
+                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                    keepalive_sessions(),
+                )
         },
     },
     RuleFixture {
@@ -270,7 +325,10 @@ pub static FIXTURES: &[RuleFixture] = &[
             Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
                 .server_manager_licensing(4, &["LS01.contoso.local"])
                 .with_ls_certificate()
-                .log("Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx", dropped_session())
+                .log(
+                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                    dropped_session(),
+                )
                 .log(
                     "System.evtx",
                     vec![
@@ -285,8 +343,14 @@ pub static FIXTURES: &[RuleFixture] = &[
             Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
                 .server_manager_licensing(4, &["LS01.contoso.local"])
                 .with_ls_certificate()
-                .log("Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx", dropped_session())
-                .log("System.evtx", vec![termdd_56("2024-03-01T09:29:10Z", "10.0.0.5")])
+                .log(
+                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                    dropped_session(),
+                )
+                .log(
+                    "System.evtx",
+                    vec![termdd_56("2024-03-01T09:29:10Z", "10.0.0.5")],
+                )
         },
     },
     RuleFixture {
@@ -296,7 +360,11 @@ pub static FIXTURES: &[RuleFixture] = &[
             Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
                 .server_manager_licensing(4, &["LS01.contoso.local"])
                 .with_ls_certificate()
-                .system_value(r"ControlSet001\Control\Lsa\FipsAlgorithmPolicy", "Enabled", Data::Dword(1))
+                .system_value(
+                    r"ControlSet001\Control\Lsa\FipsAlgorithmPolicy",
+                    "Enabled",
+                    Data::Dword(1),
+                )
                 .policy("MinEncryptionLevel", Data::Dword(3))
                 .log(
                     "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
@@ -334,7 +402,11 @@ pub static FIXTURES: &[RuleFixture] = &[
                 .with_ls_certificate()
                 .log(
                     "System.evtx",
-                    vec![scm_7036("2024-03-01T09:00:00Z", "Remote Desktop Services", "running")],
+                    vec![scm_7036(
+                        "2024-03-01T09:00:00Z",
+                        "Remote Desktop Services",
+                        "running",
+                    )],
                 )
         },
     },
@@ -355,7 +427,13 @@ pub fn keepalive_sessions() -> Vec<Ev> {
         lsm_session(22, "2024-03-01T09:30:04Z", 4, r"CONTOSO\alice", "10.0.0.7"),
         lsm_39("2024-03-01T10:00:00Z", 3, 4),
         lsm_40("2024-03-01T10:00:00.2Z", 3, 5),
-        lsm_session(24, "2024-03-01T10:00:00.4Z", 3, r"CONTOSO\alice", "10.0.0.7"),
+        lsm_session(
+            24,
+            "2024-03-01T10:00:00.4Z",
+            3,
+            r"CONTOSO\alice",
+            "10.0.0.7",
+        ),
     ]
 }
 

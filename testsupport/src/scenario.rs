@@ -41,11 +41,36 @@ impl Os {
     fn product(self) -> (&'static str, &'static str, &'static str, &'static str) {
         // (ProductName, CurrentBuildNumber, EditionID, InstallationType)
         match self {
-            Os::Server2012R2 => ("Windows Server 2012 R2 Standard", "9600", "ServerStandard", "Server"),
-            Os::Server2016 => ("Windows Server 2016 Standard", "14393", "ServerStandard", "Server"),
-            Os::Server2019 => ("Windows Server 2019 Standard", "17763", "ServerStandard", "Server"),
-            Os::Server2022 => ("Windows Server 2022 Datacenter", "20348", "ServerDatacenter", "Server"),
-            Os::Server2025 => ("Windows Server 2025 Standard", "26100", "ServerStandard", "Server"),
+            Os::Server2012R2 => (
+                "Windows Server 2012 R2 Standard",
+                "9600",
+                "ServerStandard",
+                "Server",
+            ),
+            Os::Server2016 => (
+                "Windows Server 2016 Standard",
+                "14393",
+                "ServerStandard",
+                "Server",
+            ),
+            Os::Server2019 => (
+                "Windows Server 2019 Standard",
+                "17763",
+                "ServerStandard",
+                "Server",
+            ),
+            Os::Server2022 => (
+                "Windows Server 2022 Datacenter",
+                "20348",
+                "ServerDatacenter",
+                "Server",
+            ),
+            Os::Server2025 => (
+                "Windows Server 2025 Standard",
+                "26100",
+                "ServerStandard",
+                "Server",
+            ),
             Os::Windows11 => ("Windows 10 Pro", "22631", "Professional", "Client"),
         }
     }
@@ -68,7 +93,12 @@ impl Machine {
     /// and OS identity in SOFTWARE.
     pub fn new(name: &str, os: Os, domain: Option<&str>) -> Machine {
         let mut system = Key::new("CsiTool-CreateHive-{00000000-0000-0000-0000-000000000000}");
-        for (v, d) in [("Current", 1), ("Default", 1), ("Failed", 0), ("LastKnownGood", 1)] {
+        for (v, d) in [
+            ("Current", 1),
+            ("Default", 1),
+            ("Failed", 0),
+            ("LastKnownGood", 1),
+        ] {
             system.set("Select", v, Data::Dword(d));
         }
         system.set(
@@ -80,15 +110,27 @@ impl Machine {
         system.set(tcpip, "Hostname", Data::Sz(name.to_lowercase()));
         system.set(tcpip, "Domain", Data::Sz(domain.unwrap_or("").into()));
         let tz = r"ControlSet001\Control\TimeZoneInformation";
-        system.set(tz, "TimeZoneKeyName", Data::Sz("W. Europe Standard Time".into()));
+        system.set(
+            tz,
+            "TimeZoneKeyName",
+            Data::Sz("W. Europe Standard Time".into()),
+        );
         system.set(tz, "Bias", Data::Dword((-60i32) as u32));
         system.set(TSROOT, "fDenyTSConnections", Data::Dword(0));
         system.set(RDP_TCP, "SecurityLayer", Data::Dword(2));
         system.set(RDP_TCP, "MinEncryptionLevel", Data::Dword(2));
         system.set(RDP_TCP, "UserAuthentication", Data::Dword(1));
         system.set(RDP_TCP, "fEnableWinStation", Data::Dword(1));
-        system.set(r"ControlSet001\Services\TermService", "Start", Data::Dword(3));
-        system.set(r"ControlSet001\Control\Lsa\FipsAlgorithmPolicy", "Enabled", Data::Dword(0));
+        system.set(
+            r"ControlSet001\Services\TermService",
+            "Start",
+            Data::Dword(3),
+        );
+        system.set(
+            r"ControlSet001\Control\Lsa\FipsAlgorithmPolicy",
+            "Enabled",
+            Data::Dword(0),
+        );
 
         let (product, build, edition, install) = os.product();
         let mut software = Key::new("ROOT");
@@ -120,15 +162,22 @@ impl Machine {
                 Data::Dword(1),
             );
         }
-        m.system.set(r"ControlSet001\Services\SessionEnv", "Start", Data::Dword(3));
+        m.system.set(
+            r"ControlSet001\Services\SessionEnv",
+            "Start",
+            Data::Dword(3),
+        );
         m
     }
 
     /// A license server: RD Licensing installed, its service automatic.
     pub fn license_server(name: &str, os: Os, domain: Option<&str>) -> Machine {
         let mut m = Machine::new(name, os, domain);
-        m.system
-            .set(r"ControlSet001\Services\TermServLicensing", "Start", Data::Dword(2));
+        m.system.set(
+            r"ControlSet001\Services\TermServLicensing",
+            "Start",
+            Data::Dword(2),
+        );
         m.system.set(
             r"ControlSet001\Services\TermServLicensing\Parameters",
             "DBPath",
@@ -184,8 +233,12 @@ impl Machine {
     /// The X509 certificate values RCM stores once the host has talked to a license server.
     pub fn with_ls_certificate(self) -> Machine {
         let rcm = r"ControlSet001\Control\Terminal Server\RCM";
-        self.system_value(rcm, "X509 Certificate", Data::Binary(vec![0x30, 0x82, 1, 2]))
-            .system_value(rcm, "X509 Certificate ID", Data::Binary(vec![7; 16]))
+        self.system_value(
+            rcm,
+            "X509 Certificate",
+            Data::Binary(vec![0x30, 0x82, 1, 2]),
+        )
+        .system_value(rcm, "X509 Certificate ID", Data::Binary(vec![7; 16]))
     }
 
     /// Drop the SOFTWARE hive from the capture.
@@ -239,7 +292,10 @@ impl Machine {
         std::fs::create_dir_all(&logs)?;
         let system_ccs = rename_control_set(&self.system);
         let export = |k: &Key, prefix: &str| {
-            regtext::encode(&regtext::reg_export(k, prefix, false), regtext::Encoding::Utf16LeBom)
+            regtext::encode(
+                &regtext::reg_export(k, prefix, false),
+                regtext::Encoding::Utf16LeBom,
+            )
         };
         std::fs::write(
             reg.join(format!("{}_HKLM-System.txt", self.name)),
@@ -252,7 +308,10 @@ impl Machine {
             )?;
         }
         for (file, events) in &self.logs {
-            std::fs::write(logs.join(format!("{}_{file}", self.name)), self.evtx(events))?;
+            std::fs::write(
+                logs.join(format!("{}_{file}", self.name)),
+                self.evtx(events),
+            )?;
         }
         std::fs::write(
             root.join(format!("{}_MSRD-Collect-Log.txt", self.name)),
@@ -271,12 +330,18 @@ impl Machine {
             zip.start_file(name, opts).map_err(std::io::Error::other)?;
             zip.write_all(bytes)
         };
-        add("C/Windows/System32/config/SYSTEM", &stable_hive(&self.system))?;
+        add(
+            "C/Windows/System32/config/SYSTEM",
+            &stable_hive(&self.system),
+        )?;
         if let Some(sw) = &self.software {
             add("C/Windows/System32/config/SOFTWARE", &stable_hive(sw))?;
         }
         for (file, events) in &self.logs {
-            add(&format!("C/Windows/System32/winevt/Logs/{file}"), &self.evtx(events))?;
+            add(
+                &format!("C/Windows/System32/winevt/Logs/{file}"),
+                &self.evtx(events),
+            )?;
         }
         zip.finish().map_err(std::io::Error::other)?;
         Ok(path.to_path_buf())
@@ -348,7 +413,10 @@ pub fn lsm_session(id: u32, time: &str, session: u32, user: &str, address: &str)
 pub fn lsm_40(time: &str, session: u32, reason: u32) -> Ev {
     at(LSM, 40, LSM_CHANNEL, time).user_data(
         "EventXML",
-        &[("Session", &session.to_string()), ("Reason", &reason.to_string())],
+        &[
+            ("Session", &session.to_string()),
+            ("Reason", &reason.to_string()),
+        ],
     )
 }
 
@@ -356,14 +424,19 @@ pub fn lsm_40(time: &str, session: u32, reason: u32) -> Ev {
 pub fn lsm_39(time: &str, target: u32, source: u32) -> Ev {
     at(LSM, 39, LSM_CHANNEL, time).user_data(
         "EventXML",
-        &[("TargetSession", &target.to_string()), ("Source", &source.to_string())],
+        &[
+            ("TargetSession", &target.to_string()),
+            ("Source", &source.to_string()),
+        ],
     )
 }
 
 /// A RemoteConnectionManager licensing event as Windows Server 2012+ writes it: raw ID with the
 /// severity bits (canonical 1128 ⇒ raw 50280), in the Admin channel, `Param1` when given.
 pub fn rcm_licensing(time: &str, canonical: u32, param1: Option<&str>) -> Ev {
-    let raw = if canonical >= 1028 && canonical < 1200 && ![1068, 1069, 1003, 1004, 1006, 1011].contains(&canonical) {
+    let raw = if (1028..1200).contains(&canonical)
+        && ![1068, 1069, 1003, 1004, 1006, 1011].contains(&canonical)
+    {
         canonical | 0xC000
     } else {
         canonical
@@ -413,7 +486,12 @@ pub fn schannel_36870(time: &str) -> Ev {
 pub fn scm_7040(time: &str, display: &str, old: &str, new: &str, key: &str) -> Ev {
     at(SCM, 7040, "System", time)
         .qualifiers(16384)
-        .event_data(&[("param1", display), ("param2", old), ("param3", new), ("param4", key)])
+        .event_data(&[
+            ("param1", display),
+            ("param2", old),
+            ("param3", new),
+            ("param4", key),
+        ])
 }
 
 /// A classic RemoteConnectionManager event in the System log (1050 security layer adjusted,

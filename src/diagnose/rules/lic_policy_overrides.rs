@@ -3,7 +3,9 @@
 
 use crate::catalog::settings::SourceKind;
 use crate::diagnose::common::{setting_evidence, unknown_words};
-use crate::diagnose::{Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity};
+use crate::diagnose::{
+    Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
+};
 use crate::host::facts::{RoleKind, Tri};
 
 pub struct PolicyOverrides;
@@ -61,7 +63,11 @@ impl Rule for PolicyOverrides {
                 "{}. Changes made in Server Manager (or with PowerShell/WMI) have no effect while the policy applies.",
                 lines.join("; ")
             );
-            return Outcome::Found(vec![META.finding(Confidence::Confirmed, explanation, evidence)]);
+            return Outcome::Found(vec![META.finding(
+                Confidence::Confirmed,
+                explanation,
+                evidence,
+            )]);
         }
         if missing.is_empty() {
             Outcome::Pass

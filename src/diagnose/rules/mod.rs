@@ -3,23 +3,23 @@
 //! sibling, listing it in [`RULES`], and giving it a positive and a negative fixture in
 //! `testsupport/src/rule_fixtures.rs`.
 
-mod lic_policy_overrides;
-mod lic_mode_not_configured;
-mod lic_no_server;
-mod lic_server_unreachable;
-mod lic_no_cals;
-mod lic_soft_enforcement;
-mod lic_grace_expired;
-mod lic_vdi_no_certificate;
-mod lic_shared;
-mod lic_service_down;
-mod lic_workgroup_auth;
-mod lic_client_cache;
+mod conn_cert_key;
+mod conn_fips_override;
 mod conn_no_keepalive;
 mod conn_security_error;
-mod conn_fips_override;
-mod conn_cert_key;
 mod conn_shared;
+mod lic_client_cache;
+mod lic_grace_expired;
+mod lic_mode_not_configured;
+mod lic_no_cals;
+mod lic_no_server;
+mod lic_policy_overrides;
+mod lic_server_unreachable;
+mod lic_service_down;
+mod lic_shared;
+mod lic_soft_enforcement;
+mod lic_vdi_no_certificate;
+mod lic_workgroup_auth;
 
 use super::Rule;
 
