@@ -78,6 +78,18 @@ pub fn event_evidence(e: &Event, fact: impl Into<String>) -> Evidence {
     }
 }
 
+/// Evidence for an event the timeline cites, with our wording of what it shows.
+pub fn ref_evidence(r: &crate::timeline::EventRef, fact: impl Into<String>) -> Evidence {
+    Evidence::Event {
+        time: r.time.to_string(),
+        file: r.file.clone(),
+        record_id: r.record_id,
+        provider: r.provider.clone(),
+        event_id: r.event_id,
+        fact: fact.into(),
+    }
+}
+
 /// What is missing when a setting is unknown, in words ("SOFTWARE hive not provided: …").
 pub fn unknown_words(s: &Setting) -> Vec<String> {
     s.decisive_unknowns()

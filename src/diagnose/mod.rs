@@ -25,7 +25,8 @@ pub struct Model<'a> {
     pub host: &'a HostIdentity,
     pub facts: &'a HostFacts,
     pub settings: &'a Settings,
-    /// Relevant events, sorted by (time, file, record id). `timeline.events[i].index` points here.
+    /// Relevant events, sorted by (time, file, record id). A timeline event's `input_index` points
+    /// here; its `index` is its own position in `timeline.events`.
     pub events: &'a [Event],
     pub timeline: &'a Timeline,
     /// The inventory, to tell "no such event" from "that log was not provided".

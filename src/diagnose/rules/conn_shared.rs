@@ -22,19 +22,13 @@ pub fn host_name(m: &Model<'_>, fallback: &str) -> String {
 
 /// Evidence for a timeline event reference, worded with the timeline's message.
 pub fn ref_evidence(m: &Model<'_>, r: &EventRef) -> Evidence {
-    Evidence::Event {
-        time: r.time.to_string(),
-        file: r.file.clone(),
-        record_id: r.record_id,
-        provider: r.provider.clone(),
-        event_id: r.event_id,
-        fact: m
-            .timeline
-            .events
-            .get(r.index)
-            .map(|t| t.message.clone())
-            .unwrap_or_default(),
-    }
+    let message = m
+        .timeline
+        .events
+        .get(r.index)
+        .map(|t| t.message.clone())
+        .unwrap_or_default();
+    crate::diagnose::common::ref_evidence(r, message)
 }
 
 /// `label: value (from source)`, or `label: unknown (SYSTEM hive not provided)`.

@@ -189,17 +189,7 @@ pub fn first_and_last<T: Clone>(items: &[T], max: usize) -> Vec<T> {
     out
 }
 
-/// Evidence for an event the timeline cites.
-pub fn ref_evidence(r: &EventRef, fact: impl Into<String>) -> Evidence {
-    Evidence::Event {
-        time: r.time.to_string(),
-        file: r.file.clone(),
-        record_id: r.record_id,
-        provider: r.provider.clone(),
-        event_id: r.event_id,
-        fact: fact.into(),
-    }
-}
+pub use crate::diagnose::common::ref_evidence;
 
 /// Evidence for an event the timeline cites, in short words: `LSM 40 disconnect-reason, session 3,
 /// reason 257 (0x101) LICENSE_NO_LICENSE_SERVER: … (context)`.
