@@ -66,6 +66,36 @@ pub enum Evidence {
 }
 
 impl Evidence {
+    /// One line for people. `esc` escapes text that comes from the evidence (identity for plain
+    /// text, Markdown escaping for tickets).
+    pub fn line(&self, esc: &dyn Fn(&str) -> String) -> String {
+        match self {
+            Evidence::Registry { fact, provenance } => match provenance {
+                Some(p) => format!(
+                    "{} — {} {} {}",
+                    esc(fact),
+                    esc(&p.file),
+                    esc(&format!("[{}]", p.hive)),
+                    esc(&format!("{}\\{}", p.key, p.value))
+                ),
+                None => esc(fact),
+            },
+            Evidence::Event {
+                time,
+                file,
+                record_id,
+                provider,
+                event_id,
+                fact,
+            } => format!(
+                "{time} {} {event_id} (record {record_id}, {}): {}",
+                esc(provider),
+                esc(file),
+                esc(fact)
+            ),
+        }
+    }
+
     pub fn kind(&self) -> EvidenceKind {
         match self {
             Evidence::Registry { .. } => EvidenceKind::Registry,

@@ -5,7 +5,6 @@
 use std::fmt::Write;
 
 use crate::config::SettingState;
-use crate::diagnose::Evidence;
 
 use super::{verdict, CaptureReport, CaptureStatus, Report};
 
@@ -87,7 +86,7 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
         let _ = writeln!(out, "{}\n", escape(&f.explanation));
         let _ = writeln!(out, "Evidence:\n");
         for e in &f.evidence {
-            let _ = writeln!(out, "- {}", evidence(e));
+            let _ = writeln!(out, "- {}", e.line(&escape));
         }
         let _ = writeln!(out, "\nRemedy:\n");
         for (i, step) in f.remedy.iter().enumerate() {
@@ -182,35 +181,6 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
             i.sha256,
             escape(&i.path)
         );
-    }
-}
-
-fn evidence(e: &Evidence) -> String {
-    match e {
-        Evidence::Registry { fact, provenance } => match provenance {
-            Some(p) => format!(
-                "{} — {} \\[{}\\] {}\\\\{}",
-                escape(fact),
-                escape(&p.file),
-                p.hive,
-                escape(&p.key),
-                escape(&p.value)
-            ),
-            None => escape(fact),
-        },
-        Evidence::Event {
-            time,
-            file,
-            record_id,
-            provider,
-            event_id,
-            fact,
-        } => format!(
-            "{time} {} {event_id} (record {record_id}, {}): {}",
-            escape(provider),
-            escape(file),
-            escape(fact)
-        ),
     }
 }
 

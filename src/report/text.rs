@@ -8,7 +8,7 @@ use crate::evidence::{InputStatus, ProblemSeverity};
 use crate::host::{Fact, HostIdentity};
 
 use super::{CaptureReport, CaptureStatus, Report, TimelineReport};
-use crate::diagnose::{Evidence, Severity};
+use crate::diagnose::Severity;
 
 /// How much to show and whether to colour it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -133,7 +133,7 @@ fn render_findings(out: &mut String, c: &CaptureReport, opts: TextOptions, p: &P
         let limit = if opts.verbose > 0 { usize::MAX } else { 5 };
         let _ = writeln!(out, "      Evidence:");
         for e in f.evidence.iter().take(limit) {
-            let _ = writeln!(out, "        - {}", evidence_line(e));
+            let _ = writeln!(out, "        - {}", e.line(&|s| s.to_string()));
         }
         if f.evidence.len() > limit {
             let _ = writeln!(
@@ -157,23 +157,6 @@ fn render_findings(out: &mut String, c: &CaptureReport, opts: TextOptions, p: &P
         for u in &c.undecided {
             let _ = writeln!(out, "    {}: {}", u.id, u.missing.join("; "));
         }
-    }
-}
-
-fn evidence_line(e: &Evidence) -> String {
-    match e {
-        Evidence::Registry { fact, provenance } => match provenance {
-            Some(p) => format!("{fact} — {} [{}] {}\\{}", p.file, p.hive, p.key, p.value),
-            None => fact.clone(),
-        },
-        Evidence::Event {
-            time,
-            file,
-            record_id,
-            provider,
-            event_id,
-            fact,
-        } => format!("{time} {provider} {event_id} (record {record_id}, {file}): {fact}"),
     }
 }
 
