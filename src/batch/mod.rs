@@ -186,27 +186,29 @@ pub fn run_one(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
     })
 }
 
-/// Analyse captures in parallel on the global pool, each isolated ([`run_one`]), and hand the
-/// reports to `sink` in the order of `paths`. Captures are processed in windows of a few per
-/// thread, so memory stays flat however many captures there are: only the window's reports are
-/// alive at once. `on_done` is called after each capture (progress).
-pub fn run(
+/// Analyse captures in parallel on the global pool, each isolated ([`run_one`]), turn each report
+/// into what the caller keeps with `transform` (on the worker thread: serialising is part of the
+/// parallel work), and hand the results to `sink` in the order of `paths`. Captures are processed
+/// in windows of a few per thread, so memory stays flat however many captures there are: only
+/// the window's results are alive at once. `on_done` is called after each capture (progress).
+pub fn run<T: Send>(
     paths: &[PathBuf],
     opts: &AnalyzeOptions,
     on_done: &(dyn Fn() + Sync),
-    mut sink: impl FnMut(CaptureReport),
+    transform: impl Fn(CaptureReport) -> T + Sync,
+    mut sink: impl FnMut(T),
 ) {
     let window = (rayon::current_num_threads() * 4).max(8);
     for chunk in paths.chunks(window) {
-        let reports: Vec<CaptureReport> = chunk
+        let results: Vec<T> = chunk
             .par_iter()
             .map(|p| {
-                let r = run_one(p, opts);
+                let r = transform(run_one(p, opts));
                 on_done();
                 r
             })
             .collect();
-        reports.into_iter().for_each(&mut sink);
+        results.into_iter().for_each(&mut sink);
     }
 }
 

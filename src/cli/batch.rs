@@ -88,14 +88,27 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
     let mut digests = Vec::with_capacity(paths.len());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut broken_pipe = false;
-    batch::run(&paths, &opts, &|| bar.inc(1), |report| {
-        let line = batch::capture_line(&report);
-        if args.format == BatchFormat::Jsonl && !broken_pipe {
-            let text = serde_json::to_string(&line).unwrap_or_default();
-            broken_pipe = writeln!(out, "{text}").is_err();
-        }
-        digests.push(Digest::from_value(&line));
-    });
+    let jsonl = args.format == BatchFormat::Jsonl;
+    batch::run(
+        &paths,
+        &opts,
+        &|| bar.inc(1),
+        |report| {
+            let line = batch::capture_line(&report);
+            let text = if jsonl {
+                serde_json::to_string(&line).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            (text, Digest::from_value(&line))
+        },
+        |(text, digest)| {
+            if jsonl && !broken_pipe {
+                broken_pipe = writeln!(out, "{text}").is_err();
+            }
+            digests.push(digest);
+        },
+    );
     let _ = std::panic::take_hook();
     bar.finish_and_clear();
     let summary = batch::summarize(&digests);
