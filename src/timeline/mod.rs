@@ -530,8 +530,9 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
 
     let roles = roles::roles();
     let mut tevents: Vec<TimelineEvent> = Vec::with_capacity(order.len());
-    let mut computers = BTreeMap::new();
-    let mut files = BTreeMap::new();
+    // Counted on borrowed names; owned keys are made once per distinct name below.
+    let mut computers: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut files: BTreeMap<&str, usize> = BTreeMap::new();
     let mut no_session_id = 0usize;
     for (index, &(input_index, e)) in order.iter().enumerate() {
         let def = roles.lookup(e);
@@ -568,9 +569,9 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             _ => false,
         };
         *computers
-            .entry(e.computer.clone().unwrap_or_else(|| "<none>".into()))
-            .or_insert(0usize) += 1;
-        *files.entry(e.file.clone()).or_insert(0usize) += 1;
+            .entry(e.computer.as_deref().unwrap_or("<none>"))
+            .or_insert(0) += 1;
+        *files.entry(e.file.as_str()).or_insert(0) += 1;
         let message = message_for(e, reason.as_deref());
         tevents.push(TimelineEvent {
             index,
@@ -655,8 +656,8 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
         first: tevents.first().map(|e| e.time),
         last: tevents.last().map(|e| e.time),
         summary,
-        computers,
-        files,
+        computers: computers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        files: files.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
         sessions,
         users,
         patterns,
