@@ -656,7 +656,10 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
         first: tevents.first().map(|e| e.time),
         last: tevents.last().map(|e| e.time),
         summary,
-        computers: computers.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        computers: computers
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         files: files.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
         sessions,
         users,
