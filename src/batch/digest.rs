@@ -128,3 +128,47 @@ impl Digest {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ls(computer: &str, domain: Option<&str>) -> Digest {
+        Digest::from_value(&serde_json::json!({
+            "path": "x", "status": "analysed",
+            "host": {
+                "computer_name": {"state": "found", "value": computer},
+                "membership": {"kind": if domain.is_some() { "domain" } else { "workgroup" }, "domain": domain},
+            },
+        }))
+    }
+
+    #[test]
+    fn server_names_match_netbios_and_fqdn_in_the_same_domain_only() {
+        let d = ls("LS01", Some("Contoso.local"));
+        assert!(d.answers_to("LS01"));
+        assert!(d.answers_to("ls01.contoso.local"));
+        assert!(d.answers_to(r"\\LS01"));
+        assert!(
+            !d.answers_to("ls01.fabrikam.local"),
+            "same short name, other domain"
+        );
+        assert!(!d.answers_to("LS02"));
+        assert!(!d.answers_to("10.0.0.5"), "addresses are never matched");
+        let wg = ls("LS01", None);
+        assert!(
+            wg.answers_to("ls01.contoso.local"),
+            "domain unknown: the short name decides"
+        );
+    }
+
+    #[test]
+    fn failed_lines_and_missing_fields_give_safe_defaults() {
+        let d = Digest::from_value(
+            &serde_json::json!({"path": "p", "status": "failed", "error": "boom"}),
+        );
+        assert_eq!(d.failed.as_deref(), Some("boom"));
+        assert_eq!(d.licensing_mode, "unknown");
+        assert!(d.license_servers.is_empty() && d.computer.is_none() && !d.session_host);
+    }
+}

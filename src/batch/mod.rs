@@ -263,3 +263,51 @@ pub fn read_capture_lines(text: &str, source: &str) -> std::result::Result<Vec<V
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_captures() {
+        let names: Vec<String> = (0..300)
+            .map(|i| format!("customer{}/host{i}", i % 7))
+            .collect();
+        let shards: Vec<Shard> = (1..=4)
+            .map(|k| format!("{k}/4").parse().expect("shard"))
+            .collect();
+        for n in &names {
+            assert_eq!(
+                shards.iter().filter(|s| s.contains(n)).count(),
+                1,
+                "{n} is in exactly one shard"
+            );
+        }
+        for s in &shards {
+            let size = names.iter().filter(|n| s.contains(n)).count();
+            assert!(
+                (40..=110).contains(&size),
+                "shard {s:?} holds {size} of 300"
+            );
+        }
+    }
+
+    #[test]
+    fn shard_syntax_is_checked() {
+        for bad in ["0/3", "4/3", "1/0", "x/2", "3"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
+    }
+
+    #[test]
+    fn capture_lines_are_read_back_and_foreign_lines_refused() {
+        let text = "{\"record\":\"capture\",\"path\":\"a\"}\n\n{\"record\":\"fleet_summary\"}\n";
+        assert_eq!(read_capture_lines(text, "f").expect("reads").len(), 1);
+        let err = read_capture_lines("{\"path\":\"a\"}\n", "f.jsonl").expect_err("no record field");
+        assert!(err.contains("f.jsonl: line 1"), "{err}");
+        assert!(read_capture_lines("not json\n", "f")
+            .expect_err("bad")
+            .contains("line 1"));
+    }
+}
