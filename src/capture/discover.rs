@@ -66,6 +66,7 @@ pub fn open(path: &Path, opts: &CaptureOptions) -> Result<Capture> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let zip = !meta.is_dir() && is_zip(path)?;
     let inputs = if meta.is_dir() {
         let mut files = Vec::new();
         walk(path, path, &mut files)?;
@@ -80,13 +81,13 @@ pub fn open(path: &Path, opts: &CaptureOptions) -> Result<Capture> {
                 Walked::Unreadable(e) => unreadable(rel, InputSource::File(full), &e),
             })
             .collect()
-    } else if is_zip(path)? {
+    } else if zip {
         inventory_zip(path, opts)?
     } else {
         vec![inventory_file(root_name.clone(), path.to_path_buf(), opts)]
     };
     let rel: Vec<&str> = inputs.iter().map(|i| i.path.as_str()).collect();
-    let layout = if meta.is_dir() || rel.len() > 1 || is_zip(path)? {
+    let layout = if meta.is_dir() || zip {
         layout::detect(&root_name, &rel)
     } else {
         layout::detect("", &[])
