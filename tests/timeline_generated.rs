@@ -12,12 +12,9 @@ use rdsdiag::timeline::{
     PatternKind, Role, SessionFlag, SessionState, Timeline, TimelineOptions,
 };
 use rdsdiag_testsupport::evtx::{Ev, EvtxBuilder};
-
-const LSM: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager";
-const LSM_CH: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational";
-const RCM: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager";
-const RCM_ADMIN: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Admin";
-const RCM_OP: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational";
+use rdsdiag_testsupport::scenario::{
+    lsm_39, lsm_40, LSM, LSM_CHANNEL as LSM_CH, RCM, RCM_ADMIN, RCM_OPERATIONAL as RCM_OP,
+};
 const HOST: &str = "RDSH01.contoso.local";
 
 /// An LSM event of session `sid` (21–25, 41, 42 carry User/SessionID/Address).
@@ -34,33 +31,13 @@ fn lsm(id: u32, t: &str, sid: u32, user: &str, addr: &str) -> Ev {
         .user_data("EventXML", &f)
 }
 
-/// LSM 39 (disconnected by session `source`) and 40 (reason) for session `sid`.
+/// LSM 39 (disconnected by session `source`) and 40 (reason) for session `sid`, on this host.
 fn lsm39(t: &str, sid: u32, source: u32) -> Ev {
-    Ev::new(LSM, 39)
-        .time(t)
-        .channel(LSM_CH)
-        .computer(HOST)
-        .user_data(
-            "EventXML",
-            &[
-                ("TargetSession", &sid.to_string()),
-                ("Source", &source.to_string()),
-            ],
-        )
+    lsm_39(t, sid, source).computer(HOST)
 }
 
 fn lsm40(t: &str, sid: u32, reason: u32) -> Ev {
-    Ev::new(LSM, 40)
-        .time(t)
-        .channel(LSM_CH)
-        .computer(HOST)
-        .user_data(
-            "EventXML",
-            &[
-                ("Session", &sid.to_string()),
-                ("Reason", &reason.to_string()),
-            ],
-        )
+    lsm_40(t, sid, reason).computer(HOST)
 }
 
 /// A full disconnect as Windows logs it: 39, 40, 24.
