@@ -112,12 +112,7 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
     let _ = std::panic::take_hook();
     bar.finish_and_clear();
     let summary = batch::summarize(&digests);
-    let tail = match args.format {
-        BatchFormat::Jsonl => {
-            serde_json::to_string(&batch::summary_line(&summary)).unwrap_or_default() + "\n"
-        }
-        BatchFormat::Text => render_text(&digests, &summary),
-    };
+    let tail = summary_tail(args.format, &digests, &summary);
     if !broken_pipe {
         let _ = out.write_all(tail.as_bytes()).and_then(|_| out.flush());
     }
@@ -154,23 +149,26 @@ pub fn emit(lines: &[Value], format: BatchFormat) -> Exit {
     lines.sort_by(|a, b| path_of(a).cmp(path_of(b)));
     let digests: Vec<Digest> = lines.iter().map(|v| Digest::from_value(v)).collect();
     let summary = batch::summarize(&digests);
-    let out = match format {
-        BatchFormat::Jsonl => {
-            let mut out = String::new();
-            for l in &lines {
-                out.push_str(&serde_json::to_string(l).unwrap_or_default());
-                out.push('\n');
-            }
-            out.push_str(
-                &serde_json::to_string(&batch::summary_line(&summary)).unwrap_or_default(),
-            );
+    let mut out = String::new();
+    if format == BatchFormat::Jsonl {
+        for l in &lines {
+            out.push_str(&serde_json::to_string(l).unwrap_or_default());
             out.push('\n');
-            out
         }
-        BatchFormat::Text => render_text(&digests, &summary),
-    };
+    }
+    out.push_str(&summary_tail(format, &digests, &summary));
     write_stdout(&out);
     exit_for(&summary)
+}
+
+/// What follows the capture lines: the summary line (JSONL) or the table and summary (text).
+fn summary_tail(format: BatchFormat, digests: &[Digest], summary: &FleetSummary) -> String {
+    match format {
+        BatchFormat::Jsonl => {
+            serde_json::to_string(&batch::summary_line(summary)).unwrap_or_default() + "\n"
+        }
+        BatchFormat::Text => render_text(digests, summary),
+    }
 }
 
 fn exit_for(summary: &FleetSummary) -> Exit {
