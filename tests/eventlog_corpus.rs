@@ -76,7 +76,7 @@ fn as_counts(v: &Value) -> BTreeMap<String, u64> {
 fn lsm40(r: &EvtxReport) -> BTreeMap<String, u64> {
     let mut m = BTreeMap::new();
     for e in &r.events {
-        if e.provider == "Microsoft-Windows-TerminalServices-LocalSessionManager"
+        if &*e.provider == "Microsoft-Windows-TerminalServices-LocalSessionManager"
             && e.event_id == 40
         {
             *m.entry(e.field("Reason").unwrap_or("?").to_string())
@@ -235,7 +235,7 @@ fn integrity_matches_the_independent_tools() {
         let mut computers = BTreeMap::new();
         for e in &r.events {
             *computers
-                .entry(e.computer.clone().unwrap_or_default())
+                .entry(e.computer.as_deref().unwrap_or_default().to_string())
                 .or_insert(0u64) += 1;
         }
         assert_eq!(computers, as_counts(&d["computers"]), "{rel}");

@@ -114,7 +114,7 @@ fn events_are_normalised() {
         // The kernel event is not catalogued.
         assert_eq!(r.events.len(), 5, "{enc:?}");
         let e = &r.events[0];
-        assert_eq!((e.provider.as_str(), e.event_id, e.record_id), (LSM, 21, 1));
+        assert_eq!((&*e.provider, e.event_id, e.record_id), (LSM, 21, 1));
         assert_eq!(
             e.provider_guid.as_deref(),
             Some("{5d896912-022d-40aa-a3a8-4fa5515c76d7}")
@@ -470,7 +470,7 @@ fn read_input_sets_status_and_problems() {
     };
     let r = rdsdiag::eventlog::read_input(&mut input, &EventFilter::rds());
     assert_eq!(r.events.len(), 200);
-    assert_eq!(r.events[0].file, "Logs/LSM.evtx");
+    assert_eq!(&*r.events[0].file, "Logs/LSM.evtx");
     assert_eq!(input.status, InputStatus::Partial);
     assert!(input
         .problems

@@ -89,7 +89,7 @@ fn citadel_sessions_are_consistent_with_their_events() {
     let logons = t
         .events
         .iter()
-        .filter(|e| e.provider == LSM && e.event_id == 21)
+        .filter(|e| &*e.provider == LSM && e.event_id == 21)
         .count();
     assert_eq!(logons, 13);
     assert_eq!(

@@ -179,10 +179,10 @@ fn files_out_of_order_and_log_rollover() {
     assert!(s
         .logon
         .as_ref()
-        .is_some_and(|r| r.file == "Archive-LSM-2024-03-01.evtx"));
-    assert!(s.logoff.as_ref().is_some_and(|r| r.file == "LSM.evtx"));
+        .is_some_and(|r| &*r.file == "Archive-LSM-2024-03-01.evtx"));
+    assert!(s.logoff.as_ref().is_some_and(|r| &*r.file == "LSM.evtx"));
     assert!(s.flags.contains(&SessionFlag::SpansFiles));
-    assert_eq!(s.files, ["Archive-LSM-2024-03-01.evtx", "LSM.evtx"]);
+    assert_eq!(strs(&s.files), ["Archive-LSM-2024-03-01.evtx", "LSM.evtx"]);
     assert_eq!(s.intervals.len(), 2);
     assert_eq!(s.intervals[0].seconds, Some(3 * 3600));
     assert!(t.events.windows(2).all(|w| w[0].time <= w[1].time));
@@ -321,7 +321,7 @@ fn identical_timestamps_are_ordered_deterministically() {
                 .to_string()
                 .starts_with("2024-03-01T09:30:00.1234567")
         })
-        .map(|e| (e.record_id, e.file.as_str()))
+        .map(|e| (e.record_id, &*e.file))
         .collect();
     assert_eq!(
         same,
@@ -398,7 +398,7 @@ fn duplicate_records_from_two_copies_count_once() {
     assert_eq!(t.events.len(), 4);
     assert_eq!(t.sessions.len(), 1);
     assert_eq!(t.sessions[0].flags, [SessionFlag::LogoffNotSeen]);
-    assert_eq!(t.sessions[0].files, ["bundle1/LSM.evtx"]);
+    assert_eq!(strs(&t.sessions[0].files), ["bundle1/LSM.evtx"]);
     assert!(t.notes.iter().any(|n| n.code == "duplicate-records"));
 }
 
@@ -442,7 +442,7 @@ fn pattern_licensing_disconnect() {
     assert!(p
         .evidence
         .iter()
-        .any(|r| r.file == "RCM-Admin.evtx" && r.event_id == 1131));
+        .any(|r| &*r.file == "RCM-Admin.evtx" && r.event_id == 1131));
     assert_eq!(t.summary.licensing_disconnects, 1);
     // A wider documented window also catches the 1130 before the second disconnect.
     let wide = TimelineOptions {
@@ -595,7 +595,7 @@ fn pattern_error_burst() {
     assert!(b[0]
         .evidence
         .iter()
-        .any(|r| r.file == "System.evtx" && r.event_id == 56));
+        .any(|r| &*r.file == "System.evtx" && r.event_id == 56));
     // Two errors are no burst.
     let mut few = lsm_ev;
     few.extend(read("System.evtx", errors(1)));
@@ -884,4 +884,8 @@ fn refused_connection_with_licensing_reason_is_a_licensing_disconnect() {
         "{}",
         p[0].summary
     );
+}
+
+fn strs(v: &[std::sync::Arc<str>]) -> Vec<&str> {
+    v.iter().map(|s| &**s).collect()
 }

@@ -56,9 +56,9 @@ pub enum Evidence {
     Event {
         /// UTC, RFC 3339 with full precision.
         time: String,
-        file: String,
+        file: std::sync::Arc<str>,
         record_id: u64,
-        provider: String,
+        provider: std::sync::Arc<str>,
         event_id: u16,
         /// What the event says, in our words.
         fact: String,

@@ -7,8 +7,11 @@
 //! `tests/eventlog_corpus.rs` and `tests/eventlog_generated.rs` check both paths give the same
 //! events.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+use super::fields::Fields;
+use super::system::FxMap;
 
 use super::system::Slot;
 
@@ -26,7 +29,7 @@ pub(crate) enum Target {
     Channel,
     Computer,
     /// An `EventData`/`UserData` field.
-    Field(String),
+    Field(Arc<str>),
     /// A nested BinXML value (type 0x21) holding an instance whose elements sit under the
     /// given parent (see [`NestedAt`]).
     Nested(NestedAt),
@@ -159,11 +162,11 @@ pub(crate) fn scan_full(data: &[u8], offset: u32, at: NestedAt) -> Option<Vec<Bi
                     if e.values == 0 {
                         // `<Data Name="x"/>`: an empty value.
                         out.push(Binding {
-                            target: Target::Field(key),
+                            target: Target::Field(key.into()),
                             slot: Slot::Static(String::new()),
                         });
                     } else if let Some(last) = out.last_mut() {
-                        last.target = Target::Field(key);
+                        last.target = Target::Field(key.into());
                     }
                 }
             }
@@ -241,12 +244,12 @@ pub(crate) fn scan_full(data: &[u8], offset: u32, at: NestedAt) -> Option<Vec<Bi
                     }
                     (["Event", "EventData", "Data"], None) => {
                         // Named when the element closes.
-                        Some(Target::Field(String::new()))
+                        Some(Target::Field(Arc::from("")))
                     }
-                    (["Event", "EventData", field], None) => Some(Target::Field(field.to_string())),
+                    (["Event", "EventData", field], None) => Some(Target::Field(Arc::from(*field))),
                     (["Event", "UserData", _], Some(_)) => None,
                     (["Event", "UserData", _, field], None) => {
-                        Some(Target::Field(field.to_string()))
+                        Some(Target::Field(Arc::from(*field)))
                     }
                     _ => return None,
                 };
@@ -273,17 +276,17 @@ pub(crate) fn scan_full(data: &[u8], offset: u32, at: NestedAt) -> Option<Vec<Bi
 #[derive(Default)]
 pub(crate) struct Decoded {
     pub have_id: bool,
-    pub provider: String,
-    pub provider_guid: Option<String>,
+    pub provider: Arc<str>,
+    pub provider_guid: Option<Arc<str>>,
     pub raw_event_id: u32,
     pub qualifiers: Option<u16>,
     pub level: Option<u8>,
     pub time: Option<jiff::Timestamp>,
     pub activity_id: Option<String>,
     pub user_sid: Option<String>,
-    pub channel: Option<String>,
-    pub computer: Option<String>,
-    pub fields: BTreeMap<String, String>,
+    pub channel: Option<Arc<str>>,
+    pub computer: Option<Arc<str>>,
+    pub fields: Fields,
 }
 
 /// A substitution value: (type, bytes).
@@ -383,9 +386,50 @@ fn number((ty, b): Value<'_>) -> Option<u64> {
     }
 }
 
+/// Names that repeat from record to record (provider, channel, computer, provider GUID), decoded
+/// once per file and shared: keyed by the value's raw bytes (UTF-16 strings and GUIDs) or by a
+/// template's static text. Bounded: past [`StrCache::MAX`] distinct names, values are decoded
+/// each time instead.
+#[derive(Default)]
+pub(crate) struct StrCache {
+    /// Raw UTF-16LE strings (type 0x01), GUIDs (0x0f), static template text (UTF-8).
+    maps: [FxMap<Box<[u8]>, Arc<str>>; 3],
+}
+
+impl StrCache {
+    const MAX: usize = 4096;
+
+    fn shared(&mut self, slot: &Slot, value: Option<Value<'_>>) -> Option<Arc<str>> {
+        let (map, key) = match (slot, value) {
+            (Slot::Static(s), _) => (2, s.as_bytes()),
+            (_, Some((0x01, b))) => (0, b),
+            (_, Some((0x0f, b))) => (1, b),
+            (_, Some(v)) => return text(v).map(Arc::from),
+            _ => return None,
+        };
+        if let Some(a) = self.maps[map].get(key) {
+            return Some(Arc::clone(a));
+        }
+        let a: Arc<str> = match (slot, value) {
+            (Slot::Static(s), _) => Arc::from(s.as_str()),
+            (_, Some(v)) => Arc::from(text(v)?),
+            _ => return None,
+        };
+        if self.maps[map].len() < Self::MAX {
+            self.maps[map].insert(key.into(), Arc::clone(&a));
+        }
+        Some(a)
+    }
+}
+
 /// Apply one binding to the record being decoded. `None` when the value is outside what
 /// this decoder handles (the record then goes through the crate).
-pub(crate) fn apply(d: &mut Decoded, b: &Binding, value: Option<Value<'_>>) -> Option<()> {
+pub(crate) fn apply(
+    d: &mut Decoded,
+    b: &Binding,
+    value: Option<Value<'_>>,
+    names: &mut StrCache,
+) -> Option<()> {
     if let Some((0x00, _)) = value {
         // A null value: the element or attribute is absent. Fine for optional System parts;
         // for a field the crate's rendering differs, so defer.
@@ -412,8 +456,8 @@ pub(crate) fn apply(d: &mut Decoded, b: &Binding, value: Option<Value<'_>>) -> O
         }
     };
     match &b.target {
-        Target::ProviderName => d.provider = as_text()?,
-        Target::ProviderGuid => d.provider_guid = Some(as_text()?),
+        Target::ProviderName => d.provider = names.shared(&b.slot, value)?,
+        Target::ProviderGuid => d.provider_guid = Some(names.shared(&b.slot, value)?),
         Target::EventId => {
             d.raw_event_id = u32::try_from(as_number()?).ok()?;
             d.have_id = true;
@@ -431,10 +475,12 @@ pub(crate) fn apply(d: &mut Decoded, b: &Binding, value: Option<Value<'_>>) -> O
         }
         Target::ActivityId => d.activity_id = Some(as_text()?),
         Target::UserId => d.user_sid = Some(as_text()?),
-        Target::Channel => d.channel = Some(as_text()?).filter(|c| !c.is_empty()),
-        Target::Computer => d.computer = Some(as_text()?),
+        Target::Channel => {
+            d.channel = Some(names.shared(&b.slot, value)?).filter(|c| !c.is_empty())
+        }
+        Target::Computer => d.computer = Some(names.shared(&b.slot, value)?),
         Target::Field(name) => {
-            if d.fields.insert(name.clone(), as_text()?).is_some() {
+            if d.fields.insert(Arc::clone(name), as_text()?).is_some() {
                 return None; // a repeated name: the crate's rendering decides
             }
         }

@@ -4,6 +4,7 @@
 //! that could not be read or trusted. See `docs/eventlog.md`.
 
 mod decode;
+mod fields;
 mod normalize;
 pub mod query;
 mod reader;
@@ -11,6 +12,7 @@ mod system;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -18,6 +20,7 @@ use crate::capture::{Input, InputSource};
 use crate::catalog::events::{catalog, EventDef};
 use crate::evidence::{InputStatus, Problem};
 
+pub use fields::Fields;
 pub use normalize::{normalize_event_id, RCM_PROVIDER};
 
 /// Errors that stop a whole file from being read (everything else becomes a [`Problem`]).
@@ -179,11 +182,11 @@ pub struct Event {
     /// when the record has none.
     pub time: jiff::Timestamp,
     pub record_id: u64,
-    pub provider: String,
+    pub provider: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider_guid: Option<String>,
-    pub channel: Option<String>,
-    pub computer: Option<String>,
+    pub provider_guid: Option<Arc<str>>,
+    pub channel: Option<Arc<str>>,
+    pub computer: Option<Arc<str>>,
     pub level: Option<u8>,
     /// Canonical 16-bit EventID (reference §9.1).
     pub event_id: u16,
@@ -198,10 +201,10 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_sid: Option<String>,
     /// `EventData` named values, positional `Data` as "1", "2"…, `Binary` (hex), and `UserData`
-    /// element values.
-    pub fields: BTreeMap<String, String>,
+    /// element values. Shared with the timeline (not copied).
+    pub fields: Arc<Fields>,
     /// The input's path in the capture.
-    pub file: String,
+    pub file: Arc<str>,
     /// The chunk's number in the file.
     pub chunk: u64,
     /// The record's byte offset in the file.

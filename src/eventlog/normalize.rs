@@ -2,11 +2,11 @@
 //! fields, the EventID with Qualifiers folded and RCM manifest IDs masked (reference §9.1), and
 //! one flat field map for `EventData` and `UserData` values.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::Event;
+use super::{Event, Fields};
 use crate::catalog::events::catalog;
 
 /// The RemoteConnectionManager provider, whose manifest IDs carry severity bits (§9.1).
@@ -147,14 +147,14 @@ pub(crate) fn system_fields(json: &Value) -> Option<SystemFields> {
 
 /// `EventData` named values (and `Data` values by position "1", "2"…, plus `Binary`) and
 /// `UserData` element values, in one map. Later duplicates get a `#2`, `#3`… suffix.
-pub(crate) fn fields(json: &Value) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
+pub(crate) fn fields(json: &Value) -> Fields {
+    let mut out = Fields::new();
     let Some(event) = json.get("Event") else {
         return out;
     };
     let mut put = |k: String, v: String| {
-        if let std::collections::btree_map::Entry::Vacant(e) = out.entry(k.clone()) {
-            e.insert(v);
+        if !out.contains_key(&k) {
+            out.insert(k, v);
             return;
         }
         let mut n = 2;
@@ -229,18 +229,18 @@ pub(crate) fn event_from_json(
     Some(Event {
         time: sys.time.unwrap_or(header_time),
         record_id,
-        provider: sys.provider,
-        provider_guid: sys.provider_guid,
-        channel: sys.channel,
-        computer: sys.computer,
+        provider: sys.provider.into(),
+        provider_guid: sys.provider_guid.map(Into::into),
+        channel: sys.channel.map(Into::into),
+        computer: sys.computer.map(Into::into),
         level: sys.level,
         event_id,
         raw_event_id: sys.raw_event_id,
         qualifiers,
         activity_id: sys.activity_id,
         user_sid: sys.user_sid,
-        fields: fields(json),
-        file: file.to_string(),
+        fields: Arc::new(fields(json)),
+        file: file.into(),
         chunk,
         offset,
         verified,

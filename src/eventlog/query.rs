@@ -160,7 +160,7 @@ pub fn render_text(events: &[Event], w: &mut dyn Write) -> std::io::Result<()> {
         let fields: Vec<String> = e
             .fields
             .iter()
-            .filter(|(k, _)| k.as_str() != "Binary")
+            .filter(|(k, _)| *k != "Binary")
             .map(|(k, v)| format!("{k}={}", one_line(v)))
             .collect();
         writeln!(

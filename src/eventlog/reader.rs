@@ -38,7 +38,7 @@ enum Sampled {
 
 pub(crate) struct Reader<'f, R> {
     r: R,
-    label: String,
+    label: Arc<str>,
     filter: &'f EventFilter,
     header: EvtxFileHeader,
     size: u64,
@@ -152,7 +152,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             EvtxFileHeader::from_stream(&mut r).map_err(|e| not_evtx(label, e.to_string()))?;
         Ok(Reader {
             r,
-            label: label.to_string(),
+            label: label.into(),
             filter,
             header,
             size,
@@ -288,7 +288,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             Slot::CutOff(n, len) => (n, len),
         };
         let io = |e| EventLogError::Io {
-            path: self.label.clone(),
+            path: self.label.to_string(),
             source: e,
         };
         buf.clear();
@@ -299,7 +299,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         self.r
             .read_exact(&mut buf[..len])
             .map_err(|e| EventLogError::Io {
-                path: self.label.clone(),
+                path: self.label.to_string(),
                 source: e,
             })?;
         Ok(())
@@ -733,7 +733,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                             qualifiers,
                             activity_id: d.activity_id,
                             user_sid: d.user_sid,
-                            fields: d.fields,
+                            fields: Arc::new(d.fields),
                             file: self.label.clone(),
                             chunk: number,
                             offset: chunk_offset + off as u64,
@@ -829,7 +829,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             return false;
         };
         if quick.is_none() && !decided {
-            let ch = event.channel.clone().unwrap_or_else(|| "<none>".into());
+            let ch = event.channel.as_deref().unwrap_or("<none>").to_string();
             *self.report.integrity.channels.entry(ch).or_insert(0) += 1;
             if !self.filter.matches(&event.provider, event.event_id) {
                 return true;

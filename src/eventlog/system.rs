@@ -90,6 +90,8 @@ pub(crate) struct TemplateCache {
     /// The last template looked up (consecutive records mostly share one).
     last: Option<(u32, Rc<SystemMap>)>,
     full: FxMap<(u32, super::decode::NestedAt), Option<Rc<Vec<super::decode::Binding>>>>,
+    /// Shared names, kept for the whole file (not cleared per chunk).
+    strs: super::decode::StrCache,
 }
 
 impl TemplateCache {
@@ -153,7 +155,7 @@ impl TemplateCache {
                 Slot::Static(_) => None,
                 Slot::Sub(i) => Some(*values.get(*i as usize)?),
             };
-            super::decode::apply(d, b, value)?;
+            super::decode::apply(d, b, value, &mut self.strs)?;
         }
         Some(())
     }

@@ -10,13 +10,14 @@ pub mod roles;
 mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::catalog::events::catalog;
 use crate::catalog::reasons::{self, CodeSpace};
-use crate::eventlog::Event;
+use crate::eventlog::{Event, Fields};
 use crate::evidence::Problem;
 
 pub use render::{render_jsonl, render_text, render_timesketch, OutputTz, TzError};
@@ -76,9 +77,9 @@ pub struct EventRef {
     /// Position of the event in the slice given to [`build`].
     pub input_index: usize,
     pub time: Timestamp,
-    pub file: String,
+    pub file: Arc<str>,
     pub record_id: u64,
-    pub provider: String,
+    pub provider: Arc<str>,
     pub event_id: u16,
 }
 
@@ -91,15 +92,15 @@ pub struct TimelineEvent {
     /// Position of the event in the slice given to [`build`] (to get back the [`Event`]).
     pub input_index: usize,
     pub time: Timestamp,
-    pub computer: Option<String>,
+    pub computer: Option<Arc<str>>,
     /// The record's Computer differs from the capture's host.
     pub foreign_computer: bool,
-    pub channel: Option<String>,
-    pub provider: String,
+    pub channel: Option<Arc<str>>,
+    pub provider: Arc<str>,
     pub event_id: u16,
     pub raw_event_id: u32,
     pub record_id: u64,
-    pub file: String,
+    pub file: Arc<str>,
     /// False when the record came from a damaged or cut-off chunk.
     pub verified: bool,
     pub role: Role,
@@ -117,7 +118,8 @@ pub struct TimelineEvent {
     pub licensing_reason: bool,
     /// What happened, in our own words (offline logs carry no message text).
     pub message: String,
-    pub fields: BTreeMap<String, String>,
+    /// The event's fields (shared with the [`Event`], not copied).
+    pub fields: Arc<Fields>,
 }
 
 impl TimelineEvent {
@@ -229,7 +231,7 @@ pub struct Disconnect {
 pub struct Session {
     /// `S1`, `S2`… in order of start.
     pub key: String,
-    pub computer: Option<String>,
+    pub computer: Option<Arc<str>>,
     pub session_id: u32,
     pub user: Option<String>,
     /// Client addresses seen (LSM `Address`, then joined authentication events), first first.
@@ -247,7 +249,7 @@ pub struct Session {
     pub disconnects: Vec<Disconnect>,
     pub reconnects: Vec<EventRef>,
     pub flags: Vec<SessionFlag>,
-    pub files: Vec<String>,
+    pub files: Vec<Arc<str>>,
     /// Indexes into [`Timeline::events`] of the events joined to the session.
     pub events: Vec<usize>,
 }
@@ -474,7 +476,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
 
     // The same record seen in two files (two bundles holding the same log): keep the first.
     let mut seen = BTreeSet::new();
-    let mut dup_files: BTreeSet<String> = BTreeSet::new();
+    let mut dup_files: BTreeSet<&str> = BTreeSet::new();
     let mut duplicates = 0usize;
     order.retain(|(_, e)| {
         // Borrowed key: no copies of the field maps (this runs for every event).
@@ -482,7 +484,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             e.time,
             e.record_id,
             e.event_id,
-            e.provider.as_str(),
+            &*e.provider,
             &e.channel,
             &e.computer,
             &e.fields,
@@ -491,7 +493,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             true
         } else {
             duplicates += 1;
-            dup_files.insert(e.file.clone());
+            dup_files.insert(&e.file);
             false
         }
     });
@@ -511,12 +513,12 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
     let mut by_record: Vec<&Event> = order.iter().map(|(_, e)| *e).collect();
     by_record.sort_by(|a, b| (&a.file, a.record_id).cmp(&(&b.file, b.record_id)));
     for e in by_record {
-        if let Some((_, t)) = last_by_file.get(e.file.as_str()) {
+        if let Some((_, t)) = last_by_file.get(&*e.file) {
             if e.time < *t {
                 unordered_files.insert(e.file.clone());
             }
         }
-        last_by_file.insert(e.file.as_str(), (e.record_id, e.time));
+        last_by_file.insert(&e.file, (e.record_id, e.time));
     }
     if !unordered_files.is_empty() {
         notes.push(Problem::info(
@@ -571,7 +573,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
         *computers
             .entry(e.computer.as_deref().unwrap_or("<none>"))
             .or_insert(0) += 1;
-        *files.entry(e.file.as_str()).or_insert(0) += 1;
+        *files.entry(&e.file).or_insert(0) += 1;
         let message = message_for(e, reason.as_deref());
         tevents.push(TimelineEvent {
             index,

@@ -4,6 +4,7 @@
 //! reconnect they precede.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -15,7 +16,7 @@ use crate::catalog::reasons;
 
 /// A session while it is being built.
 struct Draft {
-    computer: Option<String>,
+    computer: Option<Arc<str>>,
     session_id: u32,
     state: SessionState,
     events: Vec<usize>,
@@ -31,7 +32,7 @@ struct Draft {
 }
 
 impl Draft {
-    fn new(computer: Option<String>, session_id: u32) -> Draft {
+    fn new(computer: Option<Arc<str>>, session_id: u32) -> Draft {
         Draft {
             computer,
             session_id,
@@ -282,7 +283,7 @@ fn finish(d: Draft, key: String, events: &[TimelineEvent], opts: &TimelineOption
 
     let mut users: Vec<String> = Vec::new();
     let mut addresses: Vec<String> = Vec::new();
-    let mut files: BTreeSet<String> = BTreeSet::new();
+    let mut files: BTreeSet<Arc<str>> = BTreeSet::new();
     let mut flags = d.flags;
     for &i in &d.events {
         let e = &events[i];

@@ -125,7 +125,7 @@ impl Rule for ServerUnreachable {
         // Disconnects the timeline ties to these events.
         let ours: BTreeSet<(&str, u64)> = failures
             .iter()
-            .map(|e| (e.file.as_str(), e.record_id))
+            .map(|e| (&*e.file, e.record_id))
             .collect();
         let linked: Vec<_> = m
             .timeline
@@ -137,7 +137,7 @@ impl Rule for ServerUnreachable {
             .filter(|p| {
                 p.evidence
                     .iter()
-                    .any(|r| ours.contains(&(r.file.as_str(), r.record_id)))
+                    .any(|r| ours.contains(&(&*r.file, r.record_id)))
             })
             .collect();
         if !linked.is_empty() {
