@@ -132,7 +132,7 @@ pub fn analyze_capture(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
         settings: Some(settings),
         findings: diagnosis.findings,
         undecided: diagnosis.undecided,
-        timeline: Some(TimelineReport::of(&timeline)),
+        timeline: Some(TimelineReport::of(timeline)),
         input_summary: InputSummary::of(&capture.inputs),
         inputs: capture.inputs,
     }

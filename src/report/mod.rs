@@ -142,12 +142,13 @@ pub struct TimelineReport {
 }
 
 impl TimelineReport {
-    pub fn of(t: &Timeline) -> Self {
+    /// The report part of a timeline (its patterns are moved, not copied).
+    pub fn of(t: Timeline) -> Self {
         TimelineReport {
             first: t.first,
             last: t.last,
-            summary: t.summary.clone(),
-            patterns: t.patterns.clone(),
+            summary: t.summary,
+            patterns: t.patterns,
         }
     }
 }

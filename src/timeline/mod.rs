@@ -116,13 +116,18 @@ pub struct TimelineEvent {
     pub reason: Option<String>,
     /// The reason code proves a licensing problem.
     pub licensing_reason: bool,
-    /// What happened, in our own words (offline logs carry no message text).
-    pub message: String,
     /// The event's fields (shared with the [`Event`], not copied).
     pub fields: Arc<Fields>,
 }
 
 impl TimelineEvent {
+    /// What happened, in our own words (offline logs carry no message text): the catalogue's
+    /// meaning, the catalogued fields the event carries, and the decoded reason. Made on demand
+    /// (the analysis itself never needs it).
+    pub fn message(&self) -> String {
+        message_for(&self.provider, self.event_id, &self.fields, self.reason.as_deref())
+    }
+
     pub fn event_ref(&self) -> EventRef {
         EventRef {
             index: self.index,
@@ -574,7 +579,6 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             .entry(e.computer.as_deref().unwrap_or("<none>"))
             .or_insert(0) += 1;
         *files.entry(&e.file).or_insert(0) += 1;
-        let message = message_for(e, reason.as_deref());
         tevents.push(TimelineEvent {
             index,
             input_index,
@@ -597,8 +601,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             reason_space,
             reason,
             licensing_reason,
-            message,
-            fields: e.fields.clone(),
+            fields: Arc::clone(&e.fields),
         });
     }
     if no_session_id > 0 {
@@ -673,14 +676,14 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
 
 /// The message of an event in our own words: the catalogue's meaning, the catalogued fields it
 /// carries, and the decoded reason.
-fn message_for(e: &Event, reason: Option<&str>) -> String {
-    let mut msg = match catalog().lookup(&e.provider, e.event_id) {
+fn message_for(provider: &str, event_id: u16, fields: &Fields, reason: Option<&str>) -> String {
+    let mut msg = match catalog().lookup(provider, event_id) {
         Some(def) if def.name != "other" => {
             let mut m = def.meaning.clone();
             let vals: Vec<String> = def
                 .fields
                 .iter()
-                .filter_map(|f| e.field(f).map(|v| format!("{f}={}", v.trim())))
+                .filter_map(|f| fields.get(f).map(|v| format!("{f}={}", v.trim())))
                 .collect();
             if !vals.is_empty() {
                 m.push_str(" [");
@@ -691,8 +694,8 @@ fn message_for(e: &Event, reason: Option<&str>) -> String {
         }
         _ => format!(
             "{} event {} (no catalogued meaning)",
-            provider_short(&e.provider),
-            e.event_id
+            provider_short(provider),
+            event_id
         ),
     };
     if let Some(r) = reason {

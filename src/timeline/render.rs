@@ -514,7 +514,7 @@ struct JsonlLine<'a> {
     reason_space: Option<crate::catalog::reasons::CodeSpace>,
     reason: Option<&'a str>,
     licensing_reason: bool,
-    message: &'a str,
+    message: String,
 }
 
 fn jsonl_line<'a>(e: &'a TimelineEvent, tz: &OutputTz) -> JsonlLine<'a> {
@@ -538,7 +538,7 @@ fn jsonl_line<'a>(e: &'a TimelineEvent, tz: &OutputTz) -> JsonlLine<'a> {
         reason_space: e.reason_space,
         reason: e.reason.as_deref(),
         licensing_reason: e.licensing_reason,
-        message: &e.message,
+        message: e.message(),
     }
 }
 
@@ -610,8 +610,9 @@ struct SketchPattern<'a> {
 pub fn render_timesketch(t: &Timeline, tz: &OutputTz) -> String {
     let mut out = String::new();
     for e in &t.events {
+        let message = e.message();
         let line = SketchEvent {
-            message: &e.message,
+            message: &message,
             datetime: tz.format(e.time),
             timestamp: e.time.as_microsecond(),
             timestamp_desc: "Event Recorded",

@@ -26,7 +26,7 @@ pub fn ref_evidence(m: &Model<'_>, r: &EventRef) -> Evidence {
         .timeline
         .events
         .get(r.index)
-        .map(|t| t.message.clone())
+        .map(|t| t.message())
         .unwrap_or_default();
     crate::diagnose::common::ref_evidence(r, message)
 }
