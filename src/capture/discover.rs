@@ -214,7 +214,8 @@ fn hash_and_sniff(
             sniffed = sniff::hive_role(&whole);
         }
     } else {
-        let mut buf = vec![0u8; 1 << 20];
+        // 64 KiB: below the allocator's mmap threshold, so no page faults per file.
+        let mut buf = vec![0u8; 64 << 10];
         loop {
             let k = reader.read(&mut buf)?;
             if k == 0 {

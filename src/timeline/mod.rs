@@ -419,11 +419,18 @@ pub(crate) fn back(t: Timestamp, d: SignedDuration) -> Timestamp {
 /// The short (NetBIOS-like) form of a computer name, lower case: `CITADEL-DC01.c137.local` →
 /// `citadel-dc01`.
 pub(crate) fn short_host(name: &str) -> String {
-    name.trim()
-        .split('.')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
+    short_name(name).to_ascii_lowercase()
+}
+
+/// The short name as it is written (not lower-cased).
+fn short_name(name: &str) -> &str {
+    name.trim().split('.').next().unwrap_or_default()
+}
+
+/// Whether computer name `name` has the short name `short` (lower case, from [`short_host`]);
+/// no allocation.
+pub(crate) fn is_host(name: &str, short: &str) -> bool {
+    short_name(name).eq_ignore_ascii_case(short)
 }
 
 /// Parse a session id or code as found in event fields (`"2"`, `"0x2"`).
@@ -436,8 +443,33 @@ pub(crate) fn parse_u32(s: &str) -> Option<u32> {
 }
 
 /// A short provider label for counts and text (`LSM`, `RCM`, `RdpCoreTS`…).
-pub(crate) fn provider_short(provider: &str) -> String {
-    let p = provider.to_ascii_lowercase();
+pub(crate) fn provider_short(provider: &str) -> &str {
+    // A log has a handful of providers and this runs per cited event: remember the answers.
+    thread_local! {
+        static SEEN: std::cell::RefCell<Vec<(Box<str>, Option<&'static str>)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let hit = SEEN.with_borrow(|seen| {
+        seen.iter()
+            .find(|(p, _)| p.as_ref() == provider)
+            .map(|(_, s)| *s)
+    });
+    let short = match hit {
+        Some(s) => s,
+        None => {
+            let s = provider_short_uncached(provider);
+            SEEN.with_borrow_mut(|seen| {
+                if seen.len() < 64 {
+                    seen.push((provider.into(), s));
+                }
+            });
+            s
+        }
+    };
+    short.unwrap_or(provider)
+}
+
+fn provider_short_uncached(provider: &str) -> Option<&'static str> {
     let known = [
         ("localsessionmanager", "LSM"),
         ("remoteconnectionmanager", "RCM"),
@@ -449,8 +481,14 @@ pub(crate) fn provider_short(provider: &str) -> String {
     ];
     known
         .iter()
-        .find(|(k, _)| p.contains(k))
-        .map_or_else(|| provider.to_string(), |(_, v)| v.to_string())
+        .find(|(k, _)| contains_ignore_ascii_case(provider, k))
+        .map(|(_, v)| *v)
+}
+
+/// `hay` contains `needle` (lower-case ASCII), ignoring ASCII case; no allocation.
+fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 /// Build the timeline of one capture from its events (in any order, from any number of files).
@@ -572,7 +610,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             _ => (None, None, None, false),
         };
         let foreign = match (&host_short, &e.computer) {
-            (Some(h), Some(c)) => short_host(c) != *h,
+            (Some(h), Some(c)) => !is_host(c, h),
             _ => false,
         };
         *computers

@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::sessions::{same_user, user_key};
 use super::{
-    back, provider_short, shift, short_host, Disconnect, EventRef, IntervalCite, IntervalEnd,
+    back, is_host, provider_short, shift, short_host, Disconnect, EventRef, IntervalCite, IntervalEnd,
     Pattern, PatternKind, Role, Session, TimelineEvent, TimelineOptions, MAX_EVIDENCE,
 };
 
@@ -24,13 +24,15 @@ fn in_window(events: &[TimelineEvent], from: Timestamp, to: Timestamp, role: Rol
 }
 
 fn counts(events: &[TimelineEvent], idx: &[usize]) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
+    let mut m: BTreeMap<(&str, u16), usize> = BTreeMap::new();
     for &i in idx {
         let e = &events[i];
-        *m.entry(format!("{} {}", provider_short(&e.provider), e.event_id))
+        *m.entry((provider_short(&e.provider), e.event_id))
             .or_insert(0) += 1;
     }
-    m
+    m.into_iter()
+        .map(|((p, id), n)| (format!("{p} {id}"), n))
+        .collect()
 }
 
 fn counts_text(m: &BTreeMap<String, usize>) -> String {
@@ -475,7 +477,7 @@ fn error_bursts(
             )
             .into_iter()
             .filter(|&i| match (&host, events[i].computer.as_deref()) {
-                (Some(h), Some(c)) => short_host(c) == *h,
+                (Some(h), Some(c)) => is_host(c, h),
                 _ => true,
             })
             .collect();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::{
-    back, shift, short_host, Disconnect, Initiator, Interval, IntervalEnd, Role, Session,
+    back, is_host, shift, short_host, Disconnect, Initiator, Interval, IntervalEnd, Role, Session,
     SessionFlag, SessionState, TimelineEvent, TimelineOptions, UserSummary,
 };
 use crate::catalog::reasons;
@@ -75,7 +75,11 @@ fn is_disconnect_family(role: Role) -> bool {
 /// Rebuild sessions from the sorted events; sets `session_key` on every joined event.
 pub(super) fn reconstruct(events: &mut [TimelineEvent], opts: &TimelineOptions) -> Vec<Session> {
     let mut drafts: Vec<Draft> = Vec::new();
-    let mut open: HashMap<(String, u32), usize> = HashMap::new();
+    // Open sessions by (host number, session id); hosts by short name, lower case.
+    let mut open: HashMap<(u32, u32), usize> = HashMap::new();
+    let mut hosts: HashMap<String, u32> = HashMap::new();
+    // Consecutive events mostly share one Computer value (the same shared name).
+    let mut last_host: Option<(Option<Arc<str>>, u32)> = None;
 
     for (i, ev) in events.iter().enumerate() {
         let role = ev.role;
@@ -83,8 +87,17 @@ pub(super) fn reconstruct(events: &mut [TimelineEvent], opts: &TimelineOptions) 
             continue;
         }
         let Some(sid) = ev.session else { continue };
-        let host = ev.computer.as_deref().map(short_host).unwrap_or_default();
-        let key = (host.clone(), sid);
+        let host = match &last_host {
+            Some((c, n)) if same_name(c, &ev.computer) => *n,
+            _ => {
+                let name = ev.computer.as_deref().map(short_host).unwrap_or_default();
+                let next = hosts.len() as u32;
+                let n = *hosts.entry(name).or_insert(next);
+                last_host = Some((ev.computer.clone(), n));
+                n
+            }
+        };
+        let key = (host, sid);
         let t = ev.time;
         let cur = open.get(&key).copied();
         let in_teardown = |d: &Draft| {
@@ -92,9 +105,9 @@ pub(super) fn reconstruct(events: &mut [TimelineEvent], opts: &TimelineOptions) 
                 && d.closed_at
                     .is_some_and(|c| t.duration_since(c) <= opts.pair_window)
         };
-        let start_new = |drafts: &mut Vec<Draft>, open: &mut HashMap<(String, u32), usize>| {
+        let start_new = |drafts: &mut Vec<Draft>, open: &mut HashMap<(u32, u32), usize>| {
             drafts.push(Draft::new(ev.computer.clone(), sid));
-            open.insert(key.clone(), drafts.len() - 1);
+            open.insert(key, drafts.len() - 1);
             drafts.len() - 1
         };
         let idx = match cur {
@@ -338,19 +351,23 @@ fn finish(d: Draft, key: String, events: &[TimelineEvent], opts: &TimelineOption
 }
 
 /// `DOMAIN\user` split into lower-case (domain's first label, user).
-fn user_parts(u: &str) -> (String, String) {
-    let u = u.trim().to_ascii_lowercase();
+/// Two optional shared names hold the same text (pointer equality first).
+fn same_name(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// (short domain, user) as written; compare ignoring ASCII case.
+fn user_parts(u: &str) -> (&str, &str) {
+    let u = u.trim();
     match u.rsplit_once('\\') {
-        Some((dom, user)) => (
-            dom.split('.').next().unwrap_or_default().to_string(),
-            user.to_string(),
-        ),
+        Some((dom, user)) => (dom.split('.').next().unwrap_or_default(), user),
         None => match u.split_once('@') {
-            Some((user, dom)) => (
-                dom.split('.').next().unwrap_or_default().to_string(),
-                user.to_string(),
-            ),
-            None => (String::new(), u),
+            Some((user, dom)) => (dom.split('.').next().unwrap_or_default(), user),
+            None => ("", u),
         },
     }
 }
@@ -359,16 +376,18 @@ fn user_parts(u: &str) -> (String, String) {
 pub(super) fn same_user(a: &str, b: &str) -> bool {
     let (da, ua) = user_parts(a);
     let (db, ub) = user_parts(b);
-    !ua.is_empty() && ua == ub && (da.is_empty() || db.is_empty() || da == db)
+    !ua.is_empty()
+        && ua.eq_ignore_ascii_case(ub)
+        && (da.is_empty() || db.is_empty() || da.eq_ignore_ascii_case(db))
 }
 
 /// A case-insensitive key for grouping sessions by user.
 pub(super) fn user_key(u: &str) -> String {
     let (d, u) = user_parts(u);
     if d.is_empty() {
-        u
+        u.to_ascii_lowercase()
     } else {
-        format!("{d}\\{u}")
+        format!("{d}\\{u}").to_ascii_lowercase()
     }
 }
 
@@ -398,7 +417,9 @@ pub(super) fn join_related(
         let same = |x: &TimelineEvent| {
             x.session_key.is_some()
                 && x.user.as_deref().is_some_and(|u| same_user(u, user))
-                && x.computer.as_deref().map(short_host).unwrap_or_default() == host
+                && x.computer
+                    .as_deref()
+                    .map_or(host.is_empty(), |c| is_host(c, &host))
         };
         // The nearest event of `roles` within `w` either side (earlier wins a tie).
         let nearest = |roles: &[Role], w: jiff::SignedDuration| {
