@@ -1,11 +1,16 @@
-//! Batch benchmark (issue 9): a generated corpus of session-host captures (hives plus EVTX logs,
-//! hundreds of MB in all) analysed by the real binary with `batch -j 1` and `-j 2`, with captures/s,
-//! MB/s and peak RSS, next to `evtx_dump` dumping the same EVTX files in the same run; then the
-//! same at half the corpus size to show memory stays flat. Prints a Markdown table for
-//! docs/performance.md. Run through `benches/run-batch-bench.sh` (installs evtx_dump).
+//! Batch benchmark (issue 9): two generated corpora of session-host captures (hives plus EVTX
+//! logs, hundreds of MB each) analysed by the real binary with `batch -j 1` and `-j 2`, with
+//! captures/s, MB/s and peak RSS, next to `evtx_dump` dumping the same EVTX files in the same
+//! run; then the same at half the corpus size to show memory stays flat. `typical` is shaped like
+//! a support bundle (session logs plus System, Security and Application logs of everyday noise);
+//! `all-relevant` holds only records the diagnosis reads, correlates and cites (the worst case).
+//! Prints a Markdown table for docs/performance.md. Run through `benches/run-batch-bench.sh`
+//! (installs evtx_dump).
 //!
-//! Environment: RDSDIAG_BENCH_CAPTURES (default 500), RDSDIAG_BENCH_EVENTS (events per log,
-//! default 1200: about 500 KB of EVTX per capture).
+//! Environment: RDSDIAG_BENCH_CAPTURES (default 500), RDSDIAG_BENCH_EVENTS (session events per
+//! LSM log in `all-relevant`, default 1200; `typical` scales its logs from it),
+//! RDSDIAG_BENCH_CORPUS (`typical` or `all-relevant`: run one), RDSDIAG_BENCH_DIR (keep the
+//! corpora there).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,9 +37,9 @@ fn iso(base_min: usize) -> String {
     )
 }
 
-/// One session host with `events` events in each of two logs and some noise in a third.
-fn machine(i: usize, events: usize) -> Machine {
-    let name = format!("RDSH{i:04}");
+/// The session events of one host: `events` LSM events (logon, shell, disconnect with reason,
+/// logoff), a licensing event per session in RCM/Admin and a TermDD error per session for System.
+fn session_logs(events: usize) -> (Vec<Ev>, Vec<Ev>, Vec<Ev>) {
     let mut lsm: Vec<Ev> = Vec::with_capacity(events);
     let mut rcm = Vec::new();
     let mut sys = Vec::new();
@@ -56,18 +61,94 @@ fn machine(i: usize, events: usize) -> Machine {
         t += 70;
         session += 1;
     }
-    Machine::session_host(&name, Os::Server2019, Some("contoso.local"))
+    (lsm, rcm, sys)
+}
+
+/// Everyday noise a real log holds: `n` events of providers and IDs the diagnosis does not read
+/// (plus, in System, service state changes it does read), spread over the capture's days.
+fn noise(channel: &str, n: usize) -> Vec<Ev> {
+    (0..n)
+        .map(|i| {
+            let t = iso(i * 7 % (27 * 1440));
+            let e = match (channel, i % 10) {
+                ("System", 0) => Ev::new("Service Control Manager", 7036)
+                    .qualifiers(16384)
+                    .event_data(&[("param1", "Windows Update"), ("param2", "running")]),
+                ("System", 1..=4) => Ev::new("Microsoft-Windows-Kernel-General", 16).event_data(&[
+                    ("HiveName", r"\??\C:\Users\u\ntuser.dat"),
+                    ("KeysUpdated", "4"),
+                ]),
+                ("System", _) => Ev::new("Microsoft-Windows-DNS-Client", 1014).event_data(&[
+                    ("QueryName", "wpad.contoso.local"),
+                    ("AddressLength", "128"),
+                ]),
+                ("Security", 0..=1) => Ev::new("Microsoft-Windows-Security-Auditing", 4624)
+                    .event_data(&[
+                        ("TargetUserName", "svc-backup"),
+                        ("TargetDomainName", "CONTOSO"),
+                        ("LogonType", "3"),
+                        ("IpAddress", "10.1.9.9"),
+                    ]),
+                ("Security", 2..=5) => Ev::new("Microsoft-Windows-Security-Auditing", 4688)
+                    .event_data(&[
+                        ("NewProcessName", r"C:\Windows\System32\svchost.exe"),
+                        ("SubjectUserName", "RDSH$"),
+                        ("TokenElevationType", "%%1936"),
+                    ]),
+                ("Security", _) => {
+                    Ev::new("Microsoft-Windows-Security-Auditing", 5156).event_data(&[
+                        (
+                            "Application",
+                            r"\device\harddiskvolume2\windows\system32\svchost.exe",
+                        ),
+                        ("SourceAddress", "10.1.2.3"),
+                        ("DestAddress", "10.1.0.10"),
+                        ("DestPort", "443"),
+                    ])
+                }
+                (_, _) => Ev::new("Microsoft-Windows-Winlogon", 6000 + (i % 4) as u32)
+                    .event_data(&[("Message", "winlogon notification subscriber")]),
+            };
+            e.channel(channel).time(&t)
+        })
+        .collect()
+}
+
+/// Which corpus: a typical support bundle, or every record relevant (the worst case).
+#[derive(Clone, Copy, PartialEq)]
+enum Corpus {
+    Typical,
+    AllRelevant,
+}
+
+/// One session host. `AllRelevant`: `events` session events in LSM, licensing events in RCM and
+/// TermDD errors in System, nothing else (every record is read, correlated and cited). `Typical`:
+/// session logs a quarter of that size plus System, Security and Application logs of everyday
+/// noise, as in a TSS or KAPE bundle (most of whose records the diagnosis does not read).
+fn machine(i: usize, events: usize, corpus: Corpus) -> Machine {
+    let name = format!("RDSH{i:04}");
+    let m = Machine::session_host(&name, Os::Server2019, Some("contoso.local"))
         .policy("LicensingMode", Data::Dword(4))
-        .policy("LicenseServers", Data::Sz("LS01.contoso.local".into()))
-        .log(
-            "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
-            lsm,
-        )
-        .log(
-            "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Admin.evtx",
-            rcm,
-        )
-        .log("System.evtx", sys)
+        .policy("LicenseServers", Data::Sz("LS01.contoso.local".into()));
+    let lsm_name = "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx";
+    let rcm_name = "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Admin.evtx";
+    match corpus {
+        Corpus::AllRelevant => {
+            let (lsm, rcm, sys) = session_logs(events);
+            m.log(lsm_name, lsm)
+                .log(rcm_name, rcm)
+                .log("System.evtx", sys)
+        }
+        Corpus::Typical => {
+            let (lsm, rcm, mut sys) = session_logs(events / 4);
+            sys.extend(noise("System", events / 3));
+            m.log(lsm_name, lsm)
+                .log(rcm_name, rcm)
+                .log("System.evtx", sys)
+                .log("Security.evtx", noise("Security", events / 2))
+                .log("Application.evtx", noise("Application", events / 3))
+        }
+    }
 }
 
 fn dir_bytes(p: &Path, ext: Option<&str>, files: &mut Vec<PathBuf>) -> u64 {
@@ -129,40 +210,71 @@ fn evtx_dump() -> Option<PathBuf> {
 fn main() {
     let captures = env_usize("RDSDIAG_BENCH_CAPTURES", 500);
     let events = env_usize("RDSDIAG_BENCH_EVENTS", 1200);
-    let bin = env!("CARGO_BIN_EXE_rdsdiag");
     let tmp = tempfile::tempdir().expect("tempdir");
-    // RDSDIAG_BENCH_DIR keeps the generated corpus there (for profiling); default: a temp dir.
+    // RDSDIAG_BENCH_DIR keeps the generated corpora there (for profiling); default: a temp dir.
     let keep = std::env::var_os("RDSDIAG_BENCH_DIR").map(PathBuf::from);
-    let root_path = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
-    std::fs::create_dir_all(&root_path).expect("corpus dir");
-    struct Root(PathBuf);
-    impl Root {
-        fn path(&self) -> &Path {
-            &self.0
+    let base = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    // RDSDIAG_BENCH_CORPUS=typical|all-relevant runs one of them (default: both).
+    let only = std::env::var("RDSDIAG_BENCH_CORPUS").ok();
+    println!("| corpus | run | captures | data | wall | captures/s | MB/s | peak RSS |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut ratios = Vec::new();
+    for (corpus, name) in [
+        (Corpus::Typical, "typical"),
+        (Corpus::AllRelevant, "all-relevant"),
+    ] {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
+        let root = base.join(name);
+        std::fs::create_dir_all(&root).expect("corpus dir");
+        ratios.push((name, run_corpus(&root, corpus, name, captures, events)));
+        if keep.is_none() {
+            let _ = std::fs::remove_dir_all(&root);
         }
     }
-    let root = Root(root_path);
+    println!();
+    for (name, r) in ratios {
+        match r {
+            Some((vs_dump1, vs_dump2, speedup)) => println!(
+                "{name}: rdsdiag -j 1 / evtx_dump = {vs_dump1:.2}; rdsdiag -j 2 / evtx_dump = {vs_dump2:.2}; -j 2 speed-up over -j 1: {speedup:.2}×"
+            ),
+            None => println!(
+                "{name}: evtx_dump not found: run benches/run-batch-bench.sh to install it"
+            ),
+        }
+    }
+}
+
+/// Generate one corpus under `root`, time rdsdiag and evtx_dump over it, print the rows;
+/// (rdsdiag -j 1 / evtx_dump, rdsdiag -j 2 / evtx_dump, -j 1 / -j 2) when evtx_dump is there.
+fn run_corpus(
+    root: &Path,
+    corpus: Corpus,
+    name: &str,
+    captures: usize,
+    events: usize,
+) -> Option<(f64, f64, f64)> {
+    let bin = env!("CARGO_BIN_EXE_rdsdiag");
     let start = Instant::now();
     for i in 0..captures {
-        machine(i, events)
-            .write_kape(&root.path().join(format!("RDSH{i:04}")))
+        machine(i, events, corpus)
+            .write_kape(&root.join(format!("RDSH{i:04}")))
             .expect("write");
     }
     let mut evtx_files = Vec::new();
-    let evtx_bytes = dir_bytes(root.path(), Some("evtx"), &mut evtx_files);
-    let total = dir_bytes(root.path(), None, &mut Vec::new());
+    let evtx_bytes = dir_bytes(root, Some("evtx"), &mut evtx_files);
+    let total = dir_bytes(root, None, &mut Vec::new());
     eprintln!(
-        "generated {captures} captures, {:.1} MB ({:.1} MB EVTX in {} files) in {:.1} s",
+        "{name}: generated {captures} captures, {:.1} MB ({:.1} MB EVTX in {} files) in {:.1} s",
         total as f64 / 1e6,
         evtx_bytes as f64 / 1e6,
         evtx_files.len(),
         start.elapsed().as_secs_f64()
     );
-    println!("| run | captures | data | wall | captures/s | MB/s | peak RSS |");
-    println!("|---|---|---|---|---|---|---|");
-    let row = |name: &str, n: usize, bytes: u64, (secs, rss): (f64, u64)| {
+    let row = |run: &str, n: usize, bytes: u64, (secs, rss): (f64, u64)| {
         println!(
-            "| {name} | {n} | {:.0} MB | {secs:.2} s | {:.0} | {:.0} | {:.0} MB |",
+            "| {name} | {run} | {n} | {:.0} MB | {secs:.2} s | {:.0} | {:.0} | {:.0} MB |",
             bytes as f64 / 1e6,
             n as f64 / secs,
             bytes as f64 / 1e6 / secs,
@@ -174,7 +286,7 @@ fn main() {
         let r = timed(
             Command::new(bin)
                 .args(["-j", jobs, "batch", "-q"])
-                .arg(root.path()),
+                .arg(root),
         );
         row(&format!("rdsdiag batch -j {jobs}"), captures, total, r);
         results.push(r.0);
@@ -182,8 +294,8 @@ fn main() {
     // Half the corpus: a sub-folder of the first half, to show memory does not grow with it.
     let half = tempfile::tempdir().expect("tempdir");
     for i in 0..captures / 2 {
-        let name = format!("RDSH{i:04}");
-        std::fs::rename(root.path().join(&name), half.path().join(&name)).expect("move");
+        let n = format!("RDSH{i:04}");
+        std::fs::rename(root.join(&n), half.path().join(&n)).expect("move");
     }
     let half_bytes = dir_bytes(half.path(), None, &mut Vec::new());
     row(
@@ -197,41 +309,32 @@ fn main() {
         ),
     );
     for i in 0..captures / 2 {
-        let name = format!("RDSH{i:04}");
-        std::fs::rename(half.path().join(&name), root.path().join(&name)).expect("move back");
+        let n = format!("RDSH{i:04}");
+        std::fs::rename(half.path().join(&n), root.join(&n)).expect("move back");
     }
-    match evtx_dump() {
-        Some(dump) => {
-            let list = root.path().join("evtx-files.txt");
-            let mut files = Vec::new();
-            dir_bytes(root.path(), Some("evtx"), &mut files);
-            std::fs::write(
-                &list,
-                files
-                    .iter()
-                    .map(|f| f.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-            .expect("list");
-            let script = format!(
-                "while IFS= read -r f; do '{}' -o jsonl -t 1 \"$f\" > /dev/null || exit 1; done < '{}'",
-                dump.display(),
-                list.display()
-            );
-            let r = timed(Command::new("bash").arg("-c").arg(&script));
-            row(
-                "evtx_dump -o jsonl -t 1, every EVTX file",
-                captures,
-                evtx_bytes,
-                r,
-            );
-            println!(
-                "\nrdsdiag -j 1 / evtx_dump: {:.2}; -j 2 speed-up over -j 1: {:.2}×",
-                results[0] / r.0,
-                results[0] / results[1]
-            );
-        }
-        None => println!("\n> evtx_dump not found: run benches/run-batch-bench.sh to install it"),
-    }
+    let dump = evtx_dump()?;
+    let list = root.join("evtx-files.txt");
+    std::fs::write(
+        &list,
+        evtx_files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .expect("list");
+    let script = format!(
+        "while IFS= read -r f; do '{}' -o jsonl -t 1 \"$f\" > /dev/null || exit 1; done < '{}'",
+        dump.display(),
+        list.display()
+    );
+    let r = timed(Command::new("bash").arg("-c").arg(&script));
+    let _ = std::fs::remove_file(&list);
+    row(
+        "evtx_dump -o jsonl -t 1, every EVTX file",
+        captures,
+        evtx_bytes,
+        r,
+    );
+    Some((results[0] / r.0, results[1] / r.0, results[0] / results[1]))
 }

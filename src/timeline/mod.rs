@@ -125,7 +125,12 @@ impl TimelineEvent {
     /// meaning, the catalogued fields the event carries, and the decoded reason. Made on demand
     /// (the analysis itself never needs it).
     pub fn message(&self) -> String {
-        message_for(&self.provider, self.event_id, &self.fields, self.reason.as_deref())
+        message_for(
+            &self.provider,
+            self.event_id,
+            &self.fields,
+            self.reason.as_deref(),
+        )
     }
 
     pub fn event_ref(&self) -> EventRef {

@@ -8,8 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::sessions::{same_user, user_key};
 use super::{
-    back, is_host, provider_short, shift, short_host, Disconnect, EventRef, IntervalCite, IntervalEnd,
-    Pattern, PatternKind, Role, Session, TimelineEvent, TimelineOptions, MAX_EVIDENCE,
+    back, is_host, provider_short, shift, short_host, Disconnect, EventRef, IntervalCite,
+    IntervalEnd, Pattern, PatternKind, Role, Session, TimelineEvent, TimelineOptions, MAX_EVIDENCE,
 };
 
 /// Indexes of events with `role` whose time is within `[from, to]` (events are time-sorted).

@@ -123,10 +123,8 @@ impl Rule for ServerUnreachable {
         }
 
         // Disconnects the timeline ties to these events.
-        let ours: BTreeSet<(&str, u64)> = failures
-            .iter()
-            .map(|e| (&*e.file, e.record_id))
-            .collect();
+        let ours: BTreeSet<(&str, u64)> =
+            failures.iter().map(|e| (&*e.file, e.record_id)).collect();
         let linked: Vec<_> = m
             .timeline
             .patterns
