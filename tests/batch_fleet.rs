@@ -3,7 +3,7 @@
 //! corrupt, empty, unreadable and hostile captures.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -262,4 +262,46 @@ fn fleet_rules_are_documented() {
         .output()
         .expect("runs");
     assert!(String::from_utf8_lossy(&out.stdout).contains("## Remedy"));
+}
+
+#[test]
+fn digest_from_line_text_equals_digest_from_parsed_line() {
+    // The batch run digests each line from its text (skipping timeline and evidence); merge
+    // digests parsed lines. Both must agree, on analysed and on failed captures.
+    let tmp = tempfile::tempdir().expect("tmp");
+    farm(tmp.path(), Os::Server2016);
+    std::fs::create_dir(tmp.path().join("empty")).expect("mkdir");
+    let opts = rdsdiag::analyze::AnalyzeOptions::default();
+    // The farm's captures, an empty folder among them, and the demo bundle.
+    let mut paths =
+        vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/RDSH01-kape")];
+    for e in std::fs::read_dir(tmp.path()).expect("dir").flatten() {
+        paths.push(e.path());
+    }
+    let (mut analysed, mut with_findings, mut failed) = (0, 0, 0);
+    for p in &paths {
+        let report = rdsdiag::analyze::analyze_capture(p, &opts);
+        let text = rdsdiag::batch::capture_line(&report);
+        let parsed: Value = serde_json::from_str(&text).expect("line is JSON");
+        assert_eq!(parsed["record"], "capture");
+        let d = rdsdiag::batch::Digest::from_line(&text);
+        assert_eq!(
+            d,
+            rdsdiag::batch::Digest::from_value(&parsed),
+            "{}",
+            p.display()
+        );
+        match d.failed {
+            None => {
+                analysed += 1;
+                assert!(d.computer.is_some(), "{}", p.display());
+                with_findings += usize::from(!d.findings.is_empty());
+            }
+            Some(_) => failed += 1,
+        }
+    }
+    assert!(
+        analysed >= 3 && with_findings >= 1 && failed == 1,
+        "{analysed} {with_findings} {failed}"
+    );
 }

@@ -218,13 +218,17 @@ pub fn sort_paths(paths: &mut [PathBuf]) {
 }
 
 /// The JSONL line of one capture: the same object `analyze --format json` holds per capture, with
-/// `"record": "capture"` added.
-pub fn capture_line(report: &CaptureReport) -> Value {
-    let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut v {
-        map.insert("record".into(), Value::String("capture".into()));
+/// `"record": "capture"` added last. Serialised straight to text (no `Value` tree in between).
+pub fn capture_line(report: &CaptureReport) -> String {
+    let mut s = serde_json::to_string(report).unwrap_or_else(|_| "{}".into());
+    if s.ends_with('}') {
+        s.pop();
+        if !s.ends_with('{') {
+            s.push(',');
+        }
+        s.push_str("\"record\":\"capture\"}");
     }
-    v
+    s
 }
 
 /// The summary line: the fleet summary with `"record": "fleet_summary"` and the schema version.

@@ -94,13 +94,9 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
         &opts,
         &|| bar.inc(1),
         |report| {
-            let line = batch::capture_line(&report);
-            let text = if jsonl {
-                serde_json::to_string(&line).unwrap_or_default()
-            } else {
-                String::new()
-            };
-            (text, Digest::from_value(&line))
+            let text = batch::capture_line(&report);
+            let digest = Digest::from_line(&text);
+            (if jsonl { text } else { String::new() }, digest)
         },
         |(text, digest)| {
             if jsonl && !broken_pipe {

@@ -253,7 +253,10 @@ fn run_analyze(args: &AnalyzeArgs, text: TextOptions, quiet: bool) -> Exit {
         let lines: Vec<serde_json::Value> = report
             .captures
             .iter()
-            .map(rdsdiag::batch::capture_line)
+            .map(|c| {
+                serde_json::from_str(&rdsdiag::batch::capture_line(c))
+                    .unwrap_or(serde_json::Value::Null)
+            })
             .collect();
         return batch::emit(&lines, batch::BatchFormat::Jsonl);
     }
