@@ -265,9 +265,9 @@ fn fleet_rules_are_documented() {
 }
 
 #[test]
-fn digest_from_line_text_equals_digest_from_parsed_line() {
-    // The batch run digests each line from its text (skipping timeline and evidence); merge
-    // digests parsed lines. Both must agree, on analysed and on failed captures.
+fn digest_of_a_report_equals_digest_of_its_line() {
+    // The batch run digests the JSON form of the report parts a digest reads (not the whole
+    // line); merge digests parsed lines. Both must agree, on analysed and on failed captures.
     let tmp = tempfile::tempdir().expect("tmp");
     farm(tmp.path(), Os::Server2016);
     std::fs::create_dir(tmp.path().join("empty")).expect("mkdir");
@@ -284,7 +284,7 @@ fn digest_from_line_text_equals_digest_from_parsed_line() {
         let text = rdsdiag::batch::capture_line(&report);
         let parsed: Value = serde_json::from_str(&text).expect("line is JSON");
         assert_eq!(parsed["record"], "capture");
-        let d = rdsdiag::batch::Digest::from_line(&text);
+        let d = rdsdiag::batch::Digest::of_report(&report);
         assert_eq!(
             d,
             rdsdiag::batch::Digest::from_value(&parsed),

@@ -2,8 +2,10 @@
 //! read back from the capture's JSON line (never from in-memory types), so a single run and a
 //! merge of shard outputs compute from exactly the same input.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
+
+use crate::report::CaptureReport;
 
 /// What the fleet layer knows about one capture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,53 +33,32 @@ fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
     v.pointer(ptr).and_then(Value::as_str)
 }
 
-/// The parts of a capture line a digest reads; everything else is skipped while parsing.
-#[derive(Deserialize)]
-struct LineView {
-    #[serde(default)]
-    path: Value,
-    #[serde(default)]
-    status: Value,
-    #[serde(default)]
-    error: Value,
-    #[serde(default)]
-    host: Value,
-    #[serde(default)]
-    settings: Value,
-    #[serde(default)]
-    findings: Vec<FindingId>,
-}
-
-#[derive(Deserialize)]
-struct FindingId {
-    #[serde(default)]
-    id: Value,
+fn json<T: Serialize + ?Sized>(x: &T) -> Value {
+    serde_json::to_value(x).unwrap_or(Value::Null)
 }
 
 impl Digest {
-    /// The digest of a capture line given as text: the same as [`Digest::from_value`] of the
-    /// parsed line, without building the whole tree (timeline, inputs and evidence are skipped).
-    pub fn from_line(text: &str) -> Digest {
-        let Ok(v) = serde_json::from_str::<LineView>(text) else {
-            return Digest::from_value(&serde_json::from_str(text).unwrap_or(Value::Null));
-        };
+    /// The digest of a capture report: [`Digest::from_value`] of the JSON form of the parts a
+    /// digest reads (the same serialisation its capture line holds), without serialising the
+    /// timeline, the inputs or the evidence again.
+    pub fn of_report(r: &CaptureReport) -> Digest {
         let mut m = serde_json::Map::new();
-        for (k, x) in [
-            ("path", v.path),
-            ("status", v.status),
-            ("error", v.error),
-            ("host", v.host),
-            ("settings", v.settings),
-        ] {
-            if !x.is_null() {
-                m.insert(k.into(), x);
-            }
+        m.insert("path".into(), json(&r.path));
+        m.insert("status".into(), json(&r.status));
+        if let Some(e) = &r.error {
+            m.insert("error".into(), Value::String(e.clone()));
+        }
+        if let Some(h) = &r.host {
+            m.insert("host".into(), json(h));
+        }
+        if let Some(st) = &r.settings {
+            m.insert("settings".into(), json(st));
         }
         m.insert(
             "findings".into(),
             Value::Array(
-                v.findings
-                    .into_iter()
+                r.findings
+                    .iter()
                     .map(|f| serde_json::json!({ "id": f.id }))
                     .collect(),
             ),

@@ -95,7 +95,7 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
         &|| bar.inc(1),
         |report| {
             let text = batch::capture_line(&report);
-            let digest = Digest::from_line(&text);
+            let digest = Digest::of_report(&report);
             (if jsonl { text } else { String::new() }, digest)
         },
         |(text, digest)| {
