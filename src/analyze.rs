@@ -10,7 +10,7 @@ use crate::capture::{self, CaptureOptions};
 use crate::config;
 use crate::diagnose;
 use crate::eventlog::{self, Event, EventFilter};
-use crate::evidence::{InputKind, InputStatus, Problem};
+use crate::evidence::{Deadline, InputKind, InputStatus, Problem};
 use crate::host::facts::host_facts;
 use crate::host::HostIdentity;
 use crate::registry::RegistryView;
@@ -27,6 +27,9 @@ pub struct AnalyzeOptions {
     pub events: EventFilter,
     /// Correlation windows of the timeline.
     pub timeline: TimelineOptions,
+    /// How long the readers of one capture may take before they stop and report what they did
+    /// not read (`None`: no limit). See [`Deadline`].
+    pub time_limit: Option<std::time::Duration>,
 }
 
 impl Default for AnalyzeOptions {
@@ -35,6 +38,7 @@ impl Default for AnalyzeOptions {
             capture: CaptureOptions::default(),
             events: EventFilter::rds(),
             timeline: TimelineOptions::default(),
+            time_limit: None,
         }
     }
 }
@@ -50,13 +54,14 @@ pub struct Analysis {
 /// Open a capture and run the readers over its inputs. Input statuses and problems are updated in
 /// place; every input ends in a final status.
 pub fn read_capture(path: &Path, opts: &AnalyzeOptions) -> crate::Result<Analysis> {
+    let deadline = Deadline::from_limit(opts.time_limit);
     let mut capture = capture::open(path, &opts.capture)?;
     let registry = RegistryView::load(&mut capture.inputs);
     let mut events: Vec<Event> = capture
         .inputs
         .par_iter_mut()
         .filter(|i| i.kind == InputKind::Evtx && i.status == InputStatus::Pending)
-        .flat_map_iter(|input| eventlog::read_input(input, &opts.events).events)
+        .flat_map_iter(|input| eventlog::read_input_until(input, &opts.events, deadline).events)
         .collect();
     eventlog::query::sort_events(&mut events);
     finish_statuses(&mut capture.inputs);

@@ -15,6 +15,8 @@ pub enum Error {
     },
     #[error("{path}: no such file or folder")]
     NotFound { path: PathBuf },
+    #[error("{path}: {kind}, not a regular file or folder: not opened")]
+    NotRegular { path: PathBuf, kind: &'static str },
     #[error("{path}: not a readable zip archive: {source}")]
     Zip {
         path: PathBuf,

@@ -153,3 +153,45 @@ impl Problem {
         self
     }
 }
+
+/// When a capture's readers must stop: the guard that keeps one slow or hostile file from
+/// stalling a batch. Cooperative: readers check it between bounded steps (an EVTX chunk of
+/// 64 KiB), stop, and record what they did not read as a problem on the input; the rest of the
+/// analysis goes on with what was read. No threads, no signals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deadline {
+    at: Option<std::time::Instant>,
+    limit: Option<std::time::Duration>,
+}
+
+impl Deadline {
+    /// Never expires.
+    pub fn none() -> Deadline {
+        Deadline::default()
+    }
+
+    /// Expires `limit` from now.
+    pub fn after(limit: std::time::Duration) -> Deadline {
+        Deadline {
+            at: std::time::Instant::now().checked_add(limit),
+            limit: Some(limit),
+        }
+    }
+
+    /// `after(limit)`, or `none()` without a limit.
+    pub fn from_limit(limit: Option<std::time::Duration>) -> Deadline {
+        limit.map_or_else(Deadline::none, Deadline::after)
+    }
+
+    pub fn expired(&self) -> bool {
+        self.at.is_some_and(|at| std::time::Instant::now() >= at)
+    }
+
+    /// The limit, in words for messages (`90 s`).
+    pub fn describe(&self) -> String {
+        match self.limit {
+            Some(l) => format!("{} s", l.as_secs_f64()),
+            None => "none".into(),
+        }
+    }
+}

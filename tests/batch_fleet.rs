@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 use rdsdiag_testsupport::hive::Data;
-use rdsdiag_testsupport::scenario::{Machine, Os};
+use rdsdiag_testsupport::scenario::{lsm_40, termdd_56, Machine, Os};
 
 fn rdsdiag() -> Command {
     Command::cargo_bin("rdsdiag").expect("binary")
@@ -197,26 +197,36 @@ fn bad_captures_are_reported_and_good_ones_kept() {
     .expect("entry");
     bomb.write_all(&vec![0u8; 16 << 20]).expect("write");
     bomb.finish().expect("finish");
-    // Permission denied: a folder nobody may read (root reads it anyway and finds it empty: a
-    // failure either way).
+    // Permission denied: a folder nobody may read, and a capture one of whose hives nobody may
+    // read. Root reads everything, so as root the binary runs as `nobody` (setpriv).
     let locked = root.join("locked");
     std::fs::create_dir(&locked).expect("mkdir");
     set_mode(&locked, 0o000);
+    Machine::session_host("PARTLY", Os::Server2019, Some("contoso.local"))
+        .write_kape(&root.join("PARTLY"))
+        .expect("write");
+    let hive = root.join("PARTLY/C/Windows/System32/config/SOFTWARE");
+    set_mode(&hive, 0o000);
+    // A FIFO: opening it would block for ever. One inside a good capture, one as a whole capture.
+    let fifos = mkfifo(&root.join("GOOD1/pipe")) && mkfifo(&root.join("fifo-only/pipe"));
 
-    let (lines, summary, code) = batch(&[root.to_str().expect("utf8"), "--max-zip-ratio", "100"]);
+    let (lines, summary, code, unprivileged) =
+        batch_unprivileged(root, &["--max-zip-ratio", "100"]);
     set_mode(&locked, 0o755);
+    set_mode(&hive, 0o644);
     assert_eq!(code, 2, "some captures failed");
-    let status = |name: &str| {
+    let line = |name: &str| {
         lines
             .iter()
             .find(|l| l["path"].as_str().expect("path").ends_with(name))
-            .map(|l| {
-                (
-                    l["status"].as_str().expect("status").to_string(),
-                    l["error"].as_str().unwrap_or("").to_string(),
-                )
-            })
             .unwrap_or_else(|| panic!("{name} has a line"))
+    };
+    let status = |name: &str| {
+        let l = line(name);
+        (
+            l["status"].as_str().expect("status").to_string(),
+            l["error"].as_str().unwrap_or("").to_string(),
+        )
     };
     assert_eq!(status("GOOD1").0, "analysed");
     assert_eq!(status("GOOD2.zip").0, "analysed");
@@ -230,15 +240,94 @@ fn bad_captures_are_reported_and_good_ones_kept() {
         assert_eq!(st, "failed", "{name}");
         assert!(err.contains(why), "{name}: {err}");
     }
-    assert_eq!(status("locked").0, "failed");
+    let (st, err) = status("locked");
+    assert_eq!(st, "failed");
+    let input = |capture: &str, file: &str| -> Value {
+        line(capture)["inputs"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .find(|i| i["path"].as_str().is_some_and(|p| p.ends_with(file)))
+            .cloned()
+            .unwrap_or_else(|| panic!("{capture} lists {file}"))
+    };
+    if unprivileged {
+        assert!(err.contains("Permission denied"), "{err}");
+        // The capture with an unreadable hive is analysed; the hive is listed as rejected.
+        assert_eq!(status("PARTLY").0, "analysed");
+        let h = input("PARTLY", "config/SOFTWARE");
+        assert_eq!(h["status"], "rejected", "{h}");
+        assert!(h.to_string().contains("Permission denied"), "{h}");
+    } else {
+        eprintln!("note: running as root without setpriv: permission denial is not exercised");
+    }
+    let mut failed_expected = 5;
+    if fifos {
+        let p = input("GOOD1", "pipe");
+        assert_eq!(p["status"], "ignored");
+        assert!(p.to_string().contains("FIFO"), "{p}");
+        assert_eq!(status("fifo-only").0, "failed");
+        failed_expected += 1;
+    }
     let failed: Vec<&str> = summary["failed"]
         .as_array()
         .expect("array")
         .iter()
         .map(|f| f["path"].as_str().expect("p"))
         .collect();
-    assert_eq!(failed.len(), 5, "{failed:?}");
-    assert_eq!(summary["analysed"], 2);
+    assert_eq!(failed.len(), failed_expected, "{failed:?}");
+    assert_eq!(summary["analysed"], 3);
+}
+
+/// `mkfifo path`; false where there is no mkfifo.
+fn mkfifo(path: &Path) -> bool {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Run `batch <root> args…` as an unprivileged user: as root, through `setpriv` as `nobody`
+/// (with a copy of the binary and the tree opened to others), so file permissions apply. The
+/// last value says whether permissions applied (not root, or setpriv worked).
+fn batch_unprivileged(root: &Path, args: &[&str]) -> (Vec<Value>, Value, i32, bool) {
+    let root_str = root.to_str().expect("utf8");
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !is_root {
+        let (l, s, c) = batch(&[&[root_str], args].concat());
+        return (l, s, c, true);
+    }
+    let bin = root.join("rdsdiag-bin");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("rdsdiag"), &bin).expect("copy binary");
+    set_mode(&bin, 0o755);
+    set_mode(root, 0o755);
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&bin)
+        .arg("batch")
+        .arg(root)
+        .args(args)
+        .output();
+    let _ = std::fs::remove_file(&bin);
+    match out {
+        Ok(o) if o.status.code().is_some_and(|c| c <= 2) && !o.stdout.is_empty() => {
+            let text = String::from_utf8(o.stdout).expect("utf8");
+            let mut lines: Vec<Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("json line"))
+                .collect();
+            let summary = lines.pop().expect("summary line");
+            (lines, summary, o.status.code().expect("code"), true)
+        }
+        _ => {
+            let (l, s, c) = batch(&[&[root_str], args].concat());
+            (l, s, c, false)
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -304,4 +393,48 @@ fn digest_of_a_report_equals_digest_of_its_line() {
         analysed >= 3 && with_findings >= 1 && failed == 1,
         "{analysed} {with_findings} {failed}"
     );
+}
+
+#[test]
+fn time_limit_stops_readers_and_the_batch_goes_on() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    farm(tmp.path(), Os::Server2016);
+    for name in ["LOGS1", "LOGS2"] {
+        Machine::session_host(name, Os::Server2019, Some("contoso.local"))
+            .log(
+                "System.evtx",
+                vec![termdd_56("2024-03-01T10:00:00.0000000Z", "203.0.113.7")],
+            )
+            .log(
+                "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                vec![lsm_40("2024-03-01T10:00:01.0000000Z", 2, 0)],
+            )
+            .write_kape(&tmp.path().join(name))
+            .expect("write");
+    }
+    let root = tmp.path().to_str().expect("utf8");
+    // A limit that has passed before the first chunk: every log stops at once, every capture is
+    // still analysed (hives, configuration, diagnosis) and says what it did not read.
+    let (lines, summary, code) = batch(&[root, "--time-limit", "0.000001"]);
+    assert_eq!(summary["failed"].as_array().map(Vec::len), Some(0));
+    assert_eq!(summary["analysed"], 6);
+    assert_eq!(code, 1, "problems, not failures");
+    let mut stopped = 0;
+    for l in &lines {
+        assert_eq!(l["status"], "analysed");
+        for i in l["inputs"].as_array().expect("inputs") {
+            if i["kind"] == "evtx" {
+                assert_eq!(i["status"], "partial", "{i}");
+                assert!(i["evtx"]["chunks_not_read_time_limit"].as_u64() > Some(0));
+                assert!(i.to_string().contains("evtx-time-limit"), "{i}");
+                stopped += 1;
+            }
+        }
+    }
+    assert!(stopped >= 4, "{stopped}");
+    // Without the limit (the default is generous) nothing stops.
+    let (lines, _, _) = batch(&[root]);
+    assert!(!lines
+        .iter()
+        .any(|l| l.to_string().contains("evtx-time-limit")));
 }

@@ -159,6 +159,10 @@ fn is_drive_folder(name: &str) -> bool {
 /// Whether a file's first bytes say it is evidence rdsdiag reads.
 fn holds_evidence(p: &Path) -> bool {
     use std::io::Read;
+    // Never open a FIFO, socket or device: opening a FIFO blocks until a writer comes.
+    if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = vec![0u8; 4096];
     let Ok(mut f) = std::fs::File::open(p) else {
         return false;

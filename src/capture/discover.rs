@@ -66,6 +66,12 @@ pub fn open(path: &Path, opts: &CaptureOptions) -> Result<Capture> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    if !meta.is_dir() && !meta.is_file() {
+        return Err(Error::NotRegular {
+            path: path.into(),
+            kind: special_kind(&meta.file_type()),
+        });
+    }
     let zip = !meta.is_dir() && is_zip(path)?;
     let inputs = if meta.is_dir() {
         let mut files = Vec::new();
@@ -78,6 +84,11 @@ pub fn open(path: &Path, opts: &CaptureOptions) -> Result<Capture> {
                 Walked::Symlink => {
                     ignored(rel, InputSource::File(full), "symbolic link: not followed")
                 }
+                Walked::Special(kind) => ignored(
+                    rel,
+                    InputSource::File(full),
+                    &format!("{kind}, not a regular file: not opened"),
+                ),
                 Walked::Unreadable(e) => unreadable(rel, InputSource::File(full), &e),
             })
             .collect()
@@ -102,6 +113,8 @@ pub fn open(path: &Path, opts: &CaptureOptions) -> Result<Capture> {
 enum Walked {
     File,
     Symlink,
+    /// A FIFO, socket or device: never opened (a FIFO blocks until a writer comes).
+    Special(&'static str),
     Unreadable(io::Error),
 }
 
@@ -119,6 +132,9 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, Walked)>) -> Re
             .join("/");
         match entry.file_type() {
             Ok(t) if t.is_symlink() => out.push((rel, full, Walked::Symlink)),
+            Ok(t) if !t.is_dir() && !t.is_file() => {
+                out.push((rel, full, Walked::Special(special_kind(&t))))
+            }
             Ok(t) if t.is_dir() => {
                 if let Err(Error::Io { source, .. }) = walk(root, &full, out) {
                     out.push((rel, full, Walked::Unreadable(source)));
@@ -129,6 +145,25 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, Walked)>) -> Re
         }
     }
     Ok(())
+}
+
+/// What a file that is neither a folder nor a regular file is.
+fn special_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = t;
+    "a special file"
 }
 
 fn is_zip(path: &Path) -> Result<bool> {

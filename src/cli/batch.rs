@@ -66,6 +66,7 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
     }
     let opts = AnalyzeOptions {
         capture: args.limits.capture_options(),
+        time_limit: args.limits.time_limit(),
         ..AnalyzeOptions::default()
     };
     let show = !quiet && (args.progress || (!args.no_progress && std::io::stderr().is_terminal()));

@@ -136,6 +136,10 @@ pub struct LimitArgs {
     /// Reject single files (hives, zip entries) larger than this many bytes.
     #[arg(long, default_value_t = CaptureOptions::default().max_file_bytes)]
     pub max_file_bytes: u64,
+    /// Seconds the event-log readers of one capture may take; past it they stop, say in the
+    /// report which chunks were not read, and the analysis goes on (0: no limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
+    pub time_limit: f64,
 }
 
 impl LimitArgs {
@@ -146,6 +150,13 @@ impl LimitArgs {
             max_compression_ratio: self.max_zip_ratio,
             max_file_bytes: self.max_file_bytes,
         }
+    }
+
+    /// `--time-limit` as a duration (`None` for 0, negative or not a number).
+    pub fn time_limit(&self) -> Option<std::time::Duration> {
+        (self.time_limit.is_finite() && self.time_limit > 0.0)
+            .then(|| std::time::Duration::try_from_secs_f64(self.time_limit).ok())
+            .flatten()
     }
 }
 
@@ -240,6 +251,7 @@ pub fn run() -> std::process::ExitCode {
 fn run_analyze(args: &AnalyzeArgs, text: TextOptions, quiet: bool) -> Exit {
     let opts = AnalyzeOptions {
         capture: args.limits.capture_options(),
+        time_limit: args.limits.time_limit(),
         ..AnalyzeOptions::default()
     };
     let report = analyze::analyze(&args.paths, &opts);

@@ -65,6 +65,7 @@ pub fn run_timeline(args: &TimelineArgs, quiet: bool) -> Exit {
     };
     let opts = AnalyzeOptions {
         capture: args.limits.capture_options(),
+        time_limit: args.limits.time_limit(),
         ..AnalyzeOptions::default()
     };
     let analysis = match analyze::read_capture(&args.capture, &opts) {

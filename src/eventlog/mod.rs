@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::capture::{Input, InputSource};
 use crate::catalog::events::{catalog, EventDef};
-use crate::evidence::{InputStatus, Problem};
+use crate::evidence::{Deadline, InputStatus, Problem};
 
 pub use fields::Fields;
 pub use normalize::{normalize_event_id, RCM_PROVIDER};
@@ -283,6 +283,8 @@ pub struct Integrity {
     pub channels: BTreeMap<String, u64>,
     /// The file was skipped after sampling: its channel holds no catalogued event.
     pub skipped_irrelevant: bool,
+    /// Chunks left unread because the capture's time limit was reached (0: none).
+    pub chunks_not_read_time_limit: u64,
     pub chunk_problems: Vec<ChunkProblem>,
 }
 
@@ -314,18 +316,27 @@ impl EvtxReport {
 /// Read an EVTX input of a capture with `filter`. Sets `input.status` and `input.evtx` and
 /// appends the problems to `input.problems`. Files on disk are streamed; zip entries are read into memory first.
 pub fn read_input(input: &mut Input, filter: &EventFilter) -> EvtxReport {
+    read_input_until(input, filter, Deadline::none())
+}
+
+/// [`read_input`] that stops reading chunks once `deadline` has passed (recorded as an
+/// `evtx-time-limit` problem; the input becomes `partial`).
+pub fn read_input_until(input: &mut Input, filter: &EventFilter, deadline: Deadline) -> EvtxReport {
     let label = input.path.clone();
+    let read = |r: Box<dyn ReadSeek + '_>| {
+        reader::Reader::new(r, &label, filter).and_then(|r| r.with_deadline(deadline).run())
+    };
     let result = match &input.source {
         InputSource::File(p) => match std::fs::File::open(p) {
             // Unbuffered: chunks are read 64 KiB at a time, chunk headers a few bytes at a time.
-            Ok(f) => read_evtx(f, &label, filter),
+            Ok(f) => read(Box::new(f)),
             Err(e) => Err(EventLogError::Io {
                 path: p.display().to_string(),
                 source: e,
             }),
         },
         InputSource::Zip { .. } => match input.read_all() {
-            Ok(bytes) => read_evtx(std::io::Cursor::new(bytes), &label, filter),
+            Ok(bytes) => read(Box::new(std::io::Cursor::new(bytes))),
             Err(e) => Err(EventLogError::Input(e)),
         },
     };
@@ -351,6 +362,10 @@ pub fn read_input(input: &mut Input, filter: &EventFilter) -> EvtxReport {
         }
     }
 }
+
+/// A seekable byte source (a file, or a zip entry read into memory).
+trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
 
 /// Read one EVTX file at `path` (a convenience for tools and tests).
 pub fn read_path(

@@ -13,7 +13,7 @@ use evtx::{
 use super::normalize::{event_from_json, normalize_event_id, system_fields};
 use super::system::{raw_text_string, FxMap, RawText, TemplateCache};
 use super::{ChunkProblem, Event, EventFilter, EventLogError, EvtxReport};
-use crate::evidence::Problem;
+use crate::evidence::{Deadline, Problem};
 
 const HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: u64 = 65536;
@@ -54,6 +54,7 @@ pub(crate) struct Reader<'f, R> {
     decisions: FxMap<(u32, u32, Option<u16>), bool>,
     /// Records per interned channel (`u32::MAX`: none) counted by the prescan.
     chan_counts: FxMap<u32, u64>,
+    deadline: Deadline,
 }
 
 /// Provider and channel names met in raw values (UTF-16LE bytes → index into `strs`).
@@ -164,7 +165,32 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             names: Interner::default(),
             decisions: FxMap::default(),
             chan_counts: FxMap::default(),
+            deadline: Deadline::none(),
         })
+    }
+
+    /// Stop reading chunks once `deadline` has passed (see [`Deadline`]).
+    pub fn with_deadline(mut self, deadline: Deadline) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The deadline passed before `slot`: say where reading stopped and what was left.
+    fn stopped(&mut self, slot: Slot, left: usize) {
+        let n = match slot {
+            Slot::Full(n) | Slot::CutOff(n, _) => n,
+        };
+        self.report.integrity.chunks_not_read_time_limit = left as u64;
+        self.problem(
+            Problem::warning(
+                "evtx-time-limit",
+                format!(
+                    "reading stopped at chunk {n}: the capture's time limit ({}) was reached; {left} chunk(s) from here on were not read",
+                    self.deadline.describe()
+                ),
+            )
+            .at(HEADER_SIZE + n * CHUNK_SIZE),
+        );
     }
 
     fn problem(&mut self, p: Problem) {
@@ -215,7 +241,14 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         }
         let mut deferred = Vec::new();
         let mut buf = Vec::with_capacity(CHUNK_SIZE as usize);
-        for slot in order {
+        let total = order.len();
+        for (i, slot) in order.into_iter().enumerate() {
+            if self.deadline.expired() {
+                // What was sampled and deferred is not read either.
+                self.stopped(slot, total - i + deferred.len());
+                deferred.clear();
+                break;
+            }
             match self.chunk(slot, &mut buf, true)? {
                 Sampled::Read => {}
                 Sampled::Deferred => deferred.push(slot),
@@ -234,7 +267,12 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                         }
                     }
                 }
-                for slot in deferred {
+                let total = deferred.len();
+                for (i, slot) in deferred.into_iter().enumerate() {
+                    if self.deadline.expired() {
+                        self.stopped(slot, total - i);
+                        break;
+                    }
                     self.chunk(slot, &mut buf, false)?;
                 }
             } else {

@@ -47,6 +47,19 @@ pub fn verdict(c: &CaptureReport) -> String {
             "No RDS licensing or connection problem was found in the evidence provided.".into(),
         ),
     }
+    let (cut, files) = c
+        .inputs
+        .iter()
+        .filter_map(|i| i.evtx.as_ref())
+        .filter(|e| e.chunks_not_read_time_limit > 0)
+        .fold((0, 0), |(n, f), e| {
+            (n + e.chunks_not_read_time_limit, f + 1)
+        });
+    if cut > 0 {
+        parts.push(format!(
+            "The time limit was reached: {cut} event-log chunk(s) in {files} file(s) were not read, so their events are missing from this analysis (run again with a higher --time-limit)."
+        ));
+    }
     if !c.undecided.is_empty() {
         let gaps = missing_evidence(c);
         let n = c.undecided.len();
