@@ -50,8 +50,9 @@ pub(crate) struct Reader<'f, R> {
     mixed_channels: bool,
     /// Interned provider and channel names.
     names: Interner,
-    /// Filter decisions by (provider, raw EventID, Qualifiers).
-    decisions: FxMap<(u32, u32, Option<u16>), bool>,
+    /// Filter decisions by (provider, raw EventID, Qualifiers): (keep, canonical EventID,
+    /// Qualifiers after normalisation).
+    decisions: FxMap<(u32, u32, Option<u16>), (bool, u16, Option<u16>)>,
     /// Records per interned channel (`u32::MAX`: none) counted by the prescan.
     chan_counts: FxMap<u32, u64>,
     deadline: Deadline,
@@ -701,6 +702,15 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         verified: bool,
     ) -> Option<Prescan> {
         let live_end = (header.free_space_offset as usize).min(data.len());
+        // Room for the chunk's records at once (a record takes at least 28 of the chunk's bytes,
+        // so this is bounded by the chunk, whatever its header claims).
+        let declared = header
+            .last_event_record_id
+            .saturating_sub(header.first_event_record_id)
+            .saturating_add(1);
+        self.report
+            .events
+            .reserve((declared as usize).min(live_end / 28));
         let mut off = CHUNK_HEADER_SIZE;
         let mut pre = Prescan::default();
         let mut channels: Vec<(u32, u64)> = Vec::new();
@@ -728,16 +738,17 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 Some((_, n)) => *n += 1,
                 None => channels.push((c, 1)),
             }
-            let keep = match self.decisions.get(&(p, raw, qualifiers)) {
-                Some(&k) => k,
-                None => {
-                    let name = &self.names.strs[p as usize];
-                    let (canonical, _) = normalize_event_id(name, raw, qualifiers);
-                    let k = self.filter.matches(name, canonical);
-                    self.decisions.insert((p, raw, qualifiers), k);
-                    k
-                }
-            };
+            let (keep, canonical, norm_qualifiers) =
+                match self.decisions.get(&(p, raw, qualifiers)) {
+                    Some(&d) => d,
+                    None => {
+                        let name = &self.names.strs[p as usize];
+                        let (canonical, q) = normalize_event_id(name, raw, qualifiers);
+                        let d = (self.filter.matches(name, canonical), canonical, q);
+                        self.decisions.insert((p, raw, qualifiers), d);
+                        d
+                    }
+                };
             pre.count += 1;
             if keep {
                 let decoded = if self.filter.crate_rendering() {
@@ -755,8 +766,16 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                             (i128::from(filetime) - 116_444_736_000_000_000) * 100,
                         )
                         .ok()?;
-                        let (event_id, qualifiers) =
-                            normalize_event_id(&d.provider, d.raw_event_id, d.qualifiers);
+                        // The decision's normalisation, when the decoded System part agrees
+                        // with the quick look (it always should).
+                        let (event_id, qualifiers) = if (d.raw_event_id, d.qualifiers)
+                            == (raw, qualifiers)
+                            && *d.provider == *self.names.strs[p as usize]
+                        {
+                            (canonical, norm_qualifiers)
+                        } else {
+                            normalize_event_id(&d.provider, d.raw_event_id, d.qualifiers)
+                        };
                         pre.decoded += 1;
                         self.report.events.push(Event {
                             time: d.time.unwrap_or(header_time),
