@@ -52,11 +52,14 @@ pub(crate) struct Reader<'f, R> {
     names: Interner,
     /// Filter decisions by (provider, raw EventID, Qualifiers): (keep, canonical EventID,
     /// Qualifiers after normalisation).
-    decisions: FxMap<(u32, u32, Option<u16>), (bool, u16, Option<u16>)>,
+    decisions: FxMap<(u32, u32, Option<u16>), Decision>,
     /// Records per interned channel (`u32::MAX`: none) counted by the prescan.
     chan_counts: FxMap<u32, u64>,
     deadline: Deadline,
 }
+
+/// A filter decision: (keep, canonical EventID, Qualifiers after normalisation).
+type Decision = (bool, u16, Option<u16>);
 
 /// Provider and channel names met in raw values (UTF-16LE bytes → index into `strs`).
 #[derive(Default)]
