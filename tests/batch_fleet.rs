@@ -51,14 +51,20 @@ fn farm(dir: &Path, ls_os: Os) {
 
 fn batch(args: &[&str]) -> (Vec<Value>, Value, i32) {
     let out = rdsdiag().arg("batch").args(args).output().expect("runs");
-    let text = String::from_utf8(out.stdout).expect("utf8");
+    let (lines, summary) = batch_lines(out.stdout);
+    (lines, summary, out.status.code().expect("code"))
+}
+
+/// Batch JSONL output: the capture lines and the summary line.
+fn batch_lines(stdout: Vec<u8>) -> (Vec<Value>, Value) {
+    let text = String::from_utf8(stdout).expect("utf8");
     let mut lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
     let summary = lines.pop().expect("summary line");
     assert_eq!(summary["record"], "fleet_summary");
-    (lines, summary, out.status.code().expect("code"))
+    (lines, summary)
 }
 
 fn cross<'a>(summary: &'a Value, id: &str) -> Vec<&'a str> {
@@ -315,13 +321,9 @@ fn batch_unprivileged(root: &Path, args: &[&str]) -> (Vec<Value>, Value, i32, bo
     let _ = std::fs::remove_file(&bin);
     match out {
         Ok(o) if o.status.code().is_some_and(|c| c <= 2) && !o.stdout.is_empty() => {
-            let text = String::from_utf8(o.stdout).expect("utf8");
-            let mut lines: Vec<Value> = text
-                .lines()
-                .map(|l| serde_json::from_str(l).expect("json line"))
-                .collect();
-            let summary = lines.pop().expect("summary line");
-            (lines, summary, o.status.code().expect("code"), true)
+            let code = o.status.code().expect("code");
+            let (lines, summary) = batch_lines(o.stdout);
+            (lines, summary, code, true)
         }
         _ => {
             let (l, s, c) = batch(&[&[root_str], args].concat());
