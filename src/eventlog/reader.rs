@@ -741,17 +741,17 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 Some((_, n)) => *n += 1,
                 None => channels.push((c, 1)),
             }
-            let (keep, canonical, norm_qualifiers) =
-                match self.decisions.get(&(p, raw, qualifiers)) {
-                    Some(&d) => d,
-                    None => {
-                        let name = &self.names.strs[p as usize];
-                        let (canonical, q) = normalize_event_id(name, raw, qualifiers);
-                        let d = (self.filter.matches(name, canonical), canonical, q);
-                        self.decisions.insert((p, raw, qualifiers), d);
-                        d
-                    }
-                };
+            let (keep, canonical, norm_qualifiers) = match self.decisions.get(&(p, raw, qualifiers))
+            {
+                Some(&d) => d,
+                None => {
+                    let name = &self.names.strs[p as usize];
+                    let (canonical, q) = normalize_event_id(name, raw, qualifiers);
+                    let d = (self.filter.matches(name, canonical), canonical, q);
+                    self.decisions.insert((p, raw, qualifiers), d);
+                    d
+                }
+            };
             pre.count += 1;
             if keep {
                 let decoded = if self.filter.crate_rendering() {
