@@ -10,8 +10,9 @@ mod summary;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
-use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::analyze::{analyze_capture, AnalyzeOptions};
@@ -192,9 +193,13 @@ pub fn run_one(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
 
 /// Analyse captures in parallel on the global pool, each isolated ([`run_one`]), turn each report
 /// into what the caller keeps with `transform` (on the worker thread: serialising is part of the
-/// parallel work), and hand the results to `sink` in the order of `paths`. Captures are processed
-/// in windows of a few per thread, so memory stays flat however many captures there are: only
-/// the window's results are alive at once. `on_done` is called after each capture (progress).
+/// parallel work), and hand the results to `sink` in the order of `paths`, on the calling thread.
+///
+/// One task per pool thread takes the next capture as soon as it is free (no barrier between
+/// groups of captures), but never more than a window of a few captures per thread ahead of the
+/// oldest result not yet handed to `sink`: memory stays flat however many captures there are,
+/// and output order does not depend on timing. `on_done` is called after each capture
+/// (progress).
 pub fn run<T: Send>(
     paths: &[PathBuf],
     opts: &AnalyzeOptions,
@@ -202,17 +207,56 @@ pub fn run<T: Send>(
     transform: impl Fn(CaptureReport) -> T + Sync,
     mut sink: impl FnMut(T),
 ) {
-    let window = (rayon::current_num_threads() * 4).max(8);
-    for chunk in paths.chunks(window) {
-        let results: Vec<T> = chunk
-            .par_iter()
-            .map(|p| {
-                let r = transform(run_one(p, opts));
+    let threads = rayon::current_num_threads().max(1);
+    let window = (threads * 4).max(8);
+    let next = AtomicUsize::new(0);
+    // How many results the sink has taken; a task waits while its capture is a window ahead.
+    let written = (Mutex::new(0usize), Condvar::new());
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<T>)>();
+    let mut lost = None;
+    rayon::in_place_scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, written, transform) = (&next, &written, &transform);
+            scope.spawn(move |_| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(i) else { break };
+                {
+                    let mut w = written.0.lock().unwrap_or_else(|e| e.into_inner());
+                    while i >= *w + window {
+                        w = written.1.wait(w).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+                // run_one contains panics of the analysis; this guards the transform, so a
+                // result always arrives and no task waits for ever.
+                let r = catch_unwind(AssertUnwindSafe(|| transform(run_one(path, opts)))).ok();
                 on_done();
-                r
-            })
-            .collect();
-        results.into_iter().for_each(&mut sink);
+                if tx.send((i, r)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending = std::collections::BTreeMap::new();
+        let mut next_out = 0usize;
+        for (i, r) in rx {
+            pending.insert(i, r);
+            while let Some(r) = pending.remove(&next_out) {
+                match r {
+                    Some(r) => sink(r),
+                    None => lost = lost.or(Some(next_out)),
+                }
+                next_out += 1;
+                *written.0.lock().unwrap_or_else(|e| e.into_inner()) = next_out;
+                written.1.notify_all();
+            }
+        }
+    });
+    if let Some(i) = lost {
+        panic!(
+            "internal error: turning the report of {} into output panicked",
+            paths[i].display()
+        );
     }
 }
 
@@ -275,6 +319,61 @@ pub fn read_capture_lines(text: &str, source: &str) -> std::result::Result<Vec<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Paths that do not exist: each capture fails at once (a cheap, real run of the pipeline).
+    fn missing(n: usize) -> Vec<PathBuf> {
+        (0..n)
+            .map(|i| PathBuf::from(format!("no-such-capture-{i:03}")))
+            .collect()
+    }
+
+    #[test]
+    fn run_hands_results_over_in_input_order() {
+        let paths = missing(97);
+        let done = AtomicUsize::new(0);
+        let mut seen = Vec::new();
+        run(
+            &paths,
+            &AnalyzeOptions::default(),
+            &|| {
+                done.fetch_add(1, Ordering::Relaxed);
+            },
+            |r| {
+                // Uneven work, so results arrive out of order.
+                if r.path.to_string_lossy().ends_with('3') {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                (r.path, r.error.is_some())
+            },
+            |(p, failed)| seen.push((p, failed)),
+        );
+        assert_eq!(done.load(Ordering::Relaxed), paths.len());
+        assert_eq!(
+            seen.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+            paths
+        );
+        assert!(seen.iter().all(|(_, failed)| *failed));
+    }
+
+    #[test]
+    fn a_panicking_transform_fails_the_run_instead_of_hanging_it() {
+        let paths = missing(40);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            run(
+                &paths,
+                &AnalyzeOptions::default(),
+                &|| {},
+                |r| {
+                    assert!(!r.path.ends_with("no-such-capture-005"), "boom");
+                    r.path
+                },
+                |_| {},
+            )
+        }));
+        let msg = r.expect_err("panics");
+        let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("no-such-capture-005"), "{msg}");
+    }
 
     #[test]
     fn shards_partition_the_captures() {
