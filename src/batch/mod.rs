@@ -10,8 +10,6 @@ mod summary;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
 
 use serde_json::Value;
 
@@ -195,11 +193,12 @@ pub fn run_one(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
 /// into what the caller keeps with `transform` (on the worker thread: serialising is part of the
 /// parallel work), and hand the results to `sink` in the order of `paths`, on the calling thread.
 ///
-/// One task per pool thread takes the next capture as soon as it is free (no barrier between
-/// groups of captures), but never more than a window of a few captures per thread ahead of the
-/// oldest result not yet handed to `sink`: memory stays flat however many captures there are,
-/// and output order does not depend on timing. `on_done` is called after each capture
-/// (progress).
+/// The calling thread keeps a window of a few captures per pool thread in flight: it spawns one
+/// task per capture, and spawns the next one each time it hands a result to `sink`. There is no
+/// barrier between groups of captures, memory stays flat however many captures there are, and
+/// output order does not depend on timing. Tasks never block (a task blocking inside the pool can
+/// end up stacked on top of the task it waits for, when a thread steals work during a nested
+/// join). `on_done` is called after each capture (progress).
 pub fn run<T: Send>(
     paths: &[PathBuf],
     opts: &AnalyzeOptions,
@@ -207,39 +206,31 @@ pub fn run<T: Send>(
     transform: impl Fn(CaptureReport) -> T + Sync,
     mut sink: impl FnMut(T),
 ) {
-    let threads = rayon::current_num_threads().max(1);
-    let window = (threads * 4).max(8);
-    let next = AtomicUsize::new(0);
-    // How many results the sink has taken; a task waits while its capture is a window ahead.
-    let written = (Mutex::new(0usize), Condvar::new());
+    let window = (rayon::current_num_threads() * 4).max(8);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<T>)>();
     let mut lost = None;
     rayon::in_place_scope(|scope| {
-        for _ in 0..threads {
+        let transform = &transform;
+        let spawn = |i: usize| {
             let tx = tx.clone();
-            let (next, written, transform) = (&next, &written, &transform);
-            scope.spawn(move |_| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = paths.get(i) else { break };
-                {
-                    let mut w = written.0.lock().unwrap_or_else(|e| e.into_inner());
-                    while i >= *w + window {
-                        w = written.1.wait(w).unwrap_or_else(|e| e.into_inner());
-                    }
-                }
-                // run_one contains panics of the analysis; this guards the transform, so a
-                // result always arrives and no task waits for ever.
-                let r = catch_unwind(AssertUnwindSafe(|| transform(run_one(path, opts)))).ok();
-                on_done();
-                if tx.send((i, r)).is_err() {
-                    break;
-                }
+            scope.spawn(move |_| {
+                // run_one contains panics of the analysis; this also guards the transform, so a
+                // result always arrives and the calling thread never waits for ever.
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    let r = transform(run_one(&paths[i], opts));
+                    on_done();
+                    r
+                }))
+                .ok();
+                let _ = tx.send((i, r));
             });
-        }
-        drop(tx);
+        };
+        let mut spawned = paths.len().min(window);
+        (0..spawned).for_each(spawn);
         let mut pending = std::collections::BTreeMap::new();
         let mut next_out = 0usize;
-        for (i, r) in rx {
+        while next_out < paths.len() {
+            let Ok((i, r)) = rx.recv() else { break };
             pending.insert(i, r);
             while let Some(r) = pending.remove(&next_out) {
                 match r {
@@ -247,8 +238,10 @@ pub fn run<T: Send>(
                     None => lost = lost.or(Some(next_out)),
                 }
                 next_out += 1;
-                *written.0.lock().unwrap_or_else(|e| e.into_inner()) = next_out;
-                written.1.notify_all();
+                if spawned < paths.len() {
+                    spawn(spawned);
+                    spawned += 1;
+                }
             }
         }
     });
@@ -319,6 +312,7 @@ pub fn read_capture_lines(text: &str, source: &str) -> std::result::Result<Vec<V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Paths that do not exist: each capture fails at once (a cheap, real run of the pipeline).
     fn missing(n: usize) -> Vec<PathBuf> {
