@@ -193,7 +193,8 @@ pub fn run_one(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
 /// into what the caller keeps with `transform` (on the worker thread: serialising is part of the
 /// parallel work), and hand the results to `sink` in the order of `paths`, on the calling thread.
 ///
-/// The calling thread keeps a window of a few captures per pool thread in flight: it spawns one
+/// The calling thread keeps a window of 16 captures per pool thread in flight (enough that a slow
+/// capture rarely leaves a thread idle while the results after it wait): it spawns one
 /// task per capture, and spawns the next one each time it hands a result to `sink`. There is no
 /// barrier between groups of captures, memory stays flat however many captures there are, and
 /// output order does not depend on timing. Tasks never block (a task blocking inside the pool can
@@ -206,7 +207,7 @@ pub fn run<T: Send>(
     transform: impl Fn(CaptureReport) -> T + Sync,
     mut sink: impl FnMut(T),
 ) {
-    let window = (rayon::current_num_threads() * 4).max(8);
+    let window = (rayon::current_num_threads() * 16).max(32);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<T>)>();
     let mut lost = None;
     rayon::in_place_scope(|scope| {
