@@ -1,10 +1,10 @@
 //! Batch benchmark (issue 9): two generated corpora of session-host captures (hives plus EVTX
 //! logs, hundreds of MB each) analysed by the real binary with `batch -j 1` and `-j 2`, with
 //! captures/s, MB/s and peak RSS, next to `evtx_dump` dumping the same EVTX files in the same
-//! run (best of three interleaved rounds); then the same at half the corpus size to show memory stays
-//! flat. `typical` is shaped like a support bundle (session logs plus System, Security and
-//! Application logs of everyday noise);
-//! `all-relevant` holds only records the diagnosis reads, correlates and cites (the worst case).
+//! run (best of three interleaved rounds); then the same at half the corpus size to show memory
+//! stays flat. `typical` is shaped like a support bundle (session logs plus System, Security and
+//! Application logs of everyday noise); `all-relevant` holds only records the diagnosis reads,
+//! correlates and cites (the worst case).
 //! Prints a Markdown table for docs/performance.md. Run through `benches/run-batch-bench.sh`
 //! (installs evtx_dump).
 //!
