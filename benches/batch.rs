@@ -4,7 +4,7 @@
 //! run (best of three interleaved rounds); then the same at half the corpus size to show memory
 //! stays flat. `typical` is shaped like a support bundle (session logs plus System, Security and
 //! Application logs of everyday noise); `all-relevant` holds only records the diagnosis reads,
-//! correlates and cites (the worst case).
+//! correlates and cites (the worst case). Each timed run starts with the corpus in the page cache.
 //! Prints a Markdown table for docs/performance.md. Run through `benches/run-batch-bench.sh`
 //! (installs evtx_dump).
 //!
@@ -312,9 +312,22 @@ fn run_corpus(
     // Rounds of (-j 1, -j 2, evtx_dump), best of each: interleaved so that a slow phase of the
     // shared machine does not fall on one row only.
     let best = |a: (f64, u64), b: (f64, u64)| (a.0.min(b.0), a.1.max(b.1));
+    // The development machine reclaims cold page cache (DAMON): read the corpus before each run
+    // so every tool reads from memory and the rows compare CPU work, not disk luck.
+    let mut all_files = Vec::new();
+    dir_bytes(root, None, &mut all_files);
+    let warm = || {
+        for f in &all_files {
+            let _ = std::io::copy(
+                &mut std::fs::File::open(f).expect("open"),
+                &mut std::io::sink(),
+            );
+        }
+    };
     let (mut j1, mut j2, mut dumped) = ((f64::MAX, 0), (f64::MAX, 0), (f64::MAX, 0));
     for _ in 0..3 {
         for (jobs, slot) in [("1", &mut j1), ("2", &mut j2)] {
+            warm();
             let r = timed_once(
                 Command::new(bin)
                     .args(["-j", jobs, "batch", "-q"])
@@ -323,6 +336,7 @@ fn run_corpus(
             *slot = best(*slot, r);
         }
         if let Some(script) = &script {
+            warm();
             dumped = best(
                 dumped,
                 timed_once(Command::new("bash").arg("-c").arg(script)),
