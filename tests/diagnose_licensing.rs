@@ -8,7 +8,8 @@ use rdsdiag::diagnose::Confidence;
 use rdsdiag::report::CaptureReport;
 use rdsdiag_testsupport::hive::Data;
 use rdsdiag_testsupport::lic_scenarios::{
-    healthy_sessions, hourly_sessions, rdsh, soft_enforcement_host, LS01, LSM_LOG, RCM_ADMIN_LOG,
+    healthy_host, healthy_sessions, hourly_sessions, rdsh, soft_enforcement_host, LS01, LSM_LOG,
+    RCM_ADMIN_LOG,
 };
 use rdsdiag_testsupport::scenario::{rcm_licensing, Machine, Os, RDP_TCP};
 
@@ -50,10 +51,7 @@ fn quiet_rcm_log() -> Vec<rdsdiag_testsupport::evtx::Ev> {
 
 #[test]
 fn a_healthy_session_host_gets_no_licensing_finding_nor_undecided() {
-    let m = rdsh(Os::Server2019, 4, &[LS01])
-        .with_ls_certificate()
-        .log(LSM_LOG, healthy_sessions())
-        .log(RCM_ADMIN_LOG, quiet_rcm_log());
+    let m = healthy_host(4).log(RCM_ADMIN_LOG, quiet_rcm_log());
     let r = analyse(&m);
     assert!(lic(&r).is_empty(), "{:?}", r.findings);
     let lic_undecided: Vec<_> = r
@@ -229,21 +227,26 @@ fn grace_expired_is_resolved_when_a_license_is_issued_afterwards() {
     assert!(!has(&r, "RDS-LIC-GRACE-EXPIRED"), "{:?}", r.findings);
 }
 
-#[test]
-fn user_disconnects_after_a_license_server_failure_are_not_linked_to_it() {
-    // The user disconnects herself (reason 11) seconds after each RCM 1131.
+/// RDS-LIC-SERVER-UNREACHABLE on a Per Device host whose two first logons are cut with
+/// `reason` seconds after RCM 1131 for LS01 (the failures themselves are proven).
+fn unreachable_after_1131(reason: u32) -> rdsdiag::diagnose::Finding {
     let (lsm, rcm) =
-        rdsdiag_testsupport::lic_scenarios::cut_first_logons(2, 11, &[(1131, Some(LS01))]);
+        rdsdiag_testsupport::lic_scenarios::cut_first_logons(2, reason, &[(1131, Some(LS01))]);
     let m = rdsh(Os::Server2019, 2, &[LS01])
         .with_ls_certificate()
         .log(LSM_LOG, lsm)
         .log(RCM_ADMIN_LOG, rcm);
-    let r = analyse(&m);
-    let f = r
+    analyse(&m)
         .findings
-        .iter()
+        .into_iter()
         .find(|f| f.id == "RDS-LIC-SERVER-UNREACHABLE")
-        .expect("the failures themselves are proven");
+        .expect("the failures themselves are proven")
+}
+
+#[test]
+fn user_disconnects_after_a_license_server_failure_are_not_linked_to_it() {
+    // The user disconnects herself (reason 11) seconds after each RCM 1131.
+    let f = unreachable_after_1131(11);
     assert!(
         !f.explanation
             .contains("disconnect(s) in the timeline follow"),
@@ -252,18 +255,7 @@ fn user_disconnects_after_a_license_server_failure_are_not_linked_to_it() {
     );
 
     // With reason 257 the same disconnects are linked.
-    let (lsm, rcm) =
-        rdsdiag_testsupport::lic_scenarios::cut_first_logons(2, 257, &[(1131, Some(LS01))]);
-    let m = rdsh(Os::Server2019, 2, &[LS01])
-        .with_ls_certificate()
-        .log(LSM_LOG, lsm)
-        .log(RCM_ADMIN_LOG, rcm);
-    let r = analyse(&m);
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.id == "RDS-LIC-SERVER-UNREACHABLE")
-        .expect("found");
+    let f = unreachable_after_1131(257);
     assert!(
         f.explanation
             .contains("2 disconnect(s) in the timeline follow"),

@@ -424,11 +424,7 @@ fn pattern_licensing_disconnect() {
         ],
     ));
     let t = timeline(&all);
-    let lic: Vec<_> = t
-        .patterns
-        .iter()
-        .filter(|p| p.kind == PatternKind::LicensingDisconnect)
-        .collect();
+    let lic: Vec<_> = t.patterns_of(PatternKind::LicensingDisconnect).collect();
     assert_eq!(lic.len(), 1, "{:#?}", t.patterns);
     let p = lic[0];
     assert_eq!(p.sessions, ["S1"]);
@@ -450,11 +446,7 @@ fn pattern_licensing_disconnect() {
         ..TimelineOptions::default()
     };
     let t = build(&all, Some("RDSH01"), &wide);
-    let lic: Vec<_> = t
-        .patterns
-        .iter()
-        .filter(|p| p.kind == PatternKind::LicensingDisconnect)
-        .collect();
+    let lic: Vec<_> = t.patterns_of(PatternKind::LicensingDisconnect).collect();
     assert_eq!(lic.len(), 2);
     assert_eq!(lic[1].sessions, ["S2"]);
     assert!(!lic[1].licensing_reason);
@@ -481,11 +473,7 @@ fn pattern_soft_enforcement() {
         [rcm_licensing(50282, "2024-03-01T07:58:00Z", "")],
     ));
     let t = timeline(&all);
-    let soft: Vec<_> = t
-        .patterns
-        .iter()
-        .filter(|p| p.kind == PatternKind::SoftEnforcement)
-        .collect();
+    let soft: Vec<_> = t.patterns_of(PatternKind::SoftEnforcement).collect();
     assert_eq!(soft.len(), 1, "{:#?}", t.patterns);
     let p = soft[0];
     assert_eq!(p.user.as_deref(), Some(U1));
@@ -521,11 +509,7 @@ fn pattern_cannot_reconnect() {
         disconnect("2024-03-01T10:00:00Z", 3, U2, "10.0.0.7", 5),
     ]);
     let t = timeline(&read("LSM.evtx", base));
-    let cr: Vec<_> = t
-        .patterns
-        .iter()
-        .filter(|p| p.kind == PatternKind::CannotReconnect)
-        .collect();
+    let cr: Vec<_> = t.patterns_of(PatternKind::CannotReconnect).collect();
     assert_eq!(cr.len(), 1, "{:#?}", t.patterns);
     let p = cr[0];
     assert_eq!(p.sessions, ["S1", "S2"]);
@@ -583,11 +567,7 @@ fn pattern_error_burst() {
     let mut all = lsm_ev.clone();
     all.extend(read("System.evtx", errors(3)));
     let t = timeline(&all);
-    let b: Vec<_> = t
-        .patterns
-        .iter()
-        .filter(|p| p.kind == PatternKind::ErrorBurst)
-        .collect();
+    let b: Vec<_> = t.patterns_of(PatternKind::ErrorBurst).collect();
     assert_eq!(b.len(), 1, "{:#?}", t.patterns);
     assert_eq!(b[0].supporting_events, 4);
     assert_eq!(b[0].counts.get("TermDD 56"), Some(&3));

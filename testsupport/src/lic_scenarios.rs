@@ -128,6 +128,14 @@ pub fn healthy_sessions() -> Vec<Ev> {
     ]
 }
 
+/// A healthy domain session host: the given Server Manager mode, LS01 as license server, the
+/// license server certificate, and [`healthy_sessions`] in its LocalSessionManager log.
+pub fn healthy_host(mode: u32) -> Machine {
+    rdsh(Os::Server2019, mode, &[LS01])
+        .with_ls_certificate()
+        .log(LSM_LOG, healthy_sessions())
+}
+
 /// The non-persistent VDI host of seed 001: Per User by policy, license server by policy, no
 /// license server certificate, and every first logon cut with reason 257 after RCM 1131.
 pub fn vdi_host(with_certificate: bool) -> Machine {

@@ -55,12 +55,7 @@ pub static FIXTURES: &[RuleFixture] = &[
         },
         negative: || {
             // Per User configured: nothing to report.
-            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
-                .with_ls_certificate()
-                .log(
-                    crate::lic_scenarios::LSM_LOG,
-                    crate::lic_scenarios::healthy_sessions(),
-                )
+            crate::lic_scenarios::healthy_host(4)
         },
     },
     RuleFixture {
@@ -74,12 +69,7 @@ pub static FIXTURES: &[RuleFixture] = &[
         },
         negative: || {
             // The same host with a license server in Server Manager.
-            crate::lic_scenarios::rdsh(Os::Server2019, 2, &[crate::lic_scenarios::LS01])
-                .with_ls_certificate()
-                .log(
-                    crate::lic_scenarios::LSM_LOG,
-                    crate::lic_scenarios::healthy_sessions(),
-                )
+            crate::lic_scenarios::healthy_host(2)
         },
     },
     RuleFixture {
@@ -98,20 +88,14 @@ pub static FIXTURES: &[RuleFixture] = &[
         },
         negative: || {
             // The same host whose RCM Admin log holds only the grace warning.
-            crate::lic_scenarios::rdsh(Os::Server2019, 2, &[crate::lic_scenarios::LS01])
-                .with_ls_certificate()
-                .log(
-                    crate::lic_scenarios::LSM_LOG,
-                    crate::lic_scenarios::healthy_sessions(),
-                )
-                .log(
-                    crate::lic_scenarios::RCM_ADMIN_LOG,
-                    vec![crate::scenario::rcm_licensing(
-                        "2024-03-04T07:00:00Z",
-                        1129,
-                        Some("2024-06-30"),
-                    )],
-                )
+            crate::lic_scenarios::healthy_host(2).log(
+                crate::lic_scenarios::RCM_ADMIN_LOG,
+                vec![crate::scenario::rcm_licensing(
+                    "2024-03-04T07:00:00Z",
+                    1129,
+                    Some("2024-06-30"),
+                )],
+            )
         },
     },
     RuleFixture {

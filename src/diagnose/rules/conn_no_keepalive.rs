@@ -69,9 +69,7 @@ impl Rule for NoKeepAlive {
     fn check(&self, m: &Model<'_>) -> Outcome {
         let patterns: Vec<_> = m
             .timeline
-            .patterns
-            .iter()
-            .filter(|p| p.kind == PatternKind::CannotReconnect)
+            .patterns_of(PatternKind::CannotReconnect)
             .collect();
         // Without the symptom the rule only concerns session hosts.
         if patterns.is_empty() && m.role(RoleKind::SessionHost) == Tri::No {

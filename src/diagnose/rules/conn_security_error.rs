@@ -103,12 +103,7 @@ impl Rule for SecurityError {
     }
 
     fn check(&self, m: &Model<'_>) -> Outcome {
-        let bursts: Vec<_> = m
-            .timeline
-            .patterns
-            .iter()
-            .filter(|p| p.kind == PatternKind::ErrorBurst)
-            .collect();
+        let bursts: Vec<_> = m.timeline.patterns_of(PatternKind::ErrorBurst).collect();
         if bursts.is_empty() {
             let disconnects = m.timeline.summary.disconnects;
             if disconnects > 0 && !m.has_channel("System") && !m.has_channel(RDPCORE_CHANNEL) {

@@ -127,9 +127,7 @@ impl Rule for ServerUnreachable {
             failures.iter().map(|e| (&*e.file, e.record_id)).collect();
         let linked: Vec<_> = m
             .timeline
-            .patterns
-            .iter()
-            .filter(|p| p.kind == PatternKind::LicensingDisconnect)
+            .patterns_of(PatternKind::LicensingDisconnect)
             // A user, administrator, time-limit or takeover disconnect is not caused by licensing.
             .filter(|p| lic_shared::explained_otherwise(p.reason_code).is_none())
             .filter(|p| {

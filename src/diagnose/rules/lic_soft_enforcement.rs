@@ -84,9 +84,7 @@ impl Rule for SoftEnforcement {
         }
         let patterns: Vec<_> = m
             .timeline
-            .patterns
-            .iter()
-            .filter(|p| p.kind == PatternKind::SoftEnforcement)
+            .patterns_of(PatternKind::SoftEnforcement)
             .collect();
         if patterns.is_empty() {
             return match role {
