@@ -10,7 +10,7 @@ use crate::capture::{self, CaptureOptions};
 use crate::config;
 use crate::diagnose;
 use crate::eventlog::{self, Event, EventFilter};
-use crate::evidence::{Deadline, InputKind, InputStatus, Problem};
+use crate::evidence::{Deadline, InputKind, InputStatus, Problem, ProblemCode};
 use crate::host::facts::host_facts;
 use crate::host::HostIdentity;
 use crate::registry::RegistryView;
@@ -85,7 +85,7 @@ fn finish_statuses(inputs: &mut [capture::Input]) {
             _ => "recognised but not read by this version of rdsdiag",
         };
         input.status = InputStatus::Ignored;
-        input.problems.push(Problem::info("not-read", why));
+        input.problems.push(Problem::info(ProblemCode::NotRead, why));
     }
 }
 

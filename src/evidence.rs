@@ -1,6 +1,8 @@
 //! Shared vocabulary for evidence: what kind of file an input is, which hive it holds, how far it
 //! could be read, and the non-fatal problems met while reading it.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// Which registry hive a hive file (or a registry text export) holds, decided from content.
@@ -114,12 +116,118 @@ pub enum ProblemSeverity {
     Error,
 }
 
+/// The stable, machine-readable identifier of a [`Problem`] (kebab-case in JSON and text). The
+/// list is closed: a new kind of problem gets a new variant here, so codes are never misspelt and
+/// can be matched exhaustively.
+macro_rules! problem_codes {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ProblemCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ProblemCode {
+            /// Every code, in the order of the table.
+            pub const ALL: &'static [ProblemCode] = &[$(ProblemCode::$variant,)*];
+
+            /// The stable string used in JSON and text (`evtx-time-limit`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ProblemCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+problem_codes! {
+    DuplicateRecords = "duplicate-records",
+    EmptyFile = "empty-file",
+    EvtxChunkBadChecksum = "evtx-chunk-bad-checksum",
+    EvtxChunkBadMagic = "evtx-chunk-bad-magic",
+    EvtxChunkUnparsable = "evtx-chunk-unparsable",
+    EvtxDirty = "evtx-dirty",
+    EvtxFull = "evtx-full",
+    EvtxHeaderBadChecksum = "evtx-header-bad-checksum",
+    EvtxIoError = "evtx-io-error",
+    EvtxNotReadable = "evtx-not-readable",
+    EvtxRecordsMissing = "evtx-records-missing",
+    EvtxRecordsUnreadable = "evtx-records-unreadable",
+    EvtxSkippedIrrelevant = "evtx-skipped-irrelevant",
+    EvtxStaleChunkCount = "evtx-stale-chunk-count",
+    EvtxTimeLimit = "evtx-time-limit",
+    EvtxTruncatedTail = "evtx-truncated-tail",
+    ForeignComputer = "foreign-computer",
+    HiveBadBaseBlock = "hive-bad-base-block",
+    HiveBaseBlock = "hive-base-block",
+    HiveBaseBlockRecovered = "hive-base-block-recovered",
+    HiveDirtyLogsNotApplicable = "hive-dirty-logs-not-applicable",
+    HiveDirtyNoLogs = "hive-dirty-no-logs",
+    HiveLogDamaged = "hive-log-damaged",
+    HiveLogNotNeeded = "hive-log-not-needed",
+    HiveLogNotUsed = "hive-log-not-used",
+    HiveLogOrphan = "hive-log-orphan",
+    HiveLogReplayed = "hive-log-replayed",
+    HiveLogUnreadable = "hive-log-unreadable",
+    HiveNoRoot = "hive-no-root",
+    HiveReplayUnreadable = "hive-replay-unreadable",
+    HiveRole = "hive-role",
+    HiveSuperseded = "hive-superseded",
+    HiveUnreadable = "hive-unreadable",
+    HostUnknown = "host-unknown",
+    NestedArchive = "nested-archive",
+    NoSessionId = "no-session-id",
+    NotEvidence = "not-evidence",
+    NotRead = "not-read",
+    RecordsOutOfTimeOrder = "records-out-of-time-order",
+    RegCcsAssumed = "reg-ccs-assumed",
+    RegTextEmpty = "reg-text-empty",
+    RegTextInvalid = "reg-text-invalid",
+    RegTextKeySkipped = "reg-text-key-skipped",
+    RegTextLine = "reg-text-line",
+    RegTextUnreadable = "reg-text-unreadable",
+    TooLarge = "too-large",
+    Unreadable = "unreadable",
+    ZipSizeMismatch = "zip-size-mismatch",
+}
+
+impl std::fmt::Display for ProblemCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ProblemCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Codes order by their string, so sorted problems read the same as before the codes were typed.
+impl Ord for ProblemCode {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for ProblemCode {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq<&str> for ProblemCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// A non-fatal problem met while reading an input. Readers record these on the result instead of
 /// printing them. `code` is a stable machine-readable identifier (kebab-case).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Problem {
     pub severity: ProblemSeverity,
-    pub code: &'static str,
+    pub code: ProblemCode,
     pub message: String,
     /// Byte offset in the file, when the problem has one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,7 +235,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(severity: ProblemSeverity, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(severity: ProblemSeverity, code: ProblemCode, message: impl Into<String>) -> Self {
         Problem {
             severity,
             code,
@@ -136,21 +244,48 @@ impl Problem {
         }
     }
 
-    pub fn info(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn info(code: ProblemCode, message: impl Into<String>) -> Self {
         Self::new(ProblemSeverity::Info, code, message)
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(code: ProblemCode, message: impl Into<String>) -> Self {
         Self::new(ProblemSeverity::Warning, code, message)
     }
 
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(code: ProblemCode, message: impl Into<String>) -> Self {
         Self::new(ProblemSeverity::Error, code, message)
     }
 
     pub fn at(mut self, offset: u64) -> Self {
         self.offset = Some(offset);
         self
+    }
+}
+
+/// What a reader found about one input: the status it ends in, the problems met, and what it
+/// learned on the way. Readers return readings; only the pipeline applies them to the inventory
+/// (`capture::Input::apply`), so no reader mutates the inventory and no module below the pipeline
+/// needs to know about it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reading {
+    /// The status the input ends in (`None`: leave it as the inventory has it).
+    pub status: Option<InputStatus>,
+    pub problems: Vec<Problem>,
+    /// The SHA-256 of the input, when the reader hashed the bytes as it read them (each file is
+    /// read once).
+    pub sha256: Option<String>,
+    /// For EVTX inputs: the integrity account.
+    pub evtx: Option<Integrity>,
+}
+
+impl Reading {
+    /// A reading that sets `status` with `problems`.
+    pub fn new(status: InputStatus, problems: Vec<Problem>) -> Reading {
+        Reading {
+            status: Some(status),
+            problems,
+            ..Reading::default()
+        }
     }
 }
 
@@ -194,4 +329,100 @@ impl Deadline {
             None => "none".into(),
         }
     }
+}
+
+/// What was wrong with a chunk (kebab-case in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChunkProblemKind {
+    /// The chunk header's CRC32 does not match.
+    BadHeaderChecksum,
+    /// The records' CRC32 does not match.
+    BadDataChecksum,
+    /// The chunk does not start with `ElfChnk`.
+    BadMagic,
+    /// The chunk's header or string table could not be parsed.
+    Unparsable,
+    /// The chunk is cut off by the end of the file.
+    CutOff,
+}
+
+impl ChunkProblemKind {
+    /// The stable string used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChunkProblemKind::BadHeaderChecksum => "bad-header-checksum",
+            ChunkProblemKind::BadDataChecksum => "bad-data-checksum",
+            ChunkProblemKind::BadMagic => "bad-magic",
+            ChunkProblemKind::Unparsable => "unparsable",
+            ChunkProblemKind::CutOff => "cut-off",
+        }
+    }
+}
+
+impl PartialEq<&str> for ChunkProblemKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// One chunk that could not be fully trusted or read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChunkProblem {
+    pub chunk: u64,
+    pub offset: u64,
+    pub kind: ChunkProblemKind,
+    pub detail: String,
+}
+
+/// What could and could not be read from one EVTX file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Integrity {
+    pub file_bytes: u64,
+    /// Format version from the file header (`3.1`, `3.2`).
+    pub version: String,
+    pub header_checksum_ok: bool,
+    /// Header flag DIRTY: the log was not closed cleanly; header fields may be stale.
+    pub dirty: bool,
+    /// Header flag FULL: the log reached its maximum size.
+    pub full: bool,
+    /// The chunk count the file header declares.
+    pub declared_chunk_count: u64,
+    /// Complete 64 KiB chunk slots the file has room for.
+    pub chunk_slots: u64,
+    /// Chunks holding records (valid magic, not all zero).
+    pub chunks_found: u64,
+    /// Chunks found whose header and data CRC32s match.
+    pub chunks_valid: u64,
+    pub chunks_bad_checksum: u64,
+    pub chunks_bad_magic: u64,
+    pub chunks_empty: u64,
+    /// Chunks whose string table or header could not be parsed.
+    pub chunks_unparsable: u64,
+    /// Chunks with records at or past the declared chunk count (a stale header count).
+    pub chunks_beyond_declared_count: u64,
+    /// Records the chunk headers declare (sum of their record ID ranges).
+    pub records_declared: u64,
+    /// Records read (relevant or not).
+    pub records_read: u64,
+    /// Records that could not be read (errors), plus those of unparsable chunks.
+    pub records_skipped: u64,
+    /// Records read from chunks with a bad checksum or from a cut-off chunk.
+    pub records_unverified: u64,
+    /// Records kept by the filter.
+    pub records_kept: u64,
+    /// Records rendered to decide or to keep them (the early filter avoids rendering the rest).
+    pub records_rendered: u64,
+    /// Bytes after the last complete chunk (a cut-off copy).
+    pub truncated_tail_bytes: u64,
+    /// Records read from the cut-off partial chunk at the end (also counted as unverified).
+    pub records_from_cut_off_chunk: u64,
+    /// Records per channel (`<none>` for records without one). For a skipped file: the records
+    /// sampled to decide.
+    pub channels: BTreeMap<String, u64>,
+    /// The file was skipped after sampling: its channel holds no catalogued event.
+    pub skipped_irrelevant: bool,
+    /// Chunks left unread because the capture's time limit was reached (0: none).
+    pub chunks_not_read_time_limit: u64,
+    pub chunk_problems: Vec<ChunkProblem>,
 }

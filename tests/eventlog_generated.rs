@@ -247,7 +247,7 @@ fn bad_checksums_keep_records_unverified() {
     assert_eq!(i.records_unverified, 200);
     assert_eq!(r.events.iter().filter(|e| !e.verified).count(), 200);
     assert!(r.events[..100].iter().all(|e| e.verified));
-    let kinds: Vec<_> = i.chunk_problems.iter().map(|p| (p.chunk, p.kind)).collect();
+    let kinds: Vec<_> = i.chunk_problems.iter().map(|p| (p.chunk, p.kind.as_str())).collect();
     assert_eq!(
         kinds,
         [(1, "bad-data-checksum"), (2, "bad-header-checksum")]

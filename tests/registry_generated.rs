@@ -13,7 +13,7 @@ mod registry_input;
 use registry_input::input;
 
 fn codes(i: &Input) -> Vec<&'static str> {
-    i.problems.iter().map(|p| p.code).collect()
+    i.problems.iter().map(|p| p.code.as_str()).collect()
 }
 
 /// An "old" and a "new" SYSTEM tree: changed, added and removed values and keys, enough data to

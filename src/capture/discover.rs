@@ -15,7 +15,7 @@ use super::layout::{self, LayoutInfo};
 use super::sniff::{self, HEAD_LEN};
 use super::{Input, InputSource};
 use crate::error::{Error, Result};
-use crate::evidence::{InputKind, InputStatus, Problem};
+use crate::evidence::{InputKind, InputStatus, Problem, ProblemCode};
 
 /// Limits that protect the run against hostile or absurd archives. All are options of the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +193,7 @@ fn base_input(path: String, source: InputSource) -> Input {
 fn ignored(path: String, source: InputSource, why: &str) -> Input {
     let mut input = base_input(path, source);
     input.status = InputStatus::Ignored;
-    input.problems.push(Problem::info("not-evidence", why));
+    input.problems.push(Problem::info(ProblemCode::NotEvidence, why));
     input
 }
 
@@ -202,7 +202,7 @@ fn unreadable(path: String, source: InputSource, e: &io::Error) -> Input {
     input.status = InputStatus::Rejected;
     input
         .problems
-        .push(Problem::error("unreadable", format!("cannot read: {e}")));
+        .push(Problem::error(ProblemCode::Unreadable, format!("cannot read: {e}")));
     input
 }
 
@@ -218,7 +218,7 @@ fn inventory_file(rel: String, full: PathBuf, opts: &CaptureOptions) -> Input {
         input.status = InputStatus::Rejected;
         input
             .problems
-            .push(Problem::error("unreadable", format!("cannot read: {e}")));
+            .push(Problem::error(ProblemCode::Unreadable, format!("cannot read: {e}")));
     }
     input
 }
@@ -265,18 +265,18 @@ fn hash_and_sniff(
     input.bytes = total;
     input.sha256 = hex(&hasher.finalize());
     if let Some(note) = sniffed.note {
-        input.problems.push(Problem::info("hive-role", note));
+        input.problems.push(Problem::info(ProblemCode::HiveRole, note));
     }
     input.status = match input.kind {
         _ if total == 0 => {
             input
                 .problems
-                .push(Problem::warning("empty-file", "empty file (0 bytes)"));
+                .push(Problem::warning(ProblemCode::EmptyFile, "empty file (0 bytes)"));
             InputStatus::Rejected
         }
         InputKind::Hive if total > opts.max_file_bytes => {
             input.problems.push(Problem::error(
-                "too-large",
+                ProblemCode::TooLarge,
                 format!(
                     "hive larger than the limit of {} bytes",
                     opts.max_file_bytes
@@ -286,14 +286,14 @@ fn hash_and_sniff(
         }
         InputKind::Archive => {
             input.problems.push(Problem::info(
-                "nested-archive",
+                ProblemCode::NestedArchive,
                 "archive inside the capture: not opened (pass it to rdsdiag as its own path)",
             ));
             InputStatus::Ignored
         }
         InputKind::Other => {
             input.problems.push(Problem::info(
-                "not-evidence",
+                ProblemCode::NotEvidence,
                 "not a hive, hive log, EVTX log, .reg export or reg query output",
             ));
             InputStatus::Ignored
@@ -424,13 +424,13 @@ fn inventory_zip(path: &Path, opts: &CaptureOptions) -> Result<Vec<Input>> {
                     if let Err(e) = outcome {
                         input.status = InputStatus::Rejected;
                         input.problems.push(Problem::error(
-                            "unreadable",
+                            ProblemCode::Unreadable,
                             format!("cannot read entry: {e}"),
                         ));
                     } else if input.bytes > *size {
                         input.status = InputStatus::Rejected;
                         input.problems.push(Problem::error(
-                            "zip-size-mismatch",
+                            ProblemCode::ZipSizeMismatch,
                             format!("entry inflates beyond its declared size of {size} bytes"),
                         ));
                     }

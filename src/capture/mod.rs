@@ -15,7 +15,7 @@ pub use layout::{Layout, LayoutInfo};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::evidence::{HiveKind, InputKind, InputStatus, Problem};
+use crate::evidence::{HiveKind, InputKind, InputStatus, Problem, Reading};
 
 /// Where an input's bytes live.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ pub struct Input {
     pub problems: Vec<Problem>,
     /// For EVTX inputs: the integrity account (chunks, records, damage) from the event-log reader.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub evtx: Option<crate::eventlog::Integrity>,
+    pub evtx: Option<crate::evidence::Integrity>,
     #[serde(skip)]
     pub source: InputSource,
 }
@@ -78,6 +78,21 @@ impl Input {
                 }
                 Ok(buf)
             }
+        }
+    }
+
+    /// Take in what a reader found: its status (when it sets one), its problems, its hash and
+    /// its integrity account.
+    pub fn apply(&mut self, reading: Reading) {
+        if let Some(status) = reading.status {
+            self.status = status;
+        }
+        self.problems.extend(reading.problems);
+        if let Some(sha) = reading.sha256 {
+            self.sha256 = sha;
+        }
+        if reading.evtx.is_some() {
+            self.evtx = reading.evtx;
         }
     }
 

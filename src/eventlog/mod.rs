@@ -10,7 +10,7 @@ pub mod query;
 mod reader;
 mod system;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{Read, Seek};
 use std::sync::Arc;
 
@@ -18,7 +18,8 @@ use serde::Serialize;
 
 use crate::capture::{Input, InputSource};
 use crate::catalog::events::{catalog, EventDef};
-use crate::evidence::{Deadline, InputStatus, Problem};
+use crate::evidence::{Deadline, InputStatus, Problem, ProblemCode};
+pub use crate::evidence::{ChunkProblem, ChunkProblemKind, Integrity};
 
 pub use fields::Fields;
 pub use normalize::{normalize_event_id, RCM_PROVIDER};
@@ -226,68 +227,6 @@ impl Event {
     }
 }
 
-/// One chunk that could not be fully trusted or read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChunkProblem {
-    pub chunk: u64,
-    pub offset: u64,
-    /// `bad-header-checksum`, `bad-data-checksum`, `bad-magic`, `unparsable`, `cut-off`.
-    pub kind: &'static str,
-    pub detail: String,
-}
-
-/// What could and could not be read from one EVTX file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Integrity {
-    pub file_bytes: u64,
-    /// Format version from the file header (`3.1`, `3.2`).
-    pub version: String,
-    pub header_checksum_ok: bool,
-    /// Header flag DIRTY: the log was not closed cleanly; header fields may be stale.
-    pub dirty: bool,
-    /// Header flag FULL: the log reached its maximum size.
-    pub full: bool,
-    /// The chunk count the file header declares.
-    pub declared_chunk_count: u64,
-    /// Complete 64 KiB chunk slots the file has room for.
-    pub chunk_slots: u64,
-    /// Chunks holding records (valid magic, not all zero).
-    pub chunks_found: u64,
-    /// Chunks found whose header and data CRC32s match.
-    pub chunks_valid: u64,
-    pub chunks_bad_checksum: u64,
-    pub chunks_bad_magic: u64,
-    pub chunks_empty: u64,
-    /// Chunks whose string table or header could not be parsed.
-    pub chunks_unparsable: u64,
-    /// Chunks with records at or past the declared chunk count (a stale header count).
-    pub chunks_beyond_declared_count: u64,
-    /// Records the chunk headers declare (sum of their record ID ranges).
-    pub records_declared: u64,
-    /// Records read (relevant or not).
-    pub records_read: u64,
-    /// Records that could not be read (errors), plus those of unparsable chunks.
-    pub records_skipped: u64,
-    /// Records read from chunks with a bad checksum or from a cut-off chunk.
-    pub records_unverified: u64,
-    /// Records kept by the filter.
-    pub records_kept: u64,
-    /// Records rendered to decide or to keep them (the early filter avoids rendering the rest).
-    pub records_rendered: u64,
-    /// Bytes after the last complete chunk (a cut-off copy).
-    pub truncated_tail_bytes: u64,
-    /// Records read from the cut-off partial chunk at the end (also counted as unverified).
-    pub records_from_cut_off_chunk: u64,
-    /// Records per channel (`<none>` for records without one). For a skipped file: the records
-    /// sampled to decide.
-    pub channels: BTreeMap<String, u64>,
-    /// The file was skipped after sampling: its channel holds no catalogued event.
-    pub skipped_irrelevant: bool,
-    /// Chunks left unread because the capture's time limit was reached (0: none).
-    pub chunks_not_read_time_limit: u64,
-    pub chunk_problems: Vec<ChunkProblem>,
-}
-
 /// The result of reading one EVTX file.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EvtxReport {
@@ -349,8 +288,8 @@ pub fn read_input_until(input: &mut Input, filter: &EventFilter, deadline: Deadl
         }
         Err(e) => {
             let code = match e {
-                EventLogError::NotEvtx { .. } => "evtx-not-readable",
-                _ => "evtx-io-error",
+                EventLogError::NotEvtx { .. } => ProblemCode::EvtxNotReadable,
+                _ => ProblemCode::EvtxIoError,
             };
             let problem = Problem::error(code, e.to_string());
             input.status = InputStatus::Rejected;

@@ -12,8 +12,8 @@ use evtx::{
 
 use super::normalize::{event_from_json, normalize_event_id, system_fields};
 use super::system::{raw_text_string, FxMap, RawText, TemplateCache};
-use super::{ChunkProblem, Event, EventFilter, EventLogError, EvtxReport};
-use crate::evidence::{Deadline, Problem};
+use super::{ChunkProblem, ChunkProblemKind, Event, EventFilter, EventLogError, EvtxReport};
+use crate::evidence::{Deadline, Problem, ProblemCode};
 
 const HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: u64 = 65536;
@@ -187,7 +187,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         self.report.integrity.chunks_not_read_time_limit = left as u64;
         self.problem(
             Problem::warning(
-                "evtx-time-limit",
+                ProblemCode::EvtxTimeLimit,
                 format!(
                     "reading stopped at chunk {n}: the capture's time limit ({}) was reached; {left} chunk(s) from here on were not read",
                     self.deadline.describe()
@@ -219,19 +219,19 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         if !self.report.integrity.header_checksum_ok {
             let (s, c) = (self.header.checksum, self.header.computed_checksum);
             self.problem(Problem::warning(
-                "evtx-header-bad-checksum",
+                ProblemCode::EvtxHeaderBadChecksum,
                 format!("file header CRC32 invalid (stored {s:#010x}, computed {c:#010x}); its counts are not trusted, chunks are read from their fixed offsets"),
             ));
         }
         if self.report.integrity.dirty {
             self.problem(Problem::info(
-                "evtx-dirty",
+                ProblemCode::EvtxDirty,
                 "the log was not closed cleanly (header flag DIRTY): header fields may be stale; every chunk slot is read, not only the declared ones",
             ));
         }
         if self.report.integrity.full {
             self.problem(Problem::info(
-                "evtx-full",
+                ProblemCode::EvtxFull,
                 "the log reached its maximum size (header flag FULL): older events may have been overwritten",
             ));
         }
@@ -287,7 +287,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                     .flatten()
                     .unwrap_or_else(|| "<none>".into());
                 self.problem(Problem::info(
-                    "evtx-skipped-irrelevant",
+                    ProblemCode::EvtxSkippedIrrelevant,
                     format!("channel {ch} holds no catalogued event: {} chunk(s) sampled (first record each) and skipped", deferred.len()),
                 ));
             }
@@ -374,12 +374,12 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 self.report.integrity.chunk_problems.push(ChunkProblem {
                     chunk: number,
                     offset: chunk_offset,
-                    kind: "bad-magic",
+                    kind: ChunkProblemKind::BadMagic,
                     detail: format!("no chunk signature (starts {:02x?})", &buf[..8]),
                 });
                 self.problem(
                     Problem::warning(
-                        "evtx-chunk-bad-magic",
+                        ProblemCode::EvtxChunkBadMagic,
                         format!("chunk {number} has no chunk signature and holds data: its records (if any) cannot be read"),
                     )
                     .at(chunk_offset),
@@ -401,12 +401,12 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                     self.report.integrity.chunk_problems.push(ChunkProblem {
                         chunk: number,
                         offset: chunk_offset,
-                        kind: "unparsable",
+                        kind: ChunkProblemKind::Unparsable,
                         detail: e.to_string(),
                     });
                     self.problem(
                         Problem::warning(
-                            "evtx-chunk-unparsable",
+                            ProblemCode::EvtxChunkUnparsable,
                             format!("chunk {number}: header unreadable ({e})"),
                         )
                         .at(chunk_offset),
@@ -445,7 +445,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 h.extend_from_slice(&cd.data[..120]);
                 h.extend_from_slice(&cd.data[128..512]);
                 let computed = evtx::checksum_ieee(&h);
-                self.bad_checksum(number, chunk_offset, "bad-header-checksum", format!("chunk header CRC32 invalid (stored {stored:#010x}, computed {computed:#010x})"), declared);
+                self.bad_checksum(number, chunk_offset, ChunkProblemKind::BadHeaderChecksum, format!("chunk header CRC32 invalid (stored {stored:#010x}, computed {computed:#010x})"), declared);
             }
             if cut_off.is_none() && !data_ok {
                 let stored = cd.header.events_checksum;
@@ -459,13 +459,13 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                         cd.header.free_space_offset
                     )
                 };
-                self.bad_checksum(number, chunk_offset, "bad-data-checksum", detail, declared);
+                self.bad_checksum(number, chunk_offset, ChunkProblemKind::BadDataChecksum, detail, declared);
             }
             if let Some(len) = cut_off {
                 self.report.integrity.chunk_problems.push(ChunkProblem {
                     chunk: number,
                     offset: chunk_offset,
-                    kind: "cut-off",
+                    kind: ChunkProblemKind::CutOff,
                     detail: format!("only {len} of 65536 bytes present"),
                 });
             }
@@ -531,7 +531,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                     i.chunk_problems.push(ChunkProblem {
                         chunk: number,
                         offset: chunk_offset,
-                        kind: "unparsable",
+                        kind: ChunkProblemKind::Unparsable,
                         detail: e.to_string(),
                     });
                 }
@@ -547,7 +547,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 self.report.integrity.records_skipped += lost;
                 self.problem(
                     Problem::warning(
-                        "evtx-chunk-unparsable",
+                        ProblemCode::EvtxChunkUnparsable,
                         format!(
                             "chunk {number}: cannot be parsed ({e}); {lost} record(s) are lost"
                         ),
@@ -644,7 +644,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         if errors > 0 {
             self.problem(
                 Problem::warning(
-                    "evtx-records-unreadable",
+                    ProblemCode::EvtxRecordsUnreadable,
                     format!(
                         "chunk {number}: {errors} record(s) could not be read (first: {})",
                         first_error.unwrap_or_default()
@@ -818,7 +818,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         &mut self,
         number: u64,
         offset: u64,
-        kind: &'static str,
+        kind: ChunkProblemKind,
         detail: String,
         declared: u64,
     ) {
@@ -830,7 +830,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         });
         self.problem(
             Problem::warning(
-                "evtx-chunk-bad-checksum",
+                ProblemCode::EvtxChunkBadChecksum,
                 format!("chunk {number}: {detail}; its records (up to {declared}) are kept and marked unverified"),
             )
             .at(offset),
@@ -919,20 +919,20 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         let from_cut = i.records_from_cut_off_chunk;
         if stale > 0 {
             self.problem(Problem::info(
-                "evtx-stale-chunk-count",
+                ProblemCode::EvtxStaleChunkCount,
                 format!("the header declares {declared_count} chunk(s) but {stale} more hold records (a stale count): all of them were read; tools that trust the header miss these records"),
             ));
         }
         if missing > 0 && !skipped {
             self.problem(Problem::warning(
-                "evtx-records-missing",
+                ProblemCode::EvtxRecordsMissing,
                 format!("the chunk headers declare {missing} more record(s) than could be found"),
             ));
         }
         if tail > 0 {
             self.problem(
                 Problem::warning(
-                    "evtx-truncated-tail",
+                    ProblemCode::EvtxTruncatedTail,
                     format!("the file ends {tail} bytes into a chunk slot (a cut-off copy): {from_cut} record(s) were read from the partial chunk and marked unverified; the rest of it is lost"),
                 )
                 .at(self.size - tail),

@@ -18,7 +18,7 @@ mod types;
 use serde::Serialize;
 
 use crate::capture::Input;
-use crate::evidence::{HiveKind, InputKind, InputStatus, Problem};
+use crate::evidence::{HiveKind, InputKind, InputStatus, Problem, ProblemCode};
 
 use self::baseblock::BaseBlock;
 use self::hive::HiveSource;
@@ -129,7 +129,7 @@ impl RegistryView {
                     inputs[hi].status = InputStatus::Rejected;
                     inputs[hi]
                         .problems
-                        .push(Problem::error("hive-unreadable", e.to_string()));
+                        .push(Problem::error(ProblemCode::HiveUnreadable, e.to_string()));
                 }
             }
         }
@@ -148,7 +148,7 @@ impl RegistryView {
                     inputs[li].status = InputStatus::Rejected;
                     inputs[li]
                         .problems
-                        .push(Problem::error("hive-log-unreadable", e.to_string()));
+                        .push(Problem::error(ProblemCode::HiveLogUnreadable, e.to_string()));
                     continue;
                 }
             }
@@ -183,7 +183,7 @@ impl RegistryView {
                 inputs[hi].status = InputStatus::Rejected;
                 inputs[hi]
                     .problems
-                    .push(Problem::error("hive-bad-base-block", "no regf base block").at(0));
+                    .push(Problem::error(ProblemCode::HiveBadBaseBlock, "no regf base block").at(0));
                 continue;
             };
             let mut logs: Vec<LoadedLog> = Vec::new();
@@ -217,7 +217,7 @@ impl RegistryView {
                 if logs.is_empty() {
                     state = HiveState::Stale;
                     inputs[hi].problems.push(Problem::warning(
-                        "hive-dirty-no-logs",
+                        ProblemCode::HiveDirtyNoLogs,
                         format!("dirty ({why}), no transaction logs: values may be stale"),
                     ));
                 } else {
@@ -249,19 +249,19 @@ impl RegistryView {
                         };
                         inputs[hi]
                             .problems
-                            .push(Problem::info("hive-log-replayed", msg.clone()));
+                            .push(Problem::info(ProblemCode::HiveLogReplayed, msg.clone()));
                         let li = logs[u.log].input;
                         inputs[li].status = InputStatus::Parsed;
                         inputs[li]
                             .problems
-                            .push(Problem::info("hive-log-replayed", msg));
+                            .push(Problem::info(ProblemCode::HiveLogReplayed, msg));
                     }
                     for n in &report.notes {
                         let li = logs[n.log].input;
                         let mut p = if n.damaged {
-                            Problem::warning("hive-log-damaged", n.message.clone())
+                            Problem::warning(ProblemCode::HiveLogDamaged, n.message.clone())
                         } else {
-                            Problem::info("hive-log-not-used", n.message.clone())
+                            Problem::info(ProblemCode::HiveLogNotUsed, n.message.clone())
                         };
                         if let Some(o) = n.offset {
                             p = p.at(o);
@@ -291,7 +291,7 @@ impl RegistryView {
                     }
                     if report.base_block_recovered {
                         inputs[hi].problems.push(Problem::warning(
-                            "hive-base-block-recovered",
+                            ProblemCode::HiveBaseBlockRecovered,
                             "base block damaged: recovered from a transaction log",
                         ));
                     }
@@ -303,7 +303,7 @@ impl RegistryView {
                         .any(|n| n.damaged && report.used.iter().any(|u| u.log == n.log))
                     {
                         inputs[hi].problems.push(Problem::warning(
-                            "hive-log-damaged",
+                            ProblemCode::HiveLogDamaged,
                             "a transaction log is damaged: replay stopped before its bad part, later changes are lost: values may be stale",
                         ));
                     }
@@ -313,7 +313,7 @@ impl RegistryView {
                     } else {
                         state = HiveState::Stale;
                         inputs[hi].problems.push(Problem::warning(
-                            "hive-dirty-logs-not-applicable",
+                            ProblemCode::HiveDirtyLogsNotApplicable,
                             format!("dirty ({why}); the transaction logs hold nothing to apply: values may be stale"),
                         ));
                     }
@@ -322,7 +322,7 @@ impl RegistryView {
                 for l in &logs {
                     inputs[l.input].status = InputStatus::Parsed;
                     inputs[l.input].problems.push(Problem::info(
-                        "hive-log-not-needed",
+                        ProblemCode::HiveLogNotNeeded,
                         "not needed: the hive is clean",
                     ));
                 }
@@ -332,7 +332,7 @@ impl RegistryView {
                 Ok(_) => {}
                 Err(nt_hive::NtHiveError::SequenceNumberMismatch { .. }) => {}
                 Err(e) => inputs[hi].problems.push(Problem::warning(
-                    "hive-base-block",
+                    ProblemCode::HiveBaseBlock,
                     format!("base block: {e}"),
                 )),
             }
@@ -343,14 +343,14 @@ impl RegistryView {
                 bytes = orig;
                 state = HiveState::Stale;
                 inputs[hi].problems.push(Problem::warning(
-                    "hive-replay-unreadable",
+                    ProblemCode::HiveReplayUnreadable,
                     "the replayed hive cannot be read; reading the primary file as it is: values may be stale",
                 ));
             }
             if !root_ok(&bytes) {
                 inputs[hi].status = InputStatus::Rejected;
                 inputs[hi].problems.push(Problem::error(
-                    "hive-no-root",
+                    ProblemCode::HiveNoRoot,
                     "the root key cannot be read",
                 ));
                 continue;
@@ -358,7 +358,7 @@ impl RegistryView {
             let log_damaged = inputs[hi]
                 .problems
                 .iter()
-                .any(|p| p.code == "hive-log-damaged");
+                .any(|p| p.code == ProblemCode::HiveLogDamaged);
             inputs[hi].status = if state == HiveState::Stale || log_damaged {
                 InputStatus::Partial
             } else {
@@ -371,7 +371,7 @@ impl RegistryView {
             if owner.is_none() && inputs[li].status == InputStatus::Pending {
                 inputs[li].status = InputStatus::Ignored;
                 inputs[li].problems.push(Problem::info(
-                    "hive-log-orphan",
+                    ProblemCode::HiveLogOrphan,
                     "no hive file for this transaction log in the capture",
                 ));
             }
@@ -389,7 +389,7 @@ impl RegistryView {
                 Err(e) => {
                     inp.status = InputStatus::Rejected;
                     inp.problems
-                        .push(Problem::error("reg-text-unreadable", e.to_string()));
+                        .push(Problem::error(ProblemCode::RegTextUnreadable, e.to_string()));
                     continue;
                 }
             };
@@ -402,7 +402,7 @@ impl RegistryView {
                 Err(e) => {
                     inp.status = InputStatus::Rejected;
                     inp.problems
-                        .push(Problem::error("reg-text-invalid", e.to_string()));
+                        .push(Problem::error(ProblemCode::RegTextInvalid, e.to_string()));
                     continue;
                 }
             };
@@ -410,11 +410,11 @@ impl RegistryView {
             let mut line_problems: Vec<Problem> = parsed
                 .errors
                 .iter()
-                .map(|e| Problem::warning("reg-text-line", e.to_string()))
+                .map(|e| Problem::warning(ProblemCode::RegTextLine, e.to_string()))
                 .collect();
             line_problems.extend(unmapped.iter().map(|u| {
                 Problem::warning(
-                    "reg-text-key-skipped",
+                    ProblemCode::RegTextKeySkipped,
                     format!("line {}: {}", u.line, u.reason),
                 )
             }));
@@ -423,7 +423,7 @@ impl RegistryView {
                 .extend(line_problems.into_iter().take(MAX_LINE_PROBLEMS));
             if total > MAX_LINE_PROBLEMS {
                 inp.problems.push(Problem::warning(
-                    "reg-text-line",
+                    ProblemCode::RegTextLine,
                     format!(
                         "{} more line problems not listed",
                         total - MAX_LINE_PROBLEMS
@@ -438,7 +438,7 @@ impl RegistryView {
             };
             if !has_keys {
                 inp.problems
-                    .push(Problem::error("reg-text-empty", "no usable keys"));
+                    .push(Problem::error(ProblemCode::RegTextEmpty, "no usable keys"));
             }
             texts.extend(trees);
         }
@@ -466,7 +466,7 @@ impl RegistryView {
                 .find(|x| x.path == src.file && x.kind == InputKind::Hive)
             {
                 inp.problems.push(Problem::info(
-                    "hive-superseded",
+                    ProblemCode::HiveSuperseded,
                     format!(
                         "another {} hive file takes precedence for lookups",
                         src.kind
@@ -506,7 +506,7 @@ impl RegistryView {
                 {
                     if let Some(inp) = inputs.iter_mut().find(|x| x.path == t.file) {
                         inp.problems.push(Problem::warning(
-                            "reg-ccs-assumed",
+                            ProblemCode::RegCcsAssumed,
                             format!("no Select\\Current in the evidence: assuming {} (the only control set exported) is the current one", paths::control_set_name(n)),
                         ));
                     }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::catalog::events::catalog;
 use crate::catalog::reasons::{self, CodeSpace};
 use crate::eventlog::{Event, Fields};
-use crate::evidence::Problem;
+use crate::evidence::{Problem, ProblemCode};
 
 pub use render::{render_jsonl, render_text, render_timesketch, OutputTz, TzError};
 pub use roles::Role;
@@ -505,7 +505,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
     let host_short = host_computer.map(short_host).filter(|h| !h.is_empty());
     if host_short.is_none() {
         notes.push(Problem::info(
-            "host-unknown",
+            ProblemCode::HostUnknown,
             "the capture's computer name is unknown: events from other computers are not flagged",
         ));
     }
@@ -547,7 +547,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
     });
     if duplicates > 0 {
         notes.push(Problem::info(
-            "duplicate-records",
+            ProblemCode::DuplicateRecords,
             format!(
                 "{duplicates} records appear in more than one file and were counted once (duplicates in: {})",
                 dup_files.into_iter().collect::<Vec<_>>().join(", ")
@@ -570,7 +570,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
     }
     if !unordered_files.is_empty() {
         notes.push(Problem::info(
-            "records-out-of-time-order",
+            ProblemCode::RecordsOutOfTimeOrder,
             format!(
                 "records are not in time order within: {} (sorted by time)",
                 unordered_files.into_iter().collect::<Vec<_>>().join(", ")
@@ -649,14 +649,14 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
     }
     if no_session_id > 0 {
         notes.push(Problem::warning(
-            "no-session-id",
+            ProblemCode::NoSessionId,
             format!("{no_session_id} session events carry no readable session id and were not joined to a session"),
         ));
     }
     let foreign = tevents.iter().filter(|e| e.foreign_computer).count();
     if foreign > 0 {
         notes.push(Problem::warning(
-            "foreign-computer",
+            ProblemCode::ForeignComputer,
             format!(
                 "{foreign} events name a computer other than the capture host {}",
                 host_computer.unwrap_or_default()
