@@ -106,7 +106,7 @@ fn main() {
         Some(HiveKind::Software),
         &clean,
     )];
-    let (open_clean, view) = time(5, || RegistryView::load(&mut clean_inputs.clone()));
+    let (open_clean, view) = time(5, || RegistryView::load(&clean_inputs).view);
     rows.push(format!("| open clean hive | {} hive, {n} keys, {} values | {} | file read + base block + root check |", mb(clean.len()), 3 * n, ms(open_clean)));
 
     // Open the dirty hive with its log: replay in memory.
@@ -128,7 +128,7 @@ fn main() {
     ];
     let (open_dirty, (dview, problems)) = time(5, || {
         let mut inputs = dirty_inputs.clone();
-        let v = RegistryView::load(&mut inputs);
+        let v = RegistryView::load(&inputs).apply_to(&mut inputs);
         (v, inputs[0].problems.clone())
     });
     let replayed = problems
@@ -204,7 +204,7 @@ fn main() {
         Encoding::Utf16LeBom,
     );
     let reg_inputs = vec![input(dir, "part.reg", InputKind::RegExport, None, &reg)];
-    let (reg_t, _) = time(3, || RegistryView::load(&mut reg_inputs.clone()));
+    let (reg_t, _) = time(3, || RegistryView::load(&reg_inputs).view);
     rows.push(format!(
         "| open .reg export | {} UTF-16LE, {} keys | {} | parse + tree |",
         mb(reg.len()),
@@ -216,7 +216,7 @@ fn main() {
         Encoding::Utf16LeBom,
     );
     let query_inputs = vec![input(dir, "part.txt", InputKind::RegQuery, None, &query)];
-    let (q_t, _) = time(3, || RegistryView::load(&mut query_inputs.clone()));
+    let (q_t, _) = time(3, || RegistryView::load(&query_inputs).view);
     rows.push(format!(
         "| open reg query text | {} UTF-16LE, {} keys | {} | parse + tree |",
         mb(query.len()),

@@ -56,12 +56,16 @@ pub struct Analysis {
 pub fn read_capture(path: &Path, opts: &AnalyzeOptions) -> crate::Result<Analysis> {
     let deadline = Deadline::from_limit(opts.time_limit);
     let mut capture = capture::open(path, &opts.capture)?;
-    let registry = RegistryView::load(&mut capture.inputs);
+    let registry = RegistryView::load(&capture.inputs).apply_to(&mut capture.inputs);
     let mut events: Vec<Event> = capture
         .inputs
         .par_iter_mut()
         .filter(|i| i.kind == InputKind::Evtx && i.status == InputStatus::Pending)
-        .flat_map_iter(|input| eventlog::read_input_until(input, &opts.events, deadline).events)
+        .flat_map_iter(|input| {
+            let (report, reading) = eventlog::read_input(input, &opts.events, deadline);
+            input.apply(reading);
+            report.events
+        })
         .collect();
     eventlog::query::sort_events(&mut events);
     finish_statuses(&mut capture.inputs);
@@ -85,7 +89,9 @@ fn finish_statuses(inputs: &mut [capture::Input]) {
             _ => "recognised but not read by this version of rdsdiag",
         };
         input.status = InputStatus::Ignored;
-        input.problems.push(Problem::info(ProblemCode::NotRead, why));
+        input
+            .problems
+            .push(Problem::info(ProblemCode::NotRead, why));
     }
 }
 

@@ -40,7 +40,7 @@ fn windows_10_system_hive_against_regipy_facts() {
 
     let mut cap = capture::open(&dir.join("regipy"), &CaptureOptions::default()).unwrap();
     cap.inputs.retain(|i| i.path.ends_with("SYSTEM_2"));
-    let view = RegistryView::load(&mut cap.inputs);
+    let view = RegistryView::load(&cap.inputs).apply_to(&mut cap.inputs);
     let s = resolve(&view);
 
     // Licensing mode: RCM\Licensing Core value, SOFTWARE (policy) not provided.

@@ -53,7 +53,7 @@ fn read(entries: &[Entry], form: Form, hives: &[HiveKind]) -> (Settings, HostFac
     let dir = tempfile::tempdir().unwrap();
     write_capture(dir.path(), entries, form, hives);
     let mut cap = capture::open(dir.path(), &CaptureOptions::default()).unwrap();
-    let view = RegistryView::load(&mut cap.inputs);
+    let view = RegistryView::load(&cap.inputs).apply_to(&mut cap.inputs);
     (resolve(&view), host_facts(&view), view)
 }
 
@@ -227,7 +227,7 @@ fn text_export_of_only_the_rds_keys() {
     )
     .unwrap();
     let mut cap = capture::open(dir.path(), &CaptureOptions::default()).unwrap();
-    let view = RegistryView::load(&mut cap.inputs);
+    let view = RegistryView::load(&cap.inputs).apply_to(&mut cap.inputs);
     let s = resolve(&view);
     assert_eq!(s.get("licensing_mode").unwrap().state, SettingState::Set);
     assert_eq!(s.get("deny_connections").unwrap().state, SettingState::Set);

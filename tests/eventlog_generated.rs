@@ -247,7 +247,11 @@ fn bad_checksums_keep_records_unverified() {
     assert_eq!(i.records_unverified, 200);
     assert_eq!(r.events.iter().filter(|e| !e.verified).count(), 200);
     assert!(r.events[..100].iter().all(|e| e.verified));
-    let kinds: Vec<_> = i.chunk_problems.iter().map(|p| (p.chunk, p.kind.as_str())).collect();
+    let kinds: Vec<_> = i
+        .chunk_problems
+        .iter()
+        .map(|p| (p.chunk, p.kind.as_str()))
+        .collect();
     assert_eq!(
         kinds,
         [(1, "bad-data-checksum"), (2, "bad-header-checksum")]
@@ -468,7 +472,15 @@ fn read_input_sets_status_and_problems() {
         evtx: None,
         source: InputSource::File(path.clone()),
     };
-    let r = rdsdiag::eventlog::read_input(&mut input, &EventFilter::rds());
+    let r = {
+        let (r, reading) = rdsdiag::eventlog::read_input(
+            &input,
+            &EventFilter::rds(),
+            rdsdiag::evidence::Deadline::none(),
+        );
+        input.apply(reading);
+        r
+    };
     assert_eq!(r.events.len(), 200);
     assert_eq!(&*r.events[0].file, "Logs/LSM.evtx");
     assert_eq!(input.status, InputStatus::Partial);
@@ -481,7 +493,15 @@ fn read_input_sets_status_and_problems() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 
     std::fs::write(&path, b"not an event log").unwrap();
-    let r = rdsdiag::eventlog::read_input(&mut input, &EventFilter::rds());
+    let r = {
+        let (r, reading) = rdsdiag::eventlog::read_input(
+            &input,
+            &EventFilter::rds(),
+            rdsdiag::evidence::Deadline::none(),
+        );
+        input.apply(reading);
+        r
+    };
     assert!(r.events.is_empty());
     assert_eq!(input.status, InputStatus::Rejected);
     assert!(input.problems.iter().any(|p| p.code == "evtx-not-readable"));

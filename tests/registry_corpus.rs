@@ -79,7 +79,7 @@ fn system_2_gives_the_facts_and_says_it_may_be_stale() {
     let f = &facts["files"]["regipy/SYSTEM_2"]["facts_regipy"];
     let mut inputs = inputs(&dir, |p| p.ends_with("SYSTEM_2"));
     assert_eq!(inputs[0].hive, Some(HiveKind::System));
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let sys = input(&inputs, "SYSTEM_2");
     assert_eq!(sys.status, InputStatus::Partial);
     let stale = sys
@@ -280,7 +280,7 @@ fn dirty_ntuser_with_logs_gives_post_replay_values() {
             assert_eq!(i.hive, Some(HiveKind::NtUser), "role of {}", i.path);
         }
     }
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(
         view.hive_state(HiveKind::NtUser),
         Some(rdsdiag::registry::HiveState::Replayed)
@@ -344,7 +344,7 @@ fn dirty_ntuser_without_logs_reads_the_stale_values() {
     let Some(dir) = corpus() else { return };
     let facts = facts(&dir);
     let mut inputs = inputs(&dir, |p| p.ends_with("transactions_NTUSER.DAT"));
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert!(inputs[0]
         .problems
         .iter()

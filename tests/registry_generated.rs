@@ -140,7 +140,7 @@ fn new_format_log_replay_in_memory_without_touching_the_evidence() {
             &dirty.logs[0].1,
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(
         inputs[0].status,
         InputStatus::Parsed,
@@ -183,7 +183,7 @@ fn new_format_log_replay_in_memory_without_touching_the_evidence() {
         Some(HiveKind::System),
         &dirty.primary,
     )];
-    let stale = RegistryView::load(&mut alone);
+    let stale = RegistryView::load(&alone).apply_to(&mut alone);
     assert_eq!(codes(&alone[0]), vec!["hive-dirty-no-logs"]);
     assert_eq!(alone[0].status, InputStatus::Partial);
     assert_old_state(&stale);
@@ -219,7 +219,7 @@ fn two_logs_continue_each_other_and_old_entries_are_skipped() {
             &dirty.logs[0].1,
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let replayed: Vec<&str> = inputs[0]
         .problems
         .iter()
@@ -264,7 +264,7 @@ fn two_logs_continue_each_other_and_old_entries_are_skipped() {
             &dirty.logs[0].1,
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert!(
         codes(&inputs[2]).contains(&"hive-log-not-used"),
         "{:?}",
@@ -306,7 +306,7 @@ fn damaged_log_entry_stops_replay_there() {
             &dirty.logs[0].1,
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let msg = &inputs[0]
         .problems
         .iter()
@@ -365,7 +365,7 @@ fn damaged_log_entry_stops_replay_there() {
             &clean.logs[0].1,
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert!(msg_of(&inputs[0]).starts_with("replayed 2 entries"));
     assert_eq!(
         view.value(HiveKind::System, ccs_ts, "TSEnabled")
@@ -415,7 +415,7 @@ fn replay_that_yields_an_unreadable_hive_falls_back_to_the_primary_file() {
             &dirty.logs[0].1,
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_ne!(
         inputs[0].status,
         InputStatus::Rejected,
@@ -450,7 +450,7 @@ fn old_format_log_replay() {
             &dirty.logs[0].1,
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let msg = &inputs[0]
         .problems
         .iter()
@@ -498,7 +498,7 @@ fn logs_pair_by_embedded_file_name_when_names_do_not_match() {
             &dirty.logs[0].1,
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert!(
         codes(&inputs[0]).contains(&"hive-log-replayed"),
         "{:?}",
@@ -529,7 +529,7 @@ fn control_set_numbers_of_ten_and_more() {
         Some(HiveKind::System),
         &hive::build_hive(&t),
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(view.current_control_set(), Lookup::Found(12));
     let v = view
         .value(
@@ -580,7 +580,7 @@ fn unknown_types_big_data_and_large_subkey_lists() {
         Some(HiveKind::NtUser),
         &hive::build_hive(&t),
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let odd = view
         .value(HiveKind::NtUser, "Software", "odd")
         .into_found()
@@ -667,7 +667,7 @@ fn damaged_cells_are_unreadable_with_file_and_offset_and_do_not_stop_the_rest() 
         Some(HiveKind::Software),
         &b,
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     match view.value(HiveKind::Software, "K", "Broken") {
         Lookup::Unreadable(u) => {
             assert_eq!(u.file, "hive.dat");
@@ -718,7 +718,7 @@ fn text_exports_cover_only_their_subtrees() {
         None,
         &regtext::encode(&reg, Encoding::Utf16LeBom),
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(
         inputs[0].status,
         InputStatus::Parsed,
@@ -821,7 +821,7 @@ fn control_sets_map_both_ways_in_text_exports() {
         None,
         &regtext::encode(&reg, Encoding::Utf8),
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(view.current_control_set(), Lookup::Found(2));
     let v = view
         .value(
@@ -864,7 +864,7 @@ fn control_sets_map_both_ways_in_text_exports() {
             select.as_bytes(),
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(view.current_control_set(), Lookup::Found(3));
     assert!(view
         .value(
@@ -897,7 +897,7 @@ fn control_sets_map_both_ways_in_text_exports() {
         None,
         only.as_bytes(),
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(view.current_control_set(), Lookup::Found(1));
     assert!(codes(&inputs[0]).contains(&"reg-ccs-assumed"));
     assert!(view
@@ -949,7 +949,7 @@ fn precedence_hive_then_reg_then_reg_query() {
     };
     let ts = r"CurrentControlSet\Control\Terminal Server";
     let mut all = mk(true);
-    let view = RegistryView::load(&mut all);
+    let view = RegistryView::load(&all).apply_to(&mut all);
     let v = view
         .value(HiveKind::System, ts, "fDenyTSConnections")
         .into_found()
@@ -964,7 +964,7 @@ fn precedence_hive_then_reg_then_reg_query() {
         Lookup::Absent
     );
     let mut texts = mk(false);
-    let view = RegistryView::load(&mut texts);
+    let view = RegistryView::load(&texts).apply_to(&mut texts);
     let v = view
         .value(HiveKind::System, ts, "fDenyTSConnections")
         .into_found()
@@ -976,7 +976,7 @@ fn precedence_hive_then_reg_then_reg_query() {
     let forms: Vec<SourceForm> = view.sources().iter().map(|s| s.form).collect();
     assert_eq!(forms, vec![SourceForm::RegExport, SourceForm::RegQuery]);
     let mut query_only = vec![mk(false).remove(0)];
-    let view = RegistryView::load(&mut query_only);
+    let view = RegistryView::load(&query_only).apply_to(&mut query_only);
     let v = view
         .value(HiveKind::System, ts, "fDenyTSConnections")
         .into_found()
@@ -1005,7 +1005,7 @@ fn user_hives_deletions_and_several_hives_in_one_text_file() {
         None,
         &regtext::encode(text, Encoding::Utf16LeBom),
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(
         inputs[0].status,
         InputStatus::Partial,
@@ -1077,7 +1077,7 @@ fn several_hive_files_of_one_kind_prefer_clean_and_not_regback() {
             &hive::build_hive(&a),
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(
         view.value(HiveKind::System, r"CurrentControlSet\Control", "Which")
             .into_found()
@@ -1127,7 +1127,7 @@ fn malformed_text_yields_errors_naming_the_line() {
             &regtext::encode(reg, Encoding::Utf16LeBom)[..101],
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let lines = |i: &Input| {
         i.problems
             .iter()
@@ -1192,7 +1192,7 @@ fn reader_assertions_on_bad_offsets_become_unreadable() {
         Some(HiveKind::Software),
         &b,
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     match view.value(HiveKind::Software, "K", "Long") {
         Lookup::Unreadable(u) => assert_eq!(u.file, "h"),
         other => panic!("expected unreadable, got {other:?}"),
@@ -1226,7 +1226,7 @@ fn large_subkey_lists_use_index_roots() {
         Some(HiveKind::Software),
         &b,
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let k = view
         .key(HiveKind::Software, "Many")
         .into_found()
@@ -1265,7 +1265,7 @@ fn damaged_base_block_is_recovered_from_the_log_or_read_as_is() {
             &dirty.logs[0].1,
         ),
     ];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let c = codes(&inputs[0]);
     assert!(c.contains(&"hive-base-block-recovered"), "{c:?}");
     assert!(c.contains(&"hive-log-replayed"), "{c:?}");
@@ -1281,7 +1281,7 @@ fn damaged_base_block_is_recovered_from_the_log_or_read_as_is() {
         Some(HiveKind::System),
         &bad,
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let p = inputs[0]
         .problems
         .iter()
@@ -1317,7 +1317,7 @@ fn key_last_written_time_from_hives_only() {
         Some(HiveKind::Software),
         &b,
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let k = view
         .key(
             HiveKind::Software,
@@ -1337,7 +1337,7 @@ fn key_last_written_time_from_hives_only() {
         None,
         reg.as_bytes(),
     )];
-    let view = RegistryView::load(&mut inputs);
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(
         view.key(HiveKind::Software, "Policies")
             .into_found()

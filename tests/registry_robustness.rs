@@ -77,7 +77,7 @@ proptest! {
         }
         let tmp = tempfile::tempdir().expect("tmp");
         let mut inputs = vec![input(tmp.path(), "SYSTEM", InputKind::Hive, Some(HiveKind::System), &b)];
-        let view = RegistryView::load(&mut inputs);
+        let view = RegistryView::load(&inputs).apply_to(&mut inputs);
         prop_assert_ne!(inputs[0].status, InputStatus::Pending);
         exercise(&view);
     }
@@ -99,7 +99,7 @@ proptest! {
             input(tmp.path(), "SYSTEM", InputKind::Hive, Some(HiveKind::System), &dirty.primary),
             input(tmp.path(), "SYSTEM.LOG1", InputKind::HiveLog, Some(HiveKind::System), log),
         ];
-        let view = RegistryView::load(&mut inputs);
+        let view = RegistryView::load(&inputs).apply_to(&mut inputs);
         prop_assert_ne!(inputs[0].status, InputStatus::Pending);
         prop_assert_ne!(inputs[1].status, InputStatus::Pending);
         exercise(&view);
@@ -121,7 +121,7 @@ proptest! {
         let body = format!("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\X]\r\n{}", lines.join("\r\n"));
         let tmp = tempfile::tempdir().expect("tmp");
         let mut inputs = vec![input(tmp.path(), "x.reg", InputKind::RegExport, None, body.as_bytes())];
-        let view = RegistryView::load(&mut inputs);
+        let view = RegistryView::load(&inputs).apply_to(&mut inputs);
         let _ = view.key(HiveKind::Software, "X");
         let _ = query::run(&view, r"HKLM\SOFTWARE", None, true);
     }

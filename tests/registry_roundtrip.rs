@@ -141,7 +141,7 @@ proptest! {
         ];
         for (inp, form) in variants {
             let mut inputs = vec![inp];
-            let view = RegistryView::load(&mut inputs);
+            let view = RegistryView::load(&inputs).apply_to(&mut inputs);
             prop_assert_eq!(inputs[0].status, InputStatus::Parsed, "{:?}: {:?}", form, inputs[0].problems);
             check(&view, &root, form)?;
         }

@@ -193,16 +193,19 @@ fn base_input(path: String, source: InputSource) -> Input {
 fn ignored(path: String, source: InputSource, why: &str) -> Input {
     let mut input = base_input(path, source);
     input.status = InputStatus::Ignored;
-    input.problems.push(Problem::info(ProblemCode::NotEvidence, why));
+    input
+        .problems
+        .push(Problem::info(ProblemCode::NotEvidence, why));
     input
 }
 
 fn unreadable(path: String, source: InputSource, e: &io::Error) -> Input {
     let mut input = base_input(path, source);
     input.status = InputStatus::Rejected;
-    input
-        .problems
-        .push(Problem::error(ProblemCode::Unreadable, format!("cannot read: {e}")));
+    input.problems.push(Problem::error(
+        ProblemCode::Unreadable,
+        format!("cannot read: {e}"),
+    ));
     input
 }
 
@@ -216,9 +219,10 @@ fn inventory_file(rel: String, full: PathBuf, opts: &CaptureOptions) -> Input {
     let mut input = base_input(rel, source);
     if let Err(e) = hash_and_sniff(file, declared, opts, &mut input) {
         input.status = InputStatus::Rejected;
-        input
-            .problems
-            .push(Problem::error(ProblemCode::Unreadable, format!("cannot read: {e}")));
+        input.problems.push(Problem::error(
+            ProblemCode::Unreadable,
+            format!("cannot read: {e}"),
+        ));
     }
     input
 }
@@ -265,13 +269,16 @@ fn hash_and_sniff(
     input.bytes = total;
     input.sha256 = hex(&hasher.finalize());
     if let Some(note) = sniffed.note {
-        input.problems.push(Problem::info(ProblemCode::HiveRole, note));
+        input
+            .problems
+            .push(Problem::info(ProblemCode::HiveRole, note));
     }
     input.status = match input.kind {
         _ if total == 0 => {
-            input
-                .problems
-                .push(Problem::warning(ProblemCode::EmptyFile, "empty file (0 bytes)"));
+            input.problems.push(Problem::warning(
+                ProblemCode::EmptyFile,
+                "empty file (0 bytes)",
+            ));
             InputStatus::Rejected
         }
         InputKind::Hive if total > opts.max_file_bytes => {

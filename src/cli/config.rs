@@ -65,7 +65,7 @@ pub fn run_config(args: &ConfigArgs, quiet: bool) -> Exit {
                 continue;
             }
         };
-        let view = RegistryView::load(&mut capture.inputs);
+        let view = RegistryView::load(&capture.inputs).apply_to(&mut capture.inputs);
         let damaged = capture
             .inputs
             .iter()

@@ -41,7 +41,7 @@ pub fn run_reg(args: &RegArgs, quiet: bool) -> Exit {
             return Exit::InputError;
         }
     };
-    let view = RegistryView::load(&mut capture.inputs);
+    let view = RegistryView::load(&capture.inputs).apply_to(&mut capture.inputs);
     let result = match query::run(&view, &args.key, args.value.as_deref(), args.recurse) {
         Ok(r) => r,
         Err(e) => {

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::capture::{Input, InputSource};
 use crate::catalog::events::{catalog, EventDef};
-use crate::evidence::{Deadline, InputStatus, Problem, ProblemCode};
 pub use crate::evidence::{ChunkProblem, ChunkProblemKind, Integrity};
+use crate::evidence::{Deadline, InputStatus, Problem, ProblemCode, Reading};
 
 pub use fields::Fields;
 pub use normalize::{normalize_event_id, RCM_PROVIDER};
@@ -252,15 +252,15 @@ impl EvtxReport {
     }
 }
 
-/// Read an EVTX input of a capture with `filter`. Sets `input.status` and `input.evtx` and
-/// appends the problems to `input.problems`. Files on disk are streamed; zip entries are read into memory first.
-pub fn read_input(input: &mut Input, filter: &EventFilter) -> EvtxReport {
-    read_input_until(input, filter, Deadline::none())
-}
-
-/// [`read_input`] that stops reading chunks once `deadline` has passed (recorded as an
-/// `evtx-time-limit` problem; the input becomes `partial`).
-pub fn read_input_until(input: &mut Input, filter: &EventFilter, deadline: Deadline) -> EvtxReport {
+/// Read an EVTX input of a capture with `filter`, stopping before the next chunk once
+/// `deadline` has passed (recorded as an `evtx-time-limit` problem; the input becomes `partial`).
+/// Returns the kept events and what was found about the input; the input itself is not touched.
+/// Files on disk are streamed; zip entries are read into memory first.
+pub fn read_input(
+    input: &Input,
+    filter: &EventFilter,
+    deadline: Deadline,
+) -> (EvtxReport, Reading) {
     let label = input.path.clone();
     let read = |r: Box<dyn ReadSeek + '_>| {
         reader::Reader::new(r, &label, filter).and_then(|r| r.with_deadline(deadline).run())
@@ -281,10 +281,13 @@ pub fn read_input_until(input: &mut Input, filter: &EventFilter, deadline: Deadl
     };
     match result {
         Ok(report) => {
-            input.status = report.status();
-            input.evtx = Some(report.integrity.clone());
-            input.problems.extend(report.problems.iter().cloned());
-            report
+            let reading = Reading {
+                status: Some(report.status()),
+                problems: report.problems.clone(),
+                sha256: None,
+                evtx: Some(report.integrity.clone()),
+            };
+            (report, reading)
         }
         Err(e) => {
             let code = match e {
@@ -292,12 +295,12 @@ pub fn read_input_until(input: &mut Input, filter: &EventFilter, deadline: Deadl
                 _ => ProblemCode::EvtxIoError,
             };
             let problem = Problem::error(code, e.to_string());
-            input.status = InputStatus::Rejected;
-            input.problems.push(problem.clone());
-            EvtxReport {
+            let reading = Reading::new(InputStatus::Rejected, vec![problem.clone()]);
+            let report = EvtxReport {
                 problems: vec![problem],
                 ..EvtxReport::default()
-            }
+            };
+            (report, reading)
         }
     }
 }

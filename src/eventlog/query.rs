@@ -90,7 +90,8 @@ pub fn run(capture: &mut Capture, query: &Query) -> QueryResult {
         .par_iter_mut()
         .filter(|i| i.kind == InputKind::Evtx)
         .map(|input| {
-            let report = read_input(input, &filter);
+            let (report, reading) = read_input(input, &filter, crate::evidence::Deadline::none());
+            input.apply(reading);
             let events: Vec<Event> = report
                 .events
                 .into_iter()

@@ -459,7 +459,13 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                         cd.header.free_space_offset
                     )
                 };
-                self.bad_checksum(number, chunk_offset, ChunkProblemKind::BadDataChecksum, detail, declared);
+                self.bad_checksum(
+                    number,
+                    chunk_offset,
+                    ChunkProblemKind::BadDataChecksum,
+                    detail,
+                    declared,
+                );
             }
             if let Some(len) = cut_off {
                 self.report.integrity.chunk_problems.push(ChunkProblem {

@@ -18,7 +18,7 @@ mod types;
 use serde::Serialize;
 
 use crate::capture::Input;
-use crate::evidence::{HiveKind, InputKind, InputStatus, Problem, ProblemCode};
+use crate::evidence::{HiveKind, InputKind, InputStatus, Problem, ProblemCode, Reading};
 
 use self::baseblock::BaseBlock;
 use self::hive::HiveSource;
@@ -104,10 +104,54 @@ struct LoadedLog {
     bytes: Vec<u8>,
 }
 
+/// What [`RegistryView::load`] returns: the view, and what was found about each registry input
+/// (by its index in the inputs given), for the pipeline to apply to the inventory.
+#[derive(Debug)]
+pub struct RegistryLoad {
+    pub view: RegistryView,
+    pub readings: Vec<(usize, Reading)>,
+}
+
+impl RegistryLoad {
+    /// Apply the readings to `inputs` (the slice given to `load`) and keep the view.
+    pub fn apply_to(self, inputs: &mut [Input]) -> RegistryView {
+        for (i, reading) in self.readings {
+            inputs[i].apply(reading);
+        }
+        self.view
+    }
+}
+
 impl RegistryView {
-    /// Read every hive, hive log and registry text input of a capture. Sets each input's `status`
-    /// and records what happened in its `problems`. Never fails: unusable inputs are `Rejected`.
-    pub fn load(inputs: &mut [Input]) -> RegistryView {
+    /// Read every hive, hive log and registry text input of a capture. Returns the view and, per
+    /// input it read, a [`Reading`] with its status and problems. Never fails: unusable inputs are
+    /// `Rejected`.
+    pub fn load(inputs: &[Input]) -> RegistryLoad {
+        // Bridge: the loader below still works on a scratch copy of the inventory.
+        let mut scratch: Vec<Input> = inputs.to_vec();
+        let view = Self::load_mut(&mut scratch);
+        let readings = scratch
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, after)| {
+                let before = &inputs[i];
+                let new_problems = after.problems[before.problems.len()..].to_vec();
+                (after.status != before.status || !new_problems.is_empty()).then(|| {
+                    (
+                        i,
+                        Reading {
+                            status: Some(after.status),
+                            problems: new_problems,
+                            ..Reading::default()
+                        },
+                    )
+                })
+            })
+            .collect();
+        RegistryLoad { view, readings }
+    }
+
+    fn load_mut(inputs: &mut [Input]) -> RegistryView {
         let mut hives: Vec<(HiveSource, HiveState, String)> = Vec::new();
         let mut texts: Vec<TextTree> = Vec::new();
 
@@ -146,9 +190,10 @@ impl RegistryView {
                 Ok(b) => log_bytes[l] = Some(b),
                 Err(e) => {
                     inputs[li].status = InputStatus::Rejected;
-                    inputs[li]
-                        .problems
-                        .push(Problem::error(ProblemCode::HiveLogUnreadable, e.to_string()));
+                    inputs[li].problems.push(Problem::error(
+                        ProblemCode::HiveLogUnreadable,
+                        e.to_string(),
+                    ));
                     continue;
                 }
             }
@@ -181,9 +226,9 @@ impl RegistryView {
             let file = inputs[hi].path.clone();
             let Some(base) = BaseBlock::parse(&bytes) else {
                 inputs[hi].status = InputStatus::Rejected;
-                inputs[hi]
-                    .problems
-                    .push(Problem::error(ProblemCode::HiveBadBaseBlock, "no regf base block").at(0));
+                inputs[hi].problems.push(
+                    Problem::error(ProblemCode::HiveBadBaseBlock, "no regf base block").at(0),
+                );
                 continue;
             };
             let mut logs: Vec<LoadedLog> = Vec::new();
@@ -388,8 +433,10 @@ impl RegistryView {
                 Ok(b) => b,
                 Err(e) => {
                     inp.status = InputStatus::Rejected;
-                    inp.problems
-                        .push(Problem::error(ProblemCode::RegTextUnreadable, e.to_string()));
+                    inp.problems.push(Problem::error(
+                        ProblemCode::RegTextUnreadable,
+                        e.to_string(),
+                    ));
                     continue;
                 }
             };
