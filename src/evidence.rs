@@ -63,6 +63,14 @@ pub enum InputKind {
 }
 
 impl InputKind {
+    /// Registry evidence: hives, their transaction logs and registry text exports.
+    pub fn is_registry(self) -> bool {
+        matches!(
+            self,
+            InputKind::Hive | InputKind::HiveLog | InputKind::RegExport | InputKind::RegQuery
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             InputKind::Hive => "hive",

@@ -1,11 +1,11 @@
 //! rdsdiag: offline diagnosis of Windows Remote Desktop Services (RDS) licensing and connection
 //! problems from registry hives, registry text exports and EVTX event logs.
 //!
-//! Data flows one way: acquire ([`capture`]) → read ([`registry`], [`eventlog`]) → resolve →
-//! correlate → diagnose → report ([`report`]). The library never prints; it returns values that
+//! Data flows one way through [`pipeline`]: acquire ([`capture`]) → read ([`registry`],
+//! [`eventlog`]) → resolve ([`host`], [`config`]) → correlate ([`timeline`]) → diagnose
+//! ([`diagnose`]) → outcome ([`report`]) → output ([`render`]). The library never prints; it returns values that
 //! carry their own non-fatal problems. See `ARCHITECTURE.md` for the module map.
 
-pub mod analyze;
 pub mod batch;
 pub mod capture;
 pub mod catalog;
@@ -15,7 +15,9 @@ pub mod error;
 pub mod eventlog;
 pub mod evidence;
 pub mod host;
+pub mod pipeline;
 pub mod registry;
+pub mod render;
 pub mod report;
 pub mod timeline;
 

@@ -362,7 +362,7 @@ fn digest_of_a_report_equals_digest_of_its_line() {
     let tmp = tempfile::tempdir().expect("tmp");
     farm(tmp.path(), Os::Server2016);
     std::fs::create_dir(tmp.path().join("empty")).expect("mkdir");
-    let opts = rdsdiag::analyze::AnalyzeOptions::default();
+    let opts = rdsdiag::pipeline::AnalyzeOptions::default();
     // The farm's captures, an empty folder among them, and the demo bundle.
     let mut paths =
         vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/RDSH01-kape")];
@@ -371,7 +371,7 @@ fn digest_of_a_report_equals_digest_of_its_line() {
     }
     let (mut analysed, mut with_findings, mut failed) = (0, 0, 0);
     for p in &paths {
-        let report = rdsdiag::analyze::analyze_capture(p, &opts);
+        let report = rdsdiag::pipeline::analyze_capture(p, &opts);
         let text = rdsdiag::batch::capture_line(&report);
         let parsed: Value = serde_json::from_str(&text).expect("line is JSON");
         assert_eq!(parsed["record"], "capture");

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use rdsdiag::capture::{self, CaptureOptions};
 use rdsdiag::catalog::settings::SourceKind;
-use rdsdiag::config::{names, render::render_text, resolve, SettingState, SettingValue};
+use rdsdiag::config::{names, resolve, SettingState, SettingValue};
 use rdsdiag::evidence::HiveKind;
 use rdsdiag::host::facts::{host_facts, Tri};
 use rdsdiag::registry::RegistryView;
+use rdsdiag::render::config::render_text;
 use serde_json::Value;
 
 fn corpus() -> Option<PathBuf> {
@@ -124,5 +125,8 @@ fn windows_10_system_hive_against_regipy_facts() {
     assert_eq!(f.windows_version.name, None, "SOFTWARE not provided");
 
     insta::assert_snapshot!("corpus_system_2_text", render_text(&s));
-    insta::assert_snapshot!("corpus_system_2_facts", f.render_text());
+    insta::assert_snapshot!(
+        "corpus_system_2_facts",
+        rdsdiag::render::host::render_text(&f)
+    );
 }

@@ -42,7 +42,10 @@ fn session_host_2019_in_a_domain() {
     assert!(gpos[0].domain);
     assert!(!gpos[1].domain);
     insta::assert_json_snapshot!("facts_session_host_2019", f);
-    insta::assert_snapshot!("facts_session_host_2019_text", f.render_text());
+    insta::assert_snapshot!(
+        "facts_session_host_2019_text",
+        rdsdiag::render::host::render_text(&f)
+    );
 }
 
 #[test]
@@ -87,7 +90,10 @@ fn workgroup_license_server_2022_with_override() {
         Some(r"%SystemRoot%\System32\LServer")
     );
     assert_eq!(f.x509_certificates.obtained_from_license_server, Tri::No);
-    insta::assert_snapshot!("facts_license_server_2022_text", f.render_text());
+    insta::assert_snapshot!(
+        "facts_license_server_2022_text",
+        rdsdiag::render::host::render_text(&f)
+    );
 }
 
 #[test]
@@ -163,7 +169,10 @@ fn missing_hives_make_facts_unknown() {
     assert_eq!(f.workgroup_auth_override.enforcement_disabled, Tri::Unknown);
     assert_eq!(f.licensing_service.installed.present, Tri::Unknown);
     assert_eq!(f.membership.kind, MembershipKind::Unknown);
-    insta::assert_snapshot!("facts_software_only_text", f.render_text());
+    insta::assert_snapshot!(
+        "facts_software_only_text",
+        rdsdiag::render::host::render_text(&f)
+    );
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //! and "undecided, not a guess" when a hive or log is missing. A healthy host with every log gets
 //! none of these findings and nothing undecided from them.
 
-use rdsdiag::analyze::{analyze_capture, AnalyzeOptions};
 use rdsdiag::diagnose::Confidence;
+use rdsdiag::pipeline::{analyze_capture, AnalyzeOptions};
 use rdsdiag::report::CaptureReport;
 use rdsdiag_testsupport::hive::Data;
 use rdsdiag_testsupport::rule_fixtures::{dropped_session, keepalive_sessions};

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rdsdiag::analyze::{analyze_capture, AnalyzeOptions};
+use rdsdiag::pipeline::{analyze_capture, AnalyzeOptions};
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");

@@ -3,8 +3,8 @@
 //! (a one-hour time limit, time-limit disconnects, no licensing trouble) are ruled out; missing
 //! evidence gives `undecided` with what is missing, not a finding; confidence follows §16.
 
-use rdsdiag::analyze::{analyze_capture, AnalyzeOptions};
 use rdsdiag::diagnose::Confidence;
+use rdsdiag::pipeline::{analyze_capture, AnalyzeOptions};
 use rdsdiag::report::CaptureReport;
 use rdsdiag_testsupport::hive::Data;
 use rdsdiag_testsupport::lic_scenarios::{

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use rdsdiag::analyze::{analyze_capture, AnalyzeOptions};
 use rdsdiag::diagnose::{rules::RULES, RuleDoc};
+use rdsdiag::pipeline::{analyze_capture, AnalyzeOptions};
 use rdsdiag::report::CaptureReport;
 use rdsdiag_testsupport::rule_fixtures::{fixture, FIXTURES};
 use rdsdiag_testsupport::scenario::Machine;

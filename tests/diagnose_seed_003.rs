@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use rdsdiag::analyze::{analyze_capture, AnalyzeOptions};
+use rdsdiag::pipeline::{analyze_capture, AnalyzeOptions};
 use rdsdiag::report::CaptureReport;
 use rdsdiag_testsupport::hive::Data;
 use rdsdiag_testsupport::scenario::{lsm_39, lsm_40, lsm_session, scm_7036, Machine, Os};

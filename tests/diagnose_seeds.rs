@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use rdsdiag::analyze::{analyze_capture, AnalyzeOptions};
 use rdsdiag::diagnose::Confidence;
+use rdsdiag::pipeline::{analyze_capture, AnalyzeOptions};
 use rdsdiag::report::CaptureReport;
 use rdsdiag_testsupport::hive::Data;
 use rdsdiag_testsupport::lic_scenarios::{

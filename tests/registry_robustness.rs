@@ -57,7 +57,7 @@ fn exercise(view: &RegistryView) {
         }
     }
     let r = query::run(view, r"HKLM\SYSTEM", None, true).expect("key maps");
-    let _ = query::render_text(&r);
+    let _ = rdsdiag::render::reg::render_text(&r);
 }
 
 fn flips() -> impl Strategy<Value = Vec<(usize, u8)>> {

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use rdsdiag::eventlog::{read_path, EventFilter};
+use rdsdiag::render::timeline::{render_jsonl, render_text, render_timesketch, OutputTz};
 use rdsdiag::timeline::{
-    build, render_jsonl, render_text, render_timesketch, Initiator, OutputTz, PatternKind, Role,
-    SessionFlag, SessionState, Timeline, TimelineOptions,
+    build, Initiator, PatternKind, Role, SessionFlag, SessionState, Timeline, TimelineOptions,
 };
 
 fn citadel() -> Option<Timeline> {

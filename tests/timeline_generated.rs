@@ -7,9 +7,10 @@ use std::io::Cursor;
 
 use jiff::SignedDuration;
 use rdsdiag::eventlog::{read_evtx, Event, EventFilter};
+use rdsdiag::render::timeline::{render_jsonl, render_text, render_timesketch, OutputTz};
 use rdsdiag::timeline::{
-    build, render_jsonl, render_text, render_timesketch, Initiator, IntervalEnd, OutputTz,
-    PatternKind, Role, SessionFlag, SessionState, Timeline, TimelineOptions,
+    build, Initiator, IntervalEnd, PatternKind, Role, SessionFlag, SessionState, Timeline,
+    TimelineOptions,
 };
 use rdsdiag_testsupport::evtx::{Ev, EvtxBuilder};
 use rdsdiag_testsupport::scenario::{

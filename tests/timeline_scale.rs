@@ -5,7 +5,8 @@ use std::io::Cursor;
 use std::time::Instant;
 
 use rdsdiag::eventlog::{read_evtx, EventFilter};
-use rdsdiag::timeline::{build, render_text, OutputTz, PatternKind, TimelineOptions};
+use rdsdiag::render::timeline::{render_text, OutputTz};
+use rdsdiag::timeline::{build, PatternKind, TimelineOptions};
 use rdsdiag_testsupport::evtx::EvtxBuilder;
 use rdsdiag_testsupport::scenario::{lsm_40, lsm_session, termdd_56};
 

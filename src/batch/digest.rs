@@ -5,7 +5,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::report::CaptureReport;
+use crate::evidence::{InputStatus, ProblemSeverity};
+use crate::report::{input_damaged, CaptureReport, RunStatus};
 
 /// What the fleet layer knows about one capture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,6 +28,11 @@ pub struct Digest {
     pub license_servers: Vec<String>,
     /// Finding ids of the capture, sorted.
     pub findings: Vec<String>,
+    /// How the capture ended, by the one rule (`report::RunStatus`): failed, needs attention
+    /// (a finding of warning severity or worse, or damaged evidence), or clean.
+    pub status: RunStatus,
+    /// Whether an input of the capture is damaged or unreadable.
+    pub damaged: bool,
 }
 
 fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
@@ -59,7 +65,23 @@ impl Digest {
             Value::Array(
                 r.findings
                     .iter()
-                    .map(|f| serde_json::json!({ "id": f.id }))
+                    .map(|f| serde_json::json!({ "id": f.id, "severity": f.severity }))
+                    .collect(),
+            ),
+        );
+        m.insert(
+            "inputs".into(),
+            Value::Array(
+                r.inputs
+                    .iter()
+                    .map(|i| {
+                        let problems: Vec<Value> = i
+                            .problems
+                            .iter()
+                            .map(|p| serde_json::json!({ "severity": p.severity }))
+                            .collect();
+                        serde_json::json!({ "status": i.status, "problems": problems })
+                    })
                     .collect(),
             ),
         );
@@ -118,6 +140,21 @@ impl Digest {
             .unwrap_or_default();
         findings.sort();
         findings.dedup();
+        let damaged = inputs_damaged(v);
+        let warns = v
+            .pointer("/findings")
+            .and_then(Value::as_array)
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|f| matches!(s(f, "/severity"), Some("warning" | "error")))
+            });
+        let status = if failed.is_some() {
+            RunStatus::Failed
+        } else if warns || damaged {
+            RunStatus::Attention
+        } else {
+            RunStatus::Clean
+        };
         Digest {
             path,
             failed,
@@ -135,6 +172,8 @@ impl Digest {
             licensing_mode,
             license_servers,
             findings,
+            status,
+            damaged,
         }
     }
 
@@ -161,6 +200,35 @@ impl Digest {
             _ => true,
         }
     }
+}
+
+/// Whether an input of a capture line is damaged, by the one rule (`report::input_damaged`)
+/// applied to the statuses and problem severities the line holds.
+fn inputs_damaged(v: &Value) -> bool {
+    let Some(inputs) = v.pointer("/inputs").and_then(Value::as_array) else {
+        return false;
+    };
+    inputs.iter().any(|i| {
+        let status = match s(i, "/status") {
+            Some("partial") => InputStatus::Partial,
+            Some("rejected") => InputStatus::Rejected,
+            _ => InputStatus::Parsed,
+        };
+        let worst = i
+            .pointer("/problems")
+            .and_then(Value::as_array)
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| match s(p, "/severity") {
+                        Some("error") => ProblemSeverity::Error,
+                        Some("warning") => ProblemSeverity::Warning,
+                        _ => ProblemSeverity::Info,
+                    })
+                    .max()
+            })
+            .unwrap_or_default();
+        input_damaged(status, worst)
+    })
 }
 
 #[cfg(test)]

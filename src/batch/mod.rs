@@ -8,15 +8,12 @@ mod digest;
 mod fleet;
 mod summary;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::analyze::{analyze_capture, AnalyzeOptions};
 use crate::capture::sniff;
 use crate::error::{Error, Result};
-use crate::report::CaptureReport;
 
 pub use digest::Digest;
 pub use fleet::{CrossFinding, FLEET_RULES};
@@ -174,116 +171,9 @@ fn holds_evidence(p: &Path) -> bool {
     )
 }
 
-/// Analyse one capture, isolated: a panic inside a parser becomes a `failed` report naming it.
-pub fn run_one(path: &Path, opts: &AnalyzeOptions) -> CaptureReport {
-    catch_unwind(AssertUnwindSafe(|| analyze_capture(path, opts))).unwrap_or_else(|panic| {
-        let msg = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("unknown panic");
-        CaptureReport::failed(
-            path.to_path_buf(),
-            format!("internal error while analysing (a parser panicked: {msg}); the rest of the batch went on"),
-        )
-    })
-}
-
-/// Analyse captures in parallel on the global pool, each isolated ([`run_one`]), turn each report
-/// into what the caller keeps with `transform` (on the worker thread: serialising is part of the
-/// parallel work), and hand the results to `sink` in the order of `paths`, on the calling thread.
-///
-/// The calling thread keeps a window of 16 captures per pool thread in flight (enough that a slow
-/// capture rarely leaves a thread idle while the results after it wait): it spawns one
-/// task per capture, and spawns the next one each time it hands a result to `sink`. There is no
-/// barrier between groups of captures, memory stays flat however many captures there are, and
-/// output order does not depend on timing. Tasks never block (a task blocking inside the pool can
-/// end up stacked on top of the task it waits for, when a thread steals work during a nested
-/// join). `on_done` is called after each capture (progress).
-pub fn run<T: Send>(
-    paths: &[PathBuf],
-    opts: &AnalyzeOptions,
-    on_done: &(dyn Fn() + Sync),
-    transform: impl Fn(CaptureReport) -> T + Sync,
-    mut sink: impl FnMut(T),
-) {
-    let window = (rayon::current_num_threads() * 16).max(32);
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<T>)>();
-    let mut lost = None;
-    rayon::in_place_scope(|scope| {
-        let transform = &transform;
-        let spawn = |i: usize| {
-            let tx = tx.clone();
-            scope.spawn(move |_| {
-                // run_one contains panics of the analysis; this also guards the transform, so a
-                // result always arrives and the calling thread never waits for ever.
-                let r = catch_unwind(AssertUnwindSafe(|| {
-                    let r = transform(run_one(&paths[i], opts));
-                    on_done();
-                    r
-                }))
-                .ok();
-                let _ = tx.send((i, r));
-            });
-        };
-        let mut spawned = paths.len().min(window);
-        (0..spawned).for_each(spawn);
-        let mut pending = std::collections::BTreeMap::new();
-        let mut next_out = 0usize;
-        while next_out < paths.len() {
-            let Ok((i, r)) = rx.recv() else { break };
-            pending.insert(i, r);
-            while let Some(r) = pending.remove(&next_out) {
-                match r {
-                    Some(r) => sink(r),
-                    None => lost = lost.or(Some(next_out)),
-                }
-                next_out += 1;
-                if spawned < paths.len() {
-                    spawn(spawned);
-                    spawned += 1;
-                }
-            }
-        }
-    });
-    if let Some(i) = lost {
-        panic!(
-            "internal error: turning the report of {} into output panicked",
-            paths[i].display()
-        );
-    }
-}
-
 /// Sort capture paths the way output lines are sorted (by the path as text).
 pub fn sort_paths(paths: &mut [PathBuf]) {
     paths.sort_by(|a, b| a.to_string_lossy().cmp(&b.to_string_lossy()));
-}
-
-/// The JSONL line of one capture: the same object `analyze --format json` holds per capture, with
-/// `"record": "capture"` added last. Serialised straight to text (no `Value` tree in between).
-pub fn capture_line(report: &CaptureReport) -> String {
-    let mut s = serde_json::to_string(report).unwrap_or_else(|_| "{}".into());
-    if s.ends_with('}') {
-        s.pop();
-        if !s.ends_with('{') {
-            s.push(',');
-        }
-        s.push_str("\"record\":\"capture\"}");
-    }
-    s
-}
-
-/// The summary line: the fleet summary with `"record": "fleet_summary"` and the schema version.
-pub fn summary_line(summary: &FleetSummary) -> Value {
-    let mut v = serde_json::to_value(summary).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut v {
-        map.insert("record".into(), Value::String("fleet_summary".into()));
-        map.insert(
-            "schema_version".into(),
-            Value::from(crate::report::SCHEMA_VERSION),
-        );
-    }
-    v
 }
 
 /// Read capture lines from JSONL text (other records, such as summaries, are skipped). Errors name
@@ -313,62 +203,6 @@ pub fn read_capture_lines(text: &str, source: &str) -> std::result::Result<Vec<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// Paths that do not exist: each capture fails at once (a cheap, real run of the pipeline).
-    fn missing(n: usize) -> Vec<PathBuf> {
-        (0..n)
-            .map(|i| PathBuf::from(format!("no-such-capture-{i:03}")))
-            .collect()
-    }
-
-    #[test]
-    fn run_hands_results_over_in_input_order() {
-        let paths = missing(97);
-        let done = AtomicUsize::new(0);
-        let mut seen = Vec::new();
-        run(
-            &paths,
-            &AnalyzeOptions::default(),
-            &|| {
-                done.fetch_add(1, Ordering::Relaxed);
-            },
-            |r| {
-                // Uneven work, so results arrive out of order.
-                if r.path.to_string_lossy().ends_with('3') {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-                (r.path, r.error.is_some())
-            },
-            |(p, failed)| seen.push((p, failed)),
-        );
-        assert_eq!(done.load(Ordering::Relaxed), paths.len());
-        assert_eq!(
-            seen.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
-            paths
-        );
-        assert!(seen.iter().all(|(_, failed)| *failed));
-    }
-
-    #[test]
-    fn a_panicking_transform_fails_the_run_instead_of_hanging_it() {
-        let paths = missing(40);
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            run(
-                &paths,
-                &AnalyzeOptions::default(),
-                &|| {},
-                |r| {
-                    assert!(!r.path.ends_with("no-such-capture-005"), "boom");
-                    r.path
-                },
-                |_| {},
-            )
-        }));
-        let msg = r.expect_err("panics");
-        let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
-        assert!(msg.contains("no-such-capture-005"), "{msg}");
-    }
 
     #[test]
     fn shards_partition_the_captures() {

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::digest::Digest;
 use super::fleet::{correlate, CrossFinding, ServerUse};
+use crate::report::RunStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailedCapture {
@@ -21,6 +22,8 @@ pub struct FleetSummary {
     pub captures: usize,
     pub analysed: usize,
     pub failed: Vec<FailedCapture>,
+    /// Captures analysed with damaged or unreadable evidence.
+    pub damaged: usize,
     /// Captures with a finding of each id (per-capture rules).
     pub findings: BTreeMap<String, usize>,
     /// Cross-capture findings per id.
@@ -33,6 +36,19 @@ pub struct FleetSummary {
     pub cross_findings: Vec<CrossFinding>,
 }
 
+impl FleetSummary {
+    /// How the batch ended: the worst capture by the one rule (`report::RunStatus`), and a
+    /// cross-capture finding needs attention too.
+    pub fn status(&self, digests: &[Digest]) -> RunStatus {
+        let cross = if self.cross_findings.is_empty() {
+            RunStatus::Clean
+        } else {
+            RunStatus::Attention
+        };
+        digests.iter().map(|d| d.status).fold(cross, RunStatus::max)
+    }
+}
+
 /// Summarise a batch from its digests (any order).
 pub fn summarize(digests: &[Digest]) -> FleetSummary {
     let mut ds: Vec<Digest> = digests.to_vec();
@@ -40,7 +56,9 @@ pub fn summarize(digests: &[Digest]) -> FleetSummary {
     let mut findings = BTreeMap::new();
     let mut modes = BTreeMap::new();
     let mut failed = Vec::new();
+    let mut damaged = 0;
     for d in &ds {
+        damaged += usize::from(d.damaged && d.failed.is_none());
         if let Some(reason) = &d.failed {
             failed.push(FailedCapture {
                 path: d.path.clone(),
@@ -69,6 +87,7 @@ pub fn summarize(digests: &[Digest]) -> FleetSummary {
         captures: ds.len(),
         analysed: ds.len() - failed.len(),
         failed,
+        damaged,
         findings,
         cross_findings_by_id: by_id,
         licensing_modes: modes,

@@ -242,6 +242,14 @@ fn hash_and_sniff(
     hasher.update(&head);
     let mut sniffed = sniff::sniff_head(&head);
     let mut total = n as u64;
+    if sniffed.kind == InputKind::Evtx && n > 0 {
+        // Event logs are hashed by their reader as it reads them (each file is read once);
+        // the pipeline hashes any that no reader read.
+        input.kind = sniffed.kind;
+        input.bytes = declared;
+        input.status = InputStatus::Pending;
+        return Ok(());
+    }
     if sniffed.kind == InputKind::Hive && declared <= opts.max_file_bytes {
         let mut whole = head;
         (&mut reader)
@@ -330,6 +338,26 @@ fn escapes_archive(name: &str) -> bool {
         || name.starts_with(['/', '\\'])
         || (bytes.len() >= 2 && bytes[1] == b':')
         || name.split(['/', '\\']).any(|c| c == "..")
+}
+
+/// SHA-256 of everything `reader` yields, as lower-case hex (the form of [`Input::sha256`]).
+pub fn sha256_of(mut reader: impl Read) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    // 64 KiB: below the allocator's mmap threshold, so no page faults per file.
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let k = reader.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        hasher.update(&buf[..k]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// SHA-256 of `bytes`, as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

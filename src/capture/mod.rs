@@ -9,7 +9,7 @@ pub mod sniff;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use discover::{open, Capture, CaptureOptions, RATIO_MIN_BYTES};
+pub use discover::{open, sha256_hex, sha256_of, Capture, CaptureOptions, RATIO_MIN_BYTES};
 pub use layout::{Layout, LayoutInfo};
 
 use serde::Serialize;
@@ -93,6 +93,19 @@ impl Input {
         }
         if reading.evtx.is_some() {
             self.evtx = reading.evtx;
+        }
+    }
+
+    /// Open the input for streaming: the file, or the zip entry read into memory (bounded by the
+    /// inventoried size).
+    pub fn open_stream(&self) -> Result<Box<dyn std::io::Read + Send>> {
+        match &self.source {
+            InputSource::File(p) => std::fs::File::open(p)
+                .map(|f| Box::new(f) as Box<dyn std::io::Read + Send>)
+                .map_err(|e| Error::io(p, e)),
+            InputSource::Zip { .. } => self
+                .read_all()
+                .map(|b| Box::new(std::io::Cursor::new(b)) as Box<dyn std::io::Read + Send>),
         }
     }
 

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 
-use rdsdiag::analyze::AnalyzeOptions;
 use rdsdiag::batch::{self, Digest, FleetSummary, Shard};
+use rdsdiag::pipeline;
+use rdsdiag::render;
+use rdsdiag::report::CaptureReport;
 
-use super::{show_error, write_stdout, Exit, LimitArgs};
+use super::{finish, show_error, Exit, LimitArgs, Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BatchFormat {
@@ -50,7 +52,7 @@ pub struct MergeArgs {
     pub format: BatchFormat,
 }
 
-pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
+pub fn run_batch(args: &BatchArgs, out: Output) -> Exit {
     let mut paths = match batch::find_captures(&args.root) {
         Ok(p) => p,
         Err(e) => {
@@ -64,12 +66,9 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
     if let Some(shard) = args.shard {
         paths.retain(|p| shard.contains(&relative(&args.root, p)));
     }
-    let opts = AnalyzeOptions {
-        capture: args.limits.capture_options(),
-        time_limit: args.limits.time_limit(),
-        ..AnalyzeOptions::default()
-    };
-    let show = !quiet && (args.progress || (!args.no_progress && std::io::stderr().is_terminal()));
+    let opts = args.limits.options();
+    let show =
+        !out.quiet && (args.progress || (!args.no_progress && std::io::stderr().is_terminal()));
     let bar = if show {
         let b = indicatif::ProgressBar::new(paths.len() as u64);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -81,39 +80,57 @@ pub fn run_batch(args: &BatchArgs, quiet: bool) -> Exit {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    // A panic inside a parser is caught per capture and reported in its line; keep the default
-    // hook from printing it in the middle of the output.
-    std::panic::set_hook(Box::new(|_| {}));
     // Lines go out as soon as their window is done (memory stays flat); only digests are kept
     // for the summary.
     let mut digests = Vec::with_capacity(paths.len());
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut broken_pipe = false;
+    let mut render_error = None;
     let jsonl = args.format == BatchFormat::Jsonl;
-    batch::run(
+    pipeline::batch(
         &paths,
         &opts,
         &|| bar.inc(1),
         |report| {
-            let text = batch::capture_line(&report);
-            let digest = Digest::of_report(&report);
-            (if jsonl { text } else { String::new() }, digest)
+            let line = if jsonl {
+                render::json::capture_line(&report)
+            } else {
+                Ok(String::new())
+            };
+            (line, Digest::of_report(&report))
         },
-        |(text, digest)| {
-            if jsonl && !broken_pipe {
-                broken_pipe = writeln!(out, "{text}").is_err();
+        |(line, digest)| {
+            match line {
+                Ok(text) if jsonl && !broken_pipe => {
+                    broken_pipe = writeln!(stdout, "{text}").is_err();
+                }
+                Ok(_) => {}
+                Err(e) => render_error = Some(e),
             }
             digests.push(digest);
         },
     );
-    let _ = std::panic::take_hook();
     bar.finish_and_clear();
     let summary = batch::summarize(&digests);
     let tail = summary_tail(args.format, &digests, &summary);
-    if !broken_pipe {
-        let _ = out.write_all(tail.as_bytes()).and_then(|_| out.flush());
-    }
-    exit_for(&summary)
+    let written = match (tail, render_error) {
+        (Ok(tail), None) => {
+            if !broken_pipe {
+                let _ = stdout
+                    .write_all(tail.as_bytes())
+                    .and_then(|_| stdout.flush());
+            }
+            true
+        }
+        (Err(e), _) | (_, Some(e)) => {
+            show_error(
+                format!("internal error: the output could not be written: {e}"),
+                None,
+            );
+            false
+        }
+    };
+    finish(written, summary.status(&digests))
 }
 
 pub fn run_merge(args: &MergeArgs) -> Exit {
@@ -137,44 +154,58 @@ pub fn run_merge(args: &MergeArgs) -> Exit {
             }
         }
     }
-    emit(&lines, args.format)
-}
-
-/// Print capture lines sorted by path, then the summary computed from the lines themselves.
-pub fn emit(lines: &[Value], format: BatchFormat) -> Exit {
-    let mut lines: Vec<&Value> = lines.iter().collect();
     lines.sort_by(|a, b| path_of(a).cmp(path_of(b)));
-    let digests: Vec<Digest> = lines.iter().map(|v| Digest::from_value(v)).collect();
+    let digests: Vec<Digest> = lines.iter().map(Digest::from_value).collect();
     let summary = batch::summarize(&digests);
-    let mut out = String::new();
-    if format == BatchFormat::Jsonl {
+    let mut rendered = String::new();
+    if args.format == BatchFormat::Jsonl {
         for l in &lines {
-            out.push_str(&serde_json::to_string(l).unwrap_or_default());
-            out.push('\n');
+            match render::json::line(l) {
+                Ok(s) => {
+                    rendered.push_str(&s);
+                    rendered.push('\n');
+                }
+                Err(e) => {
+                    show_error(format!("internal error: {e}"), None);
+                    return Exit::InputError;
+                }
+            }
         }
     }
-    out.push_str(&summary_tail(format, &digests, &summary));
-    write_stdout(&out);
-    exit_for(&summary)
+    let tail = summary_tail(args.format, &digests, &summary).map(|t| rendered + &t);
+    let out = Output {
+        text: Default::default(),
+        quiet: false,
+    };
+    finish(out.write(tail, false), summary.status(&digests))
+}
+
+/// `analyze --format jsonl`: the capture lines sorted by path, then the fleet summary, as
+/// `batch` writes them.
+pub fn jsonl_of_reports(reports: &[CaptureReport]) -> Result<String, render::json::JsonError> {
+    let mut sorted: Vec<&CaptureReport> = reports.iter().collect();
+    sorted.sort_by(|a, b| a.path.to_string_lossy().cmp(&b.path.to_string_lossy()));
+    let mut out = String::new();
+    let mut digests = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        out.push_str(&render::json::capture_line(r)?);
+        out.push('\n');
+        digests.push(Digest::of_report(r));
+    }
+    let summary = batch::summarize(&digests);
+    out.push_str(&summary_tail(BatchFormat::Jsonl, &digests, &summary)?);
+    Ok(out)
 }
 
 /// What follows the capture lines: the summary line (JSONL) or the table and summary (text).
-fn summary_tail(format: BatchFormat, digests: &[Digest], summary: &FleetSummary) -> String {
+fn summary_tail(
+    format: BatchFormat,
+    digests: &[Digest],
+    summary: &FleetSummary,
+) -> Result<String, render::json::JsonError> {
     match format {
-        BatchFormat::Jsonl => {
-            serde_json::to_string(&batch::summary_line(summary)).unwrap_or_default() + "\n"
-        }
-        BatchFormat::Text => render_text(digests, summary),
-    }
-}
-
-fn exit_for(summary: &FleetSummary) -> Exit {
-    if !summary.failed.is_empty() {
-        Exit::InputError
-    } else if !summary.findings.is_empty() || !summary.cross_findings.is_empty() {
-        Exit::Problems
-    } else {
-        Exit::Clean
+        BatchFormat::Jsonl => render::json::summary_line(summary).map(|s| s + "\n"),
+        BatchFormat::Text => Ok(render::fleet::text(digests, summary)),
     }
 }
 
@@ -187,63 +218,4 @@ fn relative(root: &Path, p: &Path) -> String {
         .unwrap_or(p)
         .to_string_lossy()
         .replace('\\', "/")
-}
-
-fn render_text(digests: &[Digest], s: &FleetSummary) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "{:<40} {:<8} {:<16} {:<14} {:<30} FINDINGS\n",
-        "CAPTURE", "STATUS", "COMPUTER", "LICENSING", "LICENSE SERVERS"
-    ));
-    for d in digests {
-        out.push_str(&format!(
-            "{:<40} {:<8} {:<16} {:<14} {:<30} {}\n",
-            d.path,
-            if d.failed.is_some() { "failed" } else { "ok" },
-            d.computer.as_deref().unwrap_or("?"),
-            d.licensing_mode,
-            if d.license_servers.is_empty() {
-                "-".to_string()
-            } else {
-                d.license_servers.join(",")
-            },
-            if let Some(e) = &d.failed {
-                e.clone()
-            } else {
-                d.findings.join(" ")
-            }
-        ));
-    }
-    out.push_str(&format!(
-        "\n{} captures: {} analysed, {} failed\n",
-        s.captures,
-        s.analysed,
-        s.failed.len()
-    ));
-    for (id, n) in &s.findings {
-        out.push_str(&format!("  {id}: {n} capture(s)\n"));
-    }
-    for (mode, n) in &s.licensing_modes {
-        out.push_str(&format!("  licensing mode {mode}: {n} session host(s)\n"));
-    }
-    for u in &s.license_servers {
-        out.push_str(&format!(
-            "  license server {}: used by {} host(s); {}\n",
-            u.server,
-            u.used_by.len(),
-            u.capture
-                .as_deref()
-                .map_or("not in this batch".to_string(), |c| format!("capture {c}"))
-        ));
-    }
-    for c in &s.cross_findings {
-        out.push_str(&format!(
-            "  [{}] {} {}: {}\n",
-            c.severity.name(),
-            c.id,
-            c.capture,
-            c.explanation
-        ));
-    }
-    out
 }

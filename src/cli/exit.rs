@@ -16,3 +16,14 @@ impl From<Exit> for std::process::ExitCode {
         std::process::ExitCode::from(e as u8)
     }
 }
+
+impl From<rdsdiag::report::RunStatus> for Exit {
+    /// The one rule: how the run ended decides the exit code, whatever the command and format.
+    fn from(s: rdsdiag::report::RunStatus) -> Self {
+        match s {
+            rdsdiag::report::RunStatus::Clean => Exit::Clean,
+            rdsdiag::report::RunStatus::Attention => Exit::Problems,
+            rdsdiag::report::RunStatus::Failed => Exit::InputError,
+        }
+    }
+}

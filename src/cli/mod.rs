@@ -14,9 +14,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use miette::{Diagnostic, Report as MietteReport};
 
-use rdsdiag::analyze::{self, AnalyzeOptions};
 use rdsdiag::capture::CaptureOptions;
-use rdsdiag::report::{self, text::TextOptions};
+use rdsdiag::pipeline::{self, Options};
+use rdsdiag::render::{self, text::TextOptions};
+use rdsdiag::report::RunStatus;
 
 pub use exit::Exit;
 
@@ -158,6 +159,15 @@ impl LimitArgs {
             .then(|| std::time::Duration::try_from_secs_f64(self.time_limit).ok())
             .flatten()
     }
+
+    /// The pipeline options these limits give.
+    pub fn options(&self) -> Options {
+        Options {
+            capture: self.capture_options(),
+            time_limit: self.time_limit(),
+            ..Options::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +196,10 @@ fn show_error(message: String, help: Option<String>) {
     let report = MietteReport::new(InputDiagnostic { message, help });
     eprintln!("{report:?}");
 }
+
+/// The help shown under a capture that could not be opened.
+const CAPTURE_HELP: &str =
+    "check the path; archives are refused when they are hostile or exceed the --max-zip-* limits";
 
 /// Parse arguments, run, and return the exit code.
 pub fn run() -> std::process::ExitCode {
@@ -230,17 +244,23 @@ pub fn run() -> std::process::ExitCode {
             .num_threads(n.max(1))
             .build_global();
     }
-    let text = TextOptions {
-        color,
-        verbose: cli.verbose,
+    // A panic inside a parser is caught per capture by the pipeline and reported as a failed
+    // capture; keep the default hook from printing it in the middle of the output.
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = Output {
+        text: TextOptions {
+            color,
+            verbose: cli.verbose,
+        },
+        quiet: cli.quiet,
     };
     let exit = match &cli.command {
-        Command::Analyze(args) => run_analyze(args, text, cli.quiet),
-        Command::Events(args) => run_events(args, cli.quiet),
-        Command::Config(args) => config::run_config(args, cli.quiet),
-        Command::Reg(args) => reg::run_reg(args, cli.quiet),
-        Command::Timeline(args) => timeline::run_timeline(args, cli.quiet),
-        Command::Batch(args) => batch::run_batch(args, cli.quiet),
+        Command::Analyze(args) => run_analyze(args, out),
+        Command::Events(args) => run_events(args, out),
+        Command::Config(args) => config::run_config(args, out),
+        Command::Reg(args) => reg::run_reg(args, out),
+        Command::Timeline(args) => timeline::run_timeline(args, out),
+        Command::Batch(args) => batch::run_batch(args, out),
         Command::Merge(args) => batch::run_merge(args),
         Command::Rules(args) => rules::run_rules(args),
         Command::Explain(args) => rules::run_explain(args),
@@ -248,51 +268,71 @@ pub fn run() -> std::process::ExitCode {
     exit.into()
 }
 
-fn run_analyze(args: &AnalyzeArgs, text: TextOptions, quiet: bool) -> Exit {
-    let opts = AnalyzeOptions {
-        capture: args.limits.capture_options(),
-        time_limit: args.limits.time_limit(),
-        ..AnalyzeOptions::default()
-    };
-    let report = analyze::analyze(&args.paths, &opts);
-    for c in report.captures.iter().filter(|c| c.error.is_some()) {
-        show_error(
-            c.error.clone().unwrap_or_default(),
-            Some("check the path; archives are refused when they are hostile or exceed the --max-zip-* limits".into()),
-        );
+/// How output is written: colour and detail of text, and `-q`.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub text: TextOptions,
+    /// `-q`: formats for people (text, Markdown) and notes on stderr are not written; formats for
+    /// tools (JSON, JSONL, Timesketch) still are, since they were asked for.
+    pub quiet: bool,
+}
+
+impl Output {
+    /// Write what a command rendered: `for_people` output is skipped under `-q`. A rendering
+    /// error (a bug) is shown and fails the run.
+    fn write(&self, rendered: Result<String, render::json::JsonError>, for_people: bool) -> bool {
+        match rendered {
+            Ok(s) => {
+                if !(self.quiet && for_people) {
+                    write_stdout(&s);
+                }
+                true
+            }
+            Err(e) => {
+                show_error(
+                    format!("internal error: the output could not be written: {e}"),
+                    None,
+                );
+                false
+            }
+        }
     }
-    if args.format == AnalyzeFormat::Jsonl {
-        let lines: Vec<serde_json::Value> = report
-            .captures
-            .iter()
-            .map(|c| {
-                serde_json::from_str(&rdsdiag::batch::capture_line(c))
-                    .unwrap_or(serde_json::Value::Null)
-            })
-            .collect();
-        return batch::emit(&lines, batch::BatchFormat::Jsonl);
-    }
-    let rendered = match args.format {
-        AnalyzeFormat::Json => serde_json::to_string_pretty(&report)
-            .map(|s| s + "\n")
-            .unwrap_or_default(),
-        AnalyzeFormat::Text => report::text::render(&report, text),
-        AnalyzeFormat::Markdown => report::markdown::render(&report),
-        AnalyzeFormat::Jsonl => String::new(),
-    };
-    if !quiet || args.format != AnalyzeFormat::Text {
-        write_stdout(&rendered);
-    }
-    if report.any_failed() {
-        Exit::InputError
-    } else if report.any_problems() {
-        Exit::Problems
-    } else {
-        Exit::Clean
+
+    /// Write notes to stderr unless `-q`.
+    fn note(&self, text: &str) {
+        if !self.quiet && !text.is_empty() {
+            eprint!("{text}");
+        }
     }
 }
 
-fn run_events(args: &EventsArgs, quiet: bool) -> Exit {
+/// The exit code of a run: the one rule, from the outcome's [`RunStatus`]; a rendering failure
+/// is an internal error.
+fn finish(written: bool, status: RunStatus) -> Exit {
+    if written {
+        Exit::from(status)
+    } else {
+        Exit::InputError
+    }
+}
+
+fn run_analyze(args: &AnalyzeArgs, out: Output) -> Exit {
+    let report = pipeline::analyze(&args.paths, &args.limits.options());
+    for c in &report.captures {
+        if let Some(e) = &c.error {
+            show_error(e.clone(), Some(CAPTURE_HELP.into()));
+        }
+    }
+    let (rendered, for_people) = match args.format {
+        AnalyzeFormat::Json => (render::json::pretty(&report), false),
+        AnalyzeFormat::Text => (Ok(render::text::render(&report, out.text)), true),
+        AnalyzeFormat::Markdown => (Ok(render::markdown::render(&report)), true),
+        AnalyzeFormat::Jsonl => (batch::jsonl_of_reports(&report.captures), false),
+    };
+    finish(out.write(rendered, for_people), report.status())
+}
+
+fn run_events(args: &EventsArgs, out: Output) -> Exit {
     use rdsdiag::eventlog::query;
     let mut q = query::Query {
         ids: args.ids.clone(),
@@ -310,41 +350,31 @@ fn run_events(args: &EventsArgs, quiet: bool) -> Exit {
             }
         }
     }
-    let mut capture = match rdsdiag::capture::open(&args.capture, &args.limits.capture_options()) {
-        Ok(c) => c,
-        Err(e) => {
-            show_error(e.to_string(), Some("check the path; archives are refused when they are hostile or exceed the --max-zip-* limits".into()));
+    let report = match pipeline::events(&args.capture, &q, &args.limits.options()) {
+        Ok(r) => r,
+        Err(f) => {
+            show_error(f.reason, Some(CAPTURE_HELP.into()));
             return Exit::InputError;
         }
     };
-    let result = query::run(&mut capture, &q);
-    let mut out = Vec::new();
-    let _ = match args.format {
-        EventsFormat::Text => query::render_text(&result.events, &mut out),
-        EventsFormat::Jsonl => query::render_jsonl(&result.events, &mut out),
+    let (rendered, for_people) = match args.format {
+        EventsFormat::Text => (Ok(render::events::render_text(&report.events)), true),
+        EventsFormat::Jsonl => (render::events::render_jsonl(&report.events), false),
     };
-    write_stdout(&String::from_utf8_lossy(&out));
-    let mut problems = false;
-    for f in &result.files {
-        for p in f
-            .problems
+    let written = out.write(rendered, for_people);
+    out.note(&render::notes::warnings(
+        report
+            .files
             .iter()
-            .filter(|p| p.severity >= rdsdiag::evidence::ProblemSeverity::Warning)
-        {
-            problems = true;
-            if !quiet {
-                eprintln!("warning: {}: {} [{}]", f.path, p.message, p.code);
-            }
-        }
+            .map(|f| (f.path.as_str(), f.problems.as_slice())),
+    ));
+    if report.files.is_empty() {
+        out.note(&format!(
+            "note: {}: no EVTX file found\n",
+            args.capture.display()
+        ));
     }
-    if result.files.is_empty() && !quiet {
-        eprintln!("note: {}: no EVTX file found", args.capture.display());
-    }
-    if problems {
-        Exit::Problems
-    } else {
-        Exit::Clean
-    }
+    finish(written, report.status())
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error.

@@ -5,11 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use rdsdiag::evidence::{InputKind, ProblemSeverity};
-use rdsdiag::registry::query::{self, QueryState};
-use rdsdiag::registry::RegistryView;
+use rdsdiag::pipeline;
+use rdsdiag::render;
 
-use super::{show_error, write_stdout, Exit, Format, LimitArgs};
+use super::{finish, show_error, Exit, Format, LimitArgs, Output};
 
 #[derive(Debug, Args)]
 pub struct RegArgs {
@@ -33,18 +32,19 @@ pub struct RegArgs {
     pub limits: LimitArgs,
 }
 
-pub fn run_reg(args: &RegArgs, quiet: bool) -> Exit {
-    let mut capture = match rdsdiag::capture::open(&args.capture, &args.limits.capture_options()) {
-        Ok(c) => c,
-        Err(e) => {
-            show_error(e.to_string(), Some("check the path".into()));
+pub fn run_reg(args: &RegArgs, out: Output) -> Exit {
+    let q = pipeline::RegQuery {
+        key: args.key.clone(),
+        value: args.value.clone(),
+        recurse: args.recurse,
+    };
+    let report = match pipeline::reg(&args.capture, &q, &args.limits.options()) {
+        Ok(r) => r,
+        Err(pipeline::RegError::Capture(f)) => {
+            show_error(f.reason, Some("check the path".into()));
             return Exit::InputError;
         }
-    };
-    let view = RegistryView::load(&capture.inputs).apply_to(&mut capture.inputs);
-    let result = match query::run(&view, &args.key, args.value.as_deref(), args.recurse) {
-        Ok(r) => r,
-        Err(e) => {
+        Err(pipeline::RegError::Key(e)) => {
             show_error(
                 e.to_string(),
                 Some("keys start with HKLM\\SYSTEM, HKLM\\SOFTWARE, HKCU or HKU\\<SID>".into()),
@@ -52,34 +52,17 @@ pub fn run_reg(args: &RegArgs, quiet: bool) -> Exit {
             return Exit::InputError;
         }
     };
-    let rendered = match args.format {
-        Format::Json => serde_json::to_string_pretty(&result)
-            .map(|s| s + "\n")
-            .unwrap_or_default(),
-        Format::Text => query::render_text(&result),
+    let (rendered, for_people) = match args.format {
+        Format::Json => (render::json::pretty(&report), false),
+        Format::Text => (Ok(render::reg::render_text(&report.answer)), true),
     };
-    write_stdout(&rendered);
-    let registry = [
-        InputKind::Hive,
-        InputKind::HiveLog,
-        InputKind::RegExport,
-        InputKind::RegQuery,
-    ];
-    let mut damaged = false;
-    for i in capture.inputs.iter().filter(|i| registry.contains(&i.kind)) {
-        for p in i
-            .problems
+    let written = out.write(rendered, for_people);
+    out.note(&render::notes::warnings(
+        report
+            .inputs
             .iter()
-            .filter(|p| p.severity >= ProblemSeverity::Warning)
-        {
-            damaged = true;
-            if !quiet {
-                eprintln!("warning: {}: {} [{}]", i.path, p.message, p.code);
-            }
-        }
-    }
-    match result.state {
-        QueryState::Found if !damaged => Exit::Clean,
-        _ => Exit::Problems,
-    }
+            .filter(|i| i.kind.is_registry())
+            .map(|i| (i.path.as_str(), i.problems.as_slice())),
+    ));
+    finish(written, report.status())
 }

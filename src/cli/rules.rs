@@ -2,12 +2,12 @@
 //! same text as `docs/rules/` and the remedy in findings. Touches no capture.
 
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 
-use rdsdiag::batch::FLEET_RULES;
-use rdsdiag::diagnose::{rules::RULES, RuleMeta};
+use rdsdiag::pipeline;
+use rdsdiag::render;
+use rdsdiag::report::RunStatus;
 
-use super::{show_error, write_stdout, Exit};
+use super::{finish, show_error, write_stdout, Exit, Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RulesFormat {
@@ -28,62 +28,28 @@ pub struct ExplainArgs {
     pub id: String,
 }
 
-#[derive(Serialize)]
-struct RuleRow {
-    id: &'static str,
-    severity: &'static str,
-    title: String,
-    links: Vec<String>,
-}
-
-/// Every rule: per-capture rules, then the fleet rules of `batch`.
-fn all_rules() -> impl Iterator<Item = &'static RuleMeta> {
-    RULES
-        .iter()
-        .map(|r| r.meta())
-        .chain(FLEET_RULES.iter().copied())
-}
-
 pub fn run_rules(args: &RulesArgs) -> Exit {
-    let rows: Vec<RuleRow> = all_rules()
-        .map(|m| {
-            let doc = m.parsed();
-            RuleRow {
-                id: m.id,
-                severity: m.severity.name(),
-                title: doc.title.clone(),
-                links: doc.links(),
-            }
-        })
-        .collect();
-    let out = match args.format {
-        RulesFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
-        RulesFormat::Md => {
-            let mut s = String::from("| id | severity | title |\n|---|---|---|\n");
-            for r in &rows {
-                s.push_str(&format!("| {} | {} | {} |\n", r.id, r.severity, r.title));
-            }
-            s
-        }
-        RulesFormat::Text => {
-            let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(0);
-            rows.iter()
-                .map(|r| format!("{:<width$}  {:<7}  {}\n", r.id, r.severity, r.title))
-                .collect()
-        }
+    let rows = pipeline::rules();
+    let rendered = match args.format {
+        RulesFormat::Json => render::json::pretty(&rows),
+        RulesFormat::Md => Ok(render::rules::markdown(&rows)),
+        RulesFormat::Text => Ok(render::rules::text(&rows)),
     };
-    write_stdout(&out);
-    Exit::Clean
+    let out = Output {
+        text: Default::default(),
+        quiet: false,
+    };
+    let written = out.write(rendered, false);
+    finish(written, RunStatus::Clean)
 }
 
 pub fn run_explain(args: &ExplainArgs) -> Exit {
-    match all_rules().find(|m| m.id.eq_ignore_ascii_case(args.id.trim())) {
-        Some(meta) => {
+    match pipeline::explain(&args.id) {
+        Ok(meta) => {
             write_stdout(meta.doc);
             Exit::Clean
         }
-        None => {
-            let known: Vec<&str> = all_rules().map(|m| m.id).collect();
+        Err(known) => {
             show_error(
                 format!("no rule {:?}", args.id),
                 Some(format!("known rules: {}", known.join(", "))),

@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use jiff::SignedDuration;
 
-use rdsdiag::analyze::{self, AnalyzeOptions};
-use rdsdiag::evidence::ProblemSeverity;
-use rdsdiag::host::HostIdentity;
-use rdsdiag::timeline::{self, OutputTz, TimelineOptions};
+use rdsdiag::pipeline;
+use rdsdiag::render::{self, OutputTz};
+use rdsdiag::timeline::TimelineOptions;
 
-use super::{show_error, write_stdout, Exit, LimitArgs};
+use super::{finish, show_error, Exit, LimitArgs, Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TimelineFormat {
@@ -42,7 +41,7 @@ pub struct TimelineArgs {
     pub limits: LimitArgs,
 }
 
-pub fn run_timeline(args: &TimelineArgs, quiet: bool) -> Exit {
+pub fn run_timeline(args: &TimelineArgs, out: Output) -> Exit {
     let tz = match OutputTz::parse(&args.tz) {
         Ok(tz) => tz,
         Err(e) => {
@@ -63,54 +62,30 @@ pub fn run_timeline(args: &TimelineArgs, quiet: bool) -> Exit {
             return Exit::InputError;
         }
     };
-    let opts = AnalyzeOptions {
-        capture: args.limits.capture_options(),
-        time_limit: args.limits.time_limit(),
-        ..AnalyzeOptions::default()
-    };
-    let analysis = match analyze::read_capture(&args.capture, &opts) {
-        Ok(a) => a,
-        Err(e) => {
-            show_error(
-                e.to_string(),
-                Some("check the path; archives are refused when they are hostile or exceed the --max-zip-* limits".into()),
-            );
-            return Exit::InputError;
-        }
-    };
-    let host = HostIdentity::read(&analysis.registry);
-    let topts = TimelineOptions {
+    let mut opts = args.limits.options();
+    opts.timeline = TimelineOptions {
         licensing_window: window,
         ..TimelineOptions::default()
     };
-    let t = timeline::build(
-        &analysis.events,
-        host.computer_name.value().map(String::as_str),
-        &topts,
-    );
-    let rendered = match args.format {
-        TimelineFormat::Text => timeline::render_text(&t, &tz),
-        TimelineFormat::Jsonl => timeline::render_jsonl(&t, &tz),
-        TimelineFormat::Timesketch => timeline::render_timesketch(&t, &tz),
+    let outcome = match pipeline::timeline(&args.capture, &opts) {
+        Ok(o) => o,
+        Err(f) => {
+            show_error(f.reason, Some(super::CAPTURE_HELP.into()));
+            return Exit::InputError;
+        }
     };
-    if !quiet || args.format != TimelineFormat::Text {
-        write_stdout(&rendered);
-    }
-    let damaged = analysis
-        .capture
-        .inputs
-        .iter()
-        .flat_map(|i| &i.problems)
-        .any(|p| p.severity >= ProblemSeverity::Warning);
-    if analysis.events.is_empty() && !quiet {
-        eprintln!(
-            "note: {}: no RDS-relevant events found",
+    let t = &outcome.timeline;
+    let (rendered, for_people) = match args.format {
+        TimelineFormat::Text => (Ok(render::timeline::render_text(t, &tz)), true),
+        TimelineFormat::Jsonl => (Ok(render::timeline::render_jsonl(t, &tz)), false),
+        TimelineFormat::Timesketch => (Ok(render::timeline::render_timesketch(t, &tz)), false),
+    };
+    let written = out.write(rendered, for_people);
+    if outcome.events_read == 0 {
+        out.note(&format!(
+            "note: {}: no RDS-relevant events found\n",
             args.capture.display()
-        );
+        ));
     }
-    if damaged || !t.patterns.is_empty() {
-        Exit::Problems
-    } else {
-        Exit::Clean
-    }
+    finish(written, outcome.status())
 }

@@ -6,7 +6,6 @@
 //! or a [`MemorySource`]), and [`render::render_text`] for the `config` table.
 
 mod model;
-pub mod render;
 mod resolve;
 mod source;
 mod view;

@@ -1,12 +1,14 @@
-//! Report: the serialisable result of a run (`schema_version`ed JSON contract, see
-//! `docs/json-contract.md`) and the renderers that turn it into text. Only this module and the
-//! CLI know about output formats.
+//! Report: the serialisable outcomes of the commands (`schema_version`ed JSON contract, see
+//! `docs/json-contract.md`) and the one rule for how a run ended ([`RunStatus`]). Serialise-only
+//! types: the render layer (`render`) turns them into every output format.
 
-pub mod markdown;
-pub mod text;
-mod verdict;
+mod commands;
+mod status;
 
-pub use verdict::verdict;
+pub use commands::{
+    ConfigCapture, ConfigReport, EventFile, EventsReport, RegReport, RuleRow, TimelineOutcome,
+};
+pub use status::{input_damaged, status_of, status_of_inputs, worst_severity, RunStatus};
 
 use std::path::PathBuf;
 
@@ -15,7 +17,7 @@ use serde::Serialize;
 use crate::capture::{Input, LayoutInfo};
 use crate::config::Settings;
 use crate::diagnose::{Finding, Severity, Undecided};
-use crate::evidence::{InputStatus, ProblemSeverity};
+use crate::evidence::InputStatus;
 use crate::host::facts::HostFacts;
 use crate::host::HostIdentity;
 use crate::timeline::{Pattern, Timeline, TimelineSummary};
@@ -51,15 +53,13 @@ impl Report {
         }
     }
 
-    /// Whether any capture could not be analysed at all.
-    pub fn any_failed(&self) -> bool {
-        self.captures.iter().any(|c| c.error.is_some())
-    }
-
-    /// Whether anything worth attention was found: damaged or unreadable evidence (later also
-    /// diagnoses).
-    pub fn any_problems(&self) -> bool {
-        self.captures.iter().any(CaptureReport::has_problems)
+    /// How the run ended: the worst of its captures.
+    pub fn status(&self) -> RunStatus {
+        self.captures
+            .iter()
+            .map(CaptureReport::status)
+            .max()
+            .unwrap_or(RunStatus::Clean)
     }
 }
 
@@ -115,18 +115,20 @@ impl CaptureReport {
         }
     }
 
-    pub fn has_problems(&self) -> bool {
-        self.error.is_some()
-            || self
-                .findings
-                .iter()
-                .any(|f| f.severity >= Severity::Warning)
-            || self.inputs.iter().any(|i| {
-                matches!(i.status, InputStatus::Partial | InputStatus::Rejected)
-                    || i.problems
-                        .iter()
-                        .any(|p| p.severity >= ProblemSeverity::Warning)
-            })
+    /// How this capture ended: failed; damaged evidence or a finding of warning severity or
+    /// worse needs attention; else clean.
+    pub fn status(&self) -> RunStatus {
+        if self.error.is_some() {
+            RunStatus::Failed
+        } else if self
+            .findings
+            .iter()
+            .any(|f| f.severity >= Severity::Warning)
+        {
+            RunStatus::Attention
+        } else {
+            status_of_inputs(&self.inputs)
+        }
     }
 }
 

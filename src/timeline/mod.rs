@@ -5,7 +5,6 @@
 //! See `docs/timeline.md`.
 
 mod patterns;
-pub mod render;
 pub mod roles;
 mod sessions;
 
@@ -20,7 +19,6 @@ use crate::catalog::reasons::{self, CodeSpace};
 use crate::eventlog::{Event, Fields};
 use crate::evidence::{Problem, ProblemCode};
 
-pub use render::{render_jsonl, render_text, render_timesketch, OutputTz, TzError};
 pub use roles::Role;
 
 /// Windows and thresholds of the correlation. Defaults come from reference §15 where it gives

@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use crate::config::SettingState;
 
-use super::{verdict, CaptureReport, CaptureStatus, Report};
+use super::verdict;
+use crate::report::{CaptureReport, CaptureStatus, Report};
 
 /// Escape text for Markdown tables and prose: `|`, `[`, `]`, `<`, `>`, backticks, `*`, `_` and
 /// backslashes; newlines become spaces.

@@ -22,7 +22,9 @@ use jiff::tz::{Offset, TimeZone};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{provider_short, Pattern, Role, Session, SessionState, Timeline, TimelineEvent};
+use crate::timeline::{
+    provider_short, Pattern, Role, Session, SessionState, Timeline, TimelineEvent,
+};
 
 /// The zone times are written in.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@ use crate::capture::Input;
 use crate::evidence::{InputStatus, ProblemSeverity};
 use crate::host::{Fact, HostIdentity};
 
-use super::{CaptureReport, CaptureStatus, Report, TimelineReport};
 use crate::diagnose::Severity;
+use crate::report::{CaptureReport, CaptureStatus, Report, TimelineReport};
 
 /// How much to show and whether to colour it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,7 +77,7 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
     if let Some(h) = &c.host {
         render_host(out, &h.identity, c, &p);
         if opts.verbose > 0 {
-            for line in h.facts.render_text().lines() {
+            for line in super::host::render_text(&h.facts).lines() {
                 let _ = writeln!(out, "  {line}");
             }
         }
@@ -85,10 +85,10 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
     render_findings(out, c, opts, &p);
     if let Some(settings) = &c.settings {
         let _ = writeln!(out, "\n{}", p.bold("Effective configuration"));
-        let ro = crate::config::render::RenderOptions {
+        let ro = super::config::RenderOptions {
             evidence: opts.verbose > 0,
         };
-        for line in crate::config::render::render_text_with(settings, ro).lines() {
+        for line in super::config::render_text_with(settings, ro).lines() {
             let _ = writeln!(out, "  {line}");
         }
     }

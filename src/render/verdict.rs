@@ -4,7 +4,7 @@
 
 use crate::diagnose::Severity;
 
-use super::{CaptureReport, CaptureStatus};
+use crate::report::{CaptureReport, CaptureStatus};
 
 /// The verdict of one capture.
 pub fn verdict(c: &CaptureReport) -> String {

@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::model::{SettingState, Settings};
+use crate::config::{SettingState, Settings};
+use crate::report::ConfigReport;
 
 /// Column titles of the table.
 const HEADERS: [&str; 5] = ["SETTING", "STATE", "EFFECTIVE VALUE", "SOURCE", "SHADOWED"];
@@ -185,6 +186,33 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
         if !ev.is_empty() {
             out.push_str("\nEvidence:\n");
             out.push_str(&ev);
+        }
+    }
+    out
+}
+
+/// Every capture's configuration table and host facts.
+pub fn render_report(report: &ConfigReport) -> String {
+    let mut out = String::new();
+    for (i, c) in report.captures.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!("Capture: {}\n", c.path.display()));
+        if let Some(e) = &c.error {
+            out.push_str(&format!("  failed: {e}\n"));
+            continue;
+        }
+        if let Some(h) = &c.host {
+            out.push_str(&format!(
+                "Computer name:            {}\n",
+                h.identity.computer_name.display()
+            ));
+            out.push_str(&super::host::render_text(&h.facts));
+        }
+        if let Some(s) = &c.settings {
+            out.push('\n');
+            out.push_str(&render_text(s));
         }
     }
     out

@@ -1,0 +1,543 @@
+//! The one staged pipeline every command runs through: **acquire** (inventory a capture) →
+//! **read** (registry view, event logs) → **resolve** (host, effective configuration) →
+//! **correlate** (timeline) → **diagnose**. Each command is one call here that runs the stages it
+//! needs and returns a typed outcome (see `report`) carrying its problems; the CLI only renders
+//! it and maps [`crate::report::RunStatus`] to an exit code.
+//!
+//! This is the one place that runs captures in parallel (one global rayon pool over captures and
+//! files; no nested pools), and the one place that isolates a capture: a panic inside a parser
+//! becomes a failed capture naming it, and the rest of the run goes on.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::capture::{self, Capture, CaptureOptions, Input};
+use crate::config;
+use crate::diagnose;
+use crate::eventlog::{self, query::Query, Event, EventFilter};
+use crate::evidence::{Deadline, InputKind, InputStatus, Problem, ProblemCode};
+use crate::host::facts::host_facts;
+use crate::host::HostIdentity;
+use crate::registry::{self, RegistryView};
+use crate::report::{
+    CaptureReport, CaptureStatus, ConfigCapture, ConfigReport, EventsReport, HostReport,
+    InputSummary, RegReport, Report, RuleRow, TimelineOutcome, TimelineReport,
+};
+use crate::timeline::{self, TimelineOptions};
+
+/// Options of a run, shared by every command.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub capture: CaptureOptions,
+    /// Which events the event-log reader keeps.
+    pub events: EventFilter,
+    /// Correlation windows of the timeline.
+    pub timeline: TimelineOptions,
+    /// How long the readers of one capture may take before they stop and report what they did
+    /// not read (`None`: no limit). See [`Deadline`].
+    pub time_limit: Option<std::time::Duration>,
+}
+
+/// The name the first build-out used; kept for callers of the library.
+pub type AnalyzeOptions = Options;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            capture: CaptureOptions::default(),
+            events: EventFilter::rds(),
+            timeline: TimelineOptions::default(),
+            time_limit: None,
+        }
+    }
+}
+
+/// Which readers a command needs. Inputs whose reader does not run are listed as not read by
+/// this command (an info note, not damage), so every input still ends in a final status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readers {
+    pub registry: bool,
+    pub events: bool,
+}
+
+impl Readers {
+    pub const ALL: Readers = Readers {
+        registry: true,
+        events: true,
+    };
+    pub const REGISTRY: Readers = Readers {
+        registry: true,
+        events: false,
+    };
+    pub const EVENTS: Readers = Readers {
+        registry: false,
+        events: true,
+    };
+}
+
+/// Everything read from one capture, before interpretation.
+pub struct Evidence {
+    pub capture: Capture,
+    pub registry: RegistryView,
+    /// The relevant events of every EVTX input, sorted by (time, file, record id).
+    pub events: Vec<Event>,
+}
+
+/// Why a capture could not be analysed: it could not be opened (missing, refused archive, not
+/// readable) or a parser panicked on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stages.
+
+/// Acquire and read: open the capture and run the readers it needs over its inputs. Every input
+/// ends in a final status and has its SHA-256 (readers hash what they read; the rest is hashed
+/// here).
+pub fn read_capture(path: &Path, opts: &Options, readers: Readers) -> crate::Result<Evidence> {
+    let deadline = Deadline::from_limit(opts.time_limit);
+    let mut capture = capture::open(path, &opts.capture)?;
+    let registry = if readers.registry {
+        RegistryView::load(&capture.inputs).apply_to(&mut capture.inputs)
+    } else {
+        RegistryView::load(&[]).view
+    };
+    let mut events = Vec::new();
+    if readers.events {
+        events = read_event_logs(&mut capture.inputs, &opts.events, deadline);
+    }
+    finish_inputs(&mut capture.inputs, readers);
+    Ok(Evidence {
+        capture,
+        registry,
+        events,
+    })
+}
+
+/// Read every pending EVTX input (one task per file on the global pool) and apply what each
+/// reader found to its input.
+fn read_event_logs(inputs: &mut [Input], filter: &EventFilter, deadline: Deadline) -> Vec<Event> {
+    let mut events: Vec<Event> = inputs
+        .par_iter_mut()
+        .filter(|i| i.kind == InputKind::Evtx && i.status == InputStatus::Pending)
+        .flat_map_iter(|input| {
+            let (report, reading) = eventlog::read_input(input, filter, deadline);
+            input.apply(reading);
+            report.events
+        })
+        .collect();
+    eventlog::query::sort_events(&mut events);
+    events
+}
+
+/// Inputs no reader took up get a final status with the reason; inputs no reader hashed are
+/// hashed now (each file is still read once).
+fn finish_inputs(inputs: &mut [Input], readers: Readers) {
+    inputs.par_iter_mut().for_each(|input| {
+        if input.status == InputStatus::Pending {
+            let why = match input.kind {
+                InputKind::HiveLog if readers.registry => {
+                    "transaction log not used: no dirty hive of the capture pairs with it"
+                }
+                InputKind::Evtx if !readers.events => "event log not read by this command",
+                InputKind::Hive
+                | InputKind::HiveLog
+                | InputKind::RegExport
+                | InputKind::RegQuery
+                    if !readers.registry =>
+                {
+                    "registry evidence not read by this command"
+                }
+                _ => "recognised but not read by this version of rdsdiag",
+            };
+            input.status = InputStatus::Ignored;
+            input
+                .problems
+                .push(Problem::info(ProblemCode::NotRead, why));
+        }
+        if input.sha256.is_empty() && input.kind == InputKind::Evtx {
+            match input.open_stream().and_then(|r| {
+                capture::sha256_of(r).map_err(|e| crate::Error::io(input.display_path(), e))
+            }) {
+                Ok(sha) => input.sha256 = sha,
+                Err(e) => input.problems.push(Problem::warning(
+                    ProblemCode::Unreadable,
+                    format!("cannot hash: {e}"),
+                )),
+            }
+        }
+    });
+}
+
+/// Resolve: the host's identity and facts, and the effective RDS configuration.
+fn resolve(registry: &RegistryView) -> (HostReport, config::Settings) {
+    let host = HostReport {
+        identity: HostIdentity::read(registry),
+        facts: host_facts(registry),
+    };
+    (host, config::resolve(registry))
+}
+
+/// Run `f` with a capture isolated: a panic inside it becomes a [`Failure`] naming the capture.
+pub fn isolated<T>(path: &Path, f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        Err(Failure {
+            path: path.to_path_buf(),
+            reason: format!(
+                "internal error while analysing (a parser panicked: {msg}); the rest of the run went on"
+            ),
+        })
+    })
+}
+
+/// [`read_capture`], isolated, with errors as [`Failure`].
+fn read_isolated(path: &Path, opts: &Options, readers: Readers) -> Result<Evidence, Failure> {
+    isolated(path, || {
+        read_capture(path, opts, readers).map_err(|e| Failure {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands.
+
+/// `analyze`: one capture through every stage into its report. Never fails: a capture that
+/// cannot be opened, or whose parser panicked, becomes a `failed` report with the reason.
+pub fn analyze_capture(path: &Path, opts: &Options) -> CaptureReport {
+    isolated(path, || {
+        Ok(analyze_evidence(
+            path,
+            read_isolated(path, opts, Readers::ALL)?,
+            opts,
+        ))
+    })
+    .unwrap_or_else(|f| CaptureReport::failed(f.path, f.reason))
+}
+
+fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureReport {
+    if !evidence.capture.inputs.iter().any(|i| is_evidence(i.kind)) {
+        let mut failed = CaptureReport::failed(
+            path.to_path_buf(),
+            format!(
+                "{}: no evidence found: none of its {} file(s) is a registry hive, registry export or event log",
+                path.display(),
+                evidence.capture.inputs.len()
+            ),
+        );
+        failed.input_summary = InputSummary::of(&evidence.capture.inputs);
+        failed.inputs = evidence.capture.inputs;
+        return failed;
+    }
+    let (host, settings) = resolve(&evidence.registry);
+    let timeline = timeline::build(
+        &evidence.events,
+        host.identity.computer_name.value().map(String::as_str),
+        &opts.timeline,
+    );
+    let diagnosis = diagnose::diagnose(&diagnose::Model {
+        host: &host.identity,
+        facts: &host.facts,
+        settings: &settings,
+        events: &evidence.events,
+        timeline: &timeline,
+        inputs: &evidence.capture.inputs,
+    });
+    let capture = evidence.capture;
+    CaptureReport {
+        path: capture.path,
+        status: CaptureStatus::Analysed,
+        error: None,
+        layout: Some(capture.layout),
+        host: Some(host),
+        settings: Some(settings),
+        findings: diagnosis.findings,
+        undecided: diagnosis.undecided,
+        timeline: Some(TimelineReport::of(timeline)),
+        input_summary: InputSummary::of(&capture.inputs),
+        inputs: capture.inputs,
+    }
+}
+
+fn is_evidence(kind: InputKind) -> bool {
+    matches!(
+        kind,
+        InputKind::Hive
+            | InputKind::HiveLog
+            | InputKind::Evtx
+            | InputKind::RegExport
+            | InputKind::RegQuery
+    )
+}
+
+/// `analyze`: many captures in parallel; the report keeps the order of `paths`.
+pub fn analyze(paths: &[PathBuf], opts: &Options) -> Report {
+    let captures = paths.par_iter().map(|p| analyze_capture(p, opts)).collect();
+    Report::new(captures)
+}
+
+/// `config`: the effective configuration and host facts of each capture (registry evidence
+/// only), in parallel, each capture isolated.
+pub fn config(paths: &[PathBuf], opts: &Options) -> ConfigReport {
+    let captures = paths
+        .par_iter()
+        .map(|path| {
+            isolated(path, || {
+                let evidence = read_isolated(path, opts, Readers::REGISTRY)?;
+                let (host, settings) = resolve(&evidence.registry);
+                Ok(ConfigCapture::analysed(
+                    path.clone(),
+                    host,
+                    settings,
+                    evidence.capture.inputs,
+                ))
+            })
+            .unwrap_or_else(|f| ConfigCapture::failed(f.path, f.reason))
+        })
+        .collect();
+    ConfigReport::new(captures)
+}
+
+/// `events`: the normalised events of a capture's EVTX inputs that match `query`, oldest first,
+/// with what each file yielded.
+pub fn events(path: &Path, query: &Query, opts: &Options) -> Result<EventsReport, Failure> {
+    let opts = Options {
+        events: query.filter(),
+        ..opts.clone()
+    };
+    isolated(path, || {
+        let evidence = read_isolated(path, &opts, Readers::EVENTS)?;
+        let events = evidence
+            .events
+            .into_iter()
+            .filter(|e| query.in_window(e.time))
+            .collect();
+        Ok(EventsReport::new(path, events, evidence.capture.inputs))
+    })
+}
+
+/// `timeline`: the capture's sessions rebuilt from its event logs, with the patterns that
+/// explain disconnects (the registry is read for the host's name).
+pub fn timeline(path: &Path, opts: &Options) -> Result<TimelineOutcome, Failure> {
+    isolated(path, || {
+        let evidence = read_isolated(path, opts, Readers::ALL)?;
+        let host = HostIdentity::read(&evidence.registry);
+        let timeline = timeline::build(
+            &evidence.events,
+            host.computer_name.value().map(String::as_str),
+            &opts.timeline,
+        );
+        Ok(TimelineOutcome::new(
+            path,
+            timeline,
+            evidence.events.len(),
+            evidence.capture.inputs,
+        ))
+    })
+}
+
+/// What `reg` asks: a key, optionally one value, optionally recursive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegQuery {
+    pub key: String,
+    pub value: Option<String>,
+    pub recurse: bool,
+}
+
+/// Why `reg` could not answer.
+#[derive(Debug)]
+pub enum RegError {
+    /// The capture could not be read.
+    Capture(Failure),
+    /// The key is not one rdsdiag can look up.
+    Key(registry::query::QueryError),
+}
+
+/// `reg`: `reg query` over the capture's registry evidence.
+pub fn reg(path: &Path, q: &RegQuery, opts: &Options) -> Result<RegReport, RegError> {
+    let evidence = read_isolated(path, opts, Readers::REGISTRY).map_err(RegError::Capture)?;
+    let answer = isolated(path, || {
+        Ok(registry::query::run(
+            &evidence.registry,
+            &q.key,
+            q.value.as_deref(),
+            q.recurse,
+        ))
+    })
+    .map_err(RegError::Capture)?
+    .map_err(RegError::Key)?;
+    Ok(RegReport::new(path, answer, evidence.capture.inputs))
+}
+
+/// Every rule: the per-capture rules, then the fleet rules of `batch`.
+pub fn all_rules() -> impl Iterator<Item = &'static diagnose::RuleMeta> {
+    diagnose::rules::RULES
+        .iter()
+        .map(|r| r.meta())
+        .chain(crate::batch::FLEET_RULES.iter().copied())
+}
+
+/// `rules`: one row per rule.
+pub fn rules() -> Vec<RuleRow> {
+    all_rules()
+        .map(|m| {
+            let doc = m.parsed();
+            RuleRow {
+                id: m.id,
+                severity: m.severity.name(),
+                title: doc.title.clone(),
+                links: doc.links(),
+            }
+        })
+        .collect()
+}
+
+/// `explain`: a rule by id (case-insensitive), or the known ids.
+pub fn explain(id: &str) -> Result<&'static diagnose::RuleMeta, Vec<&'static str>> {
+    all_rules()
+        .find(|m| m.id.eq_ignore_ascii_case(id.trim()))
+        .ok_or_else(|| all_rules().map(|m| m.id).collect())
+}
+
+/// Analyse captures in parallel on the global pool, each isolated ([`analyze_capture`]), turn each report
+/// into what the caller keeps with `transform` (on the worker thread: serialising is part of the
+/// parallel work), and hand the results to `sink` in the order of `paths`, on the calling thread.
+///
+/// The calling thread keeps a window of 16 captures per pool thread in flight (enough that a slow
+/// capture rarely leaves a thread idle while the results after it wait): it spawns one
+/// task per capture, and spawns the next one each time it hands a result to `sink`. There is no
+/// barrier between groups of captures, memory stays flat however many captures there are, and
+/// output order does not depend on timing. Tasks never block (a task blocking inside the pool can
+/// end up stacked on top of the task it waits for, when a thread steals work during a nested
+/// join). `on_done` is called after each capture (progress).
+pub fn batch<T: Send>(
+    paths: &[PathBuf],
+    opts: &Options,
+    on_done: &(dyn Fn() + Sync),
+    transform: impl Fn(CaptureReport) -> T + Sync,
+    mut sink: impl FnMut(T),
+) {
+    let window = (rayon::current_num_threads() * 16).max(32);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<T>)>();
+    let mut lost = None;
+    rayon::in_place_scope(|scope| {
+        let transform = &transform;
+        let spawn = |i: usize| {
+            let tx = tx.clone();
+            scope.spawn(move |_| {
+                // analyze_capture contains panics of the analysis; this also guards the transform, so a
+                // result always arrives and the calling thread never waits for ever.
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    let r = transform(analyze_capture(&paths[i], opts));
+                    on_done();
+                    r
+                }))
+                .ok();
+                let _ = tx.send((i, r));
+            });
+        };
+        let mut spawned = paths.len().min(window);
+        (0..spawned).for_each(spawn);
+        let mut pending = std::collections::BTreeMap::new();
+        let mut next_out = 0usize;
+        while next_out < paths.len() {
+            let Ok((i, r)) = rx.recv() else { break };
+            pending.insert(i, r);
+            while let Some(r) = pending.remove(&next_out) {
+                match r {
+                    Some(r) => sink(r),
+                    None => lost = lost.or(Some(next_out)),
+                }
+                next_out += 1;
+                if spawned < paths.len() {
+                    spawn(spawned);
+                    spawned += 1;
+                }
+            }
+        }
+    });
+    if let Some(i) = lost {
+        panic!(
+            "internal error: turning the report of {} into output panicked",
+            paths[i].display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Paths that do not exist: each capture fails at once (a cheap, real run of the pipeline).
+    fn missing(n: usize) -> Vec<PathBuf> {
+        (0..n)
+            .map(|i| PathBuf::from(format!("no-such-capture-{i:03}")))
+            .collect()
+    }
+
+    #[test]
+    fn run_hands_results_over_in_input_order() {
+        let paths = missing(97);
+        let done = AtomicUsize::new(0);
+        let mut seen = Vec::new();
+        batch(
+            &paths,
+            &Options::default(),
+            &|| {
+                done.fetch_add(1, Ordering::Relaxed);
+            },
+            |r| {
+                // Uneven work, so results arrive out of order.
+                if r.path.to_string_lossy().ends_with('3') {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                (r.path, r.error.is_some())
+            },
+            |(p, failed)| seen.push((p, failed)),
+        );
+        assert_eq!(done.load(Ordering::Relaxed), paths.len());
+        assert_eq!(
+            seen.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+            paths
+        );
+        assert!(seen.iter().all(|(_, failed)| *failed));
+    }
+
+    #[test]
+    fn a_panicking_transform_fails_the_run_instead_of_hanging_it() {
+        let paths = missing(40);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            batch(
+                &paths,
+                &Options::default(),
+                &|| {},
+                |r| {
+                    assert!(!r.path.ends_with("no-such-capture-005"), "boom");
+                    r.path
+                },
+                |_| {},
+            )
+        }));
+        let msg = r.expect_err("panics");
+        let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("no-such-capture-005"), "{msg}");
+    }
+}

@@ -1,0 +1,19 @@
+//! The render layer: every output format of every command (text, Markdown, JSON, JSONL,
+//! Timesketch) over the serialisable outcome types of the library. Nothing outside this module
+//! (and the CLI that writes what it returns) formats output for people or writes JSON text.
+
+pub mod config;
+pub mod events;
+pub mod fleet;
+pub mod host;
+pub mod json;
+pub mod markdown;
+pub mod notes;
+pub mod reg;
+pub mod rules;
+pub mod text;
+pub mod timeline;
+mod verdict;
+
+pub use timeline::{OutputTz, TzError};
+pub use verdict::verdict;

@@ -1,0 +1,203 @@
+//! The outcomes of the commands other than `analyze`: serialise-only types the render layer
+//! turns into every format, each with its [`RunStatus`] by the one rule in `status.rs`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::status::{status_of_inputs, RunStatus};
+use super::{HostReport, SCHEMA_VERSION};
+use crate::capture::Input;
+use crate::config::Settings;
+use crate::eventlog::Event;
+use crate::evidence::{InputKind, InputStatus, Integrity, Problem};
+use crate::registry::query::{QueryState, RegQueryResult};
+use crate::timeline::Timeline;
+
+/// `config`: one entry per capture given, in the order given.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigReport {
+    pub schema_version: u32,
+    pub captures: Vec<ConfigCapture>,
+}
+
+impl ConfigReport {
+    pub fn new(captures: Vec<ConfigCapture>) -> Self {
+        ConfigReport {
+            schema_version: SCHEMA_VERSION,
+            captures,
+        }
+    }
+
+    pub fn status(&self) -> RunStatus {
+        self.captures
+            .iter()
+            .map(|c| match &c.error {
+                Some(_) => RunStatus::Failed,
+                None => status_of_inputs(&c.inputs),
+            })
+            .max()
+            .unwrap_or(RunStatus::Clean)
+    }
+}
+
+/// The configuration of one capture.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigCapture {
+    pub path: PathBuf,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
+    /// The capture's files as read (for the status; `analyze` shows them).
+    #[serde(skip)]
+    pub inputs: Vec<Input>,
+}
+
+impl ConfigCapture {
+    pub fn analysed(
+        path: PathBuf,
+        host: HostReport,
+        settings: Settings,
+        inputs: Vec<Input>,
+    ) -> Self {
+        ConfigCapture {
+            path,
+            status: "analysed",
+            error: None,
+            host: Some(host),
+            settings: Some(settings),
+            inputs,
+        }
+    }
+
+    pub fn failed(path: PathBuf, error: String) -> Self {
+        ConfigCapture {
+            path,
+            status: "failed",
+            error: Some(error),
+            host: None,
+            settings: None,
+            inputs: Vec::new(),
+        }
+    }
+}
+
+/// One EVTX input of the capture, as read by `events`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventFile {
+    pub path: String,
+    pub status: InputStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<Integrity>,
+    pub problems: Vec<Problem>,
+}
+
+/// `events`: the matching events, oldest first, and what each EVTX file yielded.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventsReport {
+    pub schema_version: u32,
+    pub path: PathBuf,
+    pub events: Vec<Event>,
+    pub files: Vec<EventFile>,
+}
+
+impl EventsReport {
+    pub fn new(path: &Path, events: Vec<Event>, inputs: Vec<Input>) -> Self {
+        let files = inputs
+            .into_iter()
+            .filter(|i| i.kind == InputKind::Evtx)
+            .map(|i| EventFile {
+                path: i.path,
+                status: i.status,
+                integrity: i.evtx,
+                problems: i.problems,
+            })
+            .collect();
+        EventsReport {
+            schema_version: SCHEMA_VERSION,
+            path: path.to_path_buf(),
+            events,
+            files,
+        }
+    }
+
+    pub fn status(&self) -> RunStatus {
+        super::status::status_of(self.files.iter().map(|f| (f.status, f.problems.as_slice())))
+    }
+}
+
+/// `timeline`: the full timeline of one capture.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineOutcome {
+    pub schema_version: u32,
+    pub path: PathBuf,
+    pub timeline: Timeline,
+    /// Relevant events read (0: the capture holds no RDS-relevant event).
+    pub events_read: usize,
+    #[serde(skip)]
+    pub inputs: Vec<Input>,
+}
+
+impl TimelineOutcome {
+    pub fn new(path: &Path, timeline: Timeline, events_read: usize, inputs: Vec<Input>) -> Self {
+        TimelineOutcome {
+            schema_version: SCHEMA_VERSION,
+            path: path.to_path_buf(),
+            timeline,
+            events_read,
+            inputs,
+        }
+    }
+
+    /// Damaged evidence, or a pattern that explains disconnects, needs attention.
+    pub fn status(&self) -> RunStatus {
+        status_of_inputs(&self.inputs).max(if self.timeline.patterns.is_empty() {
+            RunStatus::Clean
+        } else {
+            RunStatus::Attention
+        })
+    }
+}
+
+/// `reg`: the answer to a `reg query` over the capture's registry evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegReport {
+    #[serde(flatten)]
+    pub answer: RegQueryResult,
+    #[serde(skip)]
+    pub path: PathBuf,
+    #[serde(skip)]
+    pub inputs: Vec<Input>,
+}
+
+impl RegReport {
+    pub fn new(path: &Path, answer: RegQueryResult, inputs: Vec<Input>) -> Self {
+        RegReport {
+            answer,
+            path: path.to_path_buf(),
+            inputs,
+        }
+    }
+
+    /// Damaged registry evidence, or a key or value that is not there, needs attention (as
+    /// `reg query` exits 1 when it finds nothing).
+    pub fn status(&self) -> RunStatus {
+        status_of_inputs(&self.inputs).max(match self.answer.state {
+            QueryState::Found => RunStatus::Clean,
+            _ => RunStatus::Attention,
+        })
+    }
+}
+
+/// `rules`: one row per rule (per-capture rules, then the fleet rules of `batch`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleRow {
+    pub id: &'static str,
+    pub severity: &'static str,
+    pub title: String,
+    pub links: Vec<String>,
+}
