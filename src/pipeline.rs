@@ -540,4 +540,25 @@ mod tests {
         let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(msg.contains("no-such-capture-005"), "{msg}");
     }
+
+    #[test]
+    fn a_panic_becomes_a_failure_naming_the_capture() {
+        let r: Result<(), Failure> = isolated(Path::new("cap.zip"), || panic!("boom at 0x40"));
+        let f = r.expect_err("isolated");
+        assert_eq!(f.path, Path::new("cap.zip"));
+        assert!(
+            f.reason.contains("a parser panicked: boom at 0x40"),
+            "{}",
+            f.reason
+        );
+    }
+
+    #[test]
+    fn analyze_isolates_each_capture() {
+        let paths = missing(3);
+        let report = analyze(&paths, &Options::default());
+        assert_eq!(report.captures.len(), 3);
+        assert!(report.captures.iter().all(|c| c.error.is_some()));
+        assert_eq!(report.status(), crate::report::RunStatus::Failed);
+    }
 }

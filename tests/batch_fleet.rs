@@ -372,7 +372,7 @@ fn digest_of_a_report_equals_digest_of_its_line() {
     let (mut analysed, mut with_findings, mut failed) = (0, 0, 0);
     for p in &paths {
         let report = rdsdiag::pipeline::analyze_capture(p, &opts);
-        let text = rdsdiag::batch::capture_line(&report);
+        let text = rdsdiag::render::json::capture_line(&report).expect("serialises");
         let parsed: Value = serde_json::from_str(&text).expect("line is JSON");
         assert_eq!(parsed["record"], "capture");
         let d = rdsdiag::batch::Digest::of_report(&report);

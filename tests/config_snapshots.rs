@@ -5,7 +5,8 @@
 mod config_scenarios;
 
 use config_scenarios::{memory, Hives};
-use rdsdiag::config::{render::render_text, resolve};
+use rdsdiag::config::resolve;
+use rdsdiag::render::config::render_text;
 
 #[test]
 fn text_and_json_of_each_scenario() {
