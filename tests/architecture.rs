@@ -49,10 +49,14 @@ fn library_code() -> Vec<(String, PathBuf, String)> {
                 return None;
             }
             let text = std::fs::read_to_string(&p).expect("utf-8 source");
-            let code = match text.find("#[cfg(test)]") {
-                Some(i) => text[..i].to_string(),
-                None => text,
-            };
+            let code: String = text
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
             Some((module, p, code))
         })
         .collect()
