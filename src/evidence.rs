@@ -151,6 +151,7 @@ macro_rules! problem_codes {
 problem_codes! {
     DuplicateRecords = "duplicate-records",
     EmptyFile = "empty-file",
+    EmptyLog = "empty-log",
     EvtxChunkBadChecksum = "evtx-chunk-bad-checksum",
     EvtxChunkBadMagic = "evtx-chunk-bad-magic",
     EvtxChunkUnparsable = "evtx-chunk-unparsable",

@@ -19,7 +19,7 @@ use crate::diagnose;
 use crate::eventlog::{self, query::Query, Event, EventFilter};
 use crate::evidence::{Deadline, InputKind, InputStatus, Problem, ProblemCode};
 use crate::host::facts::host_facts;
-use crate::host::HostIdentity;
+use crate::host::{self, HostIdentity};
 use crate::registry::{self, RegistryView};
 use crate::report::{
     CaptureReport, CaptureStatus, ConfigCapture, ConfigReport, EventsReport, HostReport,
@@ -246,10 +246,14 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         failed.inputs = evidence.capture.inputs;
         return failed;
     }
-    let (host, settings) = resolve(&evidence.registry);
-    let timeline = timeline::build(
+    let (mut host, settings) = resolve(&evidence.registry);
+    host.identity.names_in_logs = host::names_in_logs(
         &evidence.events,
         host.identity.computer_name.value().map(String::as_str),
+    );
+    let timeline = timeline::build(
+        &evidence.events,
+        host.identity.name().map(|(name, _)| name),
         &opts.timeline,
     );
     let diagnosis = diagnose::diagnose(&diagnose::Model {
@@ -338,10 +342,14 @@ pub fn events(path: &Path, query: &Query, opts: &Options) -> Result<EventsReport
 pub fn timeline(path: &Path, opts: &Options) -> Result<TimelineOutcome, Failure> {
     isolated(path, || {
         let evidence = read_isolated(path, opts, Readers::ALL)?;
-        let host = HostIdentity::read(&evidence.registry);
-        let timeline = timeline::build(
+        let mut host = HostIdentity::read(&evidence.registry);
+        host.names_in_logs = host::names_in_logs(
             &evidence.events,
             host.computer_name.value().map(String::as_str),
+        );
+        let timeline = timeline::build(
+            &evidence.events,
+            host.name().map(|(name, _)| name),
             &opts.timeline,
         );
         Ok(TimelineOutcome::new(

@@ -465,6 +465,7 @@ fn read_input_sets_status_and_problems() {
         path: "Logs/LSM.evtx".into(),
         kind: InputKind::Evtx,
         hive: None,
+        hive_signal: None,
         bytes: bytes.len() as u64,
         sha256: String::new(),
         status: InputStatus::Pending,

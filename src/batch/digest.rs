@@ -96,7 +96,8 @@ impl Digest {
             .then(|| s(v, "/error").unwrap_or("failed").to_string());
         let computer = (s(v, "/host/computer_name/state") == Some("found"))
             .then(|| s(v, "/host/computer_name/value").map(str::to_uppercase))
-            .flatten();
+            .flatten()
+            .or_else(|| s(v, "/host/names_in_logs/0/name").map(str::to_string));
         let role = |name: &str| {
             v.pointer("/host/roles")
                 .and_then(Value::as_array)

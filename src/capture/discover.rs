@@ -95,7 +95,7 @@ pub fn open(path: &Path, opts: &CaptureOptions) -> Result<Capture> {
     } else if zip {
         inventory_zip(path, opts)?
     } else {
-        vec![inventory_file(root_name.clone(), path.to_path_buf(), opts)]
+        loose_file(path, &root_name, opts)
     };
     let rel: Vec<&str> = inputs.iter().map(|i| i.path.as_str()).collect();
     let layout = if meta.is_dir() || zip {
@@ -108,6 +108,44 @@ pub fn open(path: &Path, opts: &CaptureOptions) -> Result<Capture> {
         layout,
         inputs,
     })
+}
+
+/// A loose file, and for a loose hive its transaction logs beside it (`<name>.LOG`, `.LOG1`,
+/// `.LOG2` in any case), as Registry Explorer and RECmd pick them up: without them a dirty hive
+/// would be answered from its stale primary file.
+fn loose_file(path: &Path, name: &str, opts: &CaptureOptions) -> Vec<Input> {
+    let first = inventory_file(name.to_string(), path.to_path_buf(), opts);
+    if first.kind != InputKind::Hive {
+        return vec![first];
+    }
+    let mut inputs = vec![first];
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let wanted: Vec<String> = ["log", "log1", "log2"]
+        .iter()
+        .map(|ext| format!("{}.{ext}", name.to_ascii_lowercase()))
+        .collect();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return inputs;
+    };
+    let mut logs: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            wanted
+                .contains(&n.to_ascii_lowercase())
+                .then(|| (n, e.path()))
+        })
+        .collect();
+    logs.sort();
+    inputs.extend(
+        logs.into_iter()
+            .map(|(n, full)| inventory_file(n, full, opts)),
+    );
+    inputs
 }
 
 enum Walked {
@@ -181,6 +219,7 @@ fn base_input(path: String, source: InputSource) -> Input {
         path,
         kind: InputKind::Other,
         hive: None,
+        hive_signal: None,
         bytes: 0,
         sha256: String::new(),
         status: InputStatus::Pending,
@@ -274,6 +313,7 @@ fn hash_and_sniff(
     }
     input.kind = sniffed.kind;
     input.hive = sniffed.hive;
+    input.hive_signal = sniffed.signal;
     input.bytes = total;
     input.sha256 = hex(&hasher.finalize());
     if let Some(note) = sniffed.note {
@@ -282,6 +322,13 @@ fn hash_and_sniff(
             .push(Problem::info(ProblemCode::HiveRole, note));
     }
     input.status = match input.kind {
+        _ if total == 0 && is_log_name(&input.path) => {
+            input.problems.push(Problem::info(
+                ProblemCode::EmptyLog,
+                "empty transaction log (0 bytes): Windows leaves unused logs so; nothing to replay",
+            ));
+            InputStatus::Ignored
+        }
         _ if total == 0 => {
             input.problems.push(Problem::warning(
                 ProblemCode::EmptyFile,
@@ -338,6 +385,12 @@ fn escapes_archive(name: &str) -> bool {
         || name.starts_with(['/', '\\'])
         || (bytes.len() >= 2 && bytes[1] == b':')
         || name.split(['/', '\\']).any(|c| c == "..")
+}
+
+/// Whether a file name is a registry transaction log's (`.LOG`, `.LOG1`, `.LOG2`, any case).
+fn is_log_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    [".log", ".log1", ".log2"].iter().any(|e| name.ends_with(e))
 }
 
 /// SHA-256 of everything `reader` yields, as lower-case hex (the form of [`Input::sha256`]).

@@ -35,6 +35,10 @@ pub struct Input {
     /// For hives and hive logs: which hive, recognised from content.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hive: Option<HiveKind>,
+    /// For hives: the content that decided the role (`SYSTEM: root holds Select and
+    /// ControlSetNNN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hive_signal: Option<String>,
     pub bytes: u64,
     pub sha256: String,
     pub status: InputStatus,

@@ -8,8 +8,11 @@ use crate::evidence::{HiveKind, InputKind};
 pub struct Sniffed {
     pub kind: InputKind,
     pub hive: Option<HiveKind>,
-    /// How the kind or role was decided, when it was not plain magic bytes.
+    /// How the kind or role was decided, when it was not plain magic bytes and not the content
+    /// (a fallback or a doubt: shown as a problem).
     pub note: Option<String>,
+    /// For hives whose role the content decided: the signal that decided it.
+    pub signal: Option<String>,
 }
 
 impl Sniffed {
@@ -18,6 +21,7 @@ impl Sniffed {
             kind,
             hive: None,
             note: None,
+            signal: None,
         }
     }
 }
@@ -51,6 +55,7 @@ pub fn sniff_head(head: &[u8]) -> Sniffed {
             kind,
             hive,
             note: None,
+            signal: None,
         };
     }
     if head.starts_with(ELF_FILE) {
@@ -65,6 +70,7 @@ pub fn sniff_head(head: &[u8]) -> Sniffed {
                 kind: InputKind::RegExport,
                 hive: text_hive(&text),
                 note: None,
+                signal: None,
             };
         }
         if is_reg_query(&text) {
@@ -72,6 +78,7 @@ pub fn sniff_head(head: &[u8]) -> Sniffed {
                 kind: InputKind::RegQuery,
                 hive: text_hive(&text),
                 note: None,
+                signal: None,
             };
         }
     }
@@ -109,76 +116,115 @@ pub fn role_from_name(name: &str) -> Option<HiveKind> {
 /// (reference §1.2). Falls back to the name stored in the base block, then to `Other`.
 pub fn hive_role(bytes: &[u8]) -> Sniffed {
     let from_name = base_block_file_name(bytes).and_then(|n| role_from_name(&n));
-    let children = root_children(bytes);
-    let by_content = children.as_deref().and_then(role_from_children);
-    let (hive, note) = match (by_content, from_name) {
-        (Some(h), _) => (h, None),
+    let root = root_facts(bytes);
+    let by_content = root.as_ref().and_then(role_from_content);
+    let (hive, note, signal) = match (by_content, from_name) {
+        (Some((h, signal)), _) => (h, None, Some(signal)),
         (None, Some(h)) => (
             h,
             Some(
                 "role from the file name stored in the hive header (root keys not recognised)"
                     .to_string(),
             ),
+            None,
         ),
         (None, None) => (
             HiveKind::Other,
-            Some(match children {
+            Some(match &root {
+                Some(r) if r.user_software() => USER_SOFTWARE.to_string(),
                 Some(_) => {
                     "root keys do not match SYSTEM, SOFTWARE, SECURITY, SAM, NTUSER or USRCLASS"
                         .to_string()
                 }
                 None => "root key could not be read".to_string(),
             }),
+            None,
         ),
     };
     Sniffed {
         kind: InputKind::Hive,
         hive: Some(hive),
         note,
+        signal,
     }
 }
 
-/// Lower-cased names of the root key's subkeys, or `None` when the root cannot be read.
-fn root_children(bytes: &[u8]) -> Option<Vec<String>> {
+const USER_SOFTWARE: &str =
+    "root looks like a user's Software key (Microsoft\\Windows NT\\CurrentVersion \
+     without ProductName and CurrentBuild): not the machine SOFTWARE hive";
+
+/// What the root key of a hive holds, as far as role decisions need it.
+#[derive(Debug, Default)]
+struct RootFacts {
+    /// Lower-cased names of the root key's subkeys.
+    children: Vec<String>,
+    /// `Microsoft\Windows NT\CurrentVersion` exists below the root.
+    current_version: bool,
+    /// ... and holds `ProductName` and `CurrentBuild` (or `CurrentBuildNumber`), as the machine
+    /// SOFTWARE hive's does and a user's `Software` key's does not.
+    os_identity: bool,
+}
+
+impl RootFacts {
+    fn has(&self, n: &str) -> bool {
+        self.children.iter().any(|c| c == n)
+    }
+
+    fn user_software(&self) -> bool {
+        self.current_version && !self.os_identity
+    }
+}
+
+/// The root key's subkeys and OS identity values, or `None` when the root cannot be read.
+fn root_facts(bytes: &[u8]) -> Option<RootFacts> {
     // nt-hive asserts on some corrupt offsets; a damaged hive must not take the run down.
     std::panic::catch_unwind(|| {
         let hive = nt_hive::Hive::without_validation(bytes).ok()?;
         let root = hive.root_key_node().ok()?;
-        let mut names = Vec::new();
+        let mut facts = RootFacts::default();
         if let Some(Ok(subkeys)) = root.subkeys() {
             for key in subkeys.take(10_000) {
                 let Ok(key) = key else { continue };
                 if let Ok(name) = key.name() {
-                    names.push(name.to_string_lossy().to_ascii_lowercase());
+                    facts
+                        .children
+                        .push(name.to_string_lossy().to_ascii_lowercase());
                 }
             }
         }
-        let has_current_version = root
-            .subpath("Microsoft\\Windows NT\\CurrentVersion")
-            .is_some_and(|k| k.is_ok());
-        if has_current_version {
-            names.push("microsoft\\windows nt\\currentversion".into());
+        if let Some(Ok(cv)) = root.subpath("Microsoft\\Windows NT\\CurrentVersion") {
+            facts.current_version = true;
+            let has = |name: &str| cv.value(name).is_some_and(|v| v.is_ok());
+            facts.os_identity =
+                has("ProductName") && (has("CurrentBuild") || has("CurrentBuildNumber"));
         }
-        Some(names)
+        Some(facts)
     })
     .ok()
     .flatten()
 }
 
-fn role_from_children(children: &[String]) -> Option<HiveKind> {
-    let has = |n: &str| children.iter().any(|c| c == n);
-    if has("select") && children.iter().any(|c| c.starts_with("controlset")) {
-        Some(HiveKind::System)
-    } else if has("microsoft\\windows nt\\currentversion") && !has("environment") {
-        Some(HiveKind::Software)
-    } else if has("policy") && has("rxact") {
-        Some(HiveKind::Security)
-    } else if has("sam") && !has("policy") {
-        Some(HiveKind::Sam)
-    } else if has("software") && (has("environment") || has("control panel")) {
-        Some(HiveKind::NtUser)
-    } else if has("local settings") || (has("clsid") && !has("software")) {
-        Some(HiveKind::UsrClass)
+/// The role the root's content shows, with the signal that decided it.
+fn role_from_content(r: &RootFacts) -> Option<(HiveKind, String)> {
+    let found = |h: HiveKind, why: &str| Some((h, format!("{h}: {why}")));
+    if r.has("select") && r.children.iter().any(|c| c.starts_with("controlset")) {
+        found(HiveKind::System, "root holds Select and ControlSetNNN")
+    } else if r.os_identity && !r.has("environment") {
+        found(
+            HiveKind::Software,
+            "Microsoft\\Windows NT\\CurrentVersion holds ProductName and CurrentBuild",
+        )
+    } else if r.has("policy") && r.has("rxact") {
+        found(HiveKind::Security, "root holds Policy and RXACT")
+    } else if r.has("sam") && !r.has("policy") {
+        found(HiveKind::Sam, "root holds SAM")
+    } else if r.has("software") && (r.has("environment") || r.has("control panel")) {
+        found(
+            HiveKind::NtUser,
+            "root holds Software with Environment or Control Panel",
+        )
+    } else if r.has("local settings") || (r.has("clsid") && !r.has("software")) {
+        found(HiveKind::UsrClass, "root holds Local Settings or CLSID")
     } else {
         None
     }

@@ -82,6 +82,133 @@ pub struct HostIdentity {
     pub computer_name: Fact<String>,
     pub os: OsIdentity,
     pub time_zone: TimeZone,
+    /// The computer names the event records carry (their `Computer` field), most frequent first;
+    /// the FQDN and NetBIOS forms of one name are counted together. Several names: the machine
+    /// was renamed (or the logs come from several machines).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub names_in_logs: Vec<LogName>,
+}
+
+/// One computer name as the event records carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogName {
+    /// NetBIOS form, upper case (`RDSH01`).
+    pub name: String,
+    /// The spellings seen (`rdsh01.contoso.local`, `RDSH01`), sorted.
+    pub spellings: Vec<String>,
+    /// Records naming it.
+    pub events: u64,
+    pub first_seen: jiff::Timestamp,
+    pub last_seen: jiff::Timestamp,
+    /// How this name relates to the host.
+    pub relation: NameRelation,
+}
+
+/// How a name in the event records relates to the capture's host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameRelation {
+    /// The host's name (the SYSTEM hive's, else the most frequent).
+    Host,
+    /// Used only before the host's name appears: the machine was renamed (records of one
+    /// machine never carry two names at once).
+    EarlierName,
+    /// Used only after the host's name stops appearing: renamed since.
+    LaterName,
+    /// Used while the host's name was in use too: another computer.
+    OtherComputer,
+}
+
+/// Where the host's name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameSource {
+    /// `SYSTEM\CCS\Control\ComputerName\ComputerName`.
+    Registry,
+    /// The most frequent `Computer` of the event records (no SYSTEM hive name).
+    EventLogs,
+}
+
+/// The NetBIOS form of a computer name: its first label, upper case.
+pub fn netbios(name: &str) -> String {
+    name.trim()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase()
+}
+
+/// The computer names of `events`, most frequent first (ties by name), each with its relation to
+/// the host: `registry_name` (the SYSTEM hive's) when known, else the most frequent name.
+pub fn names_in_logs(
+    events: &[crate::eventlog::Event],
+    registry_name: Option<&str>,
+) -> Vec<LogName> {
+    let mut by_name: std::collections::BTreeMap<String, LogName> = Default::default();
+    let mut last_raw: Option<(&str, String)> = None;
+    for e in events {
+        let Some(raw) = e.computer.as_deref().filter(|c| !c.trim().is_empty()) else {
+            continue;
+        };
+        let key = match &last_raw {
+            Some((r, k)) if *r == raw => k.clone(),
+            _ => netbios(raw),
+        };
+        last_raw = Some((raw, key.clone()));
+        let entry = by_name.entry(key.clone()).or_insert_with(|| LogName {
+            name: key,
+            spellings: Vec::new(),
+            events: 0,
+            first_seen: e.time,
+            last_seen: e.time,
+            relation: NameRelation::OtherComputer,
+        });
+        entry.events += 1;
+        entry.first_seen = entry.first_seen.min(e.time);
+        entry.last_seen = entry.last_seen.max(e.time);
+        if !entry.spellings.iter().any(|s| s == raw) {
+            entry.spellings.push(raw.to_string());
+            entry.spellings.sort();
+        }
+    }
+    let mut names: Vec<LogName> = by_name.into_values().collect();
+    names.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
+    classify(&mut names, registry_name.map(netbios));
+    names
+}
+
+/// Set each name's relation to the host: the host's own name; names used only before or only
+/// after it (a rename, when no two of them overlap in time either); the rest other computers.
+fn classify(names: &mut [LogName], host: Option<String>) {
+    let host = host.or_else(|| names.first().map(|n| n.name.clone()));
+    let Some(host) = host else { return };
+    let Some(own) = names
+        .iter()
+        .find(|n| n.name == host)
+        .map(|n| (n.first_seen, n.last_seen))
+    else {
+        return;
+    };
+    let mut taken: Vec<(jiff::Timestamp, jiff::Timestamp)> = vec![own];
+    for n in names.iter_mut() {
+        if n.name == host {
+            n.relation = NameRelation::Host;
+            continue;
+        }
+        let overlaps = taken
+            .iter()
+            .any(|(f, l)| n.first_seen <= *l && *f <= n.last_seen);
+        n.relation = if overlaps {
+            NameRelation::OtherComputer
+        } else if n.last_seen < own.0 {
+            NameRelation::EarlierName
+        } else {
+            NameRelation::LaterName
+        };
+        if n.relation != NameRelation::OtherComputer {
+            taken.push((n.first_seen, n.last_seen));
+        }
+    }
 }
 
 /// Operating system identity from `SOFTWARE\Microsoft\Windows NT\CurrentVersion`.
@@ -115,6 +242,51 @@ fn string(d: &RegData) -> Option<String> {
 }
 
 impl HostIdentity {
+    /// The host's name and where it came from: the SYSTEM hive's, else the most frequent name
+    /// of the event records.
+    pub fn name(&self) -> Option<(&str, NameSource)> {
+        match (&self.computer_name, self.names_in_logs.first()) {
+            (Fact::Found { value, .. }, _) => Some((value.as_str(), NameSource::Registry)),
+            (_, Some(l)) => Some((l.name.as_str(), NameSource::EventLogs)),
+            _ => None,
+        }
+    }
+
+    /// When the SYSTEM hive names the machine and no event record carries that name: the
+    /// wording of the conflict.
+    pub fn name_conflict(&self) -> Option<String> {
+        let hive = self.computer_name.value()?;
+        let logs = self.names_in_logs.first()?;
+        let own = self
+            .names_in_logs
+            .iter()
+            .any(|n| n.relation == NameRelation::Host);
+        (!own).then(|| {
+            format!(
+                "the SYSTEM hive names the computer {hive}, but no event record does; most ({} records) name {}",
+                logs.events, logs.name
+            )
+        })
+    }
+
+    /// Every name the host went by: its own and its earlier and later names (for telling its
+    /// events from other computers').
+    pub fn own_names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.name().map(|(n, _)| n).into_iter().collect();
+        v.extend(
+            self.names_in_logs
+                .iter()
+                .filter(|n| {
+                    matches!(
+                        n.relation,
+                        NameRelation::EarlierName | NameRelation::LaterName
+                    )
+                })
+                .map(|n| n.name.as_str()),
+        );
+        v
+    }
+
     /// Read the identity facts from a capture's registry view.
     pub fn read(view: &RegistryView) -> Self {
         let sys = |path: &str, name: &str| view.value(HiveKind::System, path, name);
@@ -163,6 +335,7 @@ impl HostIdentity {
                     other => other.as_u64().and_then(|v| i64::try_from(v).ok()),
                 }),
             },
+            names_in_logs: Vec::new(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::host::facts::{HostFacts, MembershipKind, Presence, Tri};
-use crate::host::Fact;
+use crate::host::{Fact, HostIdentity, NameRelation, NameSource};
 
 fn presence_text(p: &Presence) -> String {
     match (&p.present, &p.unknown_because) {
@@ -161,4 +161,43 @@ pub fn render_text(facts: &HostFacts) -> String {
     out.chars()
         .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
         .collect()
+}
+
+/// The host's name for people: the SYSTEM hive's, else the event records' most frequent name
+/// (saying so), with any conflict between the two.
+pub fn computer_name(h: &HostIdentity) -> String {
+    match h.name() {
+        Some((name, NameSource::Registry)) => match h.name_conflict() {
+            Some(conflict) => format!("{name} (conflict: {conflict})"),
+            None => name.to_string(),
+        },
+        Some((name, NameSource::EventLogs)) => format!(
+            "{name} (from the event records' Computer field; registry: {})",
+            h.computer_name.display()
+        ),
+        None => h.computer_name.display(),
+    }
+}
+
+/// When the event records name more than one computer: each name with its records and when it
+/// was first and last seen, most frequent first.
+pub fn names_in_logs(h: &HostIdentity) -> Option<String> {
+    (h.names_in_logs.len() > 1).then(|| {
+        h.names_in_logs
+            .iter()
+            .map(|n| {
+                let relation = match n.relation {
+                    NameRelation::Host => "this host",
+                    NameRelation::EarlierName => "earlier name",
+                    NameRelation::LaterName => "later name",
+                    NameRelation::OtherComputer => "another computer",
+                };
+                format!(
+                    "{} ({relation}; {} records, {} to {})",
+                    n.name, n.events, n.first_seen, n.last_seen
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }

@@ -58,7 +58,10 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
         let row = |out: &mut String, k: &str, v: String| {
             let _ = writeln!(out, "| {k} | {} |", escape(&v));
         };
-        row(out, "Computer", id.computer_name.display());
+        row(out, "Computer", super::host::computer_name(id));
+        if let Some(names) = super::host::names_in_logs(id) {
+            row(out, "Names in the event records", names);
+        }
         row(out, "OS", id.os.product_name.display());
         let build = match (id.os.build.value(), id.os.ubr.value()) {
             (Some(b), Some(u)) => format!("{b}.{u}"),

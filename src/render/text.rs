@@ -223,7 +223,7 @@ fn indent(text: &str, pad: &str) -> String {
 }
 
 fn render_host(out: &mut String, h: &HostIdentity, c: &CaptureReport, p: &Paint) {
-    let mut name = h.computer_name.display();
+    let mut name = super::host::computer_name(h);
     if let (Some(hint), None) = (
         c.layout.as_ref().and_then(|l| l.computer_hint.as_ref()),
         h.computer_name.value(),
@@ -231,6 +231,9 @@ fn render_host(out: &mut String, h: &HostIdentity, c: &CaptureReport, p: &Paint)
         name = format!("{name}; the bundle is named for {hint}");
     }
     let _ = writeln!(out, "  Computer: {}", p.bold(&name));
+    if let Some(names) = super::host::names_in_logs(h) {
+        let _ = writeln!(out, "  Names in the event records: {names}");
+    }
     let os = &h.os;
     if let Fact::NotProvided { hive } = &os.product_name {
         let _ = writeln!(out, "  OS:       not provided (no {hive} hive or export)");
