@@ -1,0 +1,231 @@
+//! Evidence intake on generated evidence of the shapes real bundles take: a loose hive with its
+//! transaction logs beside it, an empty `.LOG2`, a user's `Software` key exported as a hive, and
+//! a host named only by its event records (renamed once, with another machine's records mixed in).
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use rdsdiag::evidence::{HiveKind, InputKind, InputStatus};
+use rdsdiag::host::NameRelation;
+use rdsdiag::pipeline::{analyze_capture, Options};
+use rdsdiag_testsupport::hive::{self, Data, Key};
+use rdsdiag_testsupport::scenario::{lsm_session, Machine, Os};
+
+const TS: &str = r"ControlSet001\Control\Terminal Server";
+
+fn rdsdiag(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("rdsdiag")
+        .expect("binary")
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A SYSTEM hive whose primary file says fDenyTSConnections = 1 and whose transaction log brings
+/// it up to 0.
+fn dirty_system(dir: &Path, log_name: &str) -> std::path::PathBuf {
+    let mut old = hive::system_tree(1);
+    old.set(TS, "fDenyTSConnections", Data::Dword(1));
+    for i in 0..20 {
+        old.set(
+            &format!(r"ControlSet001\Services\Svc{i:02}"),
+            "Blob",
+            Data::Binary(vec![i as u8; 300]),
+        );
+    }
+    let mut new = old.clone();
+    new.set(TS, "fDenyTSConnections", Data::Dword(0));
+    let dirty = hive::dirty_with_new_logs(
+        &hive::build_hive(&old),
+        &hive::build_hive(&new),
+        40,
+        2,
+        None,
+    );
+    let primary = dir.join("SYSTEM");
+    std::fs::write(&primary, &dirty.primary).expect("write");
+    std::fs::write(dir.join(log_name), &dirty.logs[0].1).expect("write");
+    primary
+}
+
+#[test]
+fn a_loose_hive_is_read_with_the_logs_beside_it() {
+    for log_name in ["SYSTEM.LOG1", "system.log1", "System.Log1"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let primary = dirty_system(dir.path(), log_name);
+        // Windows leaves the unused log empty.
+        std::fs::write(dir.path().join("SYSTEM.LOG2"), b"").expect("write");
+        let p = primary.display().to_string();
+        let key = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server";
+        let (code, out, err) = rdsdiag(&["reg", &p, key, "fDenyTSConnections"]);
+        assert!(
+            out.contains("fDenyTSConnections    REG_DWORD    0x0"),
+            "{log_name}: answered from the replayed hive, not the stale primary:\n{out}{err}"
+        );
+        assert_eq!(code, 0, "{log_name}: {err}");
+        // The inventory lists the logs: the one replayed, and the empty one as a note.
+        let (_, json, _) = rdsdiag(&["analyze", "--format", "json", &p]);
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        let inputs = v["captures"][0]["inputs"].as_array().expect("inputs");
+        let by_name = |n: &str| {
+            inputs
+                .iter()
+                .find(|i| i["path"] == n)
+                .unwrap_or_else(|| panic!("{n} listed: {inputs:?}"))
+        };
+        assert_eq!(by_name(log_name)["status"], "parsed");
+        let empty = by_name("SYSTEM.LOG2");
+        assert_eq!(empty["status"], "ignored", "an empty log is not rejected");
+        assert_eq!(empty["problems"][0]["severity"], "info");
+        assert_eq!(empty["problems"][0]["code"], "empty-log");
+    }
+}
+
+#[test]
+fn an_empty_file_that_is_not_a_log_is_still_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("SYSTEM"), b"").expect("write");
+    let cap =
+        rdsdiag::capture::open(&dir.path().join("SYSTEM"), &Default::default()).expect("inventory");
+    assert_eq!(cap.inputs[0].status, InputStatus::Rejected);
+    assert_eq!(cap.inputs[0].problems[0].code, "empty-file");
+}
+
+#[test]
+fn a_users_software_key_is_not_the_machine_software_hive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // HKCU\Software exported as a hive: Microsoft\Windows NT\CurrentVersion exists (Winlogon,
+    // Windows) but holds no ProductName or CurrentBuild.
+    let mut user = Key::new("Software");
+    user.set(
+        r"Microsoft\Windows NT\CurrentVersion\Winlogon",
+        "ExcludeProfileDirs",
+        Data::Sz("AppData".into()),
+    );
+    user.set(
+        r"Policies\Microsoft\Windows NT\Terminal Services",
+        "LicensingMode",
+        Data::Dword(4),
+    );
+    std::fs::write(dir.path().join("SOFTWARE"), hive::build_hive(&user)).expect("write");
+    // The machine's SOFTWARE hive, for comparison.
+    let machine = Machine::new("RDSH01", Os::Server2019, None);
+    let sw = hive::build_hive(machine.software.as_ref().expect("software"));
+    std::fs::create_dir(dir.path().join("machine")).expect("mkdir");
+    std::fs::write(dir.path().join("machine/SOFTWARE"), sw).expect("write");
+
+    let cap = rdsdiag::capture::open(dir.path(), &Default::default()).expect("inventory");
+    let find = |p: &str| cap.inputs.iter().find(|i| i.path == p).expect("listed");
+    let user_input = find("SOFTWARE");
+    assert_eq!(user_input.kind, InputKind::Hive);
+    assert_eq!(user_input.hive, Some(HiveKind::Other), "{user_input:?}");
+    assert!(
+        user_input
+            .problems
+            .iter()
+            .any(|p| p.message.contains("user's Software key")),
+        "{:?}",
+        user_input.problems
+    );
+    let machine_input = find("machine/SOFTWARE");
+    assert_eq!(machine_input.hive, Some(HiveKind::Software));
+    assert_eq!(
+        machine_input.hive_signal.as_deref(),
+        Some(r"SOFTWARE: Microsoft\Windows NT\CurrentVersion holds ProductName and CurrentBuild")
+    );
+}
+
+#[test]
+fn the_host_is_named_from_the_event_records_with_its_earlier_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alice = r"CONTOSO\alice";
+    let mut events = Vec::new();
+    // Set up as WIN-8H2K, renamed RDSH01 a day later; another machine's record in between.
+    for (i, t) in ["2024-03-01T08:00:00Z", "2024-03-01T09:00:00Z"]
+        .iter()
+        .enumerate()
+    {
+        events.push(lsm_session(21, t, i as u32 + 1, alice, "10.0.0.5").computer("WIN-8H2K"));
+    }
+    for (i, t) in [
+        "2024-03-02T08:00:00Z",
+        "2024-03-02T09:00:00Z",
+        "2024-03-03T08:00:00Z",
+    ]
+    .iter()
+    .enumerate()
+    {
+        events.push(
+            lsm_session(21, t, i as u32 + 3, alice, "10.0.0.5").computer("rdsh01.contoso.local"),
+        );
+    }
+    events.push(lsm_session(21, "2024-03-02T10:00:00Z", 9, alice, "10.0.0.6").computer("RDSH02"));
+    let machine = Machine::new("RDSH01", Os::Server2019, Some("contoso.local")).log(
+        "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+        events,
+    );
+    let root = machine.write_kape(&dir.path().join("cap")).expect("write");
+    std::fs::remove_dir_all(root.join("C/Windows/System32/config")).expect("no hives");
+
+    let report = analyze_capture(&root, &Options::default());
+    let host = &report.host.as_ref().expect("host").identity;
+    assert_eq!(
+        host.name(),
+        Some(("RDSH01", rdsdiag::host::NameSource::EventLogs))
+    );
+    let names: Vec<(&str, NameRelation, u64)> = host
+        .names_in_logs
+        .iter()
+        .map(|n| (n.name.as_str(), n.relation, n.events))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("RDSH01", NameRelation::Host, 3),
+            ("WIN-8H2K", NameRelation::EarlierName, 2),
+            ("RDSH02", NameRelation::OtherComputer, 1),
+        ]
+    );
+    assert_eq!(
+        host.names_in_logs[0].spellings,
+        ["rdsh01.contoso.local"],
+        "FQDN and NetBIOS forms are one name"
+    );
+    assert!(
+        host.name_conflict().is_none(),
+        "no hive: nothing to conflict with"
+    );
+
+    let (_, text, _) = rdsdiag(&["analyze", "--color", "never", &root.display().to_string()]);
+    assert!(
+        text.contains("Computer: RDSH01 (from the event records' Computer field"),
+        "{text}"
+    );
+    assert!(text.contains("WIN-8H2K (earlier name; 2 records"), "{text}");
+}
+
+#[test]
+fn a_conflict_between_hive_and_logs_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machine = Machine::new("RDSH01", Os::Server2019, None).log(
+        "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+        vec![lsm_session(21, "2024-03-02T08:00:00Z", 2, "alice", "10.0.0.5").computer("RDSH07")],
+    );
+    let root = machine.write_kape(&dir.path().join("cap")).expect("write");
+    let report = analyze_capture(&root, &Options::default());
+    let host = &report.host.as_ref().expect("host").identity;
+    assert_eq!(
+        host.name(),
+        Some(("RDSH01", rdsdiag::host::NameSource::Registry))
+    );
+    let conflict = host.name_conflict().expect("conflict");
+    assert!(
+        conflict.contains("RDSH01") && conflict.contains("RDSH07"),
+        "{conflict}"
+    );
+}
