@@ -23,7 +23,7 @@ use crate::host::{self, HostIdentity};
 use crate::registry::{self, RegistryView};
 use crate::report::{
     CaptureReport, CaptureStatus, ConfigCapture, ConfigReport, EventsReport, HostReport,
-    InputSummary, RegReport, Report, RuleRow, TimelineOutcome, TimelineReport,
+    InputSummary, RegReport, Report, RuleRow, Split, SplitBy, TimelineOutcome, TimelineReport,
 };
 use crate::timeline::{self, TimelineOptions};
 
@@ -267,6 +267,7 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
     let capture = evidence.capture;
     CaptureReport {
         path: capture.path,
+        split: None,
         status: CaptureStatus::Analysed,
         error: None,
         layout: Some(capture.layout),
@@ -291,15 +292,82 @@ fn is_evidence(kind: InputKind) -> bool {
     )
 }
 
-/// `analyze`: many captures in parallel; the report keeps the order of `paths`.
+/// The captures a path holds: the path itself; or, for a folder with no evidence of its own
+/// that holds several captures (collector trees, folders of one machine's files, zips), each of
+/// them, with how they were told apart. `batch` finds captures by the same rule.
+pub fn captures_in(path: &Path) -> Vec<(PathBuf, Option<Split>)> {
+    let whole = || vec![(path.to_path_buf(), None)];
+    if !path.is_dir() {
+        return whole();
+    }
+    let Ok(found) = capture::roots::find_captures(path) else {
+        return whole();
+    };
+    let separable = found.len() >= 2
+        && found
+            .iter()
+            .all(|p| p.is_dir() || capture::roots::is_zip_name(p));
+    if !separable {
+        return whole();
+    }
+    let n = found.len();
+    found
+        .into_iter()
+        .map(|p| {
+            let split = Split {
+                from: path.to_path_buf(),
+                by: SplitBy::CollectorRoot,
+                captures: n,
+            };
+            (p, Some(split))
+        })
+        .collect()
+}
+
+/// `analyze`: many paths in parallel, each split into the captures it holds
+/// ([`captures_in`]); the report keeps the order of `paths`, then of the captures found.
 pub fn analyze(paths: &[PathBuf], opts: &Options) -> Report {
-    let captures = paths.par_iter().map(|p| analyze_capture(p, opts)).collect();
+    let expanded: Vec<(PathBuf, Option<Split>)> =
+        paths.iter().flat_map(|p| captures_in(p)).collect();
+    let captures = expanded
+        .par_iter()
+        .map(|(p, split)| {
+            let mut report = analyze_capture(p, opts);
+            report.split = split.clone();
+            report
+        })
+        .collect();
     Report::new(captures)
 }
 
+/// The one capture at `path`, for the commands that read one: a path holding several captures is
+/// refused with their names (reading them as one would mix machines).
+fn single_capture(path: &Path) -> Result<(), Failure> {
+    let found = captures_in(path);
+    if found.len() < 2 {
+        return Ok(());
+    }
+    let names: Vec<String> = found.iter().map(|(p, _)| p.display().to_string()).collect();
+    Err(Failure {
+        path: path.to_path_buf(),
+        reason: format!(
+            "{} holds {} captures (several machines' evidence); give one of them: {}",
+            path.display(),
+            names.len(),
+            names.join(", ")
+        ),
+    })
+}
+
 /// `config`: the effective configuration and host facts of each capture (registry evidence
-/// only), in parallel, each capture isolated.
+/// only), in parallel, each capture isolated; a path holding several captures is split as
+/// `analyze` splits it.
 pub fn config(paths: &[PathBuf], opts: &Options) -> ConfigReport {
+    let paths: Vec<PathBuf> = paths
+        .iter()
+        .flat_map(|p| captures_in(p))
+        .map(|(p, _)| p)
+        .collect();
     let captures = paths
         .par_iter()
         .map(|path| {
@@ -326,6 +394,7 @@ pub fn events(path: &Path, query: &Query, opts: &Options) -> Result<EventsReport
         events: query.filter(),
         ..opts.clone()
     };
+    single_capture(path)?;
     isolated(path, || {
         let evidence = read_isolated(path, &opts, Readers::EVENTS)?;
         let events = evidence
@@ -340,6 +409,7 @@ pub fn events(path: &Path, query: &Query, opts: &Options) -> Result<EventsReport
 /// `timeline`: the capture's sessions rebuilt from its event logs, with the patterns that
 /// explain disconnects (the registry is read for the host's name).
 pub fn timeline(path: &Path, opts: &Options) -> Result<TimelineOutcome, Failure> {
+    single_capture(path)?;
     isolated(path, || {
         let evidence = read_isolated(path, opts, Readers::ALL)?;
         let mut host = HostIdentity::read(&evidence.registry);
@@ -380,6 +450,7 @@ pub enum RegError {
 
 /// `reg`: `reg query` over the capture's registry evidence.
 pub fn reg(path: &Path, q: &RegQuery, opts: &Options) -> Result<RegReport, RegError> {
+    single_capture(path).map_err(RegError::Capture)?;
     let evidence = read_isolated(path, opts, Readers::REGISTRY).map_err(RegError::Capture)?;
     let answer = isolated(path, || {
         Ok(registry::query::run(

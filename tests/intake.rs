@@ -229,3 +229,81 @@ fn a_conflict_between_hive_and_logs_is_named() {
         "{conflict}"
     );
 }
+
+/// Three machines' KAPE trees in one folder, as a support engineer receives them.
+fn three_machines(dir: &Path) -> std::path::PathBuf {
+    let case = dir.join("case");
+    for name in ["RDSH01", "RDSH02", "LS01"] {
+        Machine::new(name, Os::Server2019, Some("contoso.local"))
+            .log(
+                "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                vec![lsm_session(
+                    21,
+                    "2024-03-02T08:00:00Z",
+                    2,
+                    "alice",
+                    "10.0.0.5",
+                )],
+            )
+            .write_kape(&case.join(format!("{name}-kape")))
+            .expect("write");
+    }
+    case
+}
+
+#[test]
+fn a_folder_of_several_machines_is_split_into_one_capture_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = three_machines(dir.path());
+    let c = case.display().to_string();
+    let (_, json, err) = rdsdiag(&["analyze", "--format", "json", &c]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let caps = v["captures"].as_array().expect("captures");
+    let names: Vec<&str> = caps
+        .iter()
+        .map(|c| c["host"]["computer_name"]["value"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["LS01", "RDSH01", "RDSH02"], "{err}");
+    for cap in caps {
+        assert_eq!(cap["split"]["by"], "collector_root");
+        assert_eq!(cap["split"]["captures"], 3);
+        assert_eq!(cap["split"]["from"], c.as_str());
+        // No machine's events are counted under another.
+        assert_eq!(cap["timeline"]["summary"]["foreign_computer_events"], 0);
+        assert_eq!(cap["timeline"]["summary"]["events"], 1);
+    }
+    let (_, text, _) = rdsdiag(&["analyze", "--color", "never", &c]);
+    assert_eq!(
+        text.matches("one of 3 captures found in").count(),
+        3,
+        "{text}"
+    );
+    // batch finds the same captures.
+    let (_, lines, _) = rdsdiag(&["batch", &c]);
+    assert_eq!(lines.matches("\"record\":\"capture\"").count(), 3);
+    // Commands that read one capture refuse to mix them, naming them.
+    for cmd in ["timeline", "events"] {
+        let (code, _, err) = rdsdiag(&[cmd, &c]);
+        assert_eq!(code, 2, "{cmd}");
+        assert!(
+            err.contains("holds 3 captures") && err.contains("RDSH02-kape"),
+            "{err}"
+        );
+    }
+    // config splits as analyze does.
+    let (_, cfg, _) = rdsdiag(&["config", "--format", "json", &c]);
+    let v: serde_json::Value = serde_json::from_str(&cfg).expect("json");
+    assert_eq!(v["captures"].as_array().expect("captures").len(), 3);
+}
+
+#[test]
+fn one_machines_tree_is_not_split() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = Machine::new("RDSH01", Os::Server2019, None)
+        .write_kape(&dir.path().join("RDSH01-kape"))
+        .expect("write");
+    let (_, json, _) = rdsdiag(&["analyze", "--format", "json", &root.display().to_string()]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["captures"].as_array().expect("captures").len(), 1);
+    assert!(v["captures"][0].get("split").is_none());
+}

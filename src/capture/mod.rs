@@ -4,6 +4,7 @@
 
 mod discover;
 pub mod layout;
+pub mod roots;
 pub mod sniff;
 
 use std::path::PathBuf;

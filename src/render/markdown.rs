@@ -47,6 +47,9 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
         "\n## Capture `{}`\n",
         c.path.display().to_string().replace('`', "'")
     );
+    if let Some(split) = &c.split {
+        let _ = writeln!(out, "_{}_\n", escape(&super::split_text(split)));
+    }
     let _ = writeln!(out, "**Verdict.** {}\n", escape(&verdict(c)));
     if c.status == CaptureStatus::Failed {
         return;

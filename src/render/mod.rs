@@ -17,3 +17,17 @@ mod verdict;
 
 pub use timeline::{OutputTz, TzError};
 pub use verdict::verdict;
+
+/// How a capture was split from the path given, in words.
+pub fn split_text(split: &crate::report::Split) -> String {
+    let by = match split.by {
+        crate::report::SplitBy::CollectorRoot => {
+            "each a collector tree, a folder of one machine's files or a zip"
+        }
+    };
+    format!(
+        "one of {} captures found in {} ({by})",
+        split.captures,
+        split.from.display()
+    )
+}

@@ -59,6 +59,9 @@ pub fn render(report: &Report, opts: TextOptions) -> String {
 fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
     let p = Paint { on: opts.color };
     let _ = writeln!(out, "{} {}", p.bold("Capture"), c.path.display());
+    if let Some(split) = &c.split {
+        let _ = writeln!(out, "  {}", super::split_text(split));
+    }
     if c.status == CaptureStatus::Failed {
         let _ = writeln!(
             out,

@@ -71,10 +71,33 @@ pub enum CaptureStatus {
     Failed,
 }
 
+/// How a capture was found when one path given held several captures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Split {
+    /// The path given.
+    pub from: PathBuf,
+    /// What told the captures apart.
+    pub by: SplitBy,
+    /// How many captures the path held.
+    pub captures: usize,
+}
+
+/// What told a path's captures apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitBy {
+    /// Each is a collector tree (KAPE, Velociraptor, MSRD-Collect, TSS), a folder of one
+    /// machine's files, or a zip.
+    CollectorRoot,
+}
+
 /// Everything rdsdiag learned from one capture.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaptureReport {
     pub path: PathBuf,
+    /// Set when this capture is one of several found in the path given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
     pub status: CaptureStatus,
     /// Why the capture could not be analysed (status `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,6 +125,7 @@ impl CaptureReport {
     pub fn failed(path: PathBuf, error: String) -> Self {
         CaptureReport {
             path,
+            split: None,
             status: CaptureStatus::Failed,
             error: Some(error),
             layout: None,
