@@ -23,7 +23,8 @@ use crate::host::{self, HostIdentity};
 use crate::registry::{self, RegistryView};
 use crate::report::{
     CaptureReport, CaptureStatus, ConfigCapture, ConfigReport, EventsReport, HostReport,
-    InputSummary, RegReport, Report, RuleRow, Split, SplitBy, TimelineOutcome, TimelineReport,
+    InputSummary, OtherComputer, RegReport, Report, RuleRow, Split, SplitBy, TimelineOutcome,
+    TimelineReport,
 };
 use crate::timeline::{self, TimelineOptions};
 
@@ -264,6 +265,7 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         timeline: &timeline,
         inputs: &evidence.capture.inputs,
     });
+    let mixed = other_computers(&host.identity, &evidence);
     let capture = evidence.capture;
     CaptureReport {
         path: capture.path,
@@ -273,12 +275,76 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         layout: Some(capture.layout),
         host: Some(host),
         settings: Some(settings),
+        mixed,
         findings: diagnosis.findings,
         undecided: diagnosis.undecided,
         timeline: Some(TimelineReport::of(timeline)),
         input_summary: InputSummary::of(&capture.inputs),
         inputs: capture.inputs,
     }
+}
+
+/// The other computers whose evidence a capture mixes with the host's: SYSTEM hives naming
+/// another computer, and event records of another computer (not an earlier or later name of the
+/// host), with the files and records naming each.
+fn other_computers(host: &HostIdentity, evidence: &Evidence) -> Vec<OtherComputer> {
+    let own: Vec<String> = host.own_names().iter().map(|n| host::netbios(n)).collect();
+    let mut out: Vec<OtherComputer> = Vec::new();
+    let systems: Vec<&Input> = evidence
+        .capture
+        .inputs
+        .iter()
+        .filter(|i| i.kind == InputKind::Hive && i.hive == Some(crate::evidence::HiveKind::System))
+        .collect();
+    if systems.len() > 1 {
+        for input in systems {
+            let one = RegistryView::load(std::slice::from_ref(input)).view;
+            let Some(name) = HostIdentity::read(&one)
+                .computer_name
+                .value()
+                .map(|n| host::netbios(n))
+            else {
+                continue;
+            };
+            if own.contains(&name) {
+                continue;
+            }
+            match out.iter_mut().find(|o| o.name == name) {
+                Some(o) => o.files.push(input.path.clone()),
+                None => out.push(OtherComputer {
+                    name,
+                    named_by: "SYSTEM hive",
+                    files: vec![input.path.clone()],
+                    events: 0,
+                }),
+            }
+        }
+    }
+    for n in host
+        .names_in_logs
+        .iter()
+        .filter(|n| n.relation == host::NameRelation::OtherComputer)
+    {
+        let mut files: Vec<String> = evidence
+            .events
+            .iter()
+            .filter(|e| {
+                e.computer
+                    .as_deref()
+                    .is_some_and(|c| host::netbios(c) == n.name)
+            })
+            .map(|e| e.file.to_string())
+            .collect();
+        files.sort();
+        files.dedup();
+        out.push(OtherComputer {
+            name: n.name.clone(),
+            named_by: "event records",
+            files,
+            events: n.events,
+        });
+    }
+    out
 }
 
 fn is_evidence(kind: InputKind) -> bool {

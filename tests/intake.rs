@@ -307,3 +307,72 @@ fn one_machines_tree_is_not_split() {
     assert_eq!(v["captures"].as_array().expect("captures").len(), 1);
     assert!(v["captures"][0].get("split").is_none());
 }
+
+#[test]
+fn loose_files_of_two_computers_are_reported_as_mixed_never_merged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let loose = dir.path().join("loose");
+    std::fs::create_dir(&loose).expect("mkdir");
+    let one = Machine::new("RDSH01", Os::Server2019, None);
+    let two = Machine::new("RDSH02", Os::Server2019, None);
+    std::fs::write(loose.join("SYSTEM"), hive::build_hive(&one.system)).expect("write");
+    std::fs::write(loose.join("RDSH02_SYSTEM"), hive::build_hive(&two.system)).expect("write");
+    let mut events: Vec<_> = (0..3)
+        .map(|i| {
+            lsm_session(
+                21,
+                &format!("2024-03-02T0{i}:00:00Z"),
+                2,
+                "alice",
+                "10.0.0.5",
+            )
+            .computer("RDSH01")
+        })
+        .collect();
+    events.push(lsm_session(21, "2024-03-02T01:30:00Z", 3, "bob", "10.0.0.6").computer("RDSH02"));
+    let log = rdsdiag_testsupport::evtx::EvtxBuilder::new()
+        .events(events)
+        .build();
+    std::fs::write(loose.join("LSM.evtx"), log).expect("write");
+
+    let l = loose.display().to_string();
+    let (code, json, _) = rdsdiag(&["analyze", "--format", "json", &l]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let caps = v["captures"].as_array().expect("captures");
+    assert_eq!(caps.len(), 1, "loose files of one folder: no safe split");
+    let mixed = caps[0]["mixed"].as_array().expect("mixed reported");
+    let seen: Vec<(&str, &str, u64)> = mixed
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().expect("name"),
+                m["named_by"].as_str().expect("named_by"),
+                m["events"].as_u64().expect("events"),
+            )
+        })
+        .collect();
+    // Which hive wins is the view's precedence (lowest path); the other computer is reported
+    // with the files and records that name it.
+    let host = caps[0]["host"]["computer_name"]["value"]
+        .as_str()
+        .expect("host");
+    let (other, other_events) = if host == "RDSH01" {
+        ("RDSH02", 1)
+    } else {
+        ("RDSH01", 3)
+    };
+    assert_eq!(
+        seen,
+        [
+            (other, "SYSTEM hive", 0),
+            (other, "event records", other_events)
+        ]
+    );
+    assert_eq!(code, 1, "a mixed capture is not clean");
+    let (_, text, _) = rdsdiag(&["analyze", "--color", "never", &l]);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("mixes evidence of other computers"),
+        "the verdict says so: {text}"
+    );
+}

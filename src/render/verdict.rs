@@ -47,6 +47,25 @@ pub fn verdict(c: &CaptureReport) -> String {
             "No RDS licensing or connection problem was found in the evidence provided.".into(),
         ),
     }
+    if !c.mixed.is_empty() {
+        let others: Vec<String> = c
+            .mixed
+            .iter()
+            .map(|o| match o.events {
+                0 => format!("{} ({} {})", o.name, o.named_by, o.files.join(", ")),
+                n => format!(
+                    "{} ({n} {} in {} file(s))",
+                    o.name,
+                    o.named_by,
+                    o.files.len()
+                ),
+            })
+            .collect();
+        parts.push(format!(
+            "This capture mixes evidence of other computers with the host's: {}. Their files share a folder with the host's, so they were not split off; give each machine's evidence separately for a per-machine analysis.",
+            others.join("; ")
+        ));
+    }
     let (cut, files) = c
         .inputs
         .iter()

@@ -91,6 +91,20 @@ pub enum SplitBy {
     CollectorRoot,
 }
 
+/// A computer other than the host whose evidence is in the capture, with no safe way to split
+/// it off (its files share a folder with the host's): reported, never silently merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OtherComputer {
+    /// NetBIOS name, upper case.
+    pub name: String,
+    /// What names it: `SYSTEM hive`, `event records`.
+    pub named_by: &'static str,
+    /// Files naming it (hives, or event logs with records of it).
+    pub files: Vec<String>,
+    /// Event records naming it (0 for a hive).
+    pub events: u64,
+}
+
 /// Everything rdsdiag learned from one capture.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaptureReport {
@@ -109,6 +123,9 @@ pub struct CaptureReport {
     /// Effective RDS configuration, `settings.<name>` (see `docs/configuration.md`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,
+    /// Other computers whose evidence the capture mixes with the host's (see [`OtherComputer`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mixed: Vec<OtherComputer>,
     /// Diagnoses, most important first (`docs/rules/`).
     pub findings: Vec<Finding>,
     /// Rules the evidence could not decide, with what is missing.
@@ -131,6 +148,7 @@ impl CaptureReport {
             layout: None,
             host: None,
             settings: None,
+            mixed: Vec::new(),
             findings: Vec::new(),
             undecided: Vec::new(),
             timeline: None,
@@ -144,10 +162,11 @@ impl CaptureReport {
     pub fn status(&self) -> RunStatus {
         if self.error.is_some() {
             RunStatus::Failed
-        } else if self
-            .findings
-            .iter()
-            .any(|f| f.severity >= Severity::Warning)
+        } else if !self.mixed.is_empty()
+            || self
+                .findings
+                .iter()
+                .any(|f| f.severity >= Severity::Warning)
         {
             RunStatus::Attention
         } else {
