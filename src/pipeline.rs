@@ -107,8 +107,13 @@ impl std::fmt::Display for Failure {
 /// ends in a final status and has its SHA-256 (readers hash what they read; the rest is hashed
 /// here).
 pub fn read_capture(path: &Path, opts: &Options, readers: Readers) -> crate::Result<Evidence> {
+    let capture = capture::open(path, &opts.capture)?;
+    Ok(read_acquired(capture, opts, readers))
+}
+
+/// Read: run the readers a command needs over an acquired capture.
+pub fn read_acquired(mut capture: Capture, opts: &Options, readers: Readers) -> Evidence {
     let deadline = Deadline::from_limit(opts.time_limit);
-    let mut capture = capture::open(path, &opts.capture)?;
     let registry = if readers.registry {
         RegistryView::load(&capture.inputs).apply_to(&mut capture.inputs)
     } else {
@@ -119,11 +124,11 @@ pub fn read_capture(path: &Path, opts: &Options, readers: Readers) -> crate::Res
         events = read_event_logs(&mut capture.inputs, &opts.events, deadline);
     }
     finish_inputs(&mut capture.inputs, readers);
-    Ok(Evidence {
+    Evidence {
         capture,
         registry,
         events,
-    })
+    }
 }
 
 /// Read every pending EVTX input (one task per file on the global pool) and apply what each
@@ -231,6 +236,54 @@ pub fn analyze_capture(path: &Path, opts: &Options) -> CaptureReport {
         ))
     })
     .unwrap_or_else(|f| CaptureReport::failed(f.path, f.reason))
+}
+
+/// `analyze` of one path: the capture there, or — when it is only archives of evidence (a zip of
+/// per-machine zips) — one report per archive, each isolated.
+pub fn analyze_path(path: &Path, opts: &Options) -> Vec<CaptureReport> {
+    let acquired = isolated(path, || {
+        capture::open(path, &opts.capture).map_err(|e| Failure {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+    });
+    let capture = match acquired {
+        Ok(c) => c,
+        Err(f) => return vec![CaptureReport::failed(f.path, f.reason)],
+    };
+    let parts: Vec<(Capture, Option<Split>)> = match capture::split_archives(&capture) {
+        Some(parts) => {
+            let n = parts.len();
+            parts
+                .into_iter()
+                .map(|c| {
+                    let split = Split {
+                        from: path.to_path_buf(),
+                        by: SplitBy::Archive,
+                        captures: n,
+                    };
+                    (c, Some(split))
+                })
+                .collect()
+        }
+        None => vec![(capture, None)],
+    };
+    parts
+        .into_par_iter()
+        .map(|(c, split)| {
+            let p = c.path.clone();
+            let mut report = isolated(&p, || {
+                Ok(analyze_evidence(
+                    &p,
+                    read_acquired(c, opts, Readers::ALL),
+                    opts,
+                ))
+            })
+            .unwrap_or_else(|f| CaptureReport::failed(f.path, f.reason));
+            report.split = split;
+            report
+        })
+        .collect()
 }
 
 fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureReport {
@@ -395,15 +448,19 @@ pub fn captures_in(path: &Path) -> Vec<(PathBuf, Option<Split>)> {
 pub fn analyze(paths: &[PathBuf], opts: &Options) -> Report {
     let expanded: Vec<(PathBuf, Option<Split>)> =
         paths.iter().flat_map(|p| captures_in(p)).collect();
-    let captures = expanded
+    let captures: Vec<Vec<CaptureReport>> = expanded
         .par_iter()
         .map(|(p, split)| {
-            let mut report = analyze_capture(p, opts);
-            report.split = split.clone();
-            report
+            let mut reports = analyze_path(p, opts);
+            if split.is_some() {
+                for r in &mut reports {
+                    r.split = r.split.take().or_else(|| split.clone());
+                }
+            }
+            reports
         })
         .collect();
-    Report::new(captures)
+    Report::new(captures.into_iter().flatten().collect())
 }
 
 /// The one capture at `path`, for the commands that read one: a path holding several captures is
@@ -561,7 +618,7 @@ pub fn explain(id: &str) -> Result<&'static diagnose::RuleMeta, Vec<&'static str
         .ok_or_else(|| all_rules().map(|m| m.id).collect())
 }
 
-/// Analyse captures in parallel on the global pool, each isolated ([`analyze_capture`]), turn each report
+/// Analyse captures in parallel on the global pool, each isolated ([`analyze_path`]; a path may hold several captures), turn each report
 /// into what the caller keeps with `transform` (on the worker thread: serialising is part of the
 /// parallel work), and hand the results to `sink` in the order of `paths`, on the calling thread.
 ///
@@ -580,17 +637,21 @@ pub fn batch<T: Send>(
     mut sink: impl FnMut(T),
 ) {
     let window = (rayon::current_num_threads() * 16).max(32);
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<T>)>();
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<Vec<T>>)>();
     let mut lost = None;
     rayon::in_place_scope(|scope| {
         let transform = &transform;
         let spawn = |i: usize| {
             let tx = tx.clone();
             scope.spawn(move |_| {
-                // analyze_capture contains panics of the analysis; this also guards the transform, so a
+                // analyze_path contains panics of the analysis; this also guards the transform, so a
                 // result always arrives and the calling thread never waits for ever.
                 let r = catch_unwind(AssertUnwindSafe(|| {
-                    let r = transform(analyze_capture(&paths[i], opts));
+                    // A path may hold several captures (a zip of per-machine zips).
+                    let r: Vec<T> = analyze_path(&paths[i], opts)
+                        .into_iter()
+                        .map(transform)
+                        .collect();
                     on_done();
                     r
                 }))
@@ -607,7 +668,7 @@ pub fn batch<T: Send>(
             pending.insert(i, r);
             while let Some(r) = pending.remove(&next_out) {
                 match r {
-                    Some(r) => sink(r),
+                    Some(r) => r.into_iter().for_each(&mut sink),
                     None => lost = lost.or(Some(next_out)),
                 }
                 next_out += 1;

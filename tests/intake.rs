@@ -376,3 +376,159 @@ fn loose_files_of_two_computers_are_reported_as_mixed_never_merged() {
         "the verdict says so: {text}"
     );
 }
+
+/// A zip file's bytes holding `files` (name, bytes).
+fn zip_bytes(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        w.start_file(name.as_str(), opts).expect("entry");
+        w.write_all(bytes).expect("write");
+    }
+    w.finish().expect("finish").into_inner()
+}
+
+/// A machine's KAPE tree as zip bytes.
+fn kape_zip(name: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(format!("{name}.zip"));
+    Machine::new(name, Os::Server2019, None)
+        .log(
+            "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+            vec![lsm_session(
+                21,
+                "2024-03-02T08:00:00Z",
+                2,
+                "alice",
+                "10.0.0.5",
+            )],
+        )
+        .write_kape_zip(&path)
+        .expect("zip");
+    std::fs::read(path).expect("read")
+}
+
+#[test]
+fn a_zip_inside_a_capture_folder_is_opened_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cap = dir.path().join("RDSH01");
+    std::fs::create_dir(&cap).expect("mkdir");
+    std::fs::write(cap.join("notes.txt"), "collected by hand").expect("write");
+    std::fs::write(cap.join("RDSH01.zip"), kape_zip("RDSH01")).expect("write");
+    let before: Vec<_> = std::fs::read_dir(&cap).expect("dir").collect();
+    let report = analyze_capture(&cap, &Options::default());
+    assert_eq!(
+        std::fs::read_dir(&cap).expect("dir").count(),
+        before.len(),
+        "nothing is extracted beside the evidence"
+    );
+    let host = &report.host.as_ref().expect("host").identity;
+    assert_eq!(
+        host.computer_name.value().map(String::as_str),
+        Some("RDSH01")
+    );
+    let archive = report
+        .inputs
+        .iter()
+        .find(|i| i.path == "RDSH01.zip")
+        .expect("archive listed");
+    assert_eq!(archive.status, InputStatus::Parsed);
+    let system = report
+        .inputs
+        .iter()
+        .find(|i| i.path == "RDSH01.zip!/C/Windows/System32/config/SYSTEM")
+        .expect("entry listed under the archive");
+    assert_eq!(system.status, InputStatus::Parsed);
+    assert_eq!(
+        report.timeline.as_ref().expect("timeline").summary.events,
+        1
+    );
+}
+
+#[test]
+fn a_zip_of_per_machine_zips_is_one_capture_per_machine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outer = zip_bytes(&[
+        ("RDSH01.zip".into(), kape_zip("RDSH01")),
+        ("RDSH02.zip".into(), kape_zip("RDSH02")),
+    ]);
+    let path = dir.path().join("customer.zip");
+    std::fs::write(&path, outer).expect("write");
+    let p = path.display().to_string();
+    let (_, json, err) = rdsdiag(&["analyze", "--format", "json", &p]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let caps = v["captures"].as_array().expect("captures");
+    let names: Vec<&str> = caps
+        .iter()
+        .map(|c| c["host"]["computer_name"]["value"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(names, ["RDSH01", "RDSH02"], "{err}");
+    for c in caps {
+        assert_eq!(c["split"]["by"], "archive");
+        assert_eq!(c["status"], "analysed");
+        assert_eq!(c["layout"], "kape");
+    }
+    assert_eq!(caps[1]["path"], format!("{p}!RDSH02.zip"));
+    // The same rule in batch.
+    let (_, lines, _) = rdsdiag(&["batch", &dir.path().display().to_string()]);
+    assert_eq!(
+        lines.matches("\"record\":\"capture\"").count(),
+        2,
+        "{lines}"
+    );
+}
+
+#[test]
+fn archives_nested_too_deep_are_listed_not_opened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut bytes = kape_zip("RDSH01");
+    for level in 0..4 {
+        bytes = zip_bytes(&[(format!("level{level}.zip"), bytes)]);
+    }
+    let path = dir.path().join("deep.zip");
+    std::fs::write(&path, bytes).expect("write");
+    let cap = rdsdiag::capture::open(&path, &Default::default()).expect("inventory");
+    let deepest = cap
+        .inputs
+        .iter()
+        .filter(|i| i.kind == InputKind::Archive)
+        .max_by_key(|i| i.path.matches("!/").count())
+        .expect("archives");
+    assert_eq!(deepest.status, InputStatus::Ignored, "{:?}", cap.inputs);
+    assert!(deepest.problems[0].message.contains("more than 3 levels"));
+}
+
+#[test]
+fn the_archive_limits_apply_at_every_level() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The outer zip holds one entry; the inner one three (SYSTEM, SOFTWARE, one log).
+    let path = dir.path().join("outer.zip");
+    std::fs::write(
+        &path,
+        zip_bytes(&[("RDSH01.zip".into(), kape_zip("RDSH01"))]),
+    )
+    .expect("write");
+    let opts = rdsdiag::capture::CaptureOptions {
+        max_zip_entries: 2,
+        ..Default::default()
+    };
+    let cap = rdsdiag::capture::open(&path, &opts).expect("the outer archive is within limits");
+    let inner = cap
+        .inputs
+        .iter()
+        .find(|i| i.path == "RDSH01.zip")
+        .expect("inner listed");
+    assert_eq!(inner.status, InputStatus::Rejected);
+    assert!(
+        inner.problems[0].message.contains("--max-zip-entries"),
+        "{:?}",
+        inner.problems
+    );
+    assert_eq!(
+        cap.inputs.len(),
+        1,
+        "nothing of the refused archive was read"
+    );
+}

@@ -97,6 +97,8 @@ pub fn open(path: &Path, opts: &CaptureOptions) -> Result<Capture> {
     } else {
         loose_file(path, &root_name, opts)
     };
+    let mut inputs = expand_archives(inputs, opts, 1);
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
     let rel: Vec<&str> = inputs.iter().map(|i| i.path.as_str()).collect();
     let layout = if meta.is_dir() || zip {
         layout::detect(&root_name, &rel)
@@ -346,13 +348,8 @@ fn hash_and_sniff(
             ));
             InputStatus::Rejected
         }
-        InputKind::Archive => {
-            input.problems.push(Problem::info(
-                ProblemCode::NestedArchive,
-                "archive inside the capture: not opened (pass it to rdsdiag as its own path)",
-            ));
-            InputStatus::Ignored
-        }
+        // Opened in place by `expand_archives`, which sets the final status.
+        InputKind::Archive => InputStatus::Pending,
         InputKind::Other => {
             input.problems.push(Problem::info(
                 ProblemCode::NotEvidence,
@@ -422,7 +419,200 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Check the archive against the limits, then inventory its entries in place.
-fn inventory_zip(path: &Path, opts: &CaptureOptions) -> Result<Vec<Input>> {
+/// Archives inside a capture (a zip in a folder, a zip in a zip) are opened in place down to
+/// this many levels; deeper ones are listed, not opened.
+pub const MAX_NESTING: usize = 3;
+
+/// Open every archive among `inputs` in place (nothing is extracted to disk): its entries join
+/// the inventory as `<archive path>!/<entry>`, the archive limits apply to each archive, and
+/// archives inside it are opened in turn, `depth` counting the levels.
+fn expand_archives(inputs: Vec<Input>, opts: &CaptureOptions, depth: usize) -> Vec<Input> {
+    let mut out = Vec::with_capacity(inputs.len());
+    for mut input in inputs {
+        if input.kind != InputKind::Archive || input.status != InputStatus::Pending {
+            out.push(input);
+            continue;
+        }
+        let entries = open_nested(&mut input, opts, depth);
+        out.push(input);
+        out.extend(expand_archives(entries, opts, depth + 1));
+    }
+    out
+}
+
+/// Open one archive input and inventory its entries; the archive's own status says what
+/// happened (`parsed` with the count, or `rejected` with the reason).
+fn open_nested(input: &mut Input, opts: &CaptureOptions, depth: usize) -> Vec<Input> {
+    if depth > MAX_NESTING {
+        input.status = InputStatus::Ignored;
+        input.problems.push(Problem::info(
+            ProblemCode::NestedArchive,
+            format!("archive nested more than {MAX_NESTING} levels deep: not opened"),
+        ));
+        return Vec::new();
+    }
+    let label = input.display_path();
+    let opened = match &input.source {
+        InputSource::File(p) => open_zip_file(p).map(|z| (Box::new(z) as Box<dyn AnyZip>, None)),
+        _ if input.bytes > opts.max_file_bytes => Err(Error::TooLarge {
+            path: label.clone(),
+            limit: opts.max_file_bytes,
+        }),
+        _ => input.read_all().and_then(|bytes| {
+            zip::ZipArchive::new(io::Cursor::new(bytes))
+                .map(|z| {
+                    (
+                        Box::new(z) as Box<dyn AnyZip>,
+                        Some(Arc::new(input.clone())),
+                    )
+                })
+                .map_err(|source| Error::Zip {
+                    path: label.clone(),
+                    source,
+                })
+        }),
+    };
+    let result = opened.and_then(|(mut zip, outer)| {
+        let entries = zip.entries(&label, opts)?;
+        Ok(entries
+            .iter()
+            .map(|entry| {
+                let source = match (&outer, &input.source) {
+                    (Some(outer), _) => InputSource::Nested {
+                        outer: outer.clone(),
+                        index: entry.0,
+                    },
+                    (None, InputSource::File(p)) => InputSource::Zip {
+                        archive: Arc::new(p.clone()),
+                        index: entry.0,
+                    },
+                    (None, _) => InputSource::Nested {
+                        outer: Arc::new(input.clone()),
+                        index: entry.0,
+                    },
+                };
+                let path = format!("{}!/{}", input.path, entry.1);
+                zip.inventory(entry, base_input(path, source), opts)
+            })
+            .collect::<Vec<_>>())
+    });
+    match result {
+        Ok(entries) => {
+            input.status = InputStatus::Parsed;
+            input.problems.push(Problem::info(
+                ProblemCode::NestedArchive,
+                format!(
+                    "archive opened in place: {} file(s), read where they are (nothing extracted)",
+                    entries.len()
+                ),
+            ));
+            entries
+        }
+        Err(e) => {
+            input.status = InputStatus::Rejected;
+            input.problems.push(Problem::error(
+                ProblemCode::NestedArchive,
+                format!("archive not opened: {e}"),
+            ));
+            Vec::new()
+        }
+    }
+}
+
+fn open_zip_file(p: &Path) -> Result<zip::ZipArchive<File>> {
+    let file = File::open(p).map_err(|e| Error::io(p, e))?;
+    zip::ZipArchive::new(file).map_err(|source| Error::Zip {
+        path: p.to_path_buf(),
+        source,
+    })
+}
+
+/// A zip archive over a file or over bytes in memory, for the nested-archive walk.
+trait AnyZip {
+    fn entries(&mut self, label: &Path, opts: &CaptureOptions) -> Result<Vec<Entry>>;
+    fn inventory(&mut self, entry: &Entry, input: Input, opts: &CaptureOptions) -> Input;
+}
+
+impl<R: Read + io::Seek> AnyZip for zip::ZipArchive<R> {
+    fn entries(&mut self, label: &Path, opts: &CaptureOptions) -> Result<Vec<Entry>> {
+        archive_entries(self, label, opts)
+    }
+
+    fn inventory(&mut self, entry: &Entry, input: Input, opts: &CaptureOptions) -> Input {
+        inventory_entry(Ok(self), entry, input, opts)
+    }
+}
+
+/// A capture that is only archives, each holding evidence (a zip of per-machine zips, a folder of
+/// one zip per machine): one capture per archive, named `<capture>!<archive>`, with the
+/// archive's entries as its inputs (paths relative to the archive). `None` when the capture
+/// holds anything else, or fewer than two such archives.
+pub fn split_archives(capture: &Capture) -> Option<Vec<Capture>> {
+    let top: Vec<&Input> = capture
+        .inputs
+        .iter()
+        .filter(|i| !i.path.contains("!/"))
+        .collect();
+    let holds_evidence = |archive: &Input| {
+        let prefix = format!("{}!/", archive.path);
+        capture
+            .inputs
+            .iter()
+            .any(|i| i.path.starts_with(&prefix) && is_evidence_kind(i.kind))
+    };
+    let only_archives = top.iter().all(|i| {
+        i.kind == InputKind::Archive && i.status == InputStatus::Parsed && holds_evidence(i)
+    });
+    if top.len() < 2 || !only_archives {
+        return None;
+    }
+    Some(
+        top.iter()
+            .map(|archive| {
+                let prefix = format!("{}!/", archive.path);
+                let inputs: Vec<Input> = capture
+                    .inputs
+                    .iter()
+                    .filter_map(|i| {
+                        let rest = i.path.strip_prefix(&prefix)?;
+                        let mut i = i.clone();
+                        i.path = rest.to_string();
+                        Some(i)
+                    })
+                    .collect();
+                let name = archive.path.rsplit('/').next().unwrap_or(&archive.path);
+                let rel: Vec<&str> = inputs.iter().map(|i| i.path.as_str()).collect();
+                Capture {
+                    path: PathBuf::from(format!("{}!{}", capture.path.display(), archive.path)),
+                    layout: layout::detect(name, &rel),
+                    inputs,
+                }
+            })
+            .collect(),
+    )
+}
+
+fn is_evidence_kind(kind: InputKind) -> bool {
+    matches!(
+        kind,
+        InputKind::Hive
+            | InputKind::HiveLog
+            | InputKind::Evtx
+            | InputKind::RegExport
+            | InputKind::RegQuery
+    )
+}
+
+/// One file entry of an archive: index, name, declared size, encrypted.
+type Entry = (usize, String, u64, bool);
+
+/// Check an archive against the limits before anything is read from it, and list its file
+/// entries. `path` names the archive in errors.
+fn archive_entries<R: Read + io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    path: &Path,
+    opts: &CaptureOptions,
+) -> Result<Vec<Entry>> {
     let zip_err = |source| Error::Zip {
         path: path.to_path_buf(),
         source,
@@ -431,8 +621,6 @@ fn inventory_zip(path: &Path, opts: &CaptureOptions) -> Result<Vec<Input>> {
         path: path.to_path_buf(),
         reason,
     };
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
     if archive.len() > opts.max_zip_entries {
         return Err(refuse(format!(
             "{} entries, more than the limit of {} (--max-zip-entries)",
@@ -476,6 +664,51 @@ fn inventory_zip(path: &Path, opts: &CaptureOptions) -> Result<Vec<Input>> {
         }
         entries.push((index, name, size, entry.encrypted()));
     }
+    Ok(entries)
+}
+
+/// Inventory one entry read from `archive`: hash and sniff it, bounded by its declared size.
+fn inventory_entry<R: Read + io::Seek>(
+    archive: std::result::Result<&mut zip::ZipArchive<R>, String>,
+    (index, _, size, encrypted): &Entry,
+    mut input: Input,
+    opts: &CaptureOptions,
+) -> Input {
+    input.bytes = *size;
+    let outcome = match (archive, encrypted) {
+        (_, true) => Err("entry is encrypted".to_string()),
+        (Err(e), _) => Err(e),
+        (Ok(archive), false) => archive
+            .by_index(*index)
+            .map_err(|e| e.to_string())
+            .and_then(|entry| {
+                let mut bounded = entry.take(*size + 1);
+                hash_and_sniff(&mut bounded, *size, opts, &mut input).map_err(|e| e.to_string())
+            }),
+    };
+    if let Err(e) = outcome {
+        input.status = InputStatus::Rejected;
+        input.problems.push(Problem::error(
+            ProblemCode::Unreadable,
+            format!("cannot read entry: {e}"),
+        ));
+    } else if input.bytes > *size {
+        input.status = InputStatus::Rejected;
+        input.problems.push(Problem::error(
+            ProblemCode::ZipSizeMismatch,
+            format!("entry inflates beyond its declared size of {size} bytes"),
+        ));
+    }
+    input
+}
+
+fn inventory_zip(path: &Path, opts: &CaptureOptions) -> Result<Vec<Input>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|source| Error::Zip {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let entries = archive_entries(&mut archive, path, opts)?;
     let archive_path = Arc::new(path.to_path_buf());
     // Each rayon task opens its own handle on the archive; a ZipArchive is not shared.
     let chunk = entries
@@ -490,39 +723,13 @@ fn inventory_zip(path: &Path, opts: &CaptureOptions) -> Result<Vec<Input>> {
                 .and_then(|f| zip::ZipArchive::new(f).map_err(|e| e.to_string()));
             group
                 .iter()
-                .map(|(index, name, size, encrypted)| {
+                .map(|entry| {
                     let source = InputSource::Zip {
                         archive: archive_path.clone(),
-                        index: *index,
+                        index: entry.0,
                     };
-                    let mut input = base_input(name.clone(), source);
-                    input.bytes = *size;
-                    let outcome = match (&mut handle, encrypted) {
-                        (_, true) => Err("entry is encrypted".to_string()),
-                        (Err(e), _) => Err(e.clone()),
-                        (Ok(archive), false) => archive
-                            .by_index(*index)
-                            .map_err(|e| e.to_string())
-                            .and_then(|entry| {
-                                let mut bounded = entry.take(*size + 1);
-                                hash_and_sniff(&mut bounded, *size, opts, &mut input)
-                                    .map_err(|e| e.to_string())
-                            }),
-                    };
-                    if let Err(e) = outcome {
-                        input.status = InputStatus::Rejected;
-                        input.problems.push(Problem::error(
-                            ProblemCode::Unreadable,
-                            format!("cannot read entry: {e}"),
-                        ));
-                    } else if input.bytes > *size {
-                        input.status = InputStatus::Rejected;
-                        input.problems.push(Problem::error(
-                            ProblemCode::ZipSizeMismatch,
-                            format!("entry inflates beyond its declared size of {size} bytes"),
-                        ));
-                    }
-                    input
+                    let input = base_input(entry.1.clone(), source);
+                    inventory_entry(handle.as_mut().map_err(|e| e.clone()), entry, input, opts)
                 })
                 .collect::<Vec<_>>()
         })

@@ -10,7 +10,9 @@ pub mod sniff;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use discover::{open, sha256_hex, sha256_of, Capture, CaptureOptions, RATIO_MIN_BYTES};
+pub use discover::{
+    open, sha256_hex, sha256_of, split_archives, Capture, CaptureOptions, RATIO_MIN_BYTES,
+};
 pub use layout::{Layout, LayoutInfo};
 
 use serde::Serialize;
@@ -25,6 +27,10 @@ pub enum InputSource {
     File(PathBuf),
     /// An entry of a zip archive, read in place.
     Zip { archive: Arc<PathBuf>, index: usize },
+    /// An entry of a zip archive that is itself an entry of an archive: the archive's bytes come
+    /// from `outer` (read into memory, bounded by its inventoried size) and the entry is read
+    /// from them. Nothing is extracted to disk.
+    Nested { outer: Arc<Input>, index: usize },
 }
 
 /// One file of a capture, as inventoried.
@@ -55,35 +61,48 @@ impl Input {
     /// Read the whole input into memory. The allocation is bounded by the size recorded in the
     /// inventory (a zip entry that inflates beyond its declared size is an error).
     pub fn read_all(&self) -> Result<Vec<u8>> {
-        use std::io::Read;
         match &self.source {
             InputSource::File(p) => std::fs::read(p).map_err(|e| Error::io(p, e)),
             InputSource::Zip { archive, index } => {
                 let file = std::fs::File::open(archive.as_ref())
                     .map_err(|e| Error::io(archive.as_ref(), e))?;
-                let mut zip = zip::ZipArchive::new(file).map_err(|source| Error::Zip {
-                    path: archive.as_ref().clone(),
-                    source,
-                })?;
-                let entry = zip.by_index(*index).map_err(|source| Error::Zip {
-                    path: archive.as_ref().clone(),
-                    source,
-                })?;
-                let mut buf = Vec::with_capacity(self.bytes.min(1 << 30) as usize);
-                entry
-                    .take(self.bytes + 1)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| Error::io(self.display_path(), e))?;
-                if buf.len() as u64 > self.bytes {
-                    return Err(Error::ArchiveEntry {
-                        path: archive.as_ref().clone(),
-                        entry: self.path.clone(),
-                        reason: "inflates beyond its declared size".into(),
-                    });
-                }
-                Ok(buf)
+                self.read_entry(file, archive.as_ref(), *index)
+            }
+            InputSource::Nested { outer, index } => {
+                let bytes = outer.read_all()?;
+                self.read_entry(std::io::Cursor::new(bytes), &outer.display_path(), *index)
             }
         }
+    }
+
+    /// Read entry `index` of the zip archive in `reader` (named `archive` in errors), bounded
+    /// by this input's inventoried size.
+    fn read_entry<R: std::io::Read + std::io::Seek>(
+        &self,
+        reader: R,
+        archive: &std::path::Path,
+        index: usize,
+    ) -> Result<Vec<u8>> {
+        use std::io::Read;
+        let zip_err = |source| Error::Zip {
+            path: archive.to_path_buf(),
+            source,
+        };
+        let mut zip = zip::ZipArchive::new(reader).map_err(zip_err)?;
+        let entry = zip.by_index(index).map_err(zip_err)?;
+        let mut buf = Vec::with_capacity(self.bytes.min(1 << 30) as usize);
+        entry
+            .take(self.bytes + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(self.display_path(), e))?;
+        if buf.len() as u64 > self.bytes {
+            return Err(Error::ArchiveEntry {
+                path: archive.to_path_buf(),
+                entry: self.path.clone(),
+                reason: "inflates beyond its declared size".into(),
+            });
+        }
+        Ok(buf)
     }
 
     /// Take in what a reader found: its status (when it sets one), its problems, its hash and
@@ -108,7 +127,7 @@ impl Input {
             InputSource::File(p) => std::fs::File::open(p)
                 .map(|f| Box::new(f) as Box<dyn std::io::Read + Send>)
                 .map_err(|e| Error::io(p, e)),
-            InputSource::Zip { .. } => self
+            InputSource::Zip { .. } | InputSource::Nested { .. } => self
                 .read_all()
                 .map(|b| Box::new(std::io::Cursor::new(b)) as Box<dyn std::io::Read + Send>),
         }
@@ -119,7 +138,12 @@ impl Input {
         match &self.source {
             InputSource::File(p) => p.clone(),
             InputSource::Zip { archive, .. } => {
-                PathBuf::from(format!("{}!{}", archive.display(), self.path))
+                let entry = self.path.rsplit("!/").next().unwrap_or(&self.path);
+                PathBuf::from(format!("{}!{entry}", archive.display()))
+            }
+            InputSource::Nested { outer, .. } => {
+                let entry = self.path.rsplit("!/").next().unwrap_or(&self.path);
+                PathBuf::from(format!("{}!{entry}", outer.display_path().display()))
             }
         }
     }

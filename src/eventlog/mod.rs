@@ -274,7 +274,7 @@ pub fn read_input(
                 source: e,
             }),
         },
-        InputSource::Zip { .. } => match input.read_all() {
+        InputSource::Zip { .. } | InputSource::Nested { .. } => match input.read_all() {
             Ok(bytes) => read(Box::new(std::io::Cursor::new(bytes))),
             Err(e) => Err(EventLogError::Input(e)),
         },

@@ -24,6 +24,7 @@ pub fn split_text(split: &crate::report::Split) -> String {
         crate::report::SplitBy::CollectorRoot => {
             "each a collector tree, a folder of one machine's files or a zip"
         }
+        crate::report::SplitBy::Archive => "each an archive inside it, opened in place",
     };
     format!(
         "one of {} captures found in {} ({by})",

@@ -89,6 +89,8 @@ pub enum SplitBy {
     /// Each is a collector tree (KAPE, Velociraptor, MSRD-Collect, TSS), a folder of one
     /// machine's files, or a zip.
     CollectorRoot,
+    /// Each is an archive inside the path given (a zip of per-machine zips).
+    Archive,
 }
 
 /// A computer other than the host whose evidence is in the capture, with no safe way to split
