@@ -190,12 +190,7 @@ struct Cited {
     capped: String,
 }
 
-fn cite(
-    m: &Model<'_>,
-    start_name: &str,
-    states: &[(&Event, State)],
-    changes: &[&Event],
-) -> Cited {
+fn cite(m: &Model<'_>, start_name: &str, states: &[(&Event, State)], changes: &[&Event]) -> Cited {
     let svc = &m.facts.licensing_service;
     let mut evidence = Vec::new();
     if let Fact::Found { value, provenance } = &svc.start_type {

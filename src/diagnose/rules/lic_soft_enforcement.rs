@@ -165,13 +165,15 @@ fn time_limit_of_an_hour(m: &Model<'_>) -> bool {
         let d = SignedDuration::from_millis(i64::try_from(ms).unwrap_or(i64::MAX));
         d >= opts.soft_enforcement_min && d <= opts.soft_enforcement_max
     };
-    [MAX_CONNECTION_TIME, MAX_IDLE_TIME].into_iter().any(|name| {
-        m.setting(name).is_some_and(|s| {
-            s.decided_value()
-                .and_then(|v| v.as_u64())
-                .is_some_and(window)
+    [MAX_CONNECTION_TIME, MAX_IDLE_TIME]
+        .into_iter()
+        .any(|name| {
+            m.setting(name).is_some_and(|s| {
+                s.decided_value()
+                    .and_then(|v| v.as_u64())
+                    .is_some_and(window)
+            })
         })
-    })
 }
 
 /// A pattern with the intervals that count for it.
