@@ -593,27 +593,7 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
             if winner.is_some() {
                 continue;
             }
-            out.refs = refs(row);
-            if out.unknown.iter().any(|u| u.decisive) {
-                out.state = SettingState::Unknown;
-                continue;
-            }
-            out.state = SettingState::NotSet;
-            out.source = Some(SourceKind::Default);
-            out.value = row.value.as_deref().and_then(|v| literal(cat, def, v));
-            match &out.value {
-                Some(v) => {
-                    out.display = display_value(cat, def, v);
-                    out.value_display = out.display.clone();
-                    out.notes.extend(row.note.clone());
-                }
-                None => {
-                    out.display = row.note.clone().unwrap_or_default();
-                    out.value_display = out.display.clone();
-                }
-            }
-            out.notes.extend(unconfirmed_note(row, "default"));
-            out.unconfirmed = row.src.unconfirmed().is_some();
+            apply_default(&mut out, cat, def, row);
             continue;
         }
         match read_row(src, cat, def, row) {
@@ -655,6 +635,44 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
         }
     }
 
+    conclude(&mut out, cat, def, winner);
+    out
+}
+
+/// No location set the setting: the built-in default applies, unless a location that could
+/// have overridden it is unknown.
+fn apply_default(out: &mut Setting, cat: &SettingsCatalog, def: &SettingDef, row: &SourceDef) {
+    out.refs = refs(row);
+    if out.unknown.iter().any(|u| u.decisive) {
+        out.state = SettingState::Unknown;
+        return;
+    }
+    out.state = SettingState::NotSet;
+    out.source = Some(SourceKind::Default);
+    out.value = row.value.as_deref().and_then(|v| literal(cat, def, v));
+    match &out.value {
+        Some(v) => {
+            out.display = display_value(cat, def, v);
+            out.value_display = out.display.clone();
+            out.notes.extend(row.note.clone());
+        }
+        None => {
+            out.display = row.note.clone().unwrap_or_default();
+            out.value_display = out.display.clone();
+        }
+    }
+    out.notes.extend(unconfirmed_note(row, "default"));
+    out.unconfirmed = row.src.unconfirmed().is_some();
+}
+
+/// The winning location's value (unknown when a higher location could not be consulted), or
+/// the unknown state's wording; the references of the result.
+fn conclude(
+    out: &mut Setting,
+    cat: &SettingsCatalog,
+    def: &SettingDef,
+    winner: Option<(&SourceDef, SettingValue, Vec<RegProvenance>)>,
+) {
     let decisive: Vec<&UnknownSource> = out.unknown.iter().filter(|u| u.decisive).collect();
     let missing = decisive
         .iter()
@@ -694,7 +712,6 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
     if out.refs.is_empty() {
         out.refs = def.src.ids().into_iter().map(str::to_string).collect();
     }
-    out
 }
 
 #[cfg(test)]
