@@ -142,95 +142,89 @@ struct Found {
 }
 
 impl Found {
-    /// License server event 21: no permanent licences of the requested type left.
-    fn no_permanent_licences_left(&mut self, e21: &[&Event]) {
-        if e21.is_empty() {
+    /// One kind of proving event: the line (given the span of its times) and up to
+    /// [`PER_KIND`] events cited, each with its fact.
+    fn add(
+        &mut self,
+        evs: &[&Event],
+        line: impl FnOnce(String) -> String,
+        fact: impl Fn(&Event) -> String,
+    ) {
+        if evs.is_empty() {
             return;
         }
-        let t: Vec<_> = e21.iter().map(|e| e.time).collect();
-        self.lines.push(format!(
-            "license server {} had no permanent licences of type {} left for session host(s) {} (license server event 21, {}): the CALs of that type are used up, or the installed CALs are of the other type than the hosts' licensing mode",
-            and_list(&distinct(e21, "1")),
-            and_list(&distinct(e21, "2")),
-            and_list(&distinct(e21, "3")),
-            span(&t)
-        ));
-        for e in first_and_last(e21, PER_KIND) {
-            let fact = format!(
+        let t: Vec<_> = evs.iter().map(|e| e.time).collect();
+        self.lines.push(line(span(&t)));
+        for e in first_and_last(evs, PER_KIND) {
+            self.evidence.push(event_evidence(e, fact(e)));
+        }
+    }
+
+    /// License server event 21: no permanent licences of the requested type left.
+    fn no_permanent_licences_left(&mut self, e21: &[&Event]) {
+        self.add(
+            e21,
+            |when| format!(
+                "license server {} had no permanent licences of type {} left for session host(s) {} (license server event 21, {when}): the CALs of that type are used up, or the installed CALs are of the other type than the hosts' licensing mode",
+                and_list(&distinct(e21, "1")),
+                and_list(&distinct(e21, "2")),
+                and_list(&distinct(e21, "3")),
+            ),
+            |e| format!(
                 "LS 21: no permanent licences of type {} for host {}",
                 field(e, "2"),
                 field(e, "3")
-            );
-            self.evidence.push(event_evidence(e, fact));
-        }
+            ),
+        );
     }
 
     /// License server event 22: no licences installed for the requested product.
     fn no_licences_installed(&mut self, e22: &[&Event]) {
-        if e22.is_empty() {
-            return;
-        }
-        let t: Vec<_> = e22.iter().map(|e| e.time).collect();
-        self.lines.push(format!(
-            "license server {} has no licences installed for {} and could not issue to {} (license server event 22, {}): the CAL version or product is missing",
-            and_list(&distinct(e22, "1")),
-            and_list(&distinct(e22, "2")),
-            and_list(&distinct(e22, "3")),
-            span(&t)
-        ));
-        for e in first_and_last(e22, PER_KIND) {
-            let fact = format!(
+        self.add(
+            e22,
+            |when| format!(
+                "license server {} has no licences installed for {} and could not issue to {} (license server event 22, {when}): the CAL version or product is missing",
+                and_list(&distinct(e22, "1")),
+                and_list(&distinct(e22, "2")),
+                and_list(&distinct(e22, "3")),
+            ),
+            |e| format!(
                 "LS 22: no licences installed for {}; cannot issue to {}",
                 field(e, "2"),
                 field(e, "3")
-            );
-            self.evidence.push(event_evidence(e, fact));
-        }
+            ),
+        );
     }
 
     /// License server event 18: the server is not activated.
     fn not_activated(&mut self, e18: &[&Event]) {
-        if e18.is_empty() {
-            return;
-        }
-        let t: Vec<_> = e18.iter().map(|e| e.time).collect();
-        self.lines.push(format!(
-            "license server {} is not activated and issues only temporary licences (license server event 18, {})",
-            and_list(&distinct(e18, "1")),
-            span(&t)
-        ));
-        for e in first_and_last(e18, PER_KIND) {
-            self.evidence.push(event_evidence(
-                e,
-                format!("LS 18: license server {} is not activated", field(e, "1")),
-            ));
-        }
+        self.add(
+            e18,
+            |when| format!(
+                "license server {} is not activated and issues only temporary licences (license server event 18, {when})",
+                and_list(&distinct(e18, "1")),
+            ),
+            |e| format!("LS 18: license server {} is not activated", field(e, "1")),
+        );
     }
 
     /// RCM event 1132: the license server does not support this host's version.
     fn version_not_supported(&mut self, m: &Model<'_>, e1132: &[&Event]) {
-        if e1132.is_empty() {
-            return;
-        }
-        let t: Vec<_> = e1132.iter().map(|e| e.time).collect();
         let version =
             m.facts.windows_version.name.clone().unwrap_or_else(|| {
                 "this host's version (unknown: SOFTWARE hive not provided)".into()
             });
-        self.lines.push(format!(
-            "license server {} does not support {version} (RemoteConnectionManager event 1132, {}): the license server and its CALs must be at least the session host's version",
-            and_list(&distinct(e1132, "Param1")),
-            span(&t)
-        ));
-        for e in first_and_last(e1132, PER_KIND) {
-            self.evidence.push(event_evidence(
-                e,
-                format!(
-                    "RCM 1132: license server {} does not support this host's version",
-                    field(e, "Param1")
-                ),
-            ));
-        }
+        self.add(
+            e1132,
+            |when| format!(
+                "license server {} does not support {version} (RemoteConnectionManager event 1132, {when}): the license server and its CALs must be at least the session host's version",
+                and_list(&distinct(e1132, "Param1")),
+            ),
+            |e| format!(
+                "RCM 1132: license server {} does not support this host's version",
+                field(e, "Param1")
+            ),
+        );
     }
 }
 

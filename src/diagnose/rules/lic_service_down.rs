@@ -190,6 +190,16 @@ struct Cited {
     capped: String,
 }
 
+impl Cited {
+    /// The finding: `head`, then the start-type changes and, when `with_cap`, how many events
+    /// were left uncited.
+    fn finding(self, confidence: Confidence, head: String, with_cap: bool) -> Outcome {
+        let cap = if with_cap { self.capped.as_str() } else { "" };
+        let explanation = format!("{head}{}{cap}", self.changes_text);
+        Outcome::Found(vec![META.finding(confidence, explanation, self.evidence)])
+    }
+}
+
 fn cite(m: &Model<'_>, start_name: &str, states: &[(&Event, State)], changes: &[&Event]) -> Cited {
     let svc = &m.facts.licensing_service;
     let mut evidence = Vec::new();
@@ -273,19 +283,13 @@ fn disabled(host: &str, last: Option<(&Event, State)>, cited: Cited) -> Outcome 
         ),
         None => String::new(),
     };
-    let Cited {
-        evidence,
-        changes_text,
-        capped,
-    } = cited;
-    let explanation = format!(
-        "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}) is disabled (Start = 4): it cannot run, so this license server issues no licences and answers no session host.{stopped_text}{changes_text}{capped}"
-    );
-    Outcome::Found(vec![META.finding(
+    cited.finding(
         Confidence::Confirmed,
-        explanation,
-        evidence,
-    )])
+        format!(
+            "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}) is disabled (Start = 4): it cannot run, so this license server issues no licences and answers no session host.{stopped_text}"
+        ),
+        true,
+    )
 }
 
 /// The service's last state is stopped, crashed or cannot start, and it never runs again.
@@ -309,19 +313,13 @@ fn stopped(
         .last()
         .map(|l| l.time.to_string())
         .unwrap_or_default();
-    let Cited {
-        evidence,
-        changes_text,
-        capped,
-    } = cited;
-    let explanation = format!(
-        "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}, start type {start_name}) {how} and the event logs, which run to {log_end}, never show it running again: session hosts that use this license server get no licences while it is down.{changes_text}{capped}"
-    );
-    Outcome::Found(vec![META.finding(
+    cited.finding(
         Confidence::Confirmed,
-        explanation,
-        evidence,
-    )])
+        format!(
+            "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}, start type {start_name}) {how} and the event logs, which run to {log_end}, never show it running again: session hosts that use this license server get no licences while it is down."
+        ),
+        true,
+    )
 }
 
 /// Start type manual and no state event: likely never running, when the System log was provided.
@@ -345,13 +343,11 @@ fn manual_never_running(m: &Model<'_>, host: &str, cited: Cited) -> Outcome {
         (Some(a), Some(b)) => format!("System log ({a} to {b})"),
         _ => "System log (no relevant events in it)".to_string(),
     };
-    let changes_text = cited.changes_text;
-    let explanation = format!(
-        "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}) has start type manual (Start = 3): it does not start with Windows, and the {span} never shows it running. Session hosts get no licences while it is not running.{changes_text}"
-    );
-    Outcome::Found(vec![META.finding(
+    cited.finding(
         Confidence::Likely,
-        explanation,
-        cited.evidence,
-    )])
+        format!(
+            "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}) has start type manual (Start = 3): it does not start with Windows, and the {span} never shows it running. Session hosts get no licences while it is not running."
+        ),
+        false,
+    )
 }
