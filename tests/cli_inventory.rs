@@ -6,16 +6,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use rdsdiag_testsupport::corpus;
 use serde_json::Value;
 
+/// The corpus folder (skipped, or failed under `RDSDIAG_REQUIRE_CORPUS=1`, when absent).
 fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if p.join("MANIFEST.tsv").is_file() {
-        Some(p)
-    } else {
-        eprintln!("note: ../shared/corpus not present; real-evidence checks skipped");
-        None
-    }
+    corpus::path("MANIFEST.tsv")?;
+    corpus::path("")
 }
 
 fn rdsdiag() -> Command {

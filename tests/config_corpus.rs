@@ -2,7 +2,7 @@
 //! corpus (`../shared/corpus/regipy/SYSTEM_2`, dirty, no logs), checked against the values an
 //! independent tool (regipy) recorded in `FACTS.json`, and pinned as a snapshot.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rdsdiag::capture::{self, CaptureOptions};
 use rdsdiag::catalog::settings::SourceKind;
@@ -11,19 +11,13 @@ use rdsdiag::evidence::HiveKind;
 use rdsdiag::host::facts::{host_facts, Tri};
 use rdsdiag::registry::RegistryView;
 use rdsdiag::render::config::render_text;
+use rdsdiag_testsupport::corpus;
 use serde_json::Value;
 
+/// The corpus folder (skipped, or failed under `RDSDIAG_REQUIRE_CORPUS=1`, when absent).
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if dir.join("regipy/SYSTEM_2").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "note: {} is absent; corpus config test skipped",
-            dir.display()
-        );
-        None
-    }
+    corpus::path("regipy/SYSTEM_2")?;
+    corpus::path("")
 }
 
 #[test]

@@ -3,22 +3,8 @@
 //! logons, a Windows 10 SYSTEM hive, loose System/LSM/RDP attack logs, damaged logs). Each
 //! capture is analysed whole, as the CLI would; skipped with a note when the corpus is absent.
 
-use std::path::{Path, PathBuf};
-
 use rdsdiag::pipeline::{analyze_capture, AnalyzeOptions};
-
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "NOTE: {} is absent; corpus diagnosis test skipped",
-            dir.display()
-        );
-        None
-    }
-}
+use rdsdiag_testsupport::corpus;
 
 /// The captures as a user would point rdsdiag at them: the KAPE tree, the SYSTEM hive, each
 /// folder of loose logs.
@@ -33,14 +19,12 @@ const CAPTURES: &[&str] = &[
 
 #[test]
 fn corpus_captures_have_no_false_licensing_findings() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = corpus::path("") else { return };
     let mut analysed = 0;
     for rel in CAPTURES {
-        let path = dir.join(rel);
-        if !path.exists() {
-            eprintln!("NOTE: {} is absent; skipped", path.display());
+        let Some(path) = corpus::path(rel) else {
             continue;
-        }
+        };
         let report = analyze_capture(&path, &AnalyzeOptions::default());
         assert!(report.error.is_none(), "{rel}: {:?}", report.error);
         let licensing: Vec<_> = report
@@ -67,11 +51,9 @@ fn citadel_is_not_judged_a_session_host_without_evidence() {
     // The domain controller's logs hold RDP logons but no licensing events, and its registry is
     // not in the capture: the licensing configuration rules cannot decide, and say why, rather
     // than report.
-    let Some(dir) = corpus() else { return };
-    let path = dir.join("captures/CITADEL-DC01");
-    if !path.exists() {
+    let Some(path) = corpus::path("captures/CITADEL-DC01") else {
         return;
-    }
+    };
     let report = analyze_capture(&path, &AnalyzeOptions::default());
     for id in [
         "RDS-LIC-MODE-NOT-CONFIGURED",

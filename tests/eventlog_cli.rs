@@ -2,19 +2,13 @@
 //! generated damaged log.
 
 use assert_cmd::Command;
+use rdsdiag_testsupport::corpus;
 use rdsdiag_testsupport::evtx::{self as w, Ev, EvtxBuilder};
 
 const LSM: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager";
 
 fn capture() -> Option<std::path::PathBuf> {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/captures/CITADEL-DC01");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("NOTE: corpus absent; skipped");
-        None
-    }
+    corpus::path("captures/CITADEL-DC01")
 }
 
 #[test]

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rdsdiag::eventlog::{read_path, EventFilter, EvtxReport};
+use rdsdiag_testsupport::corpus;
 use serde_json::Value;
 
+/// The corpus folder (skipped, or failed under `RDSDIAG_REQUIRE_CORPUS=1`, when absent).
 fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    p.join("FACTS.json").is_file().then_some(p)
+    corpus::path("FACTS.json")?;
+    corpus::path("")
 }
 
 fn facts(root: &std::path::Path) -> Value {
@@ -19,10 +21,7 @@ fn facts(root: &std::path::Path) -> Value {
 
 /// The evtx files of FACTS.json with their facts.
 fn evtx_files() -> Option<(PathBuf, Vec<(String, Value)>)> {
-    let Some(root) = corpus() else {
-        eprintln!("NOTE: ../shared/corpus is absent; corpus tests skipped");
-        return None;
-    };
+    let root = corpus()?;
     let f = facts(&root);
     let files = f["files"]
         .as_object()

@@ -149,12 +149,9 @@ fn reg_json_and_exit_codes() {
 
 #[test]
 fn reg_on_the_corpus_dirty_hive_warns_that_values_may_be_stale() {
-    let corpus =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/regipy/SYSTEM_2");
-    if !corpus.exists() {
-        eprintln!("note: {} is absent; skipped", corpus.display());
+    let Some(corpus) = rdsdiag_testsupport::corpus::path("regipy/SYSTEM_2") else {
         return;
-    }
+    };
     rdsdiag()
         .arg("reg")
         .arg(&corpus)

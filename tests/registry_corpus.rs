@@ -7,19 +7,13 @@ use std::path::{Path, PathBuf};
 use rdsdiag::capture::{self, CaptureOptions, Input};
 use rdsdiag::evidence::{HiveKind, InputKind, InputStatus};
 use rdsdiag::registry::{Lookup, RegData, RegistryView, SourceForm};
+use rdsdiag_testsupport::corpus;
 use serde_json::Value;
 
+/// The corpus folder (skipped, or failed under `RDSDIAG_REQUIRE_CORPUS=1`, when absent).
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if dir.join("regipy").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "note: {} is absent; corpus registry tests skipped",
-            dir.display()
-        );
-        None
-    }
+    corpus::path("regipy")?;
+    corpus::path("")
 }
 
 fn facts(dir: &Path) -> Value {

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use rdsdiag_testsupport::corpus;
 use rdsdiag_testsupport::scenario::{lsm_39, lsm_40, lsm_session, rcm_licensing, Machine, Os};
 
 const LSM_FILE: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx";
@@ -147,12 +148,9 @@ fn exit_codes() {
 
 #[test]
 fn citadel_corpus_through_the_binary() {
-    let cap =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/captures/CITADEL-DC01");
-    if !cap.is_dir() {
-        eprintln!("NOTE: {} is absent; skipped", cap.display());
+    let Some(cap) = corpus::path("captures/CITADEL-DC01") else {
         return;
-    }
+    };
     let out = rdsdiag()
         .args(["timeline", "--format", "timesketch"])
         .arg(&cap)

@@ -9,17 +9,10 @@ use rdsdiag::render::timeline::{render_jsonl, render_text, render_timesketch, Ou
 use rdsdiag::timeline::{
     build, Initiator, PatternKind, Role, SessionFlag, SessionState, Timeline, TimelineOptions,
 };
+use rdsdiag_testsupport::corpus;
 
 fn citadel() -> Option<Timeline> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/captures/CITADEL-DC01/C/Windows/System32/winevt/Logs");
-    if !dir.is_dir() {
-        eprintln!(
-            "NOTE: {} is absent; corpus timeline tests skipped",
-            dir.display()
-        );
-        return None;
-    }
+    let dir = corpus::path("captures/CITADEL-DC01/C/Windows/System32/winevt/Logs")?;
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

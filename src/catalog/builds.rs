@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use super::settings::{tsv_rows, CatalogError, Refs};
+use super::settings::Refs;
+use super::table::{Key, Schema, TableError};
 
 const BUILDS_TSV: &str = include_str!("builds.tsv");
 
@@ -41,10 +42,10 @@ pub fn lookup(build: u32) -> Option<&'static BuildInfo> {
     builds().iter().find(|b| b.build == build)
 }
 
-/// Load a build table from text.
-pub fn load(text: &str) -> Result<Vec<BuildInfo>, CatalogError> {
-    const FILE: &str = "builds.tsv";
-    let header = [
+/// The declaration of `builds.tsv`.
+static SCHEMA: Schema = Schema {
+    table: "builds.tsv",
+    columns: &[
         "build",
         "server_name",
         "version",
@@ -53,43 +54,30 @@ pub fn load(text: &str) -> Result<Vec<BuildInfo>, CatalogError> {
         "soft_user",
         "grace_days",
         "src",
-    ];
+    ],
+    keys: &[Key {
+        name: "build",
+        columns: &["build"],
+    }],
+};
+
+/// Load a build table from text.
+pub fn load(text: &str) -> Result<Vec<BuildInfo>, TableError> {
     let mut out: Vec<BuildInfo> = Vec::new();
-    for (line, c) in tsv_rows(FILE, text, &header)? {
-        let err = |message: String| CatalogError {
-            file: FILE,
-            line,
-            message,
-        };
-        let build: u32 = c[0]
-            .parse()
-            .map_err(|_| err(format!("build {:?} is not a number", c[0])))?;
-        if out.iter().any(|b| b.build == build) {
-            return Err(err(format!("duplicate build {build}")));
-        }
+    for row in SCHEMA.rows(text)? {
+        let build: u32 = row.parse("build", "a number")?;
         if out.last().is_some_and(|b| b.build > build) {
-            return Err(err("builds must be in ascending order".into()));
+            return Err(row.error("build", "builds must be in ascending order"));
         }
-        let yes_no = |cell: &str, col: &str| match cell {
-            "yes" => Ok(true),
-            "no" => Ok(false),
-            other => Err(err(format!("{col} must be yes or no, found {other:?}"))),
-        };
-        let soft_enforcement_per_device = yes_no(c[4], "soft_device")?;
-        let soft_enforcement_per_user = yes_no(c[5], "soft_user")?;
-        let grace_days = c[6]
-            .parse()
-            .map_err(|_| err(format!("grace_days {:?} is not a number", c[6])))?;
-        let src = Refs::parse(c[7]).map_err(err)?;
         out.push(BuildInfo {
             build,
-            server_name: c[1].to_string(),
-            version: c[2].to_string(),
-            client_name: (c[3] != "-").then(|| c[3].to_string()),
-            soft_enforcement_per_device,
-            soft_enforcement_per_user,
-            grace_days,
-            src,
+            server_name: row.str("server_name").to_string(),
+            version: row.str("version").to_string(),
+            client_name: row.opt("client_name").map(str::to_string),
+            soft_enforcement_per_device: row.yes_no("soft_device")?,
+            soft_enforcement_per_user: row.yes_no("soft_user")?,
+            grace_days: row.parse("grace_days", "a number")?,
+            src: Refs::parse(row.str("src")).map_err(|m| row.error("src", m))?,
         });
     }
     Ok(out)

@@ -7,13 +7,23 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use super::table::{Key, Row, Schema, Seen, TableError};
+
 /// The embedded catalogue table.
 pub const EVENTS_TSV: &str = include_str!("events.tsv");
 
-/// The columns of `events.tsv`, in order.
-pub const COLUMNS: [&str; 9] = [
-    "provider", "event_id", "raw_ids", "channels", "level", "name", "meaning", "fields", "source",
-];
+/// The declaration of `events.tsv`: its columns in order and its key.
+pub static SCHEMA: Schema = Schema {
+    table: "events.tsv",
+    columns: &[
+        "provider", "event_id", "raw_ids", "channels", "level", "name", "meaning", "fields",
+        "source",
+    ],
+    keys: &[Key {
+        name: "row for provider and event",
+        columns: &["provider", "event_id"],
+    }],
+};
 
 /// Which events of a provider a catalogue row covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -54,43 +64,6 @@ impl EventDef {
     }
 }
 
-/// Errors of the catalogue loader.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CatalogError {
-    #[error("events.tsv: the header must be {expected:?}, found {found:?}")]
-    BadHeader { expected: String, found: String },
-    #[error("events.tsv line {line}: expected {expected} columns, found {found}")]
-    ColumnCount {
-        line: usize,
-        expected: usize,
-        found: usize,
-    },
-    #[error("events.tsv line {line}: column {column}: {reason}")]
-    BadValue {
-        line: usize,
-        column: &'static str,
-        reason: String,
-    },
-    #[error(
-        "events.tsv line {line}: duplicate row for {provider} {event_id} (first on line {first})"
-    )]
-    Duplicate {
-        line: usize,
-        first: usize,
-        provider: String,
-        event_id: String,
-    },
-    #[error("events.tsv line {line}: raw ID {raw} of {provider} already maps to another event (line {first})")]
-    DuplicateRaw {
-        line: usize,
-        first: usize,
-        provider: String,
-        raw: u16,
-    },
-    #[error("events.tsv: no header line")]
-    Empty,
-}
-
 /// The loaded catalogue with its lookup indexes. Provider names compare case-insensitively.
 #[derive(Debug, Clone)]
 pub struct EventCatalog {
@@ -104,149 +77,36 @@ fn key(provider: &str) -> String {
 }
 
 impl EventCatalog {
-    /// Parse a catalogue table. Lines starting with `#` and blank lines are comments; the first
-    /// other line must be the header [`COLUMNS`]; every row must have exactly those columns.
-    pub fn parse(text: &str) -> Result<EventCatalog, CatalogError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
-        let (_, header) = lines.next().ok_or(CatalogError::Empty)?;
-        if header.split('\t').ne(COLUMNS.iter().copied()) {
-            return Err(CatalogError::BadHeader {
-                expected: COLUMNS.join("\t"),
-                found: header.to_string(),
-            });
-        }
+    /// Parse a catalogue table (through the strict loader of [`crate::catalog::table`]).
+    pub fn parse(text: &str) -> Result<EventCatalog, TableError> {
         let mut defs = Vec::new();
         let mut by_key = HashMap::new();
-        let mut lines_of = Vec::new();
         let mut raw_map: HashMap<(String, u16), u16> = HashMap::new();
-        let mut raw_line: HashMap<(String, u16), usize> = HashMap::new();
-        for (line, text) in lines {
-            let cols: Vec<&str> = text.split('\t').collect();
-            if cols.len() != COLUMNS.len() {
-                return Err(CatalogError::ColumnCount {
-                    line,
-                    expected: COLUMNS.len(),
-                    found: cols.len(),
-                });
-            }
-            let bad = |column: &'static str, reason: String| CatalogError::BadValue {
-                line,
-                column,
-                reason,
-            };
-            let provider = cols[0].trim();
-            if provider.is_empty() || provider == "-" {
-                return Err(bad("provider", "empty".into()));
-            }
-            let event_id =
-                match cols[1].trim() {
-                    "*" => EventIdSpec::Any,
-                    s => EventIdSpec::Id(s.parse::<u16>().map_err(|_| {
-                        bad("event_id", format!("{s:?} is not a 16-bit number or *"))
-                    })?),
-                };
-            let list = |s: &str| -> Vec<String> {
-                if s.trim() == "-" {
-                    Vec::new()
-                } else {
-                    s.split(',')
-                        .map(|x| x.trim().to_string())
-                        .filter(|x| !x.is_empty())
-                        .collect()
-                }
-            };
-            let mut raw_ids = Vec::new();
-            for r in list(cols[2]) {
-                let v = r
-                    .parse::<u16>()
-                    .map_err(|_| bad("raw_ids", format!("{r:?} is not a 16-bit number")))?;
-                raw_ids.push(v);
-            }
-            if !raw_ids.is_empty() && event_id == EventIdSpec::Any {
-                return Err(bad("raw_ids", "a * row cannot have raw IDs".into()));
-            }
-            let channels = list(cols[3]);
-            if channels.is_empty() {
-                return Err(bad("channels", "at least one channel is required".into()));
-            }
-            let level = cols[4].trim();
-            if level.is_empty()
-                || !(level == "-"
-                    || level
-                        .split('|')
-                        .all(|l| matches!(l, "C" | "E" | "W" | "I" | "V" | "A")))
-            {
-                return Err(bad(
-                    "level",
-                    format!("{level:?} is not C/E/W/I/V/A (|-joined) or -"),
-                ));
-            }
-            let name = cols[5].trim();
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                return Err(bad("name", format!("{name:?} is not kebab-case")));
-            }
-            let meaning = cols[6].trim();
-            if meaning.is_empty() || meaning == "-" {
-                return Err(bad("meaning", "empty".into()));
-            }
-            let source = cols[8].trim();
-            if source.is_empty() || source == "-" {
-                return Err(bad("source", "empty".into()));
-            }
-            let k = (key(provider), event_id);
-            if let Some(&first) = by_key.get(&k) {
-                let first_line: usize = lines_of[first];
-                return Err(CatalogError::Duplicate {
-                    line,
-                    first: first_line,
-                    provider: provider.to_string(),
-                    event_id: cols[1].trim().to_string(),
-                });
-            }
-            if let EventIdSpec::Id(canonical) = event_id {
-                for &raw in &raw_ids {
-                    let rk = (key(provider), raw);
-                    if let Some(&first) = raw_line.get(&rk) {
-                        return Err(CatalogError::DuplicateRaw {
-                            line,
-                            first,
-                            provider: provider.to_string(),
-                            raw,
-                        });
-                    }
-                    raw_line.insert(rk.clone(), line);
+        let mut raw_seen = Seen::default();
+        let mut lines_of = Vec::new();
+        for row in SCHEMA.rows(text)? {
+            let def = parse_row(&row)?;
+            if let EventIdSpec::Id(canonical) = def.event_id {
+                for &raw in &def.raw_ids {
+                    let rk = (key(&def.provider), raw);
+                    raw_seen.insert(&row, rk.clone(), "raw ID", || {
+                        format!("{raw} of {}", def.provider)
+                    })?;
                     raw_map.insert(rk, canonical);
                 }
             }
-            by_key.insert(k, defs.len());
-            lines_of.push(line);
-            defs.push(EventDef {
-                provider: provider.to_string(),
-                event_id,
-                raw_ids,
-                channels,
-                level: level.to_string(),
-                name: name.to_string(),
-                meaning: meaning.to_string(),
-                fields: list(cols[7]),
-                source: source.to_string(),
-            });
+            by_key.insert((key(&def.provider), def.event_id), defs.len());
+            lines_of.push(row.line);
+            defs.push(def);
         }
         // A raw ID must not also be a canonical ID of its own row elsewhere.
-        for ((provider, raw), _) in raw_map.iter() {
+        for (provider, raw) in raw_map.keys() {
             if let Some(&i) = by_key.get(&(provider.clone(), EventIdSpec::Id(*raw))) {
-                return Err(CatalogError::BadValue {
+                return Err(TableError::Value {
+                    table: SCHEMA.table,
                     line: lines_of[i],
                     column: "raw_ids",
-                    reason: format!("raw ID {raw} is also a canonical ID of {provider}"),
+                    message: format!("raw ID {raw} is also a canonical ID of {provider}"),
                 });
             }
         }
@@ -295,6 +155,72 @@ impl EventCatalog {
     pub fn providers(&self) -> BTreeSet<&str> {
         self.defs.iter().map(|d| d.provider.as_str()).collect()
     }
+}
+
+/// One row of the catalogue, each cell checked.
+fn parse_row(row: &Row<'_>) -> Result<EventDef, TableError> {
+    let provider = row.str("provider");
+    if provider == "-" {
+        return Err(row.error("provider", "empty"));
+    }
+    let event_id = match row.str("event_id") {
+        "*" => EventIdSpec::Any,
+        _ => EventIdSpec::Id(row.parse("event_id", "a 16-bit number or *")?),
+    };
+    let raw_ids = row
+        .list("raw_ids")
+        .into_iter()
+        .map(|r| {
+            r.parse::<u16>()
+                .map_err(|_| row.error("raw_ids", format!("{r:?} is not a 16-bit number")))
+        })
+        .collect::<Result<Vec<u16>, TableError>>()?;
+    if !raw_ids.is_empty() && event_id == EventIdSpec::Any {
+        return Err(row.error("raw_ids", "a * row cannot have raw IDs"));
+    }
+    let channels = owned(row.list("channels"));
+    if channels.is_empty() {
+        return Err(row.error("channels", "at least one channel is required"));
+    }
+    let level = row.str("level");
+    if !(level == "-"
+        || level
+            .split('|')
+            .all(|l| matches!(l, "C" | "E" | "W" | "I" | "V" | "A")))
+    {
+        return Err(row.error(
+            "level",
+            format!("{level:?} is not C/E/W/I/V/A (|-joined) or -"),
+        ));
+    }
+    let name = row.str("name");
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(row.error("name", format!("{name:?} is not kebab-case")));
+    }
+    let meaning = row
+        .opt("meaning")
+        .ok_or_else(|| row.error("meaning", "empty"))?;
+    let source = row
+        .opt("source")
+        .ok_or_else(|| row.error("source", "empty"))?;
+    Ok(EventDef {
+        provider: provider.to_string(),
+        event_id,
+        raw_ids,
+        channels,
+        level: level.to_string(),
+        name: name.to_string(),
+        meaning: meaning.to_string(),
+        fields: owned(row.list("fields")),
+        source: source.to_string(),
+    })
+}
+
+fn owned(items: Vec<&str>) -> Vec<String> {
+    items.into_iter().map(str::to_string).collect()
 }
 
 /// The embedded catalogue, parsed once. The table ships inside the binary and is checked by the
@@ -396,7 +322,7 @@ mod tests {
         let t = format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\tS1\np\t1\t-\tSystem\tI\tb\tm\t-\tS1\n");
         assert!(matches!(
             EventCatalog::parse(&t),
-            Err(CatalogError::Duplicate {
+            Err(TableError::Duplicate {
                 line: 3,
                 first: 2,
                 ..
@@ -407,7 +333,7 @@ mod tests {
         );
         assert!(matches!(
             EventCatalog::parse(&t),
-            Err(CatalogError::DuplicateRaw { .. })
+            Err(TableError::Duplicate { key: "raw ID", .. })
         ));
     }
 
@@ -416,17 +342,17 @@ mod tests {
         let t = HDR.replace("source", "source\textra");
         assert!(matches!(
             EventCatalog::parse(&t),
-            Err(CatalogError::BadHeader { .. })
+            Err(TableError::UnknownColumn { .. })
         ));
         let t = format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\n");
         assert!(matches!(
             EventCatalog::parse(&t),
-            Err(CatalogError::ColumnCount { line: 2, .. })
+            Err(TableError::ColumnCount { line: 2, .. })
         ));
         let t = format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\tS1\textra\n");
         assert!(matches!(
             EventCatalog::parse(&t),
-            Err(CatalogError::ColumnCount { .. })
+            Err(TableError::ColumnCount { .. })
         ));
     }
 
@@ -444,13 +370,15 @@ mod tests {
         ] {
             let t = format!("{HDR}{row}\n");
             assert!(
-                matches!(EventCatalog::parse(&t), Err(CatalogError::BadValue { .. })),
+                matches!(EventCatalog::parse(&t), Err(TableError::Value { .. })),
                 "{row}"
             );
         }
         assert_eq!(
             EventCatalog::parse("# only comments\n").unwrap_err(),
-            CatalogError::Empty
+            TableError::NoHeader {
+                table: "events.tsv"
+            }
         );
     }
 }

@@ -4,3 +4,4 @@ pub mod builds;
 pub mod events;
 pub mod reasons;
 pub mod settings;
+pub mod table;

@@ -8,20 +8,29 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use super::table::{Key, Row, Schema, TableError};
+
 /// The embedded reason-code table.
 pub const REASONS_TSV: &str = include_str!("reasons.tsv");
 
-/// The columns of `reasons.tsv`, in order.
-pub const COLUMNS: [&str; 8] = [
-    "space",
-    "code",
-    "name",
-    "extended_name",
-    "class",
-    "licensing",
-    "meaning",
-    "source",
-];
+/// The declaration of `reasons.tsv`: its columns in order and its key.
+pub static SCHEMA: Schema = Schema {
+    table: "reasons.tsv",
+    columns: &[
+        "space",
+        "code",
+        "name",
+        "extended_name",
+        "class",
+        "licensing",
+        "meaning",
+        "source",
+    ],
+    keys: &[Key {
+        name: "code",
+        columns: &["space", "code"],
+    }],
+};
 
 /// Which code space a number belongs to. The two overlap numerically but mean different things
 /// (server 260 = hardware-ID mismatch, client 260 = DNS lookup failure): always key by space.
@@ -146,34 +155,6 @@ impl Decoded {
     }
 }
 
-/// Errors of the reason-table loader.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReasonTableError {
-    #[error("reasons.tsv: no header line")]
-    Empty,
-    #[error("reasons.tsv: the header must be {expected:?}, found {found:?}")]
-    BadHeader { expected: String, found: String },
-    #[error("reasons.tsv line {line}: expected {expected} columns, found {found}")]
-    ColumnCount {
-        line: usize,
-        expected: usize,
-        found: usize,
-    },
-    #[error("reasons.tsv line {line}: column {column}: {reason}")]
-    BadValue {
-        line: usize,
-        column: &'static str,
-        reason: String,
-    },
-    #[error("reasons.tsv line {line}: {space} code {code} is already defined on line {first}")]
-    Duplicate {
-        line: usize,
-        first: usize,
-        space: &'static str,
-        code: String,
-    },
-}
-
 /// The loaded table with lookups by space and code.
 #[derive(Debug, Clone)]
 pub struct ReasonTable {
@@ -185,146 +166,34 @@ pub struct ReasonTable {
 }
 
 impl ReasonTable {
-    /// Parse a table. Lines starting with `#` and blank lines are comments; the first other line
-    /// must be the header [`COLUMNS`].
-    pub fn parse(text: &str) -> Result<ReasonTable, ReasonTableError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
-        let (_, header) = lines.next().ok_or(ReasonTableError::Empty)?;
-        if header.split('\t').ne(COLUMNS.iter().copied()) {
-            return Err(ReasonTableError::BadHeader {
-                expected: COLUMNS.join("\t"),
-                found: header.to_string(),
-            });
-        }
-        let mut rows = Vec::new();
+    /// Parse a table (through the strict loader of [`crate::catalog::table`]).
+    pub fn parse(text: &str) -> Result<ReasonTable, TableError> {
+        let mut rows: Vec<ReasonDef> = Vec::new();
         let mut exact = BTreeMap::new();
         let mut ranges: BTreeMap<(CodeSpace, u32), usize> = BTreeMap::new();
         let mut line_of: Vec<usize> = Vec::new();
-        for (line, text) in lines {
-            let cols: Vec<&str> = text.split('\t').collect();
-            if cols.len() != COLUMNS.len() {
-                return Err(ReasonTableError::ColumnCount {
-                    line,
-                    expected: COLUMNS.len(),
-                    found: cols.len(),
-                });
-            }
-            let bad = |column: &'static str, reason: String| ReasonTableError::BadValue {
-                line,
-                column,
-                reason,
-            };
-            let space = match cols[0].trim() {
-                "server" => CodeSpace::Server,
-                "client" => CodeSpace::Client,
-                s => return Err(bad("space", format!("{s:?} is not server or client"))),
-            };
-            let code = cols[1].trim();
-            let num = |s: &str| {
-                s.trim()
-                    .parse::<u32>()
-                    .map_err(|_| bad("code", format!("{s:?} is not a decimal number")))
-            };
-            let (first, last) = match code.split_once('-') {
-                Some((a, b)) => (num(a)?, num(b)?),
-                None => {
-                    let n = num(code)?;
-                    (n, n)
-                }
-            };
-            if first > last || (code.contains('-') && first == last) {
-                return Err(bad(
-                    "code",
-                    format!("{code:?}: a range must be a-b with a < b"),
-                ));
-            }
-            let opt = |s: &str| {
-                let s = s.trim();
-                (!s.is_empty() && s != "-").then(|| s.to_string())
-            };
-            let class = cols[4].trim();
-            if !CLASSES.contains(&class) {
-                return Err(bad(
-                    "class",
-                    format!("{class:?} is not one of {}", CLASSES.join(", ")),
-                ));
-            }
-            let licensing = match cols[5].trim() {
-                "yes" => true,
-                "no" => false,
-                s => return Err(bad("licensing", format!("{s:?} is not yes or no"))),
-            };
-            if licensing != LICENSING_CLASSES.contains(&class) {
-                return Err(bad(
-                    "licensing",
-                    format!(
-                        "licensing={} disagrees with class {class:?}",
-                        cols[5].trim()
-                    ),
-                ));
-            }
-            let meaning = cols[6].trim();
-            if meaning.is_empty() || meaning == "-" {
-                return Err(bad("meaning", "empty".into()));
-            }
-            let source = cols[7].trim();
-            let source_ok = !source.is_empty()
-                && source.split(',').all(|s| {
-                    let s = s.trim();
-                    s.contains("UNCONFIRMED")
-                        || (s.len() == 3
-                            && s.starts_with('S')
-                            && s[1..].chars().all(|c| c.is_ascii_digit()))
-                });
-            if !source_ok {
-                return Err(bad(
-                    "source",
-                    format!("{source:?} is not a comma-separated list of S01…S60 or an UNCONFIRMED note"),
-                ));
-            }
+        for row in SCHEMA.rows(text)? {
+            let def = parse_row(&row)?;
             let idx = rows.len();
-            if first == last {
-                if let Some(&prev) = exact.get(&(space, first)) {
-                    return Err(ReasonTableError::Duplicate {
-                        line,
-                        first: line_of[prev],
-                        space: space.name(),
-                        code: code.to_string(),
-                    });
-                }
-                exact.insert((space, first), idx);
-            } else {
+            if def.is_range() {
                 // Ranges of one space must not overlap one another.
-                let overlapping = ranges.iter().find(|((s, _), &i)| {
-                    let r: &ReasonDef = &rows[i];
-                    *s == space && r.first <= last && first <= r.last
+                let overlapping = ranges.values().find(|&&i| {
+                    let r = &rows[i];
+                    r.space == def.space && r.first <= def.last && def.first <= r.last
                 });
-                if let Some((_, &prev)) = overlapping {
-                    return Err(ReasonTableError::Duplicate {
-                        line,
-                        first: line_of[prev],
-                        space: space.name(),
-                        code: code.to_string(),
-                    });
+                if let Some(&prev) = overlapping {
+                    return Err(row.duplicate(
+                        line_of[prev],
+                        "overlapping range",
+                        format!("{} {}", row.str("space"), row.str("code")),
+                    ));
                 }
-                ranges.insert((space, first), idx);
+                ranges.insert((def.space, def.first), idx);
+            } else {
+                exact.insert((def.space, def.first), idx);
             }
-            line_of.push(line);
-            rows.push(ReasonDef {
-                space,
-                first,
-                last,
-                name: opt(cols[2]),
-                extended_name: opt(cols[3]),
-                class: class.to_string(),
-                licensing,
-                meaning: meaning.to_string(),
-                source: source.to_string(),
-            });
+            line_of.push(row.line);
+            rows.push(def);
         }
         Ok(ReasonTable {
             rows,
@@ -349,6 +218,76 @@ impl ReasonTable {
             .map(|(_, &i)| &self.rows[i])
             .filter(|r| r.space == space && r.first <= code && code <= r.last)
     }
+}
+
+/// One row of the table, each cell checked.
+fn parse_row(row: &Row<'_>) -> Result<ReasonDef, TableError> {
+    let space = row.keyword(
+        "space",
+        &[("server", CodeSpace::Server), ("client", CodeSpace::Client)],
+    )?;
+    let (first, last) = code_range(row)?;
+    let class = row.str("class");
+    if !CLASSES.contains(&class) {
+        return Err(row.error(
+            "class",
+            format!("{class:?} is not one of {}", CLASSES.join(", ")),
+        ));
+    }
+    let licensing = row.yes_no("licensing")?;
+    if licensing != LICENSING_CLASSES.contains(&class) {
+        return Err(row.error(
+            "licensing",
+            format!(
+                "licensing={} disagrees with class {class:?}",
+                row.str("licensing")
+            ),
+        ));
+    }
+    let meaning = row
+        .opt("meaning")
+        .ok_or_else(|| row.error("meaning", "empty"))?;
+    let source = row.str("source");
+    let source_ok = source.split(',').all(|s| {
+        let s = s.trim();
+        s.contains("UNCONFIRMED")
+            || (s.len() == 3 && s.starts_with('S') && s[1..].chars().all(|c| c.is_ascii_digit()))
+    });
+    if !source_ok {
+        return Err(row.error(
+            "source",
+            format!("{source:?} is not a comma-separated list of S01…S60 or an UNCONFIRMED note"),
+        ));
+    }
+    Ok(ReasonDef {
+        space,
+        first,
+        last,
+        name: row.opt("name").map(str::to_string),
+        extended_name: row.opt("extended_name").map(str::to_string),
+        class: class.to_string(),
+        licensing,
+        meaning: meaning.to_string(),
+        source: source.to_string(),
+    })
+}
+
+/// The `code` column: one decimal code, or an inclusive range `a-b` with `a < b`.
+fn code_range(row: &Row<'_>) -> Result<(u32, u32), TableError> {
+    let code = row.str("code");
+    let num = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .map_err(|_| row.error("code", format!("{s:?} is not a decimal number")))
+    };
+    let (first, last) = match code.split_once('-') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => (num(code)?, num(code)?),
+    };
+    if first > last || (code.contains('-') && first == last) {
+        return Err(row.error("code", format!("{code:?}: a range must be a-b with a < b")));
+    }
+    Ok((first, last))
 }
 
 /// The embedded table (validated by this module's tests).
@@ -437,8 +376,8 @@ mod tests {
         assert!(decode_text(CodeSpace::Server, "99999999999").is_none());
     }
 
-    fn table(rows: &str) -> Result<ReasonTable, ReasonTableError> {
-        ReasonTable::parse(&format!("{}\n{rows}", COLUMNS.join("\t")))
+    fn table(rows: &str) -> Result<ReasonTable, TableError> {
+        ReasonTable::parse(&format!("{}\n{rows}", SCHEMA.columns.join("\t")))
     }
 
     #[test]
@@ -447,11 +386,11 @@ mod tests {
         assert!(table(ok).is_ok());
         assert!(matches!(
             table(&format!("{ok}\n{ok}")),
-            Err(ReasonTableError::Duplicate { .. })
+            Err(TableError::Duplicate { .. })
         ));
         assert!(matches!(
             table("server\t1-5\t-\t-\tadmin\tno\tm\tS26\nserver\t3-9\t-\t-\tadmin\tno\tm\tS26"),
-            Err(ReasonTableError::Duplicate { .. })
+            Err(TableError::Duplicate { .. })
         ));
         for bad in [
             "peer\t1\t-\t-\tadmin\tno\tm\tS26",
@@ -463,22 +402,19 @@ mod tests {
             "server\t1\t-\t-\tadmin\tno\t-\tS26",
             "server\t1\t-\t-\tadmin\tno\tm\tsomewhere",
         ] {
-            assert!(
-                matches!(table(bad), Err(ReasonTableError::BadValue { .. })),
-                "{bad}"
-            );
+            assert!(matches!(table(bad), Err(TableError::Value { .. })), "{bad}");
         }
         assert!(matches!(
             table("server\t1"),
-            Err(ReasonTableError::ColumnCount { .. })
+            Err(TableError::ColumnCount { .. })
         ));
         assert!(matches!(
             ReasonTable::parse("a\tb\n"),
-            Err(ReasonTableError::BadHeader { .. })
+            Err(TableError::UnknownColumn { .. })
         ));
         assert!(matches!(
             ReasonTable::parse("# only\n"),
-            Err(ReasonTableError::Empty)
+            Err(TableError::NoHeader { .. })
         ));
     }
 }

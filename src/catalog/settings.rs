@@ -19,19 +19,11 @@ use serde::Serialize;
 
 use crate::evidence::HiveKind;
 
+use super::table::{Key, Row, Schema, TableError};
+
 const SETTINGS_TSV: &str = include_str!("settings.tsv");
 const SOURCES_TSV: &str = include_str!("setting_sources.tsv");
 const VALUES_TSV: &str = include_str!("values.tsv");
-
-/// A problem in a catalogue file, with the file and line it was found on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
-pub struct CatalogError {
-    pub file: &'static str,
-    /// 1-based line number (0 when the problem concerns the whole file).
-    pub line: usize,
-    pub message: String,
-}
 
 /// What kind of value a setting holds; decides how stored data is decoded and displayed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -346,96 +338,69 @@ pub fn catalog() -> &'static SettingsCatalog {
 
 /// Load a catalogue from the three files' text (used for the embedded files and by tests that
 /// check the loader rejects bad rows).
-pub fn load(settings: &str, sources: &str, values: &str) -> Result<SettingsCatalog, CatalogError> {
+pub fn load(settings: &str, sources: &str, values: &str) -> Result<SettingsCatalog, TableError> {
     let tables = load_values(values)?;
     let mut settings = load_settings(settings, &tables)?;
     load_sources(sources, &mut settings, &tables)?;
     Ok(SettingsCatalog { settings, tables })
 }
 
-/// Rows of a TSV file: `#` lines are comments, the first other line must be `header`.
-pub(crate) fn tsv_rows<'a>(
-    file: &'static str,
-    text: &'a str,
-    header: &[&str],
-) -> Result<Vec<(usize, Vec<&'a str>)>, CatalogError> {
-    let err = |line, message: String| CatalogError {
-        file,
-        line,
-        message,
-    };
-    let mut rows = Vec::new();
-    let mut saw_header = false;
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        if raw.starts_with('#') || raw.trim().is_empty() {
-            continue;
-        }
-        let cells: Vec<&str> = raw.split('\t').collect();
-        if !saw_header {
-            if cells != header {
-                return Err(err(
-                    line,
-                    format!("header must be {:?}, found {:?}", header.join("\t"), raw),
-                ));
-            }
-            saw_header = true;
-            continue;
-        }
-        if cells.len() != header.len() {
-            return Err(err(
-                line,
-                format!(
-                    "expected {} tab-separated columns, found {}",
-                    header.len(),
-                    cells.len()
-                ),
-            ));
-        }
-        if let Some((j, _)) = cells
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.trim().is_empty() || c.trim() != **c)
-        {
-            return Err(err(
-                line,
-                format!(
-                    "column {:?} is empty or has surrounding spaces (write - for none)",
-                    header[j]
-                ),
-            ));
-        }
-        rows.push((line, cells));
-    }
-    if !saw_header {
-        return Err(err(0, "no header line".into()));
-    }
-    Ok(rows)
+/// The declaration of `values.tsv`.
+static VALUES: Schema = Schema {
+    table: "values.tsv",
+    columns: &["table", "code", "name", "label", "src"],
+    keys: &[
+        Key {
+            name: "code",
+            columns: &["table", "code"],
+        },
+        Key {
+            name: "name",
+            columns: &["table", "name"],
+        },
+    ],
+};
+
+/// The declaration of `settings.tsv`.
+static SETTINGS: Schema = Schema {
+    table: "settings.tsv",
+    columns: &["setting", "kind", "values", "unit", "summary", "src"],
+    keys: &[Key {
+        name: "setting",
+        columns: &["setting"],
+    }],
+};
+
+/// The declaration of `setting_sources.tsv` (no key: a location is unique per setting, which
+/// [`check_location_unique`] compares case-insensitively).
+static SOURCES: Schema = Schema {
+    table: "setting_sources.tsv",
+    columns: &[
+        "setting",
+        "source",
+        "hive",
+        "path",
+        "value",
+        "format",
+        "inverted",
+        "applies_when",
+        "otherwise",
+        "maps_to",
+        "companion",
+        "role",
+        "src",
+        "note",
+    ],
+    keys: &[],
+};
+
+/// The `src` column of a row.
+fn refs(row: &Row<'_>) -> Result<Refs, TableError> {
+    Refs::parse(row.str("src")).map_err(|m| row.error("src", m))
 }
 
-fn keyword<T: Copy>(
-    file: &'static str,
-    line: usize,
-    column: &str,
-    text: &str,
-    table: &[(&str, T)],
-) -> Result<T, CatalogError> {
-    table
-        .iter()
-        .find(|(n, _)| *n == text)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| CatalogError {
-            file,
-            line,
-            message: format!(
-                "unknown {column} {text:?}; expected one of: {}",
-                table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-            ),
-        })
-}
-
-fn opt(cell: &str) -> Option<String> {
-    (cell != "-").then(|| cell.to_string())
+fn opt(row: &Row<'_>, column: &str) -> Option<String> {
+    row.opt(column).map(str::to_string)
 }
 
 fn is_snake(s: &str) -> bool {
@@ -444,35 +409,25 @@ fn is_snake(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn load_values(text: &str) -> Result<BTreeMap<String, Vec<ValueName>>, CatalogError> {
-    const FILE: &str = "values.tsv";
+fn load_values(text: &str) -> Result<BTreeMap<String, Vec<ValueName>>, TableError> {
     let mut tables: BTreeMap<String, Vec<ValueName>> = BTreeMap::new();
-    for (line, c) in tsv_rows(FILE, text, &["table", "code", "name", "label", "src"])? {
-        let err = |message: String| CatalogError {
-            file: FILE,
-            line,
-            message,
-        };
-        if !is_snake(c[0]) || !is_snake(c[2]) {
-            return Err(err("table and name must be snake_case".into()));
+    for row in VALUES.rows(text)? {
+        for column in ["table", "name"] {
+            if !is_snake(row.str(column)) {
+                return Err(row.error(column, "table and name must be snake_case"));
+            }
         }
-        let code: u64 = c[1]
-            .parse()
-            .map_err(|_| err(format!("code {:?} is not a decimal number", c[1])))?;
-        let src = Refs::parse(c[4]).map_err(err)?;
-        let table = tables.entry(c[0].to_string()).or_default();
-        if table.iter().any(|v| v.code == code) {
-            return Err(err(format!("duplicate code {code} in table {}", c[0])));
-        }
-        if table.iter().any(|v| v.name == c[2]) {
-            return Err(err(format!("duplicate name {} in table {}", c[2], c[0])));
-        }
-        table.push(ValueName {
-            code,
-            name: c[2].to_string(),
-            label: c[3].to_string(),
-            src,
-        });
+        let code: u64 = row.parse("code", "a decimal number")?;
+        let src = refs(&row)?;
+        tables
+            .entry(row.str("table").to_string())
+            .or_default()
+            .push(ValueName {
+                code,
+                name: row.str("name").to_string(),
+                label: row.str("label").to_string(),
+                src,
+            });
     }
     Ok(tables)
 }
@@ -480,33 +435,26 @@ fn load_values(text: &str) -> Result<BTreeMap<String, Vec<ValueName>>, CatalogEr
 fn load_settings(
     text: &str,
     tables: &BTreeMap<String, Vec<ValueName>>,
-) -> Result<Vec<SettingDef>, CatalogError> {
-    const FILE: &str = "settings.tsv";
+) -> Result<Vec<SettingDef>, TableError> {
     let mut out: Vec<SettingDef> = Vec::new();
-    let header = ["setting", "kind", "values", "unit", "summary", "src"];
-    for (line, c) in tsv_rows(FILE, text, &header)? {
-        let err = |message: String| CatalogError {
-            file: FILE,
-            line,
-            message,
-        };
-        if !is_snake(c[0]) {
-            return Err(err(format!("setting name {:?} must be snake_case", c[0])));
+    for row in SETTINGS.rows(text)? {
+        let name = row.str("setting");
+        if !is_snake(name) {
+            return Err(row.error("setting", format!("{name:?} must be snake_case")));
         }
-        if out.iter().any(|s| s.name == c[0]) {
-            return Err(err(format!("duplicate setting {}", c[0])));
-        }
-        let kind = keyword(FILE, line, "kind", c[1], SettingKind::ALL)?;
-        let values = opt(c[2]);
+        let kind = row.keyword("kind", SettingKind::ALL)?;
+        let values = opt(&row, "values");
         match &values {
             Some(t) => {
-                let table = tables
-                    .get(t)
-                    .ok_or_else(|| err(format!("unknown value table {t:?} (values.tsv)")))?;
+                let table = tables.get(t).ok_or_else(|| {
+                    row.error("values", format!("unknown value table {t:?} (values.tsv)"))
+                })?;
                 if matches!(kind, SettingKind::Flag | SettingKind::KeepAlive)
                     && !(table.iter().any(|v| v.code == 0) && table.iter().any(|v| v.code == 1))
                 {
-                    return Err(err(format!("flag table {t} must name codes 0 and 1")));
+                    return Err(
+                        row.error("values", format!("flag table {t} must name codes 0 and 1"))
+                    );
                 }
             }
             None => {
@@ -514,26 +462,26 @@ fn load_settings(
                     kind,
                     SettingKind::Flag | SettingKind::Enum | SettingKind::KeepAlive
                 ) {
-                    return Err(err("this kind needs a value table".into()));
+                    return Err(row.error("values", "this kind needs a value table"));
                 }
             }
         }
-        let unit = opt(c[3]);
+        let unit = opt(&row, "unit");
         if let Some(u) = &unit {
             if u != "ms" && u != "minutes" {
-                return Err(err(format!(
-                    "unknown unit {u:?}; expected ms, minutes or -"
-                )));
+                return Err(row.error(
+                    "unit",
+                    format!("unknown unit {u:?}; expected ms, minutes or -"),
+                ));
             }
         }
-        let src = Refs::parse(c[5]).map_err(err)?;
         out.push(SettingDef {
-            name: c[0].to_string(),
+            name: name.to_string(),
             kind,
             values,
             unit,
-            summary: c[4].to_string(),
-            src,
+            summary: row.str("summary").to_string(),
+            src: refs(&row)?,
             sources: Vec::new(),
         });
     }
@@ -583,263 +531,317 @@ fn load_sources(
     text: &str,
     settings: &mut [SettingDef],
     tables: &BTreeMap<String, Vec<ValueName>>,
-) -> Result<(), CatalogError> {
-    const FILE: &str = "setting_sources.tsv";
-    let header = [
-        "setting",
-        "source",
-        "hive",
-        "path",
-        "value",
-        "format",
-        "inverted",
-        "applies_when",
-        "otherwise",
-        "maps_to",
-        "companion",
-        "role",
-        "src",
-        "note",
-    ];
-    let mut finished: BTreeSet<String> = BTreeSet::new();
-    let mut current: Option<String> = None;
-    for (line, c) in tsv_rows(FILE, text, &header)? {
-        let err = |message: String| CatalogError {
-            file: FILE,
-            line,
-            message,
-        };
-        let name = c[0];
-        if current.as_deref() != Some(name) {
-            if let Some(prev) = current.take() {
-                finished.insert(prev);
-            }
-            if finished.contains(name) {
-                return Err(err(format!(
-                    "rows of setting {name} must be contiguous (it appeared earlier)"
-                )));
-            }
-            current = Some(name.to_string());
-        }
+) -> Result<(), TableError> {
+    let mut order = Contiguous::default();
+    for row in SOURCES.rows(text)? {
+        let name = row.str("setting");
+        order.check(&row, name)?;
         let def = settings
             .iter_mut()
             .find(|s| s.name == name)
-            .ok_or_else(|| err(format!("unknown setting {name:?} (not in settings.tsv)")))?;
+            .ok_or_else(|| {
+                row.error(
+                    "setting",
+                    format!("unknown setting {name:?} (not in settings.tsv)"),
+                )
+            })?;
         if def.default_row().is_some() {
-            return Err(err(format!(
+            return Err(row.row_error(format!(
                 "setting {name}: rows after its default row (the default must be last)"
             )));
         }
-        let source = keyword(FILE, line, "source", c[1], SourceKind::ALL)?;
-        let role = keyword(
-            FILE,
-            line,
-            "role",
-            c[11],
-            &[("candidate", Role::Candidate), ("related", Role::Related)],
-        )?;
-        let format = keyword(FILE, line, "format", c[5], ValueFormat::ALL)?;
-        let related_raw =
-            role == Role::Related && matches!(format, ValueFormat::Dword | ValueFormat::String);
-        if !format.suits(def.kind) && !related_raw {
-            return Err(err(format!(
-                "format {} does not suit a {:?} setting",
-                c[5], def.kind
-            )));
-        }
-        let inverted = match c[6] {
-            "yes" => true,
-            "no" => false,
-            other => return Err(err(format!("inverted must be yes or no, found {other:?}"))),
-        };
-        if inverted && def.kind != SettingKind::Flag {
-            return Err(err("only flag settings can be inverted".into()));
-        }
-        let src = Refs::parse(c[12]).map_err(err)?;
-        let note = opt(c[13]);
         let table = def
             .values
             .as_deref()
             .and_then(|t| tables.get(t))
             .map(Vec::as_slice);
+        let source = read_source_row(&row, def, table)?;
+        def.sources.push(source);
+    }
+    check_every_setting_located(settings)
+}
 
-        let is_default = source == SourceKind::Default;
-        let hive = match (is_default, c[2]) {
-            (true, "-") => None,
-            (true, other) => {
-                return Err(err(format!(
-                    "default row must have hive -, found {other:?}"
-                )))
-            }
-            (false, "SOFTWARE") => Some(HiveKind::Software),
-            (false, "SYSTEM") => Some(HiveKind::System),
-            (false, "NTUSER") if role == Role::Related => Some(HiveKind::NtUser),
-            (false, "NTUSER") => {
-                return Err(err(
-                    "NTUSER locations are per user: only role related is allowed".into(),
-                ))
-            }
-            (false, other) => {
-                return Err(err(format!(
-                "unknown hive {other:?}; expected SOFTWARE, SYSTEM or NTUSER (related rows only)"
-            )))
-            }
-        };
-        let path = match (is_default, c[3]) {
-            (true, "-") => String::new(),
-            (true, _) => return Err(err("default row must have path -".into())),
-            (false, p) => {
-                if p == "-" || p.starts_with('\\') || p.ends_with('\\') || p.contains("\\\\") {
-                    return Err(err(format!("bad key path {p:?}")));
-                }
-                if p.to_ascii_uppercase().starts_with("HKEY")
-                    || p.to_ascii_uppercase().starts_with("HKLM")
-                {
-                    return Err(err("key path must be relative to the hive root".into()));
-                }
-                p.to_string()
-            }
-        };
-        let value = opt(c[4]);
-        if is_default {
-            if format != ValueFormat::Literal || role != Role::Candidate {
-                return Err(err(
-                    "default row must have format literal and role candidate".into(),
-                ));
-            }
-            if let Some(v) = &value {
-                check_literal(def.kind, table, v).map_err(err)?;
-            } else if note.is_none() {
-                return Err(err(
-                    "default row without a value needs a note (its display text)".into(),
-                ));
-            }
-        } else {
-            if format == ValueFormat::Literal {
-                return Err(err("format literal is only for default rows".into()));
-            }
-            if value.is_none() && format != ValueFormat::SubkeyNames {
-                return Err(err("value name required (- only for subkey_names)".into()));
-            }
-            // The same value may serve two settings (FIPS), but one setting reads it once.
-            if def.sources.iter().any(|s| {
-                s.hive == hive
-                    && s.format == format
-                    && s.path.eq_ignore_ascii_case(&path)
-                    && s.value.as_deref().map(str::to_ascii_lowercase)
-                        == value.as_deref().map(str::to_ascii_lowercase)
-            }) {
-                return Err(err(format!("duplicate location for setting {name}")));
-            }
+/// The rows of one setting must be contiguous.
+#[derive(Default)]
+struct Contiguous {
+    finished: BTreeSet<String>,
+    current: Option<String>,
+}
+
+impl Contiguous {
+    fn check(&mut self, row: &Row<'_>, name: &str) -> Result<(), TableError> {
+        if self.current.as_deref() == Some(name) {
+            return Ok(());
         }
-        let applies_when = match c[7] {
-            "-" => None,
-            cond => {
-                let (v, n) = cond
-                    .split_once('=')
-                    .ok_or_else(|| err(format!("applies_when {cond:?} must be Name=N")))?;
-                let equals = n
-                    .parse()
-                    .map_err(|_| err(format!("applies_when {cond:?}: N must be a number")))?;
-                Some(Condition {
-                    value: v.to_string(),
-                    equals,
-                })
-            }
-        };
-        let otherwise = match (c[8], applies_when.is_some()) {
-            ("-", false) => Otherwise::Ignore,
-            ("ignore", true) => Otherwise::Ignore,
-            ("user_account", true) => Otherwise::UserAccount,
-            ("-", true) => {
-                return Err(err(
-                    "applies_when needs otherwise (ignore or user_account)".into()
-                ))
-            }
-            (o, false) => return Err(err(format!("otherwise {o:?} without applies_when"))),
-            (o, true) => {
-                return Err(err(format!(
-                    "unknown otherwise {o:?}; expected ignore or user_account"
-                )))
-            }
-        };
-        if is_default && applies_when.is_some() {
-            return Err(err("default row cannot have applies_when".into()));
+        if let Some(prev) = self.current.take() {
+            self.finished.insert(prev);
         }
-        let maps_to = opt(c[9]);
-        if let Some(m) = &maps_to {
-            if is_default {
-                return Err(err(
-                    "default row cannot have maps_to (put the value in value)".into(),
-                ));
-            }
-            check_literal(def.kind, table, m).map_err(err)?;
-        }
-        let companion = opt(c[10]);
-        if companion.is_some()
-            != (def.kind == SettingKind::KeepAlive
-                && source != SourceKind::Default
-                && role == Role::Candidate)
-        {
-            return Err(err(
-                "companion is required for keep_alive candidate rows and allowed nowhere else"
-                    .into(),
+        if self.finished.contains(name) {
+            return Err(row.error(
+                "setting",
+                format!("rows of setting {name} must be contiguous (it appeared earlier)"),
             ));
         }
-        if role == Role::Candidate && !is_default {
-            if let Some(prev) = def.sources.iter().rev().find(|s| s.role == Role::Candidate) {
-                if prev.source > source {
-                    return Err(err(format!(
-                        "precedence order: {} cannot follow {} (order: {})",
-                        source.name(),
-                        prev.source.name(),
-                        SourceKind::ALL
-                            .iter()
-                            .map(|(n, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(" > ")
-                    )));
-                }
-            }
-        }
-        def.sources.push(SourceDef {
-            source,
-            hive,
-            path,
-            value,
-            format,
-            inverted,
-            applies_when,
-            otherwise,
-            maps_to,
-            companion,
-            role,
-            src,
-            note,
-            line,
-        });
+        self.current = Some(name.to_string());
+        Ok(())
     }
-    for def in settings.iter() {
+}
+
+/// One row of `setting_sources.tsv` for `def`, checked against the setting it locates.
+fn read_source_row(
+    row: &Row<'_>,
+    def: &SettingDef,
+    table: Option<&[ValueName]>,
+) -> Result<SourceDef, TableError> {
+    let source = row.keyword("source", SourceKind::ALL)?;
+    let role = row.keyword(
+        "role",
+        &[("candidate", Role::Candidate), ("related", Role::Related)],
+    )?;
+    let format = read_format(row, def.kind, role)?;
+    let inverted = row.yes_no("inverted")?;
+    if inverted && def.kind != SettingKind::Flag {
+        return Err(row.error("inverted", "only flag settings can be inverted"));
+    }
+    let src = refs(row)?;
+    let note = opt(row, "note");
+    let is_default = source == SourceKind::Default;
+    let hive = read_hive(row, is_default, role)?;
+    let path = read_path(row, is_default)?;
+    let value = opt(row, "value");
+    if is_default {
+        check_default_row(row, def.kind, table, format, role, value.as_deref(), &note)?;
+    } else {
+        check_location(row, def, format, hive, &path, value.as_deref())?;
+    }
+    let (applies_when, otherwise) = read_condition(row)?;
+    if is_default && applies_when.is_some() {
+        return Err(row.error("applies_when", "default row cannot have applies_when"));
+    }
+    let maps_to = read_maps_to(row, def.kind, table, is_default)?;
+    let companion = opt(row, "companion");
+    if companion.is_some()
+        != (def.kind == SettingKind::KeepAlive && !is_default && role == Role::Candidate)
+    {
+        return Err(row.error(
+            "companion",
+            "companion is required for keep_alive candidate rows and allowed nowhere else",
+        ));
+    }
+    if role == Role::Candidate && !is_default {
+        check_precedence(row, def, source)?;
+    }
+    Ok(SourceDef {
+        source,
+        hive,
+        path,
+        value,
+        format,
+        inverted,
+        applies_when,
+        otherwise,
+        maps_to,
+        companion,
+        role,
+        src,
+        note,
+        line: row.line,
+    })
+}
+
+/// The `format` column, which must suit the setting's kind (related rows may also be read raw).
+fn read_format(row: &Row<'_>, kind: SettingKind, role: Role) -> Result<ValueFormat, TableError> {
+    let format = row.keyword("format", ValueFormat::ALL)?;
+    let related_raw =
+        role == Role::Related && matches!(format, ValueFormat::Dword | ValueFormat::String);
+    if !format.suits(kind) && !related_raw {
+        return Err(row.error(
+            "format",
+            format!(
+                "format {} does not suit a {kind:?} setting",
+                row.str("format")
+            ),
+        ));
+    }
+    Ok(format)
+}
+
+/// The `hive` column: `-` for the default row, else SOFTWARE, SYSTEM, or NTUSER (related only).
+fn read_hive(row: &Row<'_>, is_default: bool, role: Role) -> Result<Option<HiveKind>, TableError> {
+    let err = |message: String| Err(row.error("hive", message));
+    match (is_default, row.str("hive")) {
+        (true, "-") => Ok(None),
+        (true, other) => err(format!("default row must have hive -, found {other:?}")),
+        (false, "SOFTWARE") => Ok(Some(HiveKind::Software)),
+        (false, "SYSTEM") => Ok(Some(HiveKind::System)),
+        (false, "NTUSER") if role == Role::Related => Ok(Some(HiveKind::NtUser)),
+        (false, "NTUSER") => {
+            err("NTUSER locations are per user: only role related is allowed".into())
+        }
+        (false, other) => err(format!(
+            "unknown hive {other:?}; expected SOFTWARE, SYSTEM or NTUSER (related rows only)"
+        )),
+    }
+}
+
+/// The `path` column: `-` for the default row, else a key path relative to the hive root.
+fn read_path(row: &Row<'_>, is_default: bool) -> Result<String, TableError> {
+    let p = row.str("path");
+    if is_default {
+        return match p {
+            "-" => Ok(String::new()),
+            _ => Err(row.error("path", "default row must have path -")),
+        };
+    }
+    if p == "-" || p.starts_with('\\') || p.ends_with('\\') || p.contains("\\\\") {
+        return Err(row.error("path", format!("bad key path {p:?}")));
+    }
+    let upper = p.to_ascii_uppercase();
+    if upper.starts_with("HKEY") || upper.starts_with("HKLM") {
+        return Err(row.error("path", "key path must be relative to the hive root"));
+    }
+    Ok(p.to_string())
+}
+
+/// The default row: format literal, role candidate, and a literal that suits the kind or a note
+/// that says what the default is.
+fn check_default_row(
+    row: &Row<'_>,
+    kind: SettingKind,
+    table: Option<&[ValueName]>,
+    format: ValueFormat,
+    role: Role,
+    value: Option<&str>,
+    note: &Option<String>,
+) -> Result<(), TableError> {
+    if format != ValueFormat::Literal || role != Role::Candidate {
+        return Err(row.row_error("default row must have format literal and role candidate"));
+    }
+    match value {
+        Some(v) => check_literal(kind, table, v).map_err(|m| row.error("value", m)),
+        None if note.is_none() => Err(row.error(
+            "note",
+            "default row without a value needs a note (its display text)",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A location row: a value name (unless subkey names are read), read once per setting.
+fn check_location(
+    row: &Row<'_>,
+    def: &SettingDef,
+    format: ValueFormat,
+    hive: Option<HiveKind>,
+    path: &str,
+    value: Option<&str>,
+) -> Result<(), TableError> {
+    if format == ValueFormat::Literal {
+        return Err(row.error("format", "format literal is only for default rows"));
+    }
+    if value.is_none() && format != ValueFormat::SubkeyNames {
+        return Err(row.error("value", "value name required (- only for subkey_names)"));
+    }
+    // The same value may serve two settings (FIPS), but one setting reads it once.
+    if def.sources.iter().any(|s| {
+        s.hive == hive
+            && s.format == format
+            && s.path.eq_ignore_ascii_case(path)
+            && s.value.as_deref().map(str::to_ascii_lowercase) == value.map(str::to_ascii_lowercase)
+    }) {
+        return Err(row.row_error(format!("duplicate location for setting {}", def.name)));
+    }
+    Ok(())
+}
+
+/// The `applies_when` condition (`Name=N`) and what happens when it does not hold.
+fn read_condition(row: &Row<'_>) -> Result<(Option<Condition>, Otherwise), TableError> {
+    let applies_when = match row.opt("applies_when") {
+        None => None,
+        Some(cond) => {
+            let bad =
+                |what: &str| row.error("applies_when", format!("applies_when {cond:?}{what}"));
+            let (v, n) = cond.split_once('=').ok_or_else(|| bad(" must be Name=N"))?;
+            let equals = n.parse().map_err(|_| bad(": N must be a number"))?;
+            Some(Condition {
+                value: v.to_string(),
+                equals,
+            })
+        }
+    };
+    let err = |message: String| Err(row.error("otherwise", message));
+    let otherwise = match (row.str("otherwise"), applies_when.is_some()) {
+        ("-", false) | ("ignore", true) => Otherwise::Ignore,
+        ("user_account", true) => Otherwise::UserAccount,
+        ("-", true) => return err("applies_when needs otherwise (ignore or user_account)".into()),
+        (o, false) => return err(format!("otherwise {o:?} without applies_when")),
+        (o, true) => {
+            return err(format!(
+                "unknown otherwise {o:?}; expected ignore or user_account"
+            ))
+        }
+    };
+    Ok((applies_when, otherwise))
+}
+
+/// The `maps_to` literal: not on the default row, and suiting the kind.
+fn read_maps_to(
+    row: &Row<'_>,
+    kind: SettingKind,
+    table: Option<&[ValueName]>,
+    is_default: bool,
+) -> Result<Option<String>, TableError> {
+    let Some(m) = row.opt("maps_to") else {
+        return Ok(None);
+    };
+    if is_default {
+        return Err(row.error(
+            "maps_to",
+            "default row cannot have maps_to (put the value in value)",
+        ));
+    }
+    check_literal(kind, table, m).map_err(|e| row.error("maps_to", e))?;
+    Ok(Some(m.to_string()))
+}
+
+/// Candidate rows are listed in precedence order.
+fn check_precedence(row: &Row<'_>, def: &SettingDef, source: SourceKind) -> Result<(), TableError> {
+    let Some(prev) = def.sources.iter().rev().find(|s| s.role == Role::Candidate) else {
+        return Ok(());
+    };
+    if prev.source <= source {
+        return Ok(());
+    }
+    Err(row.error(
+        "source",
+        format!(
+            "precedence order: {} cannot follow {} (order: {})",
+            source.name(),
+            prev.source.name(),
+            SourceKind::ALL
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(" > ")
+        ),
+    ))
+}
+
+/// Every setting ends with a default row and has at least one location to read.
+fn check_every_setting_located(settings: &[SettingDef]) -> Result<(), TableError> {
+    for def in settings {
         if def.default_row().is_none() {
-            return Err(CatalogError {
-                file: FILE,
-                line: 0,
-                message: format!(
-                    "setting {} has no default row (it must end with one)",
-                    def.name
-                ),
-            });
+            return Err(SOURCES.error(format!(
+                "setting {} has no default row (it must end with one)",
+                def.name
+            )));
         }
         if !def
             .sources
             .iter()
             .any(|s| s.role == Role::Candidate && s.source != SourceKind::Default)
         {
-            return Err(CatalogError {
-                file: FILE,
-                line: 0,
-                message: format!("setting {} has no location to read", def.name),
-            });
+            return Err(SOURCES.error(format!("setting {} has no location to read", def.name)));
         }
     }
     Ok(())
@@ -874,7 +876,7 @@ mod tests {
         assert_eq!(c.value_name("licensing_mode", 4).unwrap().name, "per_user");
     }
 
-    fn with_sources(rows: &str) -> Result<SettingsCatalog, CatalogError> {
+    fn with_sources(rows: &str) -> Result<SettingsCatalog, TableError> {
         let settings =
             "setting\tkind\tvalues\tunit\tsummary\tsrc\nmode\tenum\tlicensing_mode\t-\tx\tS01\n";
         let header = "setting\tsource\thive\tpath\tvalue\tformat\tinverted\tapplies_when\totherwise\tmaps_to\tcompanion\trole\tsrc\tnote\n";
@@ -947,7 +949,7 @@ mod tests {
             ),
             (
                 format!("{POL}{}{DEF}", SM.replace("\tno\t", "\tmaybe\t")),
-                "inverted must be",
+                "column inverted: must be yes or no",
             ),
             (
                 format!(
@@ -992,25 +994,25 @@ mod tests {
     fn rejects_bad_settings_and_values() {
         let vhdr = "table\tcode\tname\tlabel\tsrc\n";
         let e = load_values(&format!("{vhdr}t\t1\ta\tA\tS01\nt\t1\tb\tB\tS01\n")).unwrap_err();
-        assert!(e.message.contains("duplicate code"), "{e}");
+        assert!(e.to_string().contains("duplicate code"), "{e}");
         let e = load_values(&format!("{vhdr}t\t1\ta\tA\tS01\nt\t2\ta\tB\tS01\n")).unwrap_err();
-        assert!(e.message.contains("duplicate name"), "{e}");
+        assert!(e.to_string().contains("duplicate name"), "{e}");
         let e = load_values("table\tcode\n").unwrap_err();
-        assert!(e.message.contains("header"), "{e}");
+        assert!(e.to_string().contains("header"), "{e}");
         let tables = load_values(VALUES_TSV).unwrap();
         let shdr = "setting\tkind\tvalues\tunit\tsummary\tsrc\n";
         let e = load_settings(&format!("{shdr}a\tflag\t-\t-\tx\tS01\n"), &tables).unwrap_err();
-        assert!(e.message.contains("needs a value table"), "{e}");
+        assert!(e.to_string().contains("needs a value table"), "{e}");
         let e = load_settings(&format!("{shdr}a\tflag\tnope\t-\tx\tS01\n"), &tables).unwrap_err();
-        assert!(e.message.contains("unknown value table"), "{e}");
+        assert!(e.to_string().contains("unknown value table"), "{e}");
         let e = load_settings(&format!("{shdr}a\tflagg\tfips\t-\tx\tS01\n"), &tables).unwrap_err();
-        assert!(e.message.contains("unknown kind"), "{e}");
+        assert!(e.to_string().contains("unknown kind"), "{e}");
         let e = load_settings(
             &format!("{shdr}a\tflag\tfips\t-\tx\tS01\na\tflag\tfips\t-\tx\tS01\n"),
             &tables,
         )
         .unwrap_err();
-        assert!(e.message.contains("duplicate setting"), "{e}");
+        assert!(e.to_string().contains("duplicate setting"), "{e}");
         assert!(load_settings(
             &format!("{shdr}a\tenum\tsecurity_layer\t-\tx\tS01\n"),
             &tables

@@ -178,78 +178,11 @@ fn read_row<S: RegistrySource + ?Sized>(
 
     // The row's condition comes first: a listener that defers to the user account makes the
     // setting unknown whether or not it also holds a value.
-    if let Some(cond) = &row.applies_when {
-        let lookup = src.value(hive, &row.path, &cond.value);
-        if let Some(u) = unknown_from(src, &lookup, row) {
-            return u;
-        }
-        if let Lookup::Found(v) = &lookup {
-            let mut ignore = Vec::new();
-            match number(v, &mut ignore) {
-                Some(n) if n == cond.equals => {}
-                Some(n) => {
-                    return match row.otherwise {
-                        Otherwise::UserAccount => Outcome::Unknown {
-                            reason: UnknownReason::UserAccount,
-                            detail: format!(
-                                "{}\\{}={n}: the user account's own setting applies (Active Directory or local SAM, not in offline hives; UNCONFIRMED mapping, R8)",
-                                v.provenance.key, v.provenance.value
-                            ),
-                        },
-                        Otherwise::Ignore => {
-                            let own = row
-                                .value
-                                .as_deref()
-                                .is_some_and(|name| name.eq_ignore_ascii_case(&cond.value));
-                            if !own {
-                                notes.push(format!(
-                                    "{} does not apply: {}\\{}={n}",
-                                    location(row, row.value.as_deref()),
-                                    v.provenance.key,
-                                    v.provenance.value
-                                ));
-                            }
-                            Outcome::NotSet { notes }
-                        }
-                    };
-                }
-                None => notes.push(format!(
-                    "{}\\{} has type {}: condition {}={} not evaluated, location read anyway",
-                    v.provenance.key,
-                    v.provenance.value,
-                    v.data.type_name(),
-                    cond.value,
-                    cond.equals
-                )),
-            }
-        }
+    if let Some(stop) = check_condition(src, row, hive, &mut notes) {
+        return stop;
     }
-
     if row.format == ValueFormat::SubkeyNames {
-        let lookup = src.key(hive, &row.path);
-        if let Some(u) = unknown_from(src, &lookup, row) {
-            return u;
-        }
-        let Lookup::Found(key) = lookup else {
-            return Outcome::NotSet { notes };
-        };
-        let names: Vec<&String> = key
-            .subkeys
-            .iter()
-            .filter(|s| {
-                row.value
-                    .as_deref()
-                    .is_none_or(|skip| !s.eq_ignore_ascii_case(skip))
-            })
-            .collect();
-        if names.is_empty() {
-            return Outcome::NotSet { notes };
-        }
-        return Outcome::Found {
-            provenance: names.iter().map(|n| key.subkey_provenance(n)).collect(),
-            value: SettingValue::ServerList(names.into_iter().cloned().collect()),
-            notes,
-        };
+        return read_subkey_names(src, row, hive, notes);
     }
 
     let Some(name) = row.value.as_deref() else {
@@ -263,12 +196,138 @@ fn read_row<S: RegistrySource + ?Sized>(
         return Outcome::NotSet { notes };
     };
     let mut provenance = vec![v.provenance.clone()];
+    let mut value = match decode(cat, def, row, &v, &mut notes) {
+        Ok(value) => value,
+        Err(not_set) => return not_set,
+    };
+    if let SettingValue::KeepAlive {
+        enabled,
+        interval_minutes,
+    } = &mut value
+    {
+        *interval_minutes =
+            keep_alive_interval(src, row, hive, *enabled, &mut provenance, &mut notes);
+    }
+    let value = match row.maps_to.as_deref().and_then(|m| literal(cat, def, m)) {
+        Some(mapped) => mapped,
+        None => value,
+    };
+    Outcome::Found {
+        value,
+        provenance,
+        notes,
+    }
+}
 
-    let value = match (def.kind, row.format) {
-        (SettingKind::Flag, _) => {
-            let Some(n) = number(&v, &mut notes) else {
-                return wrong_type(&v, "a number");
-            };
+/// The row's `applies_when` condition: `Some` outcome when it stops the row (unknown evidence,
+/// the user account's setting applies, or the row does not apply); `None` to read on.
+fn check_condition<S: RegistrySource + ?Sized>(
+    src: &S,
+    row: &SourceDef,
+    hive: HiveKind,
+    notes: &mut Vec<String>,
+) -> Option<Outcome> {
+    let cond = row.applies_when.as_ref()?;
+    let lookup = src.value(hive, &row.path, &cond.value);
+    if let Some(u) = unknown_from(src, &lookup, row) {
+        return Some(u);
+    }
+    let Lookup::Found(v) = &lookup else {
+        return None;
+    };
+    let mut ignore = Vec::new();
+    match number(v, &mut ignore) {
+        Some(n) if n == cond.equals => None,
+        Some(n) => Some(match row.otherwise {
+            Otherwise::UserAccount => Outcome::Unknown {
+                reason: UnknownReason::UserAccount,
+                detail: format!(
+                    "{}\\{}={n}: the user account's own setting applies (Active Directory or local SAM, not in offline hives; UNCONFIRMED mapping, R8)",
+                    v.provenance.key, v.provenance.value
+                ),
+            },
+            Otherwise::Ignore => {
+                let own = row
+                    .value
+                    .as_deref()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(&cond.value));
+                if !own {
+                    notes.push(format!(
+                        "{} does not apply: {}\\{}={n}",
+                        location(row, row.value.as_deref()),
+                        v.provenance.key,
+                        v.provenance.value
+                    ));
+                }
+                Outcome::NotSet {
+                    notes: std::mem::take(notes),
+                }
+            }
+        }),
+        None => {
+            notes.push(format!(
+                "{}\\{} has type {}: condition {}={} not evaluated, location read anyway",
+                v.provenance.key,
+                v.provenance.value,
+                v.data.type_name(),
+                cond.value,
+                cond.equals
+            ));
+            None
+        }
+    }
+}
+
+/// A `subkey_names` location: the names of the key's subkeys (but the one the row skips).
+fn read_subkey_names<S: RegistrySource + ?Sized>(
+    src: &S,
+    row: &SourceDef,
+    hive: HiveKind,
+    notes: Vec<String>,
+) -> Outcome {
+    let lookup = src.key(hive, &row.path);
+    if let Some(u) = unknown_from(src, &lookup, row) {
+        return u;
+    }
+    let Lookup::Found(key) = lookup else {
+        return Outcome::NotSet { notes };
+    };
+    let names: Vec<&String> = key
+        .subkeys
+        .iter()
+        .filter(|s| {
+            row.value
+                .as_deref()
+                .is_none_or(|skip| !s.eq_ignore_ascii_case(skip))
+        })
+        .collect();
+    if names.is_empty() {
+        return Outcome::NotSet { notes };
+    }
+    Outcome::Found {
+        provenance: names.iter().map(|n| key.subkey_provenance(n)).collect(),
+        value: SettingValue::ServerList(names.into_iter().cloned().collect()),
+        notes,
+    }
+}
+
+/// A number, or the "wrong type" outcome naming what was `expected`.
+fn number_or(v: &RegValue, notes: &mut Vec<String>, expected: &str) -> Result<u64, Outcome> {
+    number(v, notes).ok_or_else(|| wrong_type(v, expected))
+}
+
+/// The stored value `v` decoded for the setting's kind (a keep-alive without its interval, which
+/// [`keep_alive_interval`] reads); `Err` is the outcome of a value of the wrong type.
+fn decode(
+    cat: &SettingsCatalog,
+    def: &SettingDef,
+    row: &SourceDef,
+    v: &RegValue,
+    notes: &mut Vec<String>,
+) -> Result<SettingValue, Outcome> {
+    Ok(match def.kind {
+        SettingKind::Flag => {
+            let n = number_or(v, notes, "a number")?;
             if n > 1 {
                 notes.push(format!(
                     "{}\\{}={n}: a flag is 0 or 1; read as set",
@@ -277,10 +336,8 @@ fn read_row<S: RegistrySource + ?Sized>(
             }
             SettingValue::Flag((n != 0) != row.inverted)
         }
-        (SettingKind::Enum, _) => {
-            let Some(n) = number(&v, &mut notes) else {
-                return wrong_type(&v, "a number");
-            };
+        SettingKind::Enum => {
+            let n = number_or(v, notes, "a number")?;
             let value = enum_value(cat, def, n);
             if value.enum_name().is_none() {
                 notes.push(format!(
@@ -290,103 +347,21 @@ fn read_row<S: RegistrySource + ?Sized>(
             }
             value
         }
-        (SettingKind::DurationMs, _) => {
-            let Some(n) = number(&v, &mut notes) else {
-                return wrong_type(&v, "a number of milliseconds");
-            };
-            SettingValue::DurationMs(n)
+        SettingKind::DurationMs => {
+            SettingValue::DurationMs(number_or(v, notes, "a number of milliseconds")?)
         }
-        (SettingKind::Count, _) => {
-            let Some(n) = number(&v, &mut notes) else {
-                return wrong_type(&v, "a number");
-            };
-            SettingValue::Count(n)
-        }
-        (SettingKind::KeepAlive, _) => {
-            let Some(n) = number(&v, &mut notes) else {
-                return wrong_type(&v, "a number");
-            };
-            let mut interval = None;
-            if let Some(companion) = &row.companion {
-                match src.value(hive, &row.path, companion) {
-                    Lookup::Found(c) => match number(&c, &mut notes) {
-                        Some(m) => {
-                            interval = Some(m);
-                            provenance.push(c.provenance);
-                        }
-                        None => notes.push(format!(
-                            "{}\\{} has type {}: interval ignored",
-                            c.provenance.key,
-                            c.provenance.value,
-                            c.data.type_name()
-                        )),
-                    },
-                    _ if n != 0 => notes.push(format!(
-                        "{} is absent: keep-alive enabled without an interval",
-                        location(row, Some(companion))
-                    )),
-                    _ => {}
-                }
-            }
+        SettingKind::Count => SettingValue::Count(number_or(v, notes, "a number")?),
+        SettingKind::KeepAlive => {
+            let n = number_or(v, notes, "a number")?;
             SettingValue::KeepAlive {
                 enabled: n != 0,
-                interval_minutes: interval,
+                interval_minutes: None,
             }
         }
-        (SettingKind::ServerList, format) => {
-            let list = match (&v.data, format) {
-                (RegData::Sz(s) | RegData::ExpandSz(s), ValueFormat::CommaList) => {
-                    if s.contains(';') {
-                        notes.push(format!(
-                            "{}\\{} contains ';' (UNCONFIRMED whether Windows accepts it as a separator; only ',' splits)",
-                            v.provenance.key, v.provenance.value
-                        ));
-                    }
-                    split_list(s, ',')
-                }
-                (RegData::Sz(s) | RegData::ExpandSz(s), ValueFormat::String) => {
-                    split_list(s, '\u{0}')
-                }
-                (RegData::MultiSz(items), ValueFormat::MultiSz) => items
-                    .iter()
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-                (RegData::MultiSz(items), _) => {
-                    notes.push(format!(
-                        "{}\\{} is REG_MULTI_SZ where {} is expected (type mismatch); items read in order",
-                        v.provenance.key,
-                        v.provenance.value,
-                        if format == ValueFormat::CommaList { "a comma-separated REG_SZ" } else { "REG_SZ" }
-                    ));
-                    items
-                        .iter()
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                }
-                (RegData::Sz(s) | RegData::ExpandSz(s), _) => {
-                    notes.push(format!(
-                        "{}\\{} is {} where REG_MULTI_SZ is expected (type mismatch); read as a comma-separated list",
-                        v.provenance.key,
-                        v.provenance.value,
-                        v.data.type_name()
-                    ));
-                    split_list(s, ',')
-                }
-                _ => return wrong_type(&v, "a string list"),
-            };
-            if list.is_empty() {
-                notes.push(format!(
-                    "{}\\{} is present but names no server",
-                    v.provenance.key, v.provenance.value
-                ));
-            }
-            SettingValue::ServerList(list)
-        }
-        (SettingKind::Thumbprint, _) => {
+        SettingKind::ServerList => SettingValue::ServerList(server_list(v, row.format, notes)?),
+        SettingKind::Thumbprint => {
             let RegData::Binary(bytes) = &v.data else {
-                return wrong_type(&v, "REG_BINARY");
+                return Err(wrong_type(v, "REG_BINARY"));
             };
             if bytes.len() != 20 {
                 notes.push(format!(
@@ -398,17 +373,102 @@ fn read_row<S: RegistrySource + ?Sized>(
             }
             SettingValue::Thumbprint(hex(bytes))
         }
-    };
+    })
+}
 
-    let value = match row.maps_to.as_deref().and_then(|m| literal(cat, def, m)) {
-        Some(mapped) => mapped,
-        None => value,
-    };
-    Outcome::Found {
-        value,
-        provenance,
-        notes,
+/// The keep-alive interval read from the row's companion value, beside the switch `enabled`.
+fn keep_alive_interval<S: RegistrySource + ?Sized>(
+    src: &S,
+    row: &SourceDef,
+    hive: HiveKind,
+    enabled: bool,
+    provenance: &mut Vec<RegProvenance>,
+    notes: &mut Vec<String>,
+) -> Option<u64> {
+    let companion = row.companion.as_ref()?;
+    match src.value(hive, &row.path, companion) {
+        Lookup::Found(c) => match number(&c, notes) {
+            Some(m) => {
+                provenance.push(c.provenance);
+                Some(m)
+            }
+            None => {
+                notes.push(format!(
+                    "{}\\{} has type {}: interval ignored",
+                    c.provenance.key,
+                    c.provenance.value,
+                    c.data.type_name()
+                ));
+                None
+            }
+        },
+        _ if enabled => {
+            notes.push(format!(
+                "{} is absent: keep-alive enabled without an interval",
+                location(row, Some(companion))
+            ));
+            None
+        }
+        _ => None,
     }
+}
+
+/// A server list in the form the location stores it, type mismatches read and noted.
+fn server_list(
+    v: &RegValue,
+    format: ValueFormat,
+    notes: &mut Vec<String>,
+) -> Result<Vec<String>, Outcome> {
+    let items = |items: &[String]| -> Vec<String> {
+        items
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let list = match (&v.data, format) {
+        (RegData::Sz(s) | RegData::ExpandSz(s), ValueFormat::CommaList) => {
+            if s.contains(';') {
+                notes.push(format!(
+                    "{}\\{} contains ';' (UNCONFIRMED whether Windows accepts it as a separator; only ',' splits)",
+                    v.provenance.key, v.provenance.value
+                ));
+            }
+            split_list(s, ',')
+        }
+        (RegData::Sz(s) | RegData::ExpandSz(s), ValueFormat::String) => split_list(s, '\u{0}'),
+        (RegData::MultiSz(list), ValueFormat::MultiSz) => items(list),
+        (RegData::MultiSz(list), _) => {
+            notes.push(format!(
+                "{}\\{} is REG_MULTI_SZ where {} is expected (type mismatch); items read in order",
+                v.provenance.key,
+                v.provenance.value,
+                if format == ValueFormat::CommaList {
+                    "a comma-separated REG_SZ"
+                } else {
+                    "REG_SZ"
+                }
+            ));
+            items(list)
+        }
+        (RegData::Sz(s) | RegData::ExpandSz(s), _) => {
+            notes.push(format!(
+                "{}\\{} is {} where REG_MULTI_SZ is expected (type mismatch); read as a comma-separated list",
+                v.provenance.key,
+                v.provenance.value,
+                v.data.type_name()
+            ));
+            split_list(s, ',')
+        }
+        _ => return Err(wrong_type(v, "a string list")),
+    };
+    if list.is_empty() {
+        notes.push(format!(
+            "{}\\{} is present but names no server",
+            v.provenance.key, v.provenance.value
+        ));
+    }
+    Ok(list)
 }
 
 /// Human wording of a value.
@@ -533,27 +593,7 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
             if winner.is_some() {
                 continue;
             }
-            out.refs = refs(row);
-            if out.unknown.iter().any(|u| u.decisive) {
-                out.state = SettingState::Unknown;
-                continue;
-            }
-            out.state = SettingState::NotSet;
-            out.source = Some(SourceKind::Default);
-            out.value = row.value.as_deref().and_then(|v| literal(cat, def, v));
-            match &out.value {
-                Some(v) => {
-                    out.display = display_value(cat, def, v);
-                    out.value_display = out.display.clone();
-                    out.notes.extend(row.note.clone());
-                }
-                None => {
-                    out.display = row.note.clone().unwrap_or_default();
-                    out.value_display = out.display.clone();
-                }
-            }
-            out.notes.extend(unconfirmed_note(row, "default"));
-            out.unconfirmed = row.src.unconfirmed().is_some();
+            apply_default(&mut out, cat, def, row);
             continue;
         }
         match read_row(src, cat, def, row) {
@@ -595,6 +635,44 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
         }
     }
 
+    conclude(&mut out, cat, def, winner);
+    out
+}
+
+/// No location set the setting: the built-in default applies, unless a location that could
+/// have overridden it is unknown.
+fn apply_default(out: &mut Setting, cat: &SettingsCatalog, def: &SettingDef, row: &SourceDef) {
+    out.refs = refs(row);
+    if out.unknown.iter().any(|u| u.decisive) {
+        out.state = SettingState::Unknown;
+        return;
+    }
+    out.state = SettingState::NotSet;
+    out.source = Some(SourceKind::Default);
+    out.value = row.value.as_deref().and_then(|v| literal(cat, def, v));
+    match &out.value {
+        Some(v) => {
+            out.display = display_value(cat, def, v);
+            out.value_display = out.display.clone();
+            out.notes.extend(row.note.clone());
+        }
+        None => {
+            out.display = row.note.clone().unwrap_or_default();
+            out.value_display = out.display.clone();
+        }
+    }
+    out.notes.extend(unconfirmed_note(row, "default"));
+    out.unconfirmed = row.src.unconfirmed().is_some();
+}
+
+/// The winning location's value (unknown when a higher location could not be consulted), or
+/// the unknown state's wording; the references of the result.
+fn conclude(
+    out: &mut Setting,
+    cat: &SettingsCatalog,
+    def: &SettingDef,
+    winner: Option<(&SourceDef, SettingValue, Vec<RegProvenance>)>,
+) {
     let decisive: Vec<&UnknownSource> = out.unknown.iter().filter(|u| u.decisive).collect();
     let missing = decisive
         .iter()
@@ -634,7 +712,6 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
     if out.refs.is_empty() {
         out.refs = def.src.ids().into_iter().map(str::to_string).collect();
     }
-    out
 }
 
 #[cfg(test)]

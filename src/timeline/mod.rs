@@ -507,8 +507,62 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             "the capture's computer name is unknown: events from other computers are not flagged",
         ));
     }
+    let order = in_time_order_once(events, &mut notes);
+    note_files_out_of_time_order(&order, &mut notes);
+    let Correlated {
+        events: mut tevents,
+        computers,
+        files,
+        no_session_id,
+    } = correlate(&order, host_short.as_deref());
+    if no_session_id > 0 {
+        notes.push(Problem::warning(
+            ProblemCode::NoSessionId,
+            format!("{no_session_id} session events carry no readable session id and were not joined to a session"),
+        ));
+    }
+    let foreign = tevents.iter().filter(|e| e.foreign_computer).count();
+    if foreign > 0 {
+        notes.push(Problem::warning(
+            ProblemCode::ForeignComputer,
+            format!(
+                "{foreign} events name a computer other than the capture host {}",
+                host_computer.unwrap_or_default()
+            ),
+        ));
+    }
 
-    // Deterministic order: (time, record id, file, offset).
+    let mut sessions = sessions::reconstruct(&mut tevents, opts);
+    sessions::join_related(&mut tevents, &mut sessions, opts);
+    let users = sessions::user_summaries(&sessions);
+    let patterns = patterns::detect(&tevents, &sessions, opts);
+    let summary = summarize(&tevents, &sessions, users.len(), &patterns, foreign);
+    Timeline {
+        host_computer: host_computer.map(str::to_string),
+        options: opts.clone(),
+        first: tevents.first().map(|e| e.time),
+        last: tevents.last().map(|e| e.time),
+        summary,
+        computers: computers
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        files: files.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        sessions,
+        users,
+        patterns,
+        notes,
+        events: tevents,
+    }
+}
+
+/// The events with their input index in deterministic order (time, record id, file, offset),
+/// each record once: the same record seen in two files (two bundles holding the same log) keeps
+/// its first copy, with a note.
+fn in_time_order_once<'e>(
+    events: &'e [Event],
+    notes: &mut Vec<Problem>,
+) -> Vec<(usize, &'e Event)> {
     let mut order: Vec<(usize, &Event)> = events.iter().enumerate().collect();
     order.sort_by(|(ia, a), (ib, b)| {
         (a.time, a.record_id, &a.file, a.offset, ia).cmp(&(
@@ -519,8 +573,6 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             ib,
         ))
     });
-
-    // The same record seen in two files (two bundles holding the same log): keep the first.
     let mut seen = BTreeSet::new();
     let mut dup_files: BTreeSet<&str> = BTreeSet::new();
     let mut duplicates = 0usize;
@@ -552,8 +604,11 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             ),
         ));
     }
+    order
+}
 
-    // Files whose records are not in time order, or that interleave with other files.
+/// A note naming the files whose records are not in time order (by record id).
+fn note_files_out_of_time_order(order: &[(usize, &Event)], notes: &mut Vec<Problem>) {
     let mut last_by_file: BTreeMap<&str, (u64, Timestamp)> = BTreeMap::new();
     let mut unordered_files = BTreeSet::new();
     let mut by_record: Vec<&Event> = order.iter().map(|(_, e)| *e).collect();
@@ -575,13 +630,28 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             ),
         ));
     }
+}
 
+/// The events read through the role table, with counts per computer and per file.
+struct Correlated<'e> {
+    events: Vec<TimelineEvent>,
+    /// Counted on borrowed names; owned keys are made once per distinct name.
+    computers: BTreeMap<&'e str, usize>,
+    files: BTreeMap<&'e str, usize>,
+    /// Session-scoped events without a readable session id.
+    no_session_id: usize,
+}
+
+/// Each event with its role, session, user, address and decoded reason (from `roles.tsv`), and
+/// whether it names another computer than the capture host (`host_short`).
+fn correlate<'e>(order: &[(usize, &'e Event)], host_short: Option<&str>) -> Correlated<'e> {
     let roles = roles::roles();
-    let mut tevents: Vec<TimelineEvent> = Vec::with_capacity(order.len());
-    // Counted on borrowed names; owned keys are made once per distinct name below.
-    let mut computers: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut files: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut no_session_id = 0usize;
+    let mut out = Correlated {
+        events: Vec::with_capacity(order.len()),
+        computers: BTreeMap::new(),
+        files: BTreeMap::new(),
+        no_session_id: 0,
+    };
     for (index, &(input_index, e)) in order.iter().enumerate() {
         let def = roles.lookup(e);
         let role = def.map_or(Role::Other, |d| d.role);
@@ -590,37 +660,20 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             .and_then(|f| f.get(e))
             .and_then(|s| parse_u32(&s));
         if role.is_session_scoped() && session.is_none() {
-            no_session_id += 1;
+            out.no_session_id += 1;
         }
         let user = def.and_then(|d| d.user.as_ref()).and_then(|f| f.get(e));
         let address = def.and_then(|d| d.address.as_ref()).and_then(|f| f.get(e));
-        let (reason_code, reason_space, reason, licensing_reason) = match (
-            def.and_then(|d| d.reason.as_ref()),
-            def.and_then(|d| d.reason_space),
-        ) {
-            (Some(f), Some(space)) => match f.get(e) {
-                Some(text) => match reasons::decode_text(space, &text) {
-                    Some(d) => (Some(d.code), Some(space), Some(d.describe()), d.licensing()),
-                    None => (
-                        None,
-                        Some(space),
-                        Some(format!("unreadable({text})")),
-                        false,
-                    ),
-                },
-                None => (None, None, None, false),
-            },
-            _ => (None, None, None, false),
-        };
-        let foreign = match (&host_short, &e.computer) {
+        let reason = def.map(|d| decode_reason(d, e)).unwrap_or_default();
+        let foreign = match (host_short, &e.computer) {
             (Some(h), Some(c)) => !is_host(c, h),
             _ => false,
         };
-        *computers
+        *out.computers
             .entry(e.computer.as_deref().unwrap_or("<none>"))
             .or_insert(0) += 1;
-        *files.entry(&e.file).or_insert(0) += 1;
-        tevents.push(TimelineEvent {
+        *out.files.entry(&e.file).or_insert(0) += 1;
+        out.events.push(TimelineEvent {
             index,
             input_index,
             time: e.time,
@@ -638,50 +691,66 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
             session_key: None,
             user,
             address,
-            reason_code,
-            reason_space,
-            reason,
-            licensing_reason,
+            reason_code: reason.code,
+            reason_space: reason.space,
+            reason: reason.text,
+            licensing_reason: reason.licensing,
             fields: Arc::clone(&e.fields),
         });
     }
-    if no_session_id > 0 {
-        notes.push(Problem::warning(
-            ProblemCode::NoSessionId,
-            format!("{no_session_id} session events carry no readable session id and were not joined to a session"),
-        ));
-    }
-    let foreign = tevents.iter().filter(|e| e.foreign_computer).count();
-    if foreign > 0 {
-        notes.push(Problem::warning(
-            ProblemCode::ForeignComputer,
-            format!(
-                "{foreign} events name a computer other than the capture host {}",
-                host_computer.unwrap_or_default()
-            ),
-        ));
-    }
+    out
+}
 
-    let mut sessions = sessions::reconstruct(&mut tevents, opts);
-    sessions::join_related(&mut tevents, &mut sessions, opts);
-    let users = sessions::user_summaries(&sessions);
-    let patterns = patterns::detect(&tevents, &sessions, opts);
+/// A reason code read from an event: the number, its space, its description (or
+/// `unreadable(text)`) and whether it proves a licensing problem.
+#[derive(Default)]
+struct ReadReason {
+    code: Option<u32>,
+    space: Option<CodeSpace>,
+    text: Option<String>,
+    licensing: bool,
+}
 
+/// The reason code of `e` in the field and code space its role row names.
+fn decode_reason(def: &roles::RoleDef, e: &Event) -> ReadReason {
+    let (Some(field), Some(space)) = (def.reason.as_ref(), def.reason_space) else {
+        return ReadReason::default();
+    };
+    let Some(text) = field.get(e) else {
+        return ReadReason::default();
+    };
+    match reasons::decode_text(space, &text) {
+        Some(d) => ReadReason {
+            code: Some(d.code),
+            space: Some(space),
+            text: Some(d.describe()),
+            licensing: d.licensing(),
+        },
+        None => ReadReason {
+            code: None,
+            space: Some(space),
+            text: Some(format!("unreadable({text})")),
+            licensing: false,
+        },
+    }
+}
+
+/// The counts of a timeline.
+fn summarize(
+    events: &[TimelineEvent],
+    sessions: &[Session],
+    users: usize,
+    patterns: &[Pattern],
+    foreign: usize,
+) -> TimelineSummary {
+    let disconnects = || sessions.iter().flat_map(|s| &s.disconnects);
     let mut summary = TimelineSummary {
-        events: tevents.len(),
+        events: events.len(),
         sessions: sessions.len(),
-        users: users.len(),
+        users,
         logons: sessions.iter().filter(|s| s.logon.is_some()).count(),
-        disconnects: sessions
-            .iter()
-            .flat_map(|s| &s.disconnects)
-            .filter(|d| !d.after_logoff)
-            .count(),
-        licensing_disconnects: sessions
-            .iter()
-            .flat_map(|s| &s.disconnects)
-            .filter(|d| d.licensing_reason)
-            .count(),
+        disconnects: disconnects().filter(|d| !d.after_logoff).count(),
+        licensing_disconnects: disconnects().filter(|d| d.licensing_reason).count(),
         reconnects: sessions.iter().map(|s| s.reconnects.len()).sum(),
         sessions_without_logoff: sessions
             .iter()
@@ -690,29 +759,13 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
         foreign_computer_events: foreign,
         patterns: BTreeMap::new(),
     };
-    for p in &patterns {
+    for p in patterns {
         *summary
             .patterns
             .entry(p.kind.name().to_string())
             .or_insert(0) += 1;
     }
-    Timeline {
-        host_computer: host_computer.map(str::to_string),
-        options: opts.clone(),
-        first: tevents.first().map(|e| e.time),
-        last: tevents.last().map(|e| e.time),
-        summary,
-        computers: computers
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        files: files.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        sessions,
-        users,
-        patterns,
-        notes,
-        events: tevents,
-    }
+    summary
 }
 
 /// The message of an event in our own words: the catalogue's meaning, the catalogued fields it

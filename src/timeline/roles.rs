@@ -8,24 +8,32 @@ use std::sync::OnceLock;
 use serde::Serialize;
 
 use crate::catalog::reasons::CodeSpace;
+use crate::catalog::table::{Key, Row, Schema, TableError};
 use crate::eventlog::Event;
 
 /// The embedded role table.
 pub const ROLES_TSV: &str = include_str!("roles.tsv");
 
-/// The columns of `roles.tsv`, in order.
-pub const COLUMNS: [&str; 10] = [
-    "provider",
-    "event_id",
-    "role",
-    "session",
-    "user",
-    "address",
-    "reason",
-    "reason_space",
-    "when",
-    "source",
-];
+/// The declaration of `roles.tsv`: its columns in order and its key.
+pub static SCHEMA: Schema = Schema {
+    table: "roles.tsv",
+    columns: &[
+        "provider",
+        "event_id",
+        "role",
+        "session",
+        "user",
+        "address",
+        "reason",
+        "reason_space",
+        "when",
+        "source",
+    ],
+    keys: &[Key {
+        name: "row for provider and event",
+        columns: &["provider", "event_id"],
+    }],
+};
 
 /// The part an event plays in the timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -129,15 +137,12 @@ pub enum FieldRef {
 }
 
 impl FieldRef {
-    fn parse(s: &str) -> Option<FieldRef> {
-        let s = s.trim();
-        if s.is_empty() || s == "-" {
-            return None;
-        }
-        Some(match s.split_once('\\') {
+    /// A cell that names a field (`-` is handled by the caller).
+    fn parse(s: &str) -> FieldRef {
+        match s.split_once('\\') {
             Some((a, b)) => FieldRef::Joined(a.to_string(), b.to_string()),
             None => FieldRef::One(s.to_string()),
-        })
+        }
     }
 
     /// The value in `event`, trimmed; empty and `-` values count as absent.
@@ -186,14 +191,6 @@ impl RoleDef {
     }
 }
 
-/// Errors of the role-table loader.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("roles.tsv line {line}: {reason}")]
-pub struct RoleTableError {
-    pub line: usize,
-    pub reason: String,
-}
-
 /// The loaded role table.
 #[derive(Debug, Clone)]
 pub struct RoleTable {
@@ -202,105 +199,17 @@ pub struct RoleTable {
 }
 
 impl RoleTable {
-    /// Parse a table; strict about header, columns, names and duplicates.
-    pub fn parse(text: &str) -> Result<RoleTable, RoleTableError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
-        let (hl, header) = lines.next().ok_or(RoleTableError {
-            line: 0,
-            reason: "no header line".into(),
-        })?;
-        if header.split('\t').ne(COLUMNS.iter().copied()) {
-            return Err(RoleTableError {
-                line: hl,
-                reason: format!("the header must be {:?}", COLUMNS.join("\t")),
-            });
-        }
+    /// Parse a table (through the strict loader of [`crate::catalog::table`]).
+    pub fn parse(text: &str) -> Result<RoleTable, TableError> {
         let mut rows = Vec::new();
         let mut by_key = HashMap::new();
-        for (line, text) in lines {
-            let err = |reason: String| RoleTableError { line, reason };
-            let c: Vec<&str> = text.split('\t').collect();
-            if c.len() != COLUMNS.len() {
-                return Err(err(format!(
-                    "expected {} columns, found {}",
-                    COLUMNS.len(),
-                    c.len()
-                )));
-            }
-            let provider = c[0].trim();
-            if provider.is_empty() {
-                return Err(err("empty provider".into()));
-            }
-            let event_id = c[1]
-                .trim()
-                .parse::<u16>()
-                .map_err(|_| err(format!("event_id {:?} is not a 16-bit number", c[1])))?;
-            let role = Role::parse(c[2].trim()).ok_or_else(|| {
-                err(format!(
-                    "role {:?} is not one of {}",
-                    c[2],
-                    Role::ALL
-                        .iter()
-                        .filter(|(r, _)| *r != Role::Other)
-                        .map(|(_, n)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })?;
-            let reason = FieldRef::parse(c[6]);
-            let reason_space = match c[7].trim() {
-                "-" => None,
-                "server" => Some(CodeSpace::Server),
-                "client" => Some(CodeSpace::Client),
-                s => {
-                    return Err(err(format!(
-                        "reason_space {s:?} is not server, client or -"
-                    )))
-                }
-            };
-            if reason.is_some() != reason_space.is_some() {
-                return Err(err("reason and reason_space go together".into()));
-            }
-            let session = FieldRef::parse(c[3]);
-            if role.is_session_scoped() && session.is_none() {
-                return Err(err(format!("role {} needs a session field", role.name())));
-            }
-            let when = match c[8].trim() {
-                "-" => None,
-                w => match w.split_once('=') {
-                    Some((f, v)) if !f.trim().is_empty() => {
-                        Some((f.trim().to_string(), v.trim().to_string()))
-                    }
-                    _ => return Err(err(format!("when {w:?} is not Field=value or -"))),
-                },
-            };
-            let source = c[9].trim();
-            if source.is_empty() || !(source.starts_with('S') || source.contains("UNCONFIRMED")) {
-                return Err(err(format!(
-                    "source {source:?} must name reference sources"
-                )));
-            }
-            let key = (provider.to_ascii_lowercase(), event_id);
-            if by_key.contains_key(&key) {
-                return Err(err(format!("duplicate row for {provider} {event_id}")));
-            }
-            by_key.insert(key, rows.len());
-            rows.push(RoleDef {
-                provider: provider.to_string(),
-                event_id,
-                role,
-                session,
-                user: FieldRef::parse(c[4]),
-                address: FieldRef::parse(c[5]),
-                reason,
-                reason_space,
-                when,
-                source: source.to_string(),
-            });
+        for row in SCHEMA.rows(text)? {
+            let def = parse_row(&row)?;
+            by_key.insert(
+                (def.provider.to_ascii_lowercase(), def.event_id),
+                rows.len(),
+            );
+            rows.push(def);
         }
         Ok(RoleTable { rows, by_key })
     }
@@ -317,6 +226,72 @@ impl RoleTable {
             .map(|&i| &self.rows[i])
             .filter(|d| d.applies(event))
     }
+}
+
+/// One row of the table, each cell checked.
+fn parse_row(row: &Row<'_>) -> Result<RoleDef, TableError> {
+    let event_id = row.parse("event_id", "a 16-bit number")?;
+    let role = Role::parse(row.str("role")).ok_or_else(|| {
+        row.error(
+            "role",
+            format!(
+                "{:?} is not one of {}",
+                row.str("role"),
+                Role::ALL
+                    .iter()
+                    .filter(|(r, _)| *r != Role::Other)
+                    .map(|(_, n)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    let field = |column: &str| row.opt(column).map(FieldRef::parse);
+    let reason = field("reason");
+    let reason_space = match row.opt("reason_space") {
+        None => None,
+        Some(_) => Some(row.keyword(
+            "reason_space",
+            &[("server", CodeSpace::Server), ("client", CodeSpace::Client)],
+        )?),
+    };
+    if reason.is_some() != reason_space.is_some() {
+        return Err(row.row_error("reason and reason_space go together"));
+    }
+    let session = field("session");
+    if role.is_session_scoped() && session.is_none() {
+        return Err(row.error(
+            "session",
+            format!("role {} needs a session field", role.name()),
+        ));
+    }
+    let when = match row.opt("when") {
+        None => None,
+        Some(w) => match w.split_once('=') {
+            Some((f, v)) if !f.trim().is_empty() => {
+                Some((f.trim().to_string(), v.trim().to_string()))
+            }
+            _ => {
+                return Err(row.error("when", format!("{w:?} is not Field=value or -")));
+            }
+        },
+    };
+    let source = row.str("source");
+    if !(source.starts_with('S') || source.contains("UNCONFIRMED")) {
+        return Err(row.error("source", format!("{source:?} must name reference sources")));
+    }
+    Ok(RoleDef {
+        provider: row.str("provider").to_string(),
+        event_id,
+        role,
+        session,
+        user: field("user"),
+        address: field("address"),
+        reason,
+        reason_space,
+        when,
+        source: source.to_string(),
+    })
 }
 
 /// The embedded role table.
@@ -356,7 +331,7 @@ mod tests {
 
     #[test]
     fn loader_is_strict() {
-        let h = COLUMNS.join("\t");
+        let h = SCHEMA.columns.join("\t");
         let ok = "P\t1\tlicensing\t-\t-\t-\t-\t-\t-\tS31";
         assert!(RoleTable::parse(&format!("{h}\n{ok}")).is_ok());
         for bad in [

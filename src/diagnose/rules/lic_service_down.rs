@@ -124,20 +124,10 @@ impl Rule for ServiceDown {
         if m.role(RoleKind::LicenseServer) == Tri::No {
             return Outcome::NotApplicable;
         }
-        let svc = &m.facts.licensing_service;
-        match svc.installed.present {
-            Tri::No => return Outcome::NotApplicable,
-            Tri::Unknown => {
-                return Outcome::Undecided(vec![format!(
-                    "licensing service (SYSTEM\\CurrentControlSet\\Services\\{SERVICE_KEY}): {}",
-                    svc.installed
-                        .unknown_because
-                        .as_deref()
-                        .unwrap_or("not known")
-                )])
-            }
-            Tri::Yes => {}
+        if let Err(outcome) = installed(m) {
+            return outcome;
         }
+        let svc = &m.facts.licensing_service;
         let host = host_name(m, "this license server");
         let start = svc.start_type.value().copied();
         let start_name = svc
@@ -156,150 +146,208 @@ impl Rule for ServiceDown {
             .filter(|e| is_service(e))
             .collect();
         let last = states.last().copied();
-        let has_system = m.has_channel("System");
-
-        let mut evidence = Vec::new();
-        if let Fact::Found { value, provenance } = &svc.start_type {
-            evidence.push(Evidence::Registry {
-                fact: format!("{SERVICE_KEY} Start = {value} ({start_name})"),
-                provenance: Some(provenance.clone()),
-            });
-        }
-        // Cite the start-type changes and the state events from the last stop/failure on.
-        let from = states
-            .iter()
-            .rposition(|(_, s)| *s == State::Running)
-            .map_or(0, |i| i + 1);
-        let cited: Vec<(&Event, String)> = changes
-            .iter()
-            .map(|e| {
-                (
-                    *e,
-                    format!(
-                        "start type of {} changed from {} to {}",
-                        SERVICE_KEY,
-                        field(e, "param2"),
-                        field(e, "param3")
-                    ),
-                )
-            })
-            .chain(
-                states[from.min(states.len())..]
-                    .iter()
-                    .map(|(e, s)| (*e, describe(e, *s))),
-            )
-            .collect();
-        let mut cited = cited;
-        cited.sort_by_key(|(e, _)| (e.time, e.record_id));
-        let n_cited = cited.len();
-        evidence.extend(
-            cited
-                .iter()
-                .rev()
-                .take(MAX_EVENTS)
-                .rev()
-                .map(|(e, f)| event_evidence(e, f.clone())),
-        );
-        let changes_text = if changes.is_empty() {
-            String::new()
-        } else {
-            let last_change = changes[changes.len() - 1];
-            format!(
-                " The System log shows {} start-type change(s), the last at {} from {} to {}.",
-                changes.len(),
-                last_change.time,
-                field(last_change, "param2"),
-                field(last_change, "param3")
-            )
-        };
-        let capped = if n_cited > MAX_EVENTS {
-            format!(" ({n_cited} events; the last {MAX_EVENTS} are cited.)")
-        } else {
-            String::new()
-        };
+        let cited = cite(m, &start_name, &states, &changes);
 
         if start == Some(START_DISABLED) {
-            let stopped_text = match last {
-                Some((e, s)) if s != State::Running => format!(
-                    " The System log shows it {} at {} and not running again.",
-                    match s {
-                        State::CannotStart => "unable to start",
-                        State::Crashed => "terminated unexpectedly",
-                        _ => "stopped",
-                    },
-                    e.time
-                ),
-                Some((e, _)) => format!(
-                    " The System log last shows it running at {}; it will not start again after a restart.",
-                    e.time
-                ),
-                None => String::new(),
-            };
-            let explanation = format!(
-                "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}) is disabled (Start = 4): it cannot run, so this license server issues no licences and answers no session host.{stopped_text}{changes_text}{capped}"
-            );
-            return Outcome::Found(vec![META.finding(
-                Confidence::Confirmed,
-                explanation,
-                evidence,
-            )]);
+            return disabled(&host, last, cited);
         }
         if let Some((e, s)) = last.filter(|(_, s)| *s != State::Running) {
-            let how = match s {
-                State::CannotStart => format!("could not start at {} (Licensing event 37)", e.time),
-                State::Crashed => {
-                    format!("terminated unexpectedly at {} (SCM {})", e.time, e.event_id)
-                }
-                _ => format!("was stopped at {} (SCM 7036)", e.time),
-            };
-            let log_end = m
-                .events
-                .last()
-                .map(|l| l.time.to_string())
-                .unwrap_or_default();
-            let explanation = format!(
-                "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}, start type {start_name}) {how} and the event logs, which run to {log_end}, never show it running again: session hosts that use this license server get no licences while it is down.{changes_text}{capped}"
-            );
-            return Outcome::Found(vec![META.finding(
-                Confidence::Confirmed,
-                explanation,
-                evidence,
-            )]);
+            return stopped(m, &host, &start_name, e, s, cited);
         }
         if start == Some(START_MANUAL) && last.is_none() {
-            if !has_system {
-                return Outcome::Undecided(vec![format!(
-                    "{SERVICE_KEY} start type is manual (Start = 3) and the System log is not provided: whether the service runs cannot be seen"
-                )]);
-            }
-            let mut system = m.events.iter().filter(|e| {
-                e.channel
-                    .as_deref()
-                    .is_some_and(|c| c.eq_ignore_ascii_case("System"))
-            });
-            let first = system.next().map(|e| e.time.to_string());
-            let end = system
-                .next_back()
-                .map(|e| e.time.to_string())
-                .or_else(|| first.clone());
-            let span = match (first, end) {
-                (Some(a), Some(b)) => format!("System log ({a} to {b})"),
-                _ => "System log (no relevant events in it)".to_string(),
-            };
-            let explanation = format!(
-                "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}) has start type manual (Start = 3): it does not start with Windows, and the {span} never shows it running. Session hosts get no licences while it is not running.{changes_text}"
-            );
-            return Outcome::Found(vec![META.finding(
-                Confidence::Likely,
-                explanation,
-                evidence,
-            )]);
+            return manual_never_running(m, &host, cited);
         }
-        if !has_system && last.is_none() {
+        if !m.has_channel("System") && last.is_none() {
             return Outcome::Undecided(vec![format!(
                 "System log not provided: stops of the {SERVICE_KEY} service (SCM 7036/7040, Licensing 37) cannot be seen"
             )]);
         }
         Outcome::Pass
     }
+}
+
+/// Whether the licensing service is installed: go on when it is, not applicable when it is
+/// not, undecided (with why) when that cannot be read.
+fn installed(m: &Model<'_>) -> Result<(), Outcome> {
+    let installed = &m.facts.licensing_service.installed;
+    match installed.present {
+        Tri::No => Err(Outcome::NotApplicable),
+        Tri::Unknown => Err(Outcome::Undecided(vec![format!(
+            "licensing service (SYSTEM\\CurrentControlSet\\Services\\{SERVICE_KEY}): {}",
+            installed.unknown_because.as_deref().unwrap_or("not known")
+        )])),
+        Tri::Yes => Ok(()),
+    }
+}
+
+/// The evidence of a finding (the start type, the start-type changes and the state events from
+/// the last stop or failure on, at most [`MAX_EVENTS`]) and the sentences that go with it.
+struct Cited {
+    evidence: Vec<Evidence>,
+    /// ` The System log shows N start-type change(s), …`, or empty.
+    changes_text: String,
+    /// ` (N events; the last 12 are cited.)`, or empty.
+    capped: String,
+}
+
+impl Cited {
+    /// The finding: `head`, then the start-type changes and, when `with_cap`, how many events
+    /// were left uncited.
+    fn finding(self, confidence: Confidence, head: String, with_cap: bool) -> Outcome {
+        let cap = if with_cap { self.capped.as_str() } else { "" };
+        let explanation = format!("{head}{}{cap}", self.changes_text);
+        Outcome::Found(vec![META.finding(confidence, explanation, self.evidence)])
+    }
+}
+
+fn cite(m: &Model<'_>, start_name: &str, states: &[(&Event, State)], changes: &[&Event]) -> Cited {
+    let svc = &m.facts.licensing_service;
+    let mut evidence = Vec::new();
+    if let Fact::Found { value, provenance } = &svc.start_type {
+        evidence.push(Evidence::Registry {
+            fact: format!("{SERVICE_KEY} Start = {value} ({start_name})"),
+            provenance: Some(provenance.clone()),
+        });
+    }
+    // Cite the start-type changes and the state events from the last stop/failure on.
+    let from = states
+        .iter()
+        .rposition(|(_, s)| *s == State::Running)
+        .map_or(0, |i| i + 1);
+    let mut cited: Vec<(&Event, String)> = changes
+        .iter()
+        .map(|e| {
+            (
+                *e,
+                format!(
+                    "start type of {} changed from {} to {}",
+                    SERVICE_KEY,
+                    field(e, "param2"),
+                    field(e, "param3")
+                ),
+            )
+        })
+        .chain(
+            states[from.min(states.len())..]
+                .iter()
+                .map(|(e, s)| (*e, describe(e, *s))),
+        )
+        .collect();
+    cited.sort_by_key(|(e, _)| (e.time, e.record_id));
+    let n_cited = cited.len();
+    evidence.extend(
+        cited
+            .iter()
+            .rev()
+            .take(MAX_EVENTS)
+            .rev()
+            .map(|(e, f)| event_evidence(e, f.clone())),
+    );
+    let changes_text = match changes.last() {
+        None => String::new(),
+        Some(last_change) => format!(
+            " The System log shows {} start-type change(s), the last at {} from {} to {}.",
+            changes.len(),
+            last_change.time,
+            field(last_change, "param2"),
+            field(last_change, "param3")
+        ),
+    };
+    let capped = if n_cited > MAX_EVENTS {
+        format!(" ({n_cited} events; the last {MAX_EVENTS} are cited.)")
+    } else {
+        String::new()
+    };
+    Cited {
+        evidence,
+        changes_text,
+        capped,
+    }
+}
+
+/// The service is disabled (Start = 4), with its last state seen.
+fn disabled(host: &str, last: Option<(&Event, State)>, cited: Cited) -> Outcome {
+    let stopped_text = match last {
+        Some((e, s)) if s != State::Running => format!(
+            " The System log shows it {} at {} and not running again.",
+            match s {
+                State::CannotStart => "unable to start",
+                State::Crashed => "terminated unexpectedly",
+                _ => "stopped",
+            },
+            e.time
+        ),
+        Some((e, _)) => format!(
+            " The System log last shows it running at {}; it will not start again after a restart.",
+            e.time
+        ),
+        None => String::new(),
+    };
+    cited.finding(
+        Confidence::Confirmed,
+        format!(
+            "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}) is disabled (Start = 4): it cannot run, so this license server issues no licences and answers no session host.{stopped_text}"
+        ),
+        true,
+    )
+}
+
+/// The service's last state is stopped, crashed or cannot start, and it never runs again.
+fn stopped(
+    m: &Model<'_>,
+    host: &str,
+    start_name: &str,
+    e: &Event,
+    s: State,
+    cited: Cited,
+) -> Outcome {
+    let how = match s {
+        State::CannotStart => format!("could not start at {} (Licensing event 37)", e.time),
+        State::Crashed => {
+            format!("terminated unexpectedly at {} (SCM {})", e.time, e.event_id)
+        }
+        _ => format!("was stopped at {} (SCM 7036)", e.time),
+    };
+    let log_end = m
+        .events
+        .last()
+        .map(|l| l.time.to_string())
+        .unwrap_or_default();
+    cited.finding(
+        Confidence::Confirmed,
+        format!(
+            "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}, start type {start_name}) {how} and the event logs, which run to {log_end}, never show it running again: session hosts that use this license server get no licences while it is down."
+        ),
+        true,
+    )
+}
+
+/// Start type manual and no state event: likely never running, when the System log was provided.
+fn manual_never_running(m: &Model<'_>, host: &str, cited: Cited) -> Outcome {
+    if !m.has_channel("System") {
+        return Outcome::Undecided(vec![format!(
+            "{SERVICE_KEY} start type is manual (Start = 3) and the System log is not provided: whether the service runs cannot be seen"
+        )]);
+    }
+    let mut system = m.events.iter().filter(|e| {
+        e.channel
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case("System"))
+    });
+    let first = system.next().map(|e| e.time.to_string());
+    let end = system
+        .next_back()
+        .map(|e| e.time.to_string())
+        .or_else(|| first.clone());
+    let span = match (first, end) {
+        (Some(a), Some(b)) => format!("System log ({a} to {b})"),
+        _ => "System log (no relevant events in it)".to_string(),
+    };
+    cited.finding(
+        Confidence::Likely,
+        format!(
+            "On {host} the Remote Desktop Licensing service ({SERVICE_KEY}) has start type manual (Start = 3): it does not start with Windows, and the {span} never shows it running. Session hosts get no licences while it is not running."
+        ),
+        false,
+    )
 }

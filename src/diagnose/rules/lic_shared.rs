@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 
 use jiff::Timestamp;
 
-use crate::catalog::settings::{tsv_rows, CatalogError, Refs, SourceKind};
+use crate::catalog::settings::{Refs, SourceKind};
+use crate::catalog::table::{Key, Schema, TableError};
 use crate::diagnose::{Evidence, Model, Outcome};
 use crate::eventlog::{Event, RCM_PROVIDER};
 use crate::host::facts::{RoleKind, Tri};
@@ -38,35 +39,34 @@ pub struct EvidenceRow {
     pub strength: Strength,
 }
 
+/// The declaration of `licensing_evidence.tsv`: a rule reads an event with one strength.
+static SCHEMA: Schema = Schema {
+    table: "licensing_evidence.tsv",
+    columns: &["rule", "provider", "event_id", "strength", "src"],
+    keys: &[Key {
+        name: "row for rule and event",
+        columns: &["rule", "provider", "event_id"],
+    }],
+};
+
 /// Parse the table (strict: the embedded table is checked by this module's test).
-pub fn load(text: &str) -> Result<Vec<EvidenceRow>, CatalogError> {
-    const FILE: &str = "licensing_evidence.tsv";
-    let header = ["rule", "provider", "event_id", "strength", "src"];
+pub fn load(text: &str) -> Result<Vec<EvidenceRow>, TableError> {
     let mut out = Vec::new();
-    for (line, c) in tsv_rows(FILE, text, &header)? {
-        let err = |message: String| CatalogError {
-            file: FILE,
-            line,
-            message,
-        };
-        let provider = match c[1] {
-            "RCM" => RCM_PROVIDER,
-            "LS" => LS_PROVIDER,
-            other => return Err(err(format!("provider must be RCM or LS, found {other:?}"))),
-        };
-        let event_id = c[2]
-            .parse()
-            .map_err(|_| err(format!("event_id {:?} is not a number", c[2])))?;
-        let strength = match c[3] {
-            "proves" => Strength::Proves,
-            "suggests" => Strength::Suggests,
-            "contradicts" => Strength::Contradicts,
-            other => return Err(err(format!("unknown strength {other:?}"))),
-        };
+    for row in SCHEMA.rows(text)? {
+        let provider = row.keyword("provider", &[("RCM", RCM_PROVIDER), ("LS", LS_PROVIDER)])?;
+        let event_id = row.parse("event_id", "a number")?;
+        let strength = row.keyword(
+            "strength",
+            &[
+                ("proves", Strength::Proves),
+                ("suggests", Strength::Suggests),
+                ("contradicts", Strength::Contradicts),
+            ],
+        )?;
         // Every row names its source (validated, not used at run time).
-        Refs::parse(c[4]).map_err(err)?;
+        Refs::parse(row.str("src")).map_err(|m| row.error("src", m))?;
         out.push(EvidenceRow {
-            rule: c[0].to_string(),
+            rule: row.str("rule").to_string(),
             provider,
             event_id,
             strength,
@@ -276,6 +276,20 @@ mod tests {
         assert!(load(&format!("{head}R\tXX\t1\tproves\tS1\n")).is_err());
         assert!(load(&format!("{head}R\tRCM\tx\tproves\tS1\n")).is_err());
         assert!(load(&format!("{head}R\tRCM\t1\tmaybe\tS1\n")).is_err());
+        let row = "R\tRCM\t1\tproves\tS01\n";
+        assert!(load(&format!("{head}{row}")).is_ok());
+        let e = load(&format!("{head}{row}{}", row.replace("proves", "suggests"))).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                TableError::Duplicate {
+                    line: 3,
+                    first: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]

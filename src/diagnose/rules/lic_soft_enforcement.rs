@@ -13,7 +13,7 @@ use crate::diagnose::{
     Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
 };
 use crate::host::facts::{RoleKind, Tri};
-use crate::timeline::{IntervalCite, PatternKind, Role};
+use crate::timeline::{IntervalCite, Pattern, PatternKind, Role};
 
 pub struct SoftEnforcement;
 
@@ -96,58 +96,15 @@ impl Rule for SoftEnforcement {
                 _ => Outcome::NotApplicable,
             };
         }
-        let opts = &m.timeline.options;
-        let window = |ms: u64| {
-            let d = SignedDuration::from_millis(i64::try_from(ms).unwrap_or(i64::MAX));
-            d >= opts.soft_enforcement_min && d <= opts.soft_enforcement_max
-        };
-        // A configured time limit of about an hour explains the rhythm.
-        for name in [MAX_CONNECTION_TIME, MAX_IDLE_TIME] {
-            if let Some(s) = m.setting(name) {
-                if s.decided_value()
-                    .and_then(|v| v.as_u64())
-                    .is_some_and(window)
-                {
-                    return Outcome::Pass;
-                }
-            }
+        if time_limit_of_an_hour(m) {
+            return Outcome::Pass;
         }
-        // Intervals not explained by a user, administrator, reconnect or time-limit disconnect.
-        let mut kept = Vec::new();
-        let mut ruled_out = Vec::new();
-        for p in &patterns {
-            let mut mine = Vec::new();
-            for c in &p.intervals {
-                match look_alike(m, c) {
-                    Some(why) => ruled_out.push(format!("{} ended by {why}", c.session)),
-                    None => mine.push(c),
-                }
-            }
-            if mine.len() >= opts.soft_enforcement_repeats.max(1) {
-                kept.push((*p, mine));
-            }
-        }
+        let (kept, ruled_out) = unexplained_intervals(m, &patterns);
         if kept.is_empty() {
             return Outcome::Pass;
         }
-
-        // Licensing trouble: licensing events in the pattern's period, licensing events anywhere,
-        // or a licensing configuration that cannot work.
-        let in_period: usize = kept.iter().map(|(p, _)| p.supporting_events).sum();
-        let anywhere = lic_shared::events(m, META.id, Strength::Suggests);
-        let mode = m.setting(LICENSING_MODE);
-        let mode_code = mode
-            .and_then(|s| s.decided_value())
-            .and_then(|v| v.as_u64());
-        let no_servers = m
-            .setting(LICENSE_SERVERS)
-            .and_then(|s| s.decided_value())
-            .and_then(|v| v.as_list())
-            .is_some_and(|l| l.is_empty());
-        let bad_config = mode.is_some_and(|s| !s.is_unknown())
-            && !matches!(mode_code, Some(1) | Some(PER_DEVICE) | Some(PER_USER))
-            || no_servers;
-        if in_period == 0 && anywhere.is_empty() && !bad_config {
+        let trouble = licensing_trouble(m, &kept);
+        if trouble.in_period == 0 && trouble.anywhere == 0 && !trouble.bad_config {
             return if lic_shared::rcm_log_provided(m) {
                 Outcome::Pass
             } else {
@@ -157,79 +114,13 @@ impl Rule for SoftEnforcement {
                 )])
             };
         }
-
-        // Only versions with soft enforcement for this mode.
-        let v = &m.facts.windows_version;
-        let (Some(dev), Some(usr)) = (v.soft_enforcement_per_device, v.soft_enforcement_per_user)
-        else {
-            let why = v
-                .unknown_because
-                .clone()
-                .or_else(|| {
-                    v.name
-                        .clone()
-                        .map(|n| format!("{n} is not a known server build"))
-                })
-                .unwrap_or_else(|| "not recorded".into());
-            return Outcome::Undecided(vec![format!(
-                "Windows version unknown ({why}): soft enforcement exists only on {}",
-                versions_with_soft_enforcement()
-            )]);
+        let (version, mode_words) = match enforcement_applies(m, trouble.mode_code) {
+            Ok(Some(applies)) => applies,
+            Ok(None) => return Outcome::Pass,
+            Err(undecided) => return undecided,
         };
-        let (applies, mode_words) = match mode_code {
-            Some(PER_DEVICE) => (dev, "Per Device"),
-            Some(PER_USER) => (usr, "Per User"),
-            _ => (dev || usr, "no usable licensing mode"),
-        };
-        if !applies {
-            return Outcome::Pass;
-        }
-        let version = v.name.clone().unwrap_or_else(|| "this version".into());
-
-        let mut lines = Vec::new();
-        let mut evidence: Vec<Evidence> = Vec::new();
-        for (p, cites) in &kept {
-            let user = p.user.clone().unwrap_or_else(|| "(unknown user)".into());
-            let mut spans: Vec<String> = cites
-                .iter()
-                .take(MAX_LISTED)
-                .map(|c| {
-                    format!(
-                        "{} {} for {} min{}",
-                        c.session,
-                        when(c.start),
-                        c.seconds / 60,
-                        c.reason_code
-                            .map(|r| format!(", reason {r}"))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
-            if cites.len() > MAX_LISTED {
-                spans.push(format!("and {} more", cites.len() - MAX_LISTED));
-            }
-            let mut line = format!(
-                "{user} was disconnected after about 60 minutes {} times ({})",
-                cites.len(),
-                spans.join("; ")
-            );
-            if !p.counts.is_empty() {
-                let counts: Vec<String> =
-                    p.counts.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
-                line.push_str(&format!(
-                    " with licensing events in that period: {}",
-                    counts.join(", ")
-                ));
-            }
-            lines.push(line);
-            for r in p.evidence.iter().take(MAX_EVIDENCE) {
-                evidence.push(timeline_evidence(
-                    m,
-                    r,
-                    &format!("60-minute pattern of {user}"),
-                ));
-            }
-        }
+        let (lines, mut evidence) = describe_patterns(m, &kept);
+        let mode = m.setting(LICENSING_MODE);
         let mut explanation = format!(
             "{}. This host runs {version} with {mode_words}{}, a combination with soft licensing enforcement: without a licence the user gets the message \"your session will be disconnected in 60 minutes\" and is disconnected after an hour, then can reconnect.",
             lines.join("; "),
@@ -240,13 +131,13 @@ impl Rule for SoftEnforcement {
         if let Some(s) = mode {
             evidence.extend(setting_evidence(s));
         }
-        if in_period == 0 && !anywhere.is_empty() {
+        if trouble.in_period == 0 && trouble.anywhere > 0 {
             explanation.push_str(&format!(
                 " Licensing events elsewhere in the logs: {} (RemoteConnectionManager/license server).",
-                anywhere.len()
+                trouble.anywhere
             ));
         }
-        if bad_config {
+        if trouble.bad_config {
             explanation.push_str(" The licensing configuration itself is incomplete (mode or license server missing).");
         }
         let limit = m
@@ -265,4 +156,159 @@ impl Rule for SoftEnforcement {
             evidence,
         )])
     }
+}
+
+/// A configured connection or idle time limit of about an hour, which explains the rhythm.
+fn time_limit_of_an_hour(m: &Model<'_>) -> bool {
+    let opts = &m.timeline.options;
+    let window = |ms: u64| {
+        let d = SignedDuration::from_millis(i64::try_from(ms).unwrap_or(i64::MAX));
+        d >= opts.soft_enforcement_min && d <= opts.soft_enforcement_max
+    };
+    [MAX_CONNECTION_TIME, MAX_IDLE_TIME]
+        .into_iter()
+        .any(|name| {
+            m.setting(name).is_some_and(|s| {
+                s.decided_value()
+                    .and_then(|v| v.as_u64())
+                    .is_some_and(window)
+            })
+        })
+}
+
+/// A pattern with the intervals that count for it.
+type Kept<'m> = Vec<(&'m Pattern, Vec<&'m IntervalCite>)>;
+
+/// The patterns with enough intervals not explained by a user, administrator, reconnect or
+/// time-limit disconnect, and the intervals ruled out (`S3 ended by …`).
+fn unexplained_intervals<'m>(m: &Model<'_>, patterns: &[&'m Pattern]) -> (Kept<'m>, Vec<String>) {
+    let repeats = m.timeline.options.soft_enforcement_repeats.max(1);
+    let mut kept = Vec::new();
+    let mut ruled_out = Vec::new();
+    for p in patterns {
+        let mut mine = Vec::new();
+        for c in &p.intervals {
+            match look_alike(m, c) {
+                Some(why) => ruled_out.push(format!("{} ended by {why}", c.session)),
+                None => mine.push(c),
+            }
+        }
+        if mine.len() >= repeats {
+            kept.push((*p, mine));
+        }
+    }
+    (kept, ruled_out)
+}
+
+/// Licensing trouble beside the rhythm.
+struct Trouble {
+    /// Licensing events in the patterns' periods.
+    in_period: usize,
+    /// Licensing events anywhere in the logs.
+    anywhere: usize,
+    /// The decided licensing mode code.
+    mode_code: Option<u64>,
+    /// A licensing configuration that cannot work (no usable mode, or no license server).
+    bad_config: bool,
+}
+
+fn licensing_trouble(m: &Model<'_>, kept: &Kept<'_>) -> Trouble {
+    let mode = m.setting(LICENSING_MODE);
+    let mode_code = mode
+        .and_then(|s| s.decided_value())
+        .and_then(|v| v.as_u64());
+    let no_servers = m
+        .setting(LICENSE_SERVERS)
+        .and_then(|s| s.decided_value())
+        .and_then(|v| v.as_list())
+        .is_some_and(|l| l.is_empty());
+    Trouble {
+        in_period: kept.iter().map(|(p, _)| p.supporting_events).sum(),
+        anywhere: lic_shared::events(m, META.id, Strength::Suggests).len(),
+        mode_code,
+        bad_config: mode.is_some_and(|s| !s.is_unknown())
+            && !matches!(mode_code, Some(1) | Some(PER_DEVICE) | Some(PER_USER))
+            || no_servers,
+    }
+}
+
+/// Whether this Windows version has soft enforcement for the licensing mode: `Some((version,
+/// mode words))` when it has, `None` when it has not, `Err(undecided)` when the version is
+/// unknown.
+fn enforcement_applies(
+    m: &Model<'_>,
+    mode_code: Option<u64>,
+) -> Result<Option<(String, &'static str)>, Outcome> {
+    let v = &m.facts.windows_version;
+    let (Some(dev), Some(usr)) = (v.soft_enforcement_per_device, v.soft_enforcement_per_user)
+    else {
+        let why = v
+            .unknown_because
+            .clone()
+            .or_else(|| {
+                v.name
+                    .clone()
+                    .map(|n| format!("{n} is not a known server build"))
+            })
+            .unwrap_or_else(|| "not recorded".into());
+        return Err(Outcome::Undecided(vec![format!(
+            "Windows version unknown ({why}): soft enforcement exists only on {}",
+            versions_with_soft_enforcement()
+        )]));
+    };
+    let (applies, mode_words) = match mode_code {
+        Some(PER_DEVICE) => (dev, "Per Device"),
+        Some(PER_USER) => (usr, "Per User"),
+        _ => (dev || usr, "no usable licensing mode"),
+    };
+    let version = v.name.clone().unwrap_or_else(|| "this version".into());
+    Ok(applies.then_some((version, mode_words)))
+}
+
+/// One line per pattern (user, intervals, licensing events in the period) and its cited events.
+fn describe_patterns(m: &Model<'_>, kept: &Kept<'_>) -> (Vec<String>, Vec<Evidence>) {
+    let mut lines = Vec::new();
+    let mut evidence: Vec<Evidence> = Vec::new();
+    for (p, cites) in kept {
+        let user = p.user.clone().unwrap_or_else(|| "(unknown user)".into());
+        let mut spans: Vec<String> = cites
+            .iter()
+            .take(MAX_LISTED)
+            .map(|c| {
+                format!(
+                    "{} {} for {} min{}",
+                    c.session,
+                    when(c.start),
+                    c.seconds / 60,
+                    c.reason_code
+                        .map(|r| format!(", reason {r}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        if cites.len() > MAX_LISTED {
+            spans.push(format!("and {} more", cites.len() - MAX_LISTED));
+        }
+        let mut line = format!(
+            "{user} was disconnected after about 60 minutes {} times ({})",
+            cites.len(),
+            spans.join("; ")
+        );
+        if !p.counts.is_empty() {
+            let counts: Vec<String> = p.counts.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+            line.push_str(&format!(
+                " with licensing events in that period: {}",
+                counts.join(", ")
+            ));
+        }
+        lines.push(line);
+        for r in p.evidence.iter().take(MAX_EVIDENCE) {
+            evidence.push(timeline_evidence(
+                m,
+                r,
+                &format!("60-minute pattern of {user}"),
+            ));
+        }
+    }
+    (lines, evidence)
 }
