@@ -62,19 +62,7 @@ impl HiveSource {
             ccs: Lookup::NotProvided { hive: kind },
         };
         if kind == HiveKind::System {
-            s.ccs = match s.value(&["Select"], "Current") {
-                Lookup::Found(v) => match v.data.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                    Some(n) => Lookup::Found(n),
-                    None => Lookup::Unreadable(Unreadable {
-                        file: s.file.clone(),
-                        offset: None,
-                        reason: format!("Select\\Current is not a number ({})", v.data.type_name()),
-                    }),
-                },
-                Lookup::Absent => Lookup::Absent,
-                Lookup::Unreadable(u) => Lookup::Unreadable(u),
-                Lookup::NotProvided { hive } => Lookup::NotProvided { hive },
-            };
+            s.ccs = paths::current_control_set(s.value(&["Select"], "Current"));
         }
         s
     }
@@ -212,39 +200,38 @@ impl HiveSource {
         })
     }
 
-    pub fn value(&self, comps: &[&str], name: &str) -> Lookup<RegValue> {
+    /// Run `f` on the key at `comps` (a leading `CurrentControlSet` resolved) and its path as
+    /// spelled in the hive; a missing or unreadable key answers for itself.
+    fn at_key<T>(
+        &self,
+        comps: &[&str],
+        f: impl FnOnce(Node<'_, '_>, String) -> Lookup<T>,
+    ) -> Lookup<T> {
         let comps = match self.resolve(comps) {
             Ok(c) => c,
             Err(l) => return l.cast(),
         };
-        self.with_hive(|hive| {
-            let (node, key) = match self.walk(hive, &comps) {
-                Lookup::Found(f) => f,
-                other => return other.cast(),
-            };
-            match node.value(name) {
-                None => Lookup::Absent,
-                Some(Err(e)) => {
-                    Lookup::Unreadable(self.unreadable(&e, &format!("value {name:?} in {key}")))
-                }
-                Some(Ok(v)) => match self.read_value(&v, &key) {
-                    Ok(v) => Lookup::Found(v),
-                    Err(u) => Lookup::Unreadable(u),
-                },
+        self.with_hive(|hive| match self.walk(hive, &comps) {
+            Lookup::Found((node, key)) => f(node, key),
+            other => other.cast(),
+        })
+    }
+
+    pub fn value(&self, comps: &[&str], name: &str) -> Lookup<RegValue> {
+        self.at_key(comps, |node, key| match node.value(name) {
+            None => Lookup::Absent,
+            Some(Err(e)) => {
+                Lookup::Unreadable(self.unreadable(&e, &format!("value {name:?} in {key}")))
             }
+            Some(Ok(v)) => match self.read_value(&v, &key) {
+                Ok(v) => Lookup::Found(v),
+                Err(u) => Lookup::Unreadable(u),
+            },
         })
     }
 
     pub fn key(&self, comps: &[&str], asked: &str) -> Lookup<KeyView> {
-        let comps = match self.resolve(comps) {
-            Ok(c) => c,
-            Err(l) => return l.cast(),
-        };
-        self.with_hive(|hive| {
-            let (node, key) = match self.walk(hive, &comps) {
-                Lookup::Found(f) => f,
-                other => return other.cast(),
-            };
+        self.at_key(comps, |node, key| {
             let mut view = KeyView {
                 hive: self.kind,
                 path: asked.to_string(),

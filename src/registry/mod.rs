@@ -106,17 +106,9 @@ impl RegistryView {
         if let Some(h) = self.hives.iter().find(|h| h.kind == HiveKind::System) {
             return h.ccs.clone();
         }
-        match self.text_lookup(HiveKind::System, &["Select"], |t, f| t.value(f, "Current")) {
-            Lookup::Found(v) => match v.data.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                Some(n) => Lookup::Found(n),
-                None => Lookup::Unreadable(Unreadable {
-                    file: v.provenance.file.clone(),
-                    offset: None,
-                    reason: format!("Select\\Current is not a number ({})", v.data.type_name()),
-                }),
-            },
-            other => other.cast(),
-        }
+        paths::current_control_set(
+            self.text_lookup(HiveKind::System, &["Select"], |t, f| t.value(f, "Current")),
+        )
     }
 
     /// Folded paths equivalent to `comps` in a text export: `CurrentControlSet` ↔ the current
