@@ -230,6 +230,32 @@ impl HiveSource {
         })
     }
 
+    /// Read a key's subkey or value list (`what`: the list, an item) item by item into `out.0`;
+    /// what cannot be read goes to `out.1`, and does not stop the rest.
+    fn read_list<L, X, T>(
+        &self,
+        list: Option<Result<L, NtHiveError>>,
+        what: (&str, &str),
+        read: impl Fn(X) -> Result<T, Unreadable>,
+        out: (&mut Vec<T>, &mut Vec<Unreadable>),
+    ) where
+        L: IntoIterator<Item = Result<X, NtHiveError>>,
+    {
+        let (items, unreadable) = out;
+        match list {
+            None => {}
+            Some(Err(e)) => unreadable.push(self.unreadable(&e, what.0)),
+            Some(Ok(iter)) => {
+                for item in iter {
+                    match item.map_err(|e| self.unreadable(&e, what.1)).and_then(&read) {
+                        Ok(t) => items.push(t),
+                        Err(u) => unreadable.push(u),
+                    }
+                }
+            }
+        }
+    }
+
     pub fn key(&self, comps: &[&str], asked: &str) -> Lookup<KeyView> {
         self.at_key(comps, |node, key| {
             let mut view = KeyView {
@@ -243,39 +269,23 @@ impl HiveSource {
                 values: Vec::new(),
                 unreadable: Vec::new(),
             };
-            match node.subkeys() {
-                None => {}
-                Some(Err(e)) => view
-                    .unreadable
-                    .push(self.unreadable(&e, &format!("subkeys of {key}"))),
-                Some(Ok(iter)) => {
-                    for k in iter {
-                        match k.and_then(|k| k.name().map(|n| n.to_string_lossy())) {
-                            Ok(n) => view.subkeys.push(n),
-                            Err(e) => view
-                                .unreadable
-                                .push(self.unreadable(&e, &format!("a subkey of {key}"))),
-                        }
-                    }
-                }
-            }
-            match node.values() {
-                None => {}
-                Some(Err(e)) => view
-                    .unreadable
-                    .push(self.unreadable(&e, &format!("values of {key}"))),
-                Some(Ok(iter)) => {
-                    for v in iter {
-                        match v
-                            .map_err(|e| self.unreadable(&e, &format!("a value of {key}")))
-                            .and_then(|v| self.read_value(&v, &key))
-                        {
-                            Ok(v) => view.values.push(v),
-                            Err(u) => view.unreadable.push(u),
-                        }
-                    }
-                }
-            }
+            let a_subkey = format!("a subkey of {key}");
+            self.read_list(
+                node.subkeys(),
+                (&format!("subkeys of {key}"), &a_subkey),
+                |k| {
+                    k.name()
+                        .map(|n| n.to_string_lossy())
+                        .map_err(|e| self.unreadable(&e, &a_subkey))
+                },
+                (&mut view.subkeys, &mut view.unreadable),
+            );
+            self.read_list(
+                node.values(),
+                (&format!("values of {key}"), &format!("a value of {key}")),
+                |v| self.read_value(&v, &key),
+                (&mut view.values, &mut view.unreadable),
+            );
             Lookup::Found(view)
         })
     }
