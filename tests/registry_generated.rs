@@ -275,6 +275,44 @@ fn two_logs_continue_each_other_and_old_entries_are_skipped() {
 }
 
 #[test]
+fn logs_of_a_hive_file_without_a_base_block_end_ignored() {
+    let (old, new) = old_new();
+    let dirty =
+        hive::dirty_with_new_logs(&hive::build_hive(&old), &hive::build_hive(&new), 100, 3, None);
+    let mut broken = dirty.primary.clone();
+    broken[..4].copy_from_slice(b"junk");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut inputs = vec![
+        input(
+            tmp.path(),
+            "SYSTEM",
+            InputKind::Hive,
+            Some(HiveKind::System),
+            &broken,
+        ),
+        input(
+            tmp.path(),
+            "SYSTEM.LOG1",
+            InputKind::HiveLog,
+            Some(HiveKind::System),
+            &dirty.logs[0].1,
+        ),
+    ];
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
+    assert_eq!(inputs[0].status, InputStatus::Rejected);
+    assert_eq!(codes(&inputs[0]), vec!["hive-bad-base-block"]);
+    // Paired by name with a hive that cannot be read: not used, and says why (it does not stay
+    // pending for the pipeline to guess about).
+    assert_eq!(inputs[1].status, InputStatus::Ignored);
+    assert_eq!(codes(&inputs[1]), vec!["hive-log-not-used"]);
+    assert_eq!(
+        inputs[1].problems[0].message,
+        "not used: its hive file SYSTEM cannot be read"
+    );
+    assert!(!view.provides(HiveKind::System));
+}
+
+#[test]
 fn damaged_log_entry_stops_replay_there() {
     // In-place changes, as Windows makes them: the layout (and the root cell) stays.
     let (mut old, _) = old_new();

@@ -284,8 +284,8 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
     let readable = hive.bytes.take().map(|b| (b, hive.base.take()));
     let (mut bytes, base) = match readable {
         Some((bytes, Some(base))) => (bytes, base),
-        // Unreadable (the reading says so already), or without a base block: its logs are left
-        // as the inventory has them.
+        // Unreadable (the reading says so already), or without a base block: its logs cannot
+        // be used.
         other => {
             if other.is_some() {
                 reject(
@@ -293,7 +293,15 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
                     Problem::error(ProblemCode::HiveBadBaseBlock, "no regf base block").at(0),
                 );
             }
-            done.extend(hive.logs.into_iter().map(|l| l.read.done()));
+            let name = dir_and_name(&hive.read.input.path).1;
+            done.extend(hive.logs.into_iter().map(|mut l| {
+                l.read.reading.status = Some(InputStatus::Ignored);
+                l.read.reading.problems.push(Problem::info(
+                    ProblemCode::HiveLogNotUsed,
+                    format!("not used: its hive file {name} cannot be read"),
+                ));
+                l.read.done()
+            }));
             done.push(hive.read.done());
             return (None, done);
         }
