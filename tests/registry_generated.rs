@@ -277,8 +277,13 @@ fn two_logs_continue_each_other_and_old_entries_are_skipped() {
 #[test]
 fn logs_of_a_hive_file_without_a_base_block_end_ignored() {
     let (old, new) = old_new();
-    let dirty =
-        hive::dirty_with_new_logs(&hive::build_hive(&old), &hive::build_hive(&new), 100, 3, None);
+    let dirty = hive::dirty_with_new_logs(
+        &hive::build_hive(&old),
+        &hive::build_hive(&new),
+        100,
+        3,
+        None,
+    );
     let mut broken = dirty.primary.clone();
     broken[..4].copy_from_slice(b"junk");
     let tmp = tempfile::tempdir().expect("tmp");

@@ -53,20 +53,29 @@ fn files() -> Vec<(&'static str, Vec<u8>)> {
     for (name, (_, bytes)) in names.into_iter().zip(dirty.logs) {
         out.push((name, bytes));
     }
-    out.push(("reg/policies.reg", regtext::encode(&reg, Encoding::Utf16LeBom)));
+    out.push((
+        "reg/policies.reg",
+        regtext::encode(&reg, Encoding::Utf16LeBom),
+    ));
     out.push(("reg/policies.txt", regtext::encode(&query, Encoding::Utf8)));
     out
 }
 
 /// Load the registry of `cap` and check every registry input has exactly one reading whose hash
 /// is that of `bytes_of(path)`. Returns the inputs with the readings applied.
-fn check_readings(inputs: &[Input], bytes_of: impl Fn(&str) -> Vec<u8>) -> (Vec<Input>, RegistryView) {
+fn check_readings(
+    inputs: &[Input],
+    bytes_of: impl Fn(&str) -> Vec<u8>,
+) -> (Vec<Input>, RegistryView) {
     let load = RegistryView::load(inputs);
     let registry: Vec<usize> = (0..inputs.len())
         .filter(|&i| is_registry(inputs[i].kind))
         .collect();
     let read: Vec<usize> = load.readings.iter().map(|(i, _)| *i).collect();
-    assert_eq!(read, registry, "one reading per registry input, in input order");
+    assert_eq!(
+        read, registry,
+        "one reading per registry input, in input order"
+    );
     for (i, reading) in &load.readings {
         let path = &inputs[*i].path;
         assert_eq!(
@@ -154,8 +163,8 @@ fn each_reading_carries_the_sha256_of_the_zip_entry_read() {
 /// An entry's bytes, read through the zip crate directly.
 fn entry_bytes(zip_path: &Path, name: &str) -> Vec<u8> {
     use std::io::Read;
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(zip_path).expect("open"))
-        .expect("archive");
+    let mut zip =
+        zip::ZipArchive::new(std::fs::File::open(zip_path).expect("open")).expect("archive");
     let mut entry = zip.by_name(name).expect("entry");
     let mut out = Vec::new();
     entry.read_to_end(&mut out).expect("inflate");

@@ -247,7 +247,10 @@ impl HiveSource {
             Some(Err(e)) => unreadable.push(self.unreadable(&e, what.0)),
             Some(Ok(iter)) => {
                 for item in iter {
-                    match item.map_err(|e| self.unreadable(&e, what.1)).and_then(&read) {
+                    match item
+                        .map_err(|e| self.unreadable(&e, what.1))
+                        .and_then(&read)
+                    {
                         Ok(t) => items.push(t),
                         Err(u) => unreadable.push(u),
                     }

@@ -219,9 +219,12 @@ fn owner_of(log: &LogFile<'_>, hives: &[HiveFile<'_>]) -> Option<usize> {
     let (dir, name) = dir_and_name(&log.read.input.path);
     let in_dir = |h: &HiveFile<'_>| dir_and_name(&h.read.input.path).0 == dir;
     if let Some((stem, _)) = log_stem(name) {
-        let by_name = hives
-            .iter()
-            .position(|h| in_dir(h) && dir_and_name(&h.read.input.path).1.eq_ignore_ascii_case(stem));
+        let by_name = hives.iter().position(|h| {
+            in_dir(h)
+                && dir_and_name(&h.read.input.path)
+                    .1
+                    .eq_ignore_ascii_case(stem)
+        });
         if by_name.is_some() {
             return by_name;
         }
@@ -251,9 +254,8 @@ fn pair_logs<'a>(hives: &mut [HiveFile<'a>], logs: Vec<LogFile<'a>>) -> Vec<LogF
         }
     }
     for h in hives.iter_mut() {
-        h.logs.sort_by(|a, b| {
-            (a.order, &a.read.input.path).cmp(&(b.order, &b.read.input.path))
-        });
+        h.logs
+            .sort_by(|a, b| (a.order, &a.read.input.path).cmp(&(b.order, &b.read.input.path)));
     }
     orphans
 }
@@ -267,69 +269,108 @@ fn orphan_log(mut log: LogFile<'_>) -> (usize, Reading) {
     log.read.done()
 }
 
-/// How a dirty hive came out of replay.
+/// How a hive file came out of replay.
 struct Replay {
-    /// The primary file as it is, to fall back on when the replayed bytes cannot be read.
-    original: Vec<u8>,
     state: HiveState,
     /// A log that was applied is damaged: changes after its bad part are lost.
     lost_changes: bool,
+    /// When logs were replayed: the primary file as it is, to fall back on when the replayed
+    /// bytes cannot be read.
+    original: Option<Vec<u8>>,
 }
 
 /// Stage 3: bring one hive file to the state it is best read in (replaying its logs when it is
 /// dirty) and check that its root key can be read. Returns the hive when it can be used, and the
 /// readings of the hive (when it cannot) and of its logs.
 fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Reading)>) {
-    let mut done: Vec<(usize, Reading)> = Vec::new();
-    let readable = hive.bytes.take().map(|b| (b, hive.base.take()));
-    let (mut bytes, base) = match readable {
-        Some((bytes, Some(base))) => (bytes, base),
-        // Unreadable (the reading says so already), or without a base block: its logs cannot
-        // be used.
-        other => {
-            if other.is_some() {
-                reject(
-                    &mut hive.read,
-                    Problem::error(ProblemCode::HiveBadBaseBlock, "no regf base block").at(0),
-                );
-            }
-            let name = dir_and_name(&hive.read.input.path).1;
-            done.extend(hive.logs.into_iter().map(|mut l| {
-                l.read.reading.status = Some(InputStatus::Ignored);
-                l.read.reading.problems.push(Problem::info(
-                    ProblemCode::HiveLogNotUsed,
-                    format!("not used: its hive file {name} cannot be read"),
-                ));
-                l.read.done()
-            }));
-            done.push(hive.read.done());
-            return (None, done);
-        }
+    let (mut bytes, base) = match (hive.bytes.take(), hive.base.take()) {
+        (Some(bytes), Some(base)) => (bytes, base),
+        (bytes, _) => return (None, unusable_hive(hive, bytes.is_some())),
     };
-    let replay = if !base.is_dirty() {
+    let replay = bring_up_to_date(&mut hive, &base, &mut bytes);
+    let mut done: Vec<(usize, Reading)> = hive.logs.drain(..).map(|l| l.read.done()).collect();
+    let problems = &mut hive.read.reading.problems;
+    let Some(state) = check_readable(problems, &mut bytes, replay.state, replay.original) else {
+        reject(
+            &mut hive.read,
+            Problem::error(ProblemCode::HiveNoRoot, "the root key cannot be read"),
+        );
+        done.push(hive.read.done());
+        return (None, done);
+    };
+    hive.read.reading.status = Some(if state == HiveState::Stale || replay.lost_changes {
+        InputStatus::Partial
+    } else {
+        InputStatus::Parsed
+    });
+    let source = HiveSource::new(hive.read.input.path.clone(), hive.kind, bytes);
+    let open = OpenHive {
+        read: hive.read,
+        source,
+        state,
+    };
+    (Some(open), done)
+}
+
+/// A hive file that could not be read (its reading says so already) or has no base block
+/// (`base_block_missing`): rejected, and its logs cannot be used.
+fn unusable_hive(mut hive: HiveFile<'_>, base_block_missing: bool) -> Vec<(usize, Reading)> {
+    if base_block_missing {
+        reject(
+            &mut hive.read,
+            Problem::error(ProblemCode::HiveBadBaseBlock, "no regf base block").at(0),
+        );
+    }
+    let name = dir_and_name(&hive.read.input.path).1;
+    let mut done: Vec<(usize, Reading)> = hive
+        .logs
+        .into_iter()
+        .map(|mut l| {
+            l.read.reading.status = Some(InputStatus::Ignored);
+            l.read.reading.problems.push(Problem::info(
+                ProblemCode::HiveLogNotUsed,
+                format!("not used: its hive file {name} cannot be read"),
+            ));
+            l.read.done()
+        })
+        .collect();
+    done.push(hive.read.done());
+    done
+}
+
+/// A clean hive needs none of its logs; a dirty one without logs is stale; else replay.
+fn bring_up_to_date(hive: &mut HiveFile<'_>, base: &BaseBlock, bytes: &mut Vec<u8>) -> Replay {
+    let not_replayed = |state| Replay {
+        state,
+        lost_changes: false,
+        original: None,
+    };
+    if !base.is_dirty() {
         logs_not_needed(&mut hive.logs);
-        None
+        not_replayed(HiveState::Clean)
     } else if hive.logs.is_empty() {
         hive.read.reading.problems.push(Problem::warning(
             ProblemCode::HiveDirtyNoLogs,
             format!(
                 "dirty ({}), no transaction logs: values may be stale",
-                dirty_reason(&base)
+                dirty_reason(base)
             ),
         ));
-        None
+        not_replayed(HiveState::Stale)
     } else {
-        Some(replay_logs(&mut hive, &base, &mut bytes))
-    };
-    done.extend(hive.logs.drain(..).map(|l| l.read.done()));
-    let mut state = match (&replay, base.is_dirty()) {
-        (Some(r), _) => r.state,
-        (None, true) => HiveState::Stale,
-        (None, false) => HiveState::Clean,
-    };
-    let lost_changes = replay.as_ref().is_some_and(|r| r.lost_changes);
-    let problems = &mut hive.read.reading.problems;
-    // Strict validation after replay; read anyway on failure, but say so.
+        replay_logs(hive, base, bytes)
+    }
+}
+
+/// Validate the (replayed) bytes strictly, saying so when that fails (they are read anyway), and
+/// fall back on the primary file as it is when the replayed bytes have no readable root. Returns
+/// the state the bytes are in, or `None` when the root key cannot be read at all.
+fn check_readable(
+    problems: &mut Vec<Problem>,
+    bytes: &mut Vec<u8>,
+    state: HiveState,
+    original: Option<Vec<u8>>,
+) -> Option<HiveState> {
     match nt_hive::Hive::new(&bytes[..]) {
         Ok(_) | Err(nt_hive::NtHiveError::SequenceNumberMismatch { .. }) => {}
         Err(e) => problems.push(Problem::warning(
@@ -337,39 +378,16 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
             format!("base block: {e}"),
         )),
     }
-    if let Some(original) = replay
-        .map(|r| r.original)
-        .filter(|o| !root_readable(&bytes) && root_readable(o))
-    {
-        bytes = original;
-        state = HiveState::Stale;
-        problems.push(Problem::warning(
-            ProblemCode::HiveReplayUnreadable,
-            "the replayed hive cannot be read; reading the primary file as it is: values may be stale",
-        ));
+    if root_readable(bytes) {
+        return Some(state);
     }
-    if !root_readable(&bytes) {
-        reject(
-            &mut hive.read,
-            Problem::error(ProblemCode::HiveNoRoot, "the root key cannot be read"),
-        );
-        done.push(hive.read.done());
-        return (None, done);
-    }
-    hive.read.reading.status = Some(if state == HiveState::Stale || lost_changes {
-        InputStatus::Partial
-    } else {
-        InputStatus::Parsed
-    });
-    let source = HiveSource::new(hive.read.input.path.clone(), hive.kind, bytes);
-    (
-        Some(OpenHive {
-            read: hive.read,
-            source,
-            state,
-        }),
-        done,
-    )
+    let original = original.filter(|o| root_readable(o))?;
+    *bytes = original;
+    problems.push(Problem::warning(
+        ProblemCode::HiveReplayUnreadable,
+        "the replayed hive cannot be read; reading the primary file as it is: values may be stale",
+    ));
+    Some(HiveState::Stale)
 }
 
 fn reject(read: &mut Read<'_>, problem: Problem) {
@@ -476,9 +494,9 @@ fn replay_logs(hive: &mut HiveFile<'_>, base: &BaseBlock, bytes: &mut Vec<u8>) -
         HiveState::Stale
     };
     Replay {
-        original,
         state,
         lost_changes,
+        original: Some(original),
     }
 }
 
@@ -501,7 +519,11 @@ fn replayed_message(u: &replay::LogUse, log_name: &str) -> String {
 #[allow(clippy::type_complexity)]
 fn rank_hives(
     mut opened: Vec<OpenHive<'_>>,
-) -> (Vec<HiveSource>, Vec<(HiveState, bool)>, Vec<(usize, Reading)>) {
+) -> (
+    Vec<HiveSource>,
+    Vec<(HiveState, bool)>,
+    Vec<(usize, Reading)>,
+) {
     opened.sort_by_cached_key(|h| {
         let file = &h.source.file;
         (
@@ -580,7 +602,10 @@ fn load_text(read: &mut Read<'_>, form: SourceForm, bytes: &[u8]) -> Vec<TextTre
     if total > MAX_LINE_PROBLEMS {
         problems.push(Problem::warning(
             ProblemCode::RegTextLine,
-            format!("{} more line problems not listed", total - MAX_LINE_PROBLEMS),
+            format!(
+                "{} more line problems not listed",
+                total - MAX_LINE_PROBLEMS
+            ),
         ));
     }
     let has_keys = trees.iter().any(|t| !t.is_empty());
