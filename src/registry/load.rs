@@ -107,35 +107,31 @@ pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
-/// Read an input whole and hash what was read. On failure, the reading is `Rejected` with `code`.
-fn read_hashed<'a>(
-    index: usize,
-    input: &'a Input,
-    code: ProblemCode,
-) -> Result<(Read<'a>, Vec<u8>), (usize, Reading)> {
-    match input.read_all() {
-        Ok(bytes) => {
-            let reading = Reading {
+/// Read an input whole and hash what was read. `None` when it cannot be read: the reading is then
+/// `Rejected` with `code`.
+fn read_hashed(index: usize, input: &Input, code: ProblemCode) -> (Read<'_>, Option<Vec<u8>>) {
+    let (reading, bytes) = match input.read_all() {
+        Ok(bytes) => (
+            Reading {
                 sha256: Some(sha256_hex(&bytes)),
                 ..Reading::default()
-            };
-            Ok((
-                Read {
-                    index,
-                    input,
-                    reading,
-                },
-                bytes,
-            ))
-        }
-        Err(e) => Err((
-            index,
+            },
+            Some(bytes),
+        ),
+        Err(e) => (
             Reading::new(
                 InputStatus::Rejected,
                 vec![Problem::error(code, e.to_string())],
             ),
-        )),
-    }
+            None,
+        ),
+    };
+    let read = Read {
+        index,
+        input,
+        reading,
+    };
+    (read, bytes)
 }
 
 /// Stage 1: read each registry input once. Inputs the inventory has already decided about (e.g. a
@@ -147,49 +143,44 @@ fn read_files(inputs: &[Input]) -> Files<'_> {
             continue;
         }
         match input.kind {
-            InputKind::Hive => files.hives.push(read_hive(index, input)),
-            InputKind::HiveLog => match read_hashed(index, input, ProblemCode::HiveLogUnreadable) {
-                Ok((read, bytes)) => {
-                    let order = log_stem(dir_and_name(&input.path).1).map_or(0, |(_, n)| n);
-                    files.logs.push(LogFile { read, order, bytes });
-                }
-                Err(done) => files.done.push(done),
-            },
-            InputKind::RegExport | InputKind::RegQuery => {
-                let form = if input.kind == InputKind::RegExport {
-                    SourceForm::RegExport
-                } else {
-                    SourceForm::RegQuery
-                };
-                match read_hashed(index, input, ProblemCode::RegTextUnreadable) {
-                    Ok((read, bytes)) => files.texts.push(TextFile { read, form, bytes }),
-                    Err(done) => files.done.push(done),
-                }
-            }
+            InputKind::Hive => files.add_hive(index, input),
+            InputKind::HiveLog => files.add_log(index, input),
+            InputKind::RegExport => files.add_text(index, input, SourceForm::RegExport),
+            InputKind::RegQuery => files.add_text(index, input, SourceForm::RegQuery),
             _ => {}
         }
     }
     files
 }
 
-fn read_hive(index: usize, input: &Input) -> HiveFile<'_> {
-    let (read, bytes) = match read_hashed(index, input, ProblemCode::HiveUnreadable) {
-        Ok((read, bytes)) => (read, Some(bytes)),
-        Err((index, reading)) => (
-            Read {
-                index,
-                input,
-                reading,
-            },
-            None,
-        ),
-    };
-    HiveFile {
-        read,
-        kind: input.hive.unwrap_or(HiveKind::Other),
-        base: bytes.as_deref().and_then(BaseBlock::parse),
-        bytes,
-        logs: Vec::new(),
+impl<'a> Files<'a> {
+    /// A hive file is kept even when it cannot be read: logs named after it are still its own.
+    fn add_hive(&mut self, index: usize, input: &'a Input) {
+        let (read, bytes) = read_hashed(index, input, ProblemCode::HiveUnreadable);
+        self.hives.push(HiveFile {
+            read,
+            kind: input.hive.unwrap_or(HiveKind::Other),
+            base: bytes.as_deref().and_then(BaseBlock::parse),
+            bytes,
+            logs: Vec::new(),
+        });
+    }
+
+    fn add_log(&mut self, index: usize, input: &'a Input) {
+        match read_hashed(index, input, ProblemCode::HiveLogUnreadable) {
+            (read, Some(bytes)) => {
+                let order = log_stem(dir_and_name(&input.path).1).map_or(0, |(_, n)| n);
+                self.logs.push(LogFile { read, order, bytes });
+            }
+            (read, None) => self.done.push(read.done()),
+        }
+    }
+
+    fn add_text(&mut self, index: usize, input: &'a Input, form: SourceForm) {
+        match read_hashed(index, input, ProblemCode::RegTextUnreadable) {
+            (read, Some(bytes)) => self.texts.push(TextFile { read, form, bytes }),
+            (read, None) => self.done.push(read.done()),
+        }
     }
 }
 
