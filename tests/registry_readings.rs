@@ -61,8 +61,8 @@ fn files() -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
-/// Load the registry of `cap` and check every registry input has exactly one reading whose hash
-/// is that of `bytes_of(path)`. Returns the inputs with the readings applied.
+/// Load the registry of `inputs` and check every registry input has exactly one reading, with a
+/// final status and the hash of `bytes_of(path)`. Returns the inputs with the readings applied.
 fn check_readings(
     inputs: &[Input],
     bytes_of: impl Fn(&str) -> Vec<u8>,
@@ -78,6 +78,11 @@ fn check_readings(
     );
     for (i, reading) in &load.readings {
         let path = &inputs[*i].path;
+        assert!(
+            matches!(reading.status, Some(s) if s != InputStatus::Pending),
+            "{path}: a final status, got {:?}",
+            reading.status
+        );
         assert_eq!(
             reading.sha256.as_deref(),
             Some(sha256(&bytes_of(path)).as_str()),
