@@ -103,7 +103,7 @@ pub(super) fn load(inputs: &[Input]) -> RegistryLoad {
 }
 
 /// The lower-case hexadecimal SHA-256 of `bytes` (the form the inventory uses).
-pub(super) fn sha256_hex(bytes: &[u8]) -> String {
+fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
@@ -184,7 +184,7 @@ impl<'a> Files<'a> {
     }
 }
 
-pub(super) fn dir_and_name(path: &str) -> (&str, &str) {
+fn dir_and_name(path: &str) -> (&str, &str) {
     match path.rfind(['/', '\\']) {
         Some(i) => (&path[..i], &path[i + 1..]),
         None => ("", path),
@@ -192,7 +192,7 @@ pub(super) fn dir_and_name(path: &str) -> (&str, &str) {
 }
 
 /// `SYSTEM.LOG1` → (`SYSTEM`, 1); `.LOG` → 0. Case-insensitive.
-pub(super) fn log_stem(name: &str) -> Option<(&str, u8)> {
+fn log_stem(name: &str) -> Option<(&str, u8)> {
     let dot = name.rfind('.')?;
     let ext = name[dot + 1..].to_ascii_uppercase();
     let n = match ext.as_str() {
@@ -636,4 +636,30 @@ fn assume_control_set(view: &mut RegistryView, text_reads: &mut [Read<'_>]) {
         }
     }
     view.ccs = Lookup::Found(n);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_names() {
+        assert_eq!(log_stem("SYSTEM.LOG1"), Some(("SYSTEM", 1)));
+        assert_eq!(
+            log_stem("transactions_ntuser.dat.log2"),
+            Some(("transactions_ntuser.dat", 2))
+        );
+        assert_eq!(log_stem("ntuser.dat.LOG"), Some(("ntuser.dat", 0)));
+        assert_eq!(log_stem("SYSTEM"), None);
+        assert_eq!(dir_and_name("a/b/SYSTEM"), ("a/b", "SYSTEM"));
+    }
+
+    #[test]
+    fn sha256_is_lower_case_hex() {
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 }

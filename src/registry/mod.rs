@@ -249,17 +249,4 @@ mod tests {
         fn check<T: Send + Sync>() {}
         check::<RegistryView>();
     }
-
-    #[test]
-    fn log_names() {
-        use load::{dir_and_name, log_stem};
-        assert_eq!(log_stem("SYSTEM.LOG1"), Some(("SYSTEM", 1)));
-        assert_eq!(
-            log_stem("transactions_ntuser.dat.log2"),
-            Some(("transactions_ntuser.dat", 2))
-        );
-        assert_eq!(log_stem("ntuser.dat.LOG"), Some(("ntuser.dat", 0)));
-        assert_eq!(log_stem("SYSTEM"), None);
-        assert_eq!(dir_and_name("a/b/SYSTEM"), ("a/b", "SYSTEM"));
-    }
 }
