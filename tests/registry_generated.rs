@@ -12,6 +12,16 @@ use rdsdiag_testsupport::regtext::{self, Encoding};
 mod registry_input;
 use registry_input::input;
 
+/// A SYSTEM hive file as an input.
+fn system_hive(dir: &std::path::Path, rel: &str, bytes: &[u8]) -> Input {
+    input(dir, rel, InputKind::Hive, Some(HiveKind::System), bytes)
+}
+
+/// A transaction log of a SYSTEM hive as an input.
+fn system_log(dir: &std::path::Path, rel: &str, bytes: &[u8]) -> Input {
+    input(dir, rel, InputKind::HiveLog, Some(HiveKind::System), bytes)
+}
+
 fn codes(i: &Input) -> Vec<&'static str> {
     i.problems.iter().map(|p| p.code.as_str()).collect()
 }
@@ -125,20 +135,8 @@ fn new_format_log_replay_in_memory_without_touching_the_evidence() {
     let tmp = tempfile::tempdir().expect("tmp");
     // Lower-case log names, as the corpus has them.
     let mut inputs = vec![
-        input(
-            tmp.path(),
-            "C/config/SYSTEM",
-            InputKind::Hive,
-            Some(HiveKind::System),
-            &dirty.primary,
-        ),
-        input(
-            tmp.path(),
-            "C/config/system.log1",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &dirty.logs[0].1,
-        ),
+        system_hive(tmp.path(), "C/config/SYSTEM", &dirty.primary),
+        system_log(tmp.path(), "C/config/system.log1", &dirty.logs[0].1),
     ];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(
@@ -176,13 +174,7 @@ fn new_format_log_replay_in_memory_without_touching_the_evidence() {
     );
 
     // The same dirty file without its log: stale values, and the view says so.
-    let mut alone = vec![input(
-        tmp.path(),
-        "C/config/SYSTEM",
-        InputKind::Hive,
-        Some(HiveKind::System),
-        &dirty.primary,
-    )];
+    let mut alone = vec![system_hive(tmp.path(), "C/config/SYSTEM", &dirty.primary)];
     let stale = RegistryView::load(&alone).apply_to(&mut alone);
     assert_eq!(codes(&alone[0]), vec!["hive-dirty-no-logs"]);
     assert_eq!(alone[0].status, InputStatus::Partial);
@@ -197,27 +189,9 @@ fn two_logs_continue_each_other_and_old_entries_are_skipped() {
     assert_eq!(dirty.logs.len(), 2);
     let tmp = tempfile::tempdir().expect("tmp");
     let mut inputs = vec![
-        input(
-            tmp.path(),
-            "SYSTEM",
-            InputKind::Hive,
-            Some(HiveKind::System),
-            &dirty.primary,
-        ),
-        input(
-            tmp.path(),
-            "SYSTEM.LOG2",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &dirty.logs[1].1,
-        ),
-        input(
-            tmp.path(),
-            "SYSTEM.LOG1",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &dirty.logs[0].1,
-        ),
+        system_hive(tmp.path(), "SYSTEM", &dirty.primary),
+        system_log(tmp.path(), "SYSTEM.LOG2", &dirty.logs[1].1),
+        system_log(tmp.path(), "SYSTEM.LOG1", &dirty.logs[0].1),
     ];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let replayed: Vec<&str> = inputs[0]
@@ -242,27 +216,9 @@ fn two_logs_continue_each_other_and_old_entries_are_skipped() {
     // A log whose entries are all older than the hive's sequence number is not needed.
     let later = hive::dirty_with_new_logs(&old_b, &new_b, 50, 1, None);
     let mut inputs = vec![
-        input(
-            tmp.path(),
-            "x/SYSTEM",
-            InputKind::Hive,
-            Some(HiveKind::System),
-            &later.primary,
-        ),
-        input(
-            tmp.path(),
-            "x/SYSTEM.LOG1",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &later.logs[0].1,
-        ),
-        input(
-            tmp.path(),
-            "x/SYSTEM.LOG2",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &dirty.logs[0].1,
-        ),
+        system_hive(tmp.path(), "x/SYSTEM", &later.primary),
+        system_log(tmp.path(), "x/SYSTEM.LOG1", &later.logs[0].1),
+        system_log(tmp.path(), "x/SYSTEM.LOG2", &dirty.logs[0].1),
     ];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert!(
@@ -272,6 +228,37 @@ fn two_logs_continue_each_other_and_old_entries_are_skipped() {
     );
     assert_eq!(inputs[0].status, InputStatus::Parsed);
     assert_new_state(&view);
+}
+
+#[test]
+fn logs_of_a_hive_file_without_a_base_block_end_ignored() {
+    let (old, new) = old_new();
+    let dirty = hive::dirty_with_new_logs(
+        &hive::build_hive(&old),
+        &hive::build_hive(&new),
+        100,
+        3,
+        None,
+    );
+    let mut broken = dirty.primary.clone();
+    broken[..4].copy_from_slice(b"junk");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut inputs = vec![
+        system_hive(tmp.path(), "SYSTEM", &broken),
+        system_log(tmp.path(), "SYSTEM.LOG1", &dirty.logs[0].1),
+    ];
+    let view = RegistryView::load(&inputs).apply_to(&mut inputs);
+    assert_eq!(inputs[0].status, InputStatus::Rejected);
+    assert_eq!(codes(&inputs[0]), vec!["hive-bad-base-block"]);
+    // Paired by name with a hive that cannot be read: not used, and says why (it does not stay
+    // pending for the pipeline to guess about).
+    assert_eq!(inputs[1].status, InputStatus::Ignored);
+    assert_eq!(codes(&inputs[1]), vec!["hive-log-not-used"]);
+    assert_eq!(
+        inputs[1].problems[0].message,
+        "not used: its hive file SYSTEM cannot be read"
+    );
+    assert!(!view.provides(HiveKind::System));
 }
 
 #[test]
@@ -291,20 +278,8 @@ fn damaged_log_entry_stops_replay_there() {
     hive::damage_log_entry(&mut dirty.logs[0].1, 1);
     let tmp = tempfile::tempdir().expect("tmp");
     let mut inputs = vec![
-        input(
-            tmp.path(),
-            "SYSTEM",
-            InputKind::Hive,
-            Some(HiveKind::System),
-            &dirty.primary,
-        ),
-        input(
-            tmp.path(),
-            "SYSTEM.LOG1",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &dirty.logs[0].1,
-        ),
+        system_hive(tmp.path(), "SYSTEM", &dirty.primary),
+        system_log(tmp.path(), "SYSTEM.LOG1", &dirty.logs[0].1),
     ];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let msg = &inputs[0]
@@ -350,20 +325,8 @@ fn damaged_log_entry_stops_replay_there() {
     // Undamaged, the chain gives the final state.
     let clean = hive::dirty_with_log_chain(&states, 1);
     let mut inputs = vec![
-        input(
-            tmp.path(),
-            "b/SYSTEM",
-            InputKind::Hive,
-            Some(HiveKind::System),
-            &clean.primary,
-        ),
-        input(
-            tmp.path(),
-            "b/SYSTEM.LOG1",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &clean.logs[0].1,
-        ),
+        system_hive(tmp.path(), "b/SYSTEM", &clean.primary),
+        system_log(tmp.path(), "b/SYSTEM.LOG1", &clean.logs[0].1),
     ];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert!(msg_of(&inputs[0]).starts_with("replayed 2 entries"));
@@ -400,20 +363,8 @@ fn replay_that_yields_an_unreadable_hive_falls_back_to_the_primary_file() {
     hive::damage_log_entry(&mut dirty.logs[0].1, 1);
     let tmp = tempfile::tempdir().expect("tmp");
     let mut inputs = vec![
-        input(
-            tmp.path(),
-            "SYSTEM",
-            InputKind::Hive,
-            Some(HiveKind::System),
-            &dirty.primary,
-        ),
-        input(
-            tmp.path(),
-            "SYSTEM.LOG1",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &dirty.logs[0].1,
-        ),
+        system_hive(tmp.path(), "SYSTEM", &dirty.primary),
+        system_log(tmp.path(), "SYSTEM.LOG1", &dirty.logs[0].1),
     ];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_ne!(
@@ -435,20 +386,8 @@ fn old_format_log_replay() {
     let dirty = hive::dirty_with_old_log(&old_b, &new_b, 30);
     let tmp = tempfile::tempdir().expect("tmp");
     let mut inputs = vec![
-        input(
-            tmp.path(),
-            "SYSTEM",
-            InputKind::Hive,
-            Some(HiveKind::System),
-            &dirty.primary,
-        ),
-        input(
-            tmp.path(),
-            "SYSTEM.LOG",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &dirty.logs[0].1,
-        ),
+        system_hive(tmp.path(), "SYSTEM", &dirty.primary),
+        system_log(tmp.path(), "SYSTEM.LOG", &dirty.logs[0].1),
     ];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let msg = &inputs[0]
@@ -476,27 +415,9 @@ fn logs_pair_by_embedded_file_name_when_names_do_not_match() {
     let dirty = hive::dirty_with_new_logs(&old_b, &new_b, 3, 1, None);
     let tmp = tempfile::tempdir().expect("tmp");
     let mut inputs = vec![
-        input(
-            tmp.path(),
-            "host_SYSTEM.hiv",
-            InputKind::Hive,
-            Some(HiveKind::System),
-            &dirty.primary,
-        ),
-        input(
-            tmp.path(),
-            "renamed-log-file.bin",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &dirty.logs[0].1,
-        ),
-        input(
-            tmp.path(),
-            "other/orphan.LOG1",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &dirty.logs[0].1,
-        ),
+        system_hive(tmp.path(), "host_SYSTEM.hiv", &dirty.primary),
+        system_log(tmp.path(), "renamed-log-file.bin", &dirty.logs[0].1),
+        system_log(tmp.path(), "other/orphan.LOG1", &dirty.logs[0].1),
     ];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert!(
@@ -522,13 +443,7 @@ fn control_set_numbers_of_ten_and_more() {
         Data::Dword(1),
     );
     let tmp = tempfile::tempdir().expect("tmp");
-    let mut inputs = vec![input(
-        tmp.path(),
-        "SYSTEM",
-        InputKind::Hive,
-        Some(HiveKind::System),
-        &hive::build_hive(&t),
-    )];
+    let mut inputs = vec![system_hive(tmp.path(), "SYSTEM", &hive::build_hive(&t))];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     assert_eq!(view.current_control_set(), Lookup::Found(12));
     let v = view
@@ -937,13 +852,7 @@ fn precedence_hive_then_reg_then_reg_query() {
             ),
         ];
         if with_hive {
-            v.push(input(
-                tmp.path(),
-                "SYSTEM",
-                InputKind::Hive,
-                Some(HiveKind::System),
-                &hive::build_hive(&sys),
-            ));
+            v.push(system_hive(tmp.path(), "SYSTEM", &hive::build_hive(&sys)));
         }
         v
     };
@@ -1062,18 +971,14 @@ fn several_hive_files_of_one_kind_prefer_clean_and_not_regback() {
         Data::Sz("regback".into()),
     );
     let mut inputs = vec![
-        input(
+        system_hive(
             tmp.path(),
             "C/Windows/System32/config/RegBack/SYSTEM",
-            InputKind::Hive,
-            Some(HiveKind::System),
             &hive::build_hive(&b),
         ),
-        input(
+        system_hive(
             tmp.path(),
             "C/Windows/System32/config/SYSTEM",
-            InputKind::Hive,
-            Some(HiveKind::System),
             &hive::build_hive(&a),
         ),
     ];
@@ -1250,20 +1155,8 @@ fn damaged_base_block_is_recovered_from_the_log_or_read_as_is() {
     dirty.primary[200] ^= 0x5A;
     let tmp = tempfile::tempdir().expect("tmp");
     let mut inputs = vec![
-        input(
-            tmp.path(),
-            "SYSTEM",
-            InputKind::Hive,
-            Some(HiveKind::System),
-            &dirty.primary,
-        ),
-        input(
-            tmp.path(),
-            "SYSTEM.LOG1",
-            InputKind::HiveLog,
-            Some(HiveKind::System),
-            &dirty.logs[0].1,
-        ),
+        system_hive(tmp.path(), "SYSTEM", &dirty.primary),
+        system_log(tmp.path(), "SYSTEM.LOG1", &dirty.logs[0].1),
     ];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let c = codes(&inputs[0]);
@@ -1274,13 +1167,7 @@ fn damaged_base_block_is_recovered_from_the_log_or_read_as_is() {
     // Sequence numbers equal but the checksum wrong, no logs: dirty, read as it is.
     let mut bad = old_b.clone();
     bad[200] ^= 0x5A;
-    let mut inputs = vec![input(
-        tmp.path(),
-        "b/SYSTEM",
-        InputKind::Hive,
-        Some(HiveKind::System),
-        &bad,
-    )];
+    let mut inputs = vec![system_hive(tmp.path(), "b/SYSTEM", &bad)];
     let view = RegistryView::load(&inputs).apply_to(&mut inputs);
     let p = inputs[0]
         .problems

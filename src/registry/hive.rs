@@ -62,19 +62,7 @@ impl HiveSource {
             ccs: Lookup::NotProvided { hive: kind },
         };
         if kind == HiveKind::System {
-            s.ccs = match s.value(&["Select"], "Current") {
-                Lookup::Found(v) => match v.data.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                    Some(n) => Lookup::Found(n),
-                    None => Lookup::Unreadable(Unreadable {
-                        file: s.file.clone(),
-                        offset: None,
-                        reason: format!("Select\\Current is not a number ({})", v.data.type_name()),
-                    }),
-                },
-                Lookup::Absent => Lookup::Absent,
-                Lookup::Unreadable(u) => Lookup::Unreadable(u),
-                Lookup::NotProvided { hive } => Lookup::NotProvided { hive },
-            };
+            s.ccs = paths::current_control_set(s.value(&["Select"], "Current"));
         }
         s
     }
@@ -212,39 +200,67 @@ impl HiveSource {
         })
     }
 
-    pub fn value(&self, comps: &[&str], name: &str) -> Lookup<RegValue> {
+    /// Run `f` on the key at `comps` (a leading `CurrentControlSet` resolved) and its path as
+    /// spelled in the hive; a missing or unreadable key answers for itself.
+    fn at_key<T>(
+        &self,
+        comps: &[&str],
+        f: impl FnOnce(Node<'_, '_>, String) -> Lookup<T>,
+    ) -> Lookup<T> {
         let comps = match self.resolve(comps) {
             Ok(c) => c,
             Err(l) => return l.cast(),
         };
-        self.with_hive(|hive| {
-            let (node, key) = match self.walk(hive, &comps) {
-                Lookup::Found(f) => f,
-                other => return other.cast(),
-            };
-            match node.value(name) {
-                None => Lookup::Absent,
-                Some(Err(e)) => {
-                    Lookup::Unreadable(self.unreadable(&e, &format!("value {name:?} in {key}")))
-                }
-                Some(Ok(v)) => match self.read_value(&v, &key) {
-                    Ok(v) => Lookup::Found(v),
-                    Err(u) => Lookup::Unreadable(u),
-                },
-            }
+        self.with_hive(|hive| match self.walk(hive, &comps) {
+            Lookup::Found((node, key)) => f(node, key),
+            other => other.cast(),
         })
     }
 
+    pub fn value(&self, comps: &[&str], name: &str) -> Lookup<RegValue> {
+        self.at_key(comps, |node, key| match node.value(name) {
+            None => Lookup::Absent,
+            Some(Err(e)) => {
+                Lookup::Unreadable(self.unreadable(&e, &format!("value {name:?} in {key}")))
+            }
+            Some(Ok(v)) => match self.read_value(&v, &key) {
+                Ok(v) => Lookup::Found(v),
+                Err(u) => Lookup::Unreadable(u),
+            },
+        })
+    }
+
+    /// Read a key's subkey or value list (`what`: the list, an item) item by item into `out.0`;
+    /// what cannot be read goes to `out.1`, and does not stop the rest.
+    fn read_list<L, X, T>(
+        &self,
+        list: Option<Result<L, NtHiveError>>,
+        what: (&str, &str),
+        read: impl Fn(X) -> Result<T, Unreadable>,
+        out: (&mut Vec<T>, &mut Vec<Unreadable>),
+    ) where
+        L: IntoIterator<Item = Result<X, NtHiveError>>,
+    {
+        let (items, unreadable) = out;
+        match list {
+            None => {}
+            Some(Err(e)) => unreadable.push(self.unreadable(&e, what.0)),
+            Some(Ok(iter)) => {
+                for item in iter {
+                    match item
+                        .map_err(|e| self.unreadable(&e, what.1))
+                        .and_then(&read)
+                    {
+                        Ok(t) => items.push(t),
+                        Err(u) => unreadable.push(u),
+                    }
+                }
+            }
+        }
+    }
+
     pub fn key(&self, comps: &[&str], asked: &str) -> Lookup<KeyView> {
-        let comps = match self.resolve(comps) {
-            Ok(c) => c,
-            Err(l) => return l.cast(),
-        };
-        self.with_hive(|hive| {
-            let (node, key) = match self.walk(hive, &comps) {
-                Lookup::Found(f) => f,
-                other => return other.cast(),
-            };
+        self.at_key(comps, |node, key| {
             let mut view = KeyView {
                 hive: self.kind,
                 path: asked.to_string(),
@@ -256,39 +272,23 @@ impl HiveSource {
                 values: Vec::new(),
                 unreadable: Vec::new(),
             };
-            match node.subkeys() {
-                None => {}
-                Some(Err(e)) => view
-                    .unreadable
-                    .push(self.unreadable(&e, &format!("subkeys of {key}"))),
-                Some(Ok(iter)) => {
-                    for k in iter {
-                        match k.and_then(|k| k.name().map(|n| n.to_string_lossy())) {
-                            Ok(n) => view.subkeys.push(n),
-                            Err(e) => view
-                                .unreadable
-                                .push(self.unreadable(&e, &format!("a subkey of {key}"))),
-                        }
-                    }
-                }
-            }
-            match node.values() {
-                None => {}
-                Some(Err(e)) => view
-                    .unreadable
-                    .push(self.unreadable(&e, &format!("values of {key}"))),
-                Some(Ok(iter)) => {
-                    for v in iter {
-                        match v
-                            .map_err(|e| self.unreadable(&e, &format!("a value of {key}")))
-                            .and_then(|v| self.read_value(&v, &key))
-                        {
-                            Ok(v) => view.values.push(v),
-                            Err(u) => view.unreadable.push(u),
-                        }
-                    }
-                }
-            }
+            let a_subkey = format!("a subkey of {key}");
+            self.read_list(
+                node.subkeys(),
+                (&format!("subkeys of {key}"), &a_subkey),
+                |k| {
+                    k.name()
+                        .map(|n| n.to_string_lossy())
+                        .map_err(|e| self.unreadable(&e, &a_subkey))
+                },
+                (&mut view.subkeys, &mut view.unreadable),
+            );
+            self.read_list(
+                node.values(),
+                (&format!("values of {key}"), &format!("a value of {key}")),
+                |v| self.read_value(&v, &key),
+                (&mut view.values, &mut view.unreadable),
+            );
             Lookup::Found(view)
         })
     }

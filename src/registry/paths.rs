@@ -2,6 +2,7 @@
 //! `CurrentControlSet` ↔ `ControlSetNNN` mapping, and the root keys of text exports
 //! (`HKEY_LOCAL_MACHINE\SYSTEM` → SYSTEM hive, `HKEY_USERS\<SID>` → NTUSER …; reference §1.2).
 
+use super::types::{Lookup, RegValue, Unreadable};
 use crate::evidence::HiveKind;
 
 /// Registry names compare case-insensitively (reference §1.2).
@@ -54,6 +55,22 @@ pub fn control_set_number(comp: &str) -> Option<u32> {
 /// The key name of control set `n` (`ControlSet%03d`).
 pub fn control_set_name(n: u32) -> String {
     format!("ControlSet{n:03}")
+}
+
+/// The current control set from a lookup of `Select\Current`: a number, else `Unreadable`
+/// naming the file and the type found.
+pub(crate) fn current_control_set(select: Lookup<RegValue>) -> Lookup<u32> {
+    match select {
+        Lookup::Found(v) => match v.data.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => Lookup::Found(n),
+            None => Lookup::Unreadable(Unreadable {
+                file: v.provenance.file.clone(),
+                offset: None,
+                reason: format!("Select\\Current is not a number ({})", v.data.type_name()),
+            }),
+        },
+        other => other.cast(),
+    }
 }
 
 /// Root keys of full registry paths, as written in text exports. Facts as data.

@@ -1,0 +1,665 @@
+//! Loading the registry evidence of a capture into a [`RegistryView`], in named stages:
+//! read each file once (hashing its bytes) → pair transaction logs with their hives → replay dirty
+//! hives in memory → choose the hive file that answers for each kind → load the text exports →
+//! find the current control set. The inputs are only read: what the loader finds about each one
+//! is returned as a [`Reading`].
+
+use sha2::{Digest, Sha256};
+
+use super::baseblock::BaseBlock;
+use super::hive::HiveSource;
+use super::tree::{self, TextTree};
+use super::{paths, replay, text, HiveState, Lookup, RegistryLoad, RegistryView, SourceForm};
+use crate::capture::Input;
+use crate::evidence::{HiveKind, InputKind, InputStatus, Problem, ProblemCode, Reading};
+
+/// At most this many line problems are recorded per text file (then one summary problem).
+const MAX_LINE_PROBLEMS: usize = 50;
+
+/// One input of the capture being read, and the reading being built for it.
+struct Read<'a> {
+    index: usize,
+    input: &'a Input,
+    reading: Reading,
+}
+
+impl Read<'_> {
+    fn done(self) -> (usize, Reading) {
+        (self.index, self.reading)
+    }
+}
+
+/// A hive file: its bytes, the transaction logs paired with it, and its reading.
+struct HiveFile<'a> {
+    read: Read<'a>,
+    kind: HiveKind,
+    /// `None` when the file could not be read (the reading says why).
+    bytes: Option<Vec<u8>>,
+    base: Option<BaseBlock>,
+    logs: Vec<LogFile<'a>>,
+}
+
+/// A transaction log that could be read: its bytes and its reading.
+struct LogFile<'a> {
+    read: Read<'a>,
+    /// 0 for `.LOG`, 1 for `.LOG1`, 2 for `.LOG2`; logs of one hive are replayed in this order.
+    order: u8,
+    bytes: Vec<u8>,
+}
+
+/// A text export that could be read.
+struct TextFile<'a> {
+    read: Read<'a>,
+    form: SourceForm,
+    bytes: Vec<u8>,
+}
+
+/// A hive file whose root key can be read, with the state its bytes are in.
+struct OpenHive<'a> {
+    read: Read<'a>,
+    source: HiveSource,
+    state: HiveState,
+}
+
+/// What the first stage found: every registry input, read once.
+#[derive(Default)]
+struct Files<'a> {
+    hives: Vec<HiveFile<'a>>,
+    logs: Vec<LogFile<'a>>,
+    texts: Vec<TextFile<'a>>,
+    /// Inputs that are finished already (unreadable logs and texts).
+    done: Vec<(usize, Reading)>,
+}
+
+/// Read every hive, hive log and registry text input the inventory left `pending`. Returns the
+/// view and one reading per input read.
+pub(super) fn load(inputs: &[Input]) -> RegistryLoad {
+    let mut files = read_files(inputs);
+    let mut readings = std::mem::take(&mut files.done);
+    let orphans = pair_logs(&mut files.hives, files.logs);
+    let mut opened = Vec::new();
+    for hive in files.hives {
+        let (open, done) = open_hive(hive);
+        opened.extend(open);
+        readings.extend(done);
+    }
+    readings.extend(orphans.into_iter().map(orphan_log));
+    let (hives, hive_states, done) = rank_hives(opened);
+    readings.extend(done);
+    let (texts, mut text_reads) = load_texts(files.texts);
+    let mut view = RegistryView {
+        hives,
+        hive_states,
+        texts,
+        ccs: Lookup::NotProvided {
+            hive: HiveKind::System,
+        },
+    };
+    view.ccs = view.find_ccs();
+    assume_control_set(&mut view, &mut text_reads);
+    readings.extend(text_reads.into_iter().map(Read::done));
+    readings.sort_by_key(|(i, _)| *i);
+    RegistryLoad { view, readings }
+}
+
+/// The lower-case hexadecimal SHA-256 of `bytes` (the form the inventory uses).
+fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// Read an input whole and hash what was read. `None` when it cannot be read: the reading is then
+/// `Rejected` with `code`.
+fn read_hashed(index: usize, input: &Input, code: ProblemCode) -> (Read<'_>, Option<Vec<u8>>) {
+    let (reading, bytes) = match input.read_all() {
+        Ok(bytes) => (
+            Reading {
+                sha256: Some(sha256_hex(&bytes)),
+                ..Reading::default()
+            },
+            Some(bytes),
+        ),
+        Err(e) => (
+            Reading::new(
+                InputStatus::Rejected,
+                vec![Problem::error(code, e.to_string())],
+            ),
+            None,
+        ),
+    };
+    let read = Read {
+        index,
+        input,
+        reading,
+    };
+    (read, bytes)
+}
+
+/// Stage 1: read each registry input once. Inputs the inventory has already decided about (e.g. a
+/// hive over the size limit, `rejected`) are not read.
+fn read_files(inputs: &[Input]) -> Files<'_> {
+    let mut files = Files::default();
+    for (index, input) in inputs.iter().enumerate() {
+        if input.status != InputStatus::Pending {
+            continue;
+        }
+        match input.kind {
+            InputKind::Hive => files.add_hive(index, input),
+            InputKind::HiveLog => files.add_log(index, input),
+            InputKind::RegExport => files.add_text(index, input, SourceForm::RegExport),
+            InputKind::RegQuery => files.add_text(index, input, SourceForm::RegQuery),
+            _ => {}
+        }
+    }
+    files
+}
+
+impl<'a> Files<'a> {
+    /// A hive file is kept even when it cannot be read: logs named after it are still its own.
+    fn add_hive(&mut self, index: usize, input: &'a Input) {
+        let (read, bytes) = read_hashed(index, input, ProblemCode::HiveUnreadable);
+        self.hives.push(HiveFile {
+            read,
+            kind: input.hive.unwrap_or(HiveKind::Other),
+            base: bytes.as_deref().and_then(BaseBlock::parse),
+            bytes,
+            logs: Vec::new(),
+        });
+    }
+
+    fn add_log(&mut self, index: usize, input: &'a Input) {
+        match read_hashed(index, input, ProblemCode::HiveLogUnreadable) {
+            (read, Some(bytes)) => {
+                let order = log_stem(dir_and_name(&input.path).1).map_or(0, |(_, n)| n);
+                self.logs.push(LogFile { read, order, bytes });
+            }
+            (read, None) => self.done.push(read.done()),
+        }
+    }
+
+    fn add_text(&mut self, index: usize, input: &'a Input, form: SourceForm) {
+        match read_hashed(index, input, ProblemCode::RegTextUnreadable) {
+            (read, Some(bytes)) => self.texts.push(TextFile { read, form, bytes }),
+            (read, None) => self.done.push(read.done()),
+        }
+    }
+}
+
+fn dir_and_name(path: &str) -> (&str, &str) {
+    match path.rfind(['/', '\\']) {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("", path),
+    }
+}
+
+/// `SYSTEM.LOG1` → (`SYSTEM`, 1); `.LOG` → 0. Case-insensitive.
+fn log_stem(name: &str) -> Option<(&str, u8)> {
+    let dot = name.rfind('.')?;
+    let ext = name[dot + 1..].to_ascii_uppercase();
+    let n = match ext.as_str() {
+        "LOG" => 0,
+        "LOG1" => 1,
+        "LOG2" => 2,
+        _ => return None,
+    };
+    Some((&name[..dot], n))
+}
+
+/// The hive a log belongs to: by name in the same folder (`SYSTEM` ↔ `SYSTEM.LOG1`, any case),
+/// else by the file name embedded in both base blocks (same folder, exactly one candidate).
+fn owner_of(log: &LogFile<'_>, hives: &[HiveFile<'_>]) -> Option<usize> {
+    let (dir, name) = dir_and_name(&log.read.input.path);
+    let in_dir = |h: &HiveFile<'_>| dir_and_name(&h.read.input.path).0 == dir;
+    if let Some((stem, _)) = log_stem(name) {
+        let by_name = hives.iter().position(|h| {
+            in_dir(h)
+                && dir_and_name(&h.read.input.path)
+                    .1
+                    .eq_ignore_ascii_case(stem)
+        });
+        if by_name.is_some() {
+            return by_name;
+        }
+    }
+    let embedded = BaseBlock::parse(&log.bytes)
+        .map(|b| b.file_name)
+        .filter(|n| !n.is_empty())?;
+    let mut candidates = hives.iter().enumerate().filter(|(_, h)| {
+        in_dir(h)
+            && h.base
+                .as_ref()
+                .is_some_and(|b| b.file_name.eq_ignore_ascii_case(&embedded))
+    });
+    match (candidates.next(), candidates.next()) {
+        (Some((i, _)), None) => Some(i),
+        _ => None,
+    }
+}
+
+/// Stage 2: hand each log to its hive, in replay order. Returns the logs no hive claims.
+fn pair_logs<'a>(hives: &mut [HiveFile<'a>], logs: Vec<LogFile<'a>>) -> Vec<LogFile<'a>> {
+    let mut orphans = Vec::new();
+    for log in logs {
+        match owner_of(&log, hives) {
+            Some(h) => hives[h].logs.push(log),
+            None => orphans.push(log),
+        }
+    }
+    for h in hives.iter_mut() {
+        h.logs
+            .sort_by(|a, b| (a.order, &a.read.input.path).cmp(&(b.order, &b.read.input.path)));
+    }
+    orphans
+}
+
+fn orphan_log(mut log: LogFile<'_>) -> (usize, Reading) {
+    log.read.reading.status = Some(InputStatus::Ignored);
+    log.read.reading.problems.push(Problem::info(
+        ProblemCode::HiveLogOrphan,
+        "no hive file for this transaction log in the capture",
+    ));
+    log.read.done()
+}
+
+/// How a hive file came out of replay.
+struct Replay {
+    state: HiveState,
+    /// A log that was applied is damaged: changes after its bad part are lost.
+    lost_changes: bool,
+    /// When logs were replayed: the primary file as it is, to fall back on when the replayed
+    /// bytes cannot be read.
+    original: Option<Vec<u8>>,
+}
+
+/// Stage 3: bring one hive file to the state it is best read in (replaying its logs when it is
+/// dirty) and check that its root key can be read. Returns the hive when it can be used, and the
+/// readings of the hive (when it cannot) and of its logs.
+fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Reading)>) {
+    let (mut bytes, base) = match (hive.bytes.take(), hive.base.take()) {
+        (Some(bytes), Some(base)) => (bytes, base),
+        (bytes, _) => return (None, unusable_hive(hive, bytes.is_some())),
+    };
+    let replay = bring_up_to_date(&mut hive, &base, &mut bytes);
+    let mut done: Vec<(usize, Reading)> = hive.logs.drain(..).map(|l| l.read.done()).collect();
+    let problems = &mut hive.read.reading.problems;
+    let Some(state) = check_readable(problems, &mut bytes, replay.state, replay.original) else {
+        reject(
+            &mut hive.read,
+            Problem::error(ProblemCode::HiveNoRoot, "the root key cannot be read"),
+        );
+        done.push(hive.read.done());
+        return (None, done);
+    };
+    hive.read.reading.status = Some(if state == HiveState::Stale || replay.lost_changes {
+        InputStatus::Partial
+    } else {
+        InputStatus::Parsed
+    });
+    let source = HiveSource::new(hive.read.input.path.clone(), hive.kind, bytes);
+    let open = OpenHive {
+        read: hive.read,
+        source,
+        state,
+    };
+    (Some(open), done)
+}
+
+/// A hive file that could not be read (its reading says so already) or has no base block
+/// (`base_block_missing`): rejected, and its logs cannot be used.
+fn unusable_hive(mut hive: HiveFile<'_>, base_block_missing: bool) -> Vec<(usize, Reading)> {
+    if base_block_missing {
+        reject(
+            &mut hive.read,
+            Problem::error(ProblemCode::HiveBadBaseBlock, "no regf base block").at(0),
+        );
+    }
+    let name = dir_and_name(&hive.read.input.path).1;
+    let mut done: Vec<(usize, Reading)> = hive
+        .logs
+        .into_iter()
+        .map(|mut l| {
+            l.read.reading.status = Some(InputStatus::Ignored);
+            l.read.reading.problems.push(Problem::info(
+                ProblemCode::HiveLogNotUsed,
+                format!("not used: its hive file {name} cannot be read"),
+            ));
+            l.read.done()
+        })
+        .collect();
+    done.push(hive.read.done());
+    done
+}
+
+/// A clean hive needs none of its logs; a dirty one without logs is stale; else replay.
+fn bring_up_to_date(hive: &mut HiveFile<'_>, base: &BaseBlock, bytes: &mut Vec<u8>) -> Replay {
+    let not_replayed = |state| Replay {
+        state,
+        lost_changes: false,
+        original: None,
+    };
+    if !base.is_dirty() {
+        logs_not_needed(&mut hive.logs);
+        not_replayed(HiveState::Clean)
+    } else if hive.logs.is_empty() {
+        hive.read.reading.problems.push(Problem::warning(
+            ProblemCode::HiveDirtyNoLogs,
+            format!(
+                "dirty ({}), no transaction logs: values may be stale",
+                dirty_reason(base)
+            ),
+        ));
+        not_replayed(HiveState::Stale)
+    } else {
+        replay_logs(hive, base, bytes)
+    }
+}
+
+/// Validate the (replayed) bytes strictly, saying so when that fails (they are read anyway), and
+/// fall back on the primary file as it is when the replayed bytes have no readable root. Returns
+/// the state the bytes are in, or `None` when the root key cannot be read at all.
+fn check_readable(
+    problems: &mut Vec<Problem>,
+    bytes: &mut Vec<u8>,
+    state: HiveState,
+    original: Option<Vec<u8>>,
+) -> Option<HiveState> {
+    match nt_hive::Hive::new(&bytes[..]) {
+        Ok(_) | Err(nt_hive::NtHiveError::SequenceNumberMismatch { .. }) => {}
+        Err(e) => problems.push(Problem::warning(
+            ProblemCode::HiveBaseBlock,
+            format!("base block: {e}"),
+        )),
+    }
+    if root_readable(bytes) {
+        return Some(state);
+    }
+    let original = original.filter(|o| root_readable(o))?;
+    *bytes = original;
+    problems.push(Problem::warning(
+        ProblemCode::HiveReplayUnreadable,
+        "the replayed hive cannot be read; reading the primary file as it is: values may be stale",
+    ));
+    Some(HiveState::Stale)
+}
+
+fn reject(read: &mut Read<'_>, problem: Problem) {
+    read.reading.status = Some(InputStatus::Rejected);
+    read.reading.problems.push(problem);
+}
+
+fn root_readable(bytes: &[u8]) -> bool {
+    nt_hive::Hive::without_validation(bytes).is_ok_and(|h| h.root_key_node().is_ok())
+}
+
+fn dirty_reason(base: &BaseBlock) -> String {
+    if base.primary_seq != base.secondary_seq {
+        format!(
+            "sequence numbers {} and {} differ",
+            base.primary_seq, base.secondary_seq
+        )
+    } else {
+        "base block checksum is wrong".to_string()
+    }
+}
+
+fn logs_not_needed(logs: &mut [LogFile<'_>]) {
+    for l in logs {
+        l.read.reading.status = Some(InputStatus::Parsed);
+        l.read.reading.problems.push(Problem::info(
+            ProblemCode::HiveLogNotNeeded,
+            "not needed: the hive is clean",
+        ));
+    }
+}
+
+/// Replay the logs of a dirty hive on `bytes` (a copy of the primary file) and record what each
+/// log contributed on the hive's and the logs' readings.
+fn replay_logs(hive: &mut HiveFile<'_>, base: &BaseBlock, bytes: &mut Vec<u8>) -> Replay {
+    let original = bytes.clone();
+    let report = {
+        let log_inputs: Vec<replay::LogInput> = hive
+            .logs
+            .iter()
+            .map(|l| replay::LogInput {
+                name: &l.read.input.path,
+                bytes: &l.bytes,
+            })
+            .collect();
+        replay::replay(bytes, &log_inputs)
+    };
+    let problems = &mut hive.read.reading.problems;
+    for u in &report.used {
+        let log = &mut hive.logs[u.log].read;
+        let msg = replayed_message(u, dir_and_name(&log.input.path).1);
+        problems.push(Problem::info(ProblemCode::HiveLogReplayed, msg.clone()));
+        log.reading
+            .problems
+            .push(Problem::info(ProblemCode::HiveLogReplayed, msg));
+    }
+    for n in &report.notes {
+        let mut p = if n.damaged {
+            Problem::warning(ProblemCode::HiveLogDamaged, n.message.clone())
+        } else {
+            Problem::info(ProblemCode::HiveLogNotUsed, n.message.clone())
+        };
+        if let Some(o) = n.offset {
+            p = p.at(o);
+        }
+        hive.logs[n.log].read.reading.problems.push(p);
+    }
+    let mut lost_changes = false;
+    for (i, l) in hive.logs.iter_mut().enumerate() {
+        let used = report.used.iter().any(|u| u.log == i);
+        let damaged = report.notes.iter().any(|n| n.log == i && n.damaged);
+        // A damaged part of a log that was applied means later changes are lost; a log that is
+        // unusable as a whole is only reported on that log.
+        lost_changes |= used && damaged;
+        l.read.reading.status = Some(match (used, damaged) {
+            (true, true) => InputStatus::Partial,
+            (false, true) => InputStatus::Rejected,
+            (_, false) => InputStatus::Parsed,
+        });
+    }
+    if report.base_block_recovered {
+        problems.push(Problem::warning(
+            ProblemCode::HiveBaseBlockRecovered,
+            "base block damaged: recovered from a transaction log",
+        ));
+    }
+    if lost_changes {
+        problems.push(Problem::warning(
+            ProblemCode::HiveLogDamaged,
+            "a transaction log is damaged: replay stopped before its bad part, later changes are lost: values may be stale",
+        ));
+    }
+    let consistent = BaseBlock::parse(bytes).is_some_and(|b| !b.is_dirty());
+    let state = if report.applied_anything() && consistent {
+        HiveState::Replayed
+    } else {
+        problems.push(Problem::warning(
+            ProblemCode::HiveDirtyLogsNotApplicable,
+            format!(
+                "dirty ({}); the transaction logs hold nothing to apply: values may be stale",
+                dirty_reason(base)
+            ),
+        ));
+        HiveState::Stale
+    };
+    Replay {
+        state,
+        lost_changes,
+        original: Some(original),
+    }
+}
+
+fn replayed_message(u: &replay::LogUse, log_name: &str) -> String {
+    match (u.first_seq, u.last_seq) {
+        (Some(a), Some(b)) => format!(
+            "replayed {} entries from {log_name} (sequence {a}–{b}, {} pages)",
+            u.entries, u.pages
+        ),
+        _ => format!(
+            "replayed {} dirty pages from {log_name} (old-format log)",
+            u.pages
+        ),
+    }
+}
+
+/// Stage 4: order the hive files by precedence (per kind: clean or replayed before stale, outside
+/// `RegBack` before inside, then by path); the first of each kind answers, the others are noted
+/// as superseded.
+#[allow(clippy::type_complexity)]
+fn rank_hives(
+    mut opened: Vec<OpenHive<'_>>,
+) -> (
+    Vec<HiveSource>,
+    Vec<(HiveState, bool)>,
+    Vec<(usize, Reading)>,
+) {
+    opened.sort_by_cached_key(|h| {
+        let file = &h.source.file;
+        (
+            h.source.kind,
+            h.state == HiveState::Stale,
+            file.to_ascii_lowercase().contains("regback"),
+            file.clone(),
+        )
+    });
+    let mut seen: Vec<HiveKind> = Vec::new();
+    let mut sources = Vec::with_capacity(opened.len());
+    let mut states = Vec::with_capacity(opened.len());
+    let mut done = Vec::with_capacity(opened.len());
+    for mut h in opened {
+        let used = !seen.contains(&h.source.kind);
+        if used {
+            seen.push(h.source.kind);
+        } else {
+            h.read.reading.problems.push(Problem::info(
+                ProblemCode::HiveSuperseded,
+                format!(
+                    "another {} hive file takes precedence for lookups",
+                    h.source.kind
+                ),
+            ));
+        }
+        states.push((h.state, used));
+        sources.push(h.source);
+        done.push(h.read.done());
+    }
+    (sources, states, done)
+}
+
+/// Stage 5: parse the text exports into one tree per hive each, sorted by form, then path.
+fn load_texts(files: Vec<TextFile<'_>>) -> (Vec<TextTree>, Vec<Read<'_>>) {
+    let mut trees = Vec::new();
+    let mut reads = Vec::with_capacity(files.len());
+    for mut f in files {
+        trees.extend(load_text(&mut f.read, f.form, &f.bytes));
+        reads.push(f.read);
+    }
+    trees.sort_by(|a, b| (a.form, &a.file).cmp(&(b.form, &b.file)));
+    (trees, reads)
+}
+
+fn load_text(read: &mut Read<'_>, form: SourceForm, bytes: &[u8]) -> Vec<TextTree> {
+    let parsed = match form {
+        SourceForm::RegExport => text::parse_reg_export(bytes),
+        _ => Ok(text::parse_reg_query(bytes)),
+    };
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            reject(
+                read,
+                Problem::error(ProblemCode::RegTextInvalid, e.to_string()),
+            );
+            return Vec::new();
+        }
+    };
+    let (trees, unmapped) = tree::build(&read.input.path, form, &parsed);
+    let mut line_problems: Vec<Problem> = parsed
+        .errors
+        .iter()
+        .map(|e| Problem::warning(ProblemCode::RegTextLine, e.to_string()))
+        .collect();
+    line_problems.extend(unmapped.iter().map(|u| {
+        Problem::warning(
+            ProblemCode::RegTextKeySkipped,
+            format!("line {}: {}", u.line, u.reason),
+        )
+    }));
+    let total = line_problems.len();
+    let problems = &mut read.reading.problems;
+    problems.extend(line_problems.into_iter().take(MAX_LINE_PROBLEMS));
+    if total > MAX_LINE_PROBLEMS {
+        problems.push(Problem::warning(
+            ProblemCode::RegTextLine,
+            format!(
+                "{} more line problems not listed",
+                total - MAX_LINE_PROBLEMS
+            ),
+        ));
+    }
+    let has_keys = trees.iter().any(|t| !t.is_empty());
+    read.reading.status = Some(match (has_keys, total) {
+        (false, _) => InputStatus::Rejected,
+        (true, 0) => InputStatus::Parsed,
+        (true, _) => InputStatus::Partial,
+    });
+    if !has_keys {
+        problems.push(Problem::error(ProblemCode::RegTextEmpty, "no usable keys"));
+    }
+    trees
+}
+
+/// Stage 6: without a SYSTEM hive and without `Select\Current` in the exports, text exports that
+/// hold exactly one control set have it taken as the current one, with a warning on each.
+fn assume_control_set(view: &mut RegistryView, text_reads: &mut [Read<'_>]) {
+    if view.ccs.is_found() || view.hives.iter().any(|h| h.kind == HiveKind::System) {
+        return;
+    }
+    let system = || view.texts.iter().filter(|t| t.hive == HiveKind::System);
+    let mut nums: Vec<u32> = Vec::new();
+    for n in system().flat_map(|t| t.control_sets()) {
+        if !nums.contains(&n) {
+            nums.push(n);
+        }
+    }
+    let [n] = nums[..] else {
+        return;
+    };
+    for t in system().filter(|t| t.control_sets().contains(&n)) {
+        if let Some(r) = text_reads.iter_mut().find(|r| r.input.path == t.file) {
+            r.reading.problems.push(Problem::warning(
+                ProblemCode::RegCcsAssumed,
+                format!("no Select\\Current in the evidence: assuming {} (the only control set exported) is the current one", paths::control_set_name(n)),
+            ));
+        }
+    }
+    view.ccs = Lookup::Found(n);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_names() {
+        assert_eq!(log_stem("SYSTEM.LOG1"), Some(("SYSTEM", 1)));
+        assert_eq!(
+            log_stem("transactions_ntuser.dat.log2"),
+            Some(("transactions_ntuser.dat", 2))
+        );
+        assert_eq!(log_stem("ntuser.dat.LOG"), Some(("ntuser.dat", 0)));
+        assert_eq!(log_stem("SYSTEM"), None);
+        assert_eq!(dir_and_name("a/b/SYSTEM"), ("a/b", "SYSTEM"));
+    }
+
+    #[test]
+    fn sha256_is_lower_case_hex() {
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
