@@ -172,7 +172,11 @@ fn finish_inputs(inputs: &mut [Input], readers: Readers) {
                 .problems
                 .push(Problem::info(ProblemCode::NotRead, why));
         }
-        if input.sha256.is_empty() && input.kind == InputKind::Evtx {
+        let deferred = matches!(
+            input.kind,
+            InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery
+        );
+        if input.sha256.is_empty() && deferred {
             match input.open_stream().and_then(|r| {
                 capture::sha256_of(r).map_err(|e| crate::Error::io(input.display_path(), e))
             }) {

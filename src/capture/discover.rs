@@ -283,9 +283,14 @@ fn hash_and_sniff(
     hasher.update(&head);
     let mut sniffed = sniff::sniff_head(&head);
     let mut total = n as u64;
-    if sniffed.kind == InputKind::Evtx && n > 0 {
-        // Event logs are hashed by their reader as it reads them (each file is read once);
-        // the pipeline hashes any that no reader read.
+    if matches!(
+        sniffed.kind,
+        InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery
+    ) && n > 0
+    {
+        // Event logs and registry text are hashed by their readers as they read them (each
+        // file is read once); the pipeline hashes any that no reader read.
+        input.hive = sniffed.hive;
         input.kind = sniffed.kind;
         input.bytes = declared;
         input.status = InputStatus::Pending;

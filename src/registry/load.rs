@@ -4,12 +4,11 @@
 //! find the current control set. The inputs are only read: what the loader finds about each one
 //! is returned as a [`Reading`].
 
-use sha2::{Digest, Sha256};
-
 use super::baseblock::BaseBlock;
 use super::hive::HiveSource;
 use super::tree::{self, TextTree};
 use super::{paths, replay, text, HiveState, Lookup, RegistryLoad, RegistryView, SourceForm};
+use crate::capture::sha256_hex;
 use crate::capture::Input;
 use crate::evidence::{HiveKind, InputKind, InputStatus, Problem, ProblemCode, Reading};
 
@@ -100,11 +99,6 @@ pub(super) fn load(inputs: &[Input]) -> RegistryLoad {
     readings.extend(text_reads.into_iter().map(Read::done));
     readings.sort_by_key(|(i, _)| *i);
     RegistryLoad { view, readings }
-}
-
-/// The lower-case hexadecimal SHA-256 of `bytes` (the form the inventory uses).
-fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// Read an input whole and hash what was read. `None` when it cannot be read: the reading is then
