@@ -265,6 +265,7 @@ pub fn analyze_path(path: &Path, opts: &Options) -> Vec<CaptureReport> {
                         from: path.to_path_buf(),
                         by: SplitBy::Archive,
                         captures: n,
+                        outside: Vec::new(),
                     };
                     (c, Some(split))
                 })
@@ -355,7 +356,10 @@ fn other_computers(host: &HostIdentity, evidence: &Evidence) -> Vec<OtherCompute
         .collect();
     if systems.len() > 1 {
         for input in systems {
-            let one = RegistryView::load(std::slice::from_ref(input)).view;
+            // Read this hive alone (as the loader reads an input it has not seen yet).
+            let mut alone = input.clone();
+            alone.status = InputStatus::Pending;
+            let one = RegistryView::load(std::slice::from_ref(&alone)).view;
             let Some(name) = HostIdentity::read(&one)
                 .computer_name
                 .value()
@@ -420,7 +424,7 @@ fn is_evidence(kind: InputKind) -> bool {
 /// them, with how they were told apart. `batch` finds captures by the same rule.
 pub fn captures_in(path: &Path) -> Vec<(PathBuf, Option<Split>)> {
     let whole = || vec![(path.to_path_buf(), None)];
-    if !path.is_dir() {
+    if !path.is_dir() || capture::roots::is_capture_dir(path) {
         return whole();
     }
     let Ok(found) = capture::roots::find_captures(path) else {
@@ -434,6 +438,7 @@ pub fn captures_in(path: &Path) -> Vec<(PathBuf, Option<Split>)> {
         return whole();
     }
     let n = found.len();
+    let outside = capture::roots::files_outside(path, &found);
     found
         .into_iter()
         .map(|p| {
@@ -441,6 +446,7 @@ pub fn captures_in(path: &Path) -> Vec<(PathBuf, Option<Split>)> {
                 from: path.to_path_buf(),
                 by: SplitBy::CollectorRoot,
                 captures: n,
+                outside: outside.clone(),
             };
             (p, Some(split))
         })

@@ -59,9 +59,38 @@ fn corpus_inventory_matches_manifest() {
     let (json, code) = analyze_json(&[corpus.to_str().expect("utf8 path")]);
     assert!(code == 0 || code == 1, "exit {code}");
     assert_eq!(json["schema_version"], 1);
-    let capture = &json["captures"][0];
-    assert_eq!(capture["status"], "analysed");
-    let inputs = capture["inputs"].as_array().expect("inputs");
+    // The corpus folder holds several machines' evidence: one capture per folder, each saying
+    // how it was split; every file is in one capture or listed as outside them all.
+    let captures = json["captures"].as_array().expect("captures");
+    assert!(captures.len() > 1, "the corpus is split into captures");
+    let mut inputs: Vec<Value> = Vec::new();
+    for capture in captures {
+        assert_eq!(capture["status"], "analysed", "{}", capture["path"]);
+        assert_eq!(capture["split"]["by"], "collector_root");
+        let prefix = Path::new(capture["path"].as_str().expect("path"))
+            .strip_prefix(&corpus)
+            .expect("below the corpus")
+            .to_string_lossy()
+            .replace('\\', "/");
+        assert_eq!(
+            capture["input_summary"]["total"],
+            capture["inputs"].as_array().expect("inputs").len()
+        );
+        for i in capture["inputs"].as_array().expect("inputs") {
+            let mut i = i.clone();
+            let full = if prefix.is_empty() {
+                i["path"].as_str().expect("path").to_string()
+            } else {
+                format!("{prefix}/{}", i["path"].as_str().expect("path"))
+            };
+            i["path"] = Value::String(full);
+            inputs.push(i);
+        }
+    }
+    let outside = captures[0]["split"]["outside"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let rows = manifest(&corpus);
     assert_eq!(rows.len(), 18);
     for (path, bytes, sha, kind) in rows {
@@ -83,16 +112,13 @@ fn corpus_inventory_matches_manifest() {
             "{path}: every input ends in a final status"
         );
     }
-    // Files that are not evidence (README, MANIFEST, FACTS) are listed too, as ignored.
+    // Files that belong to no capture (README, MANIFEST, FACTS) are listed as outside them.
     for doc in ["README.md", "MANIFEST.tsv", "FACTS.json"] {
-        let input = inputs
-            .iter()
-            .find(|i| i["path"] == doc)
-            .expect("doc listed");
-        assert_eq!(input["status"], "ignored");
-        assert_eq!(input["kind"], "other");
+        assert!(
+            outside.iter().any(|o| o == doc),
+            "{doc} accounted for: {outside:?}"
+        );
     }
-    assert_eq!(capture["input_summary"]["total"], inputs.len());
 }
 
 #[test]

@@ -136,7 +136,7 @@ fn a_users_software_key_is_not_the_machine_software_hive() {
     assert_eq!(machine_input.hive, Some(HiveKind::Software));
     assert_eq!(
         machine_input.hive_signal.as_deref(),
-        Some(r"SOFTWARE: Microsoft\Windows NT\CurrentVersion holds ProductName and CurrentBuild")
+        Some(r"SOFTWARE: Microsoft\Windows NT\CurrentVersion holds ProductName or CurrentBuild")
     );
 }
 

@@ -62,7 +62,7 @@ pub fn is_zip_name(p: &Path) -> bool {
 
 /// A folder is a capture when it has a layout marker, an MSRD-Collect name, evidence files of its
 /// own, or no subfolders at all (an empty or unreadable folder is reported, not skipped).
-fn is_capture_dir(p: &Path) -> bool {
+pub fn is_capture_dir(p: &Path) -> bool {
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
@@ -124,4 +124,29 @@ fn holds_evidence(p: &Path) -> bool {
 /// Sort capture paths the way output lines are sorted (by the path as text).
 pub fn sort_paths(paths: &mut [PathBuf]) {
     paths.sort_by(|a, b| a.to_string_lossy().cmp(&b.to_string_lossy()));
+}
+
+/// Files below `root` that are in none of `captures` (paths relative to `root`, `/`-separated,
+/// sorted), so a split still accounts for every file. Symbolic links are listed, not followed.
+pub fn files_outside(root: &Path, captures: &[PathBuf]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if captures.iter().any(|c| p.starts_with(c)) {
+                continue;
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(root) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
 }

@@ -151,7 +151,7 @@ pub fn hive_role(bytes: &[u8]) -> Sniffed {
 
 const USER_SOFTWARE: &str =
     "root looks like a user's Software key (Microsoft\\Windows NT\\CurrentVersion \
-     without ProductName and CurrentBuild): not the machine SOFTWARE hive";
+     without ProductName or CurrentBuild): not the machine SOFTWARE hive";
 
 /// What the root key of a hive holds, as far as role decisions need it.
 #[derive(Debug, Default)]
@@ -160,7 +160,7 @@ struct RootFacts {
     children: Vec<String>,
     /// `Microsoft\Windows NT\CurrentVersion` exists below the root.
     current_version: bool,
-    /// ... and holds `ProductName` and `CurrentBuild` (or `CurrentBuildNumber`), as the machine
+    /// ... and holds `ProductName` or `CurrentBuild` (`CurrentBuildNumber`), as the machine
     /// SOFTWARE hive's does and a user's `Software` key's does not.
     os_identity: bool,
 }
@@ -196,7 +196,7 @@ fn root_facts(bytes: &[u8]) -> Option<RootFacts> {
             facts.current_version = true;
             let has = |name: &str| cv.value(name).is_some_and(|v| v.is_ok());
             facts.os_identity =
-                has("ProductName") && (has("CurrentBuild") || has("CurrentBuildNumber"));
+                has("ProductName") || has("CurrentBuild") || has("CurrentBuildNumber");
         }
         Some(facts)
     })
@@ -212,7 +212,7 @@ fn role_from_content(r: &RootFacts) -> Option<(HiveKind, String)> {
     } else if r.os_identity && !r.has("environment") {
         found(
             HiveKind::Software,
-            "Microsoft\\Windows NT\\CurrentVersion holds ProductName and CurrentBuild",
+            "Microsoft\\Windows NT\\CurrentVersion holds ProductName or CurrentBuild",
         )
     } else if r.has("policy") && r.has("rxact") {
         found(HiveKind::Security, "root holds Policy and RXACT")

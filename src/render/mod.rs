@@ -26,9 +26,17 @@ pub fn split_text(split: &crate::report::Split) -> String {
         }
         crate::report::SplitBy::Archive => "each an archive inside it, opened in place",
     };
-    format!(
+    let mut s = format!(
         "one of {} captures found in {} ({by})",
         split.captures,
         split.from.display()
-    )
+    );
+    if !split.outside.is_empty() {
+        s.push_str(&format!(
+            "; {} file(s) there belong to no capture: {}",
+            split.outside.len(),
+            split.outside.join(", ")
+        ));
+    }
+    s
 }

@@ -80,6 +80,10 @@ pub struct Split {
     pub by: SplitBy,
     /// How many captures the path held.
     pub captures: usize,
+    /// Files of the path given that belong to none of its captures (paths relative to it), so
+    /// every file is still accounted for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside: Vec<String>,
 }
 
 /// What told a path's captures apart.
