@@ -110,23 +110,6 @@ pub enum TableError {
     },
 }
 
-impl TableError {
-    /// The line the problem is on (0 for whole-table problems).
-    pub fn line(&self) -> usize {
-        match self {
-            TableError::NoHeader { .. } | TableError::Table { .. } => 0,
-            TableError::UnknownColumn { line, .. }
-            | TableError::MissingColumn { line, .. }
-            | TableError::RepeatedColumn { line, .. }
-            | TableError::ColumnOrder { line, .. }
-            | TableError::ColumnCount { line, .. }
-            | TableError::Value { line, .. }
-            | TableError::Duplicate { line, .. }
-            | TableError::Row { line, .. } => *line,
-        }
-    }
-}
-
 /// One data row: its line and its cells, read by column name.
 #[derive(Debug, Clone)]
 pub struct Row<'a> {
