@@ -310,9 +310,11 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         &evidence.events,
         host.identity.computer_name.value().map(String::as_str),
     );
-    let timeline = timeline::build(
+    let names = host.identity.own_names();
+    let timeline = timeline::build_with_names(
         &evidence.events,
-        host.identity.name().map(|(name, _)| name),
+        names.first().copied(),
+        names.get(1..).unwrap_or_default(),
         &opts.timeline,
     );
     let diagnosis = diagnose::diagnose(&diagnose::Model {
@@ -550,9 +552,11 @@ pub fn timeline(path: &Path, opts: &Options) -> Result<TimelineOutcome, Failure>
             &evidence.events,
             host.computer_name.value().map(String::as_str),
         );
-        let timeline = timeline::build(
+        let names = host.own_names();
+        let timeline = timeline::build_with_names(
             &evidence.events,
-            host.name().map(|(name, _)| name),
+            names.first().copied(),
+            names.get(1..).unwrap_or_default(),
             &opts.timeline,
         );
         Ok(TimelineOutcome::new(

@@ -499,8 +499,20 @@ fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
 /// `host_computer` is the capture's computer name (from the registry); events whose `Computer`
 /// has another short name are flagged. Never panics on event content; never prints.
 pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptions) -> Timeline {
+    build_with_names(events, host_computer, &[], opts)
+}
+
+/// [`build`] for a host that went by other names too (renamed: its earlier or later names in
+/// the event records), whose events are not flagged as another computer's.
+pub fn build_with_names(
+    events: &[Event],
+    host_computer: Option<&str>,
+    other_names: &[&str],
+    opts: &TimelineOptions,
+) -> Timeline {
     let mut notes = Vec::new();
     let host_short = host_computer.map(short_host).filter(|h| !h.is_empty());
+    let also: Vec<String> = other_names.iter().map(|n| short_host(n)).collect();
     if host_short.is_none() {
         notes.push(Problem::info(
             ProblemCode::HostUnknown,
@@ -514,7 +526,7 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
         computers,
         files,
         no_session_id,
-    } = correlate(&order, host_short.as_deref());
+    } = correlate(&order, host_short.as_deref(), &also);
     if no_session_id > 0 {
         notes.push(Problem::warning(
             ProblemCode::NoSessionId,
@@ -644,7 +656,11 @@ struct Correlated<'e> {
 
 /// Each event with its role, session, user, address and decoded reason (from `roles.tsv`), and
 /// whether it names another computer than the capture host (`host_short`).
-fn correlate<'e>(order: &[(usize, &'e Event)], host_short: Option<&str>) -> Correlated<'e> {
+fn correlate<'e>(
+    order: &[(usize, &'e Event)],
+    host_short: Option<&str>,
+    also: &[String],
+) -> Correlated<'e> {
     let roles = roles::roles();
     let mut out = Correlated {
         events: Vec::with_capacity(order.len()),
@@ -666,7 +682,7 @@ fn correlate<'e>(order: &[(usize, &'e Event)], host_short: Option<&str>) -> Corr
         let address = def.and_then(|d| d.address.as_ref()).and_then(|f| f.get(e));
         let reason = def.map(|d| decode_reason(d, e)).unwrap_or_default();
         let foreign = match (host_short, &e.computer) {
-            (Some(h), Some(c)) => !is_host(c, h),
+            (Some(h), Some(c)) => !is_host(c, h) && !also.iter().any(|a| is_host(c, a)),
             _ => false,
         };
         *out.computers
