@@ -63,6 +63,11 @@ pub enum InputKind {
 }
 
 impl InputKind {
+    /// Evidence rdsdiag reads: registry evidence and event logs.
+    pub fn is_evidence(self) -> bool {
+        self.is_registry() || self == InputKind::Evtx
+    }
+
     /// Registry evidence: hives, their transaction logs and registry text exports.
     pub fn is_registry(self) -> bool {
         matches!(

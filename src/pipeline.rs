@@ -292,7 +292,7 @@ pub fn analyze_path(path: &Path, opts: &Options) -> Vec<CaptureReport> {
 }
 
 fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureReport {
-    if !evidence.capture.inputs.iter().any(|i| is_evidence(i.kind)) {
+    if !evidence.capture.inputs.iter().any(|i| i.kind.is_evidence()) {
         let mut failed = CaptureReport::failed(
             path.to_path_buf(),
             format!(
@@ -408,17 +408,6 @@ fn other_computers(host: &HostIdentity, evidence: &Evidence) -> Vec<OtherCompute
         });
     }
     out
-}
-
-fn is_evidence(kind: InputKind) -> bool {
-    matches!(
-        kind,
-        InputKind::Hive
-            | InputKind::HiveLog
-            | InputKind::Evtx
-            | InputKind::RegExport
-            | InputKind::RegQuery
-    )
 }
 
 /// The captures a path holds: the path itself; or, for a folder with no evidence of its own

@@ -307,16 +307,7 @@ fn hash_and_sniff(
             sniffed = sniff::hive_role(&whole);
         }
     } else {
-        // 64 KiB: below the allocator's mmap threshold, so no page faults per file.
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            let k = reader.read(&mut buf)?;
-            if k == 0 {
-                break;
-            }
-            hasher.update(&buf[..k]);
-            total += k as u64;
-        }
+        total += hash_into(&mut reader, &mut hasher)?;
     }
     input.kind = sniffed.kind;
     input.hive = sniffed.hive;
@@ -398,16 +389,23 @@ fn is_log_name(path: &str) -> bool {
 /// SHA-256 of everything `reader` yields, as lower-case hex (the form of [`Input::sha256`]).
 pub fn sha256_of(mut reader: impl Read) -> io::Result<String> {
     let mut hasher = Sha256::new();
+    hash_into(&mut reader, &mut hasher)?;
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Feed everything `reader` yields to `hasher`; the number of bytes.
+fn hash_into(reader: &mut impl Read, hasher: &mut Sha256) -> io::Result<u64> {
     // 64 KiB: below the allocator's mmap threshold, so no page faults per file.
     let mut buf = vec![0u8; 64 << 10];
+    let mut total = 0u64;
     loop {
         let k = reader.read(&mut buf)?;
         if k == 0 {
-            break;
+            return Ok(total);
         }
         hasher.update(&buf[..k]);
+        total += k as u64;
     }
-    Ok(hex(&hasher.finalize()))
 }
 
 /// SHA-256 of `bytes`, as lower-case hex.
@@ -563,7 +561,7 @@ pub fn split_archives(capture: &Capture) -> Option<Vec<Capture>> {
         capture
             .inputs
             .iter()
-            .any(|i| i.path.starts_with(&prefix) && is_evidence_kind(i.kind))
+            .any(|i| i.path.starts_with(&prefix) && i.kind.is_evidence())
     };
     let only_archives = top.iter().all(|i| {
         i.kind == InputKind::Archive && i.status == InputStatus::Parsed && holds_evidence(i)
@@ -594,17 +592,6 @@ pub fn split_archives(capture: &Capture) -> Option<Vec<Capture>> {
                 }
             })
             .collect(),
-    )
-}
-
-fn is_evidence_kind(kind: InputKind) -> bool {
-    matches!(
-        kind,
-        InputKind::Hive
-            | InputKind::HiveLog
-            | InputKind::Evtx
-            | InputKind::RegExport
-            | InputKind::RegQuery
     )
 }
 
