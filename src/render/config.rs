@@ -152,34 +152,25 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
 
     if opts.evidence {
         let mut ev = String::new();
+        let line = |ev: &mut String, label: &str, p: &crate::registry::RegProvenance| {
+            let _ = writeln!(
+                ev,
+                "  {label}: {} [{}] {}{}{} ({})",
+                clean(&p.file),
+                p.hive,
+                clean(&p.key),
+                if p.value.is_empty() { "" } else { "\\" },
+                clean(&p.value),
+                p.value_type
+            );
+        };
         for s in settings.iter() {
             for p in &s.provenance {
-                let _ = writeln!(
-                    ev,
-                    "  {}: {} [{}] {}{}{} ({})",
-                    s.name,
-                    clean(&p.file),
-                    p.hive,
-                    clean(&p.key),
-                    if p.value.is_empty() { "" } else { "\\" },
-                    clean(&p.value),
-                    p.value_type
-                );
+                line(&mut ev, &s.name, p);
             }
             for sh in &s.shadowed {
                 for p in &sh.provenance {
-                    let _ = writeln!(
-                        ev,
-                        "  {} (shadowed {}): {} [{}] {}{}{} ({})",
-                        s.name,
-                        sh.source,
-                        clean(&p.file),
-                        p.hive,
-                        clean(&p.key),
-                        if p.value.is_empty() { "" } else { "\\" },
-                        clean(&p.value),
-                        p.value_type
-                    );
+                    line(&mut ev, &format!("{} (shadowed {})", s.name, sh.source), p);
                 }
             }
         }
