@@ -102,6 +102,9 @@ pub struct LogName {
     pub last_seen: jiff::Timestamp,
     /// How this name relates to the host.
     pub relation: NameRelation,
+    /// The event-log files whose records carry it.
+    #[serde(skip)]
+    pub files: std::collections::BTreeSet<String>,
 }
 
 /// How a name in the event records relates to the capture's host.
@@ -110,12 +113,10 @@ pub struct LogName {
 pub enum NameRelation {
     /// The host's name (the SYSTEM hive's, else the most frequent).
     Host,
-    /// Used only before the host's name appears: the machine was renamed (records of one
-    /// machine never carry two names at once).
+    /// Used only before the host's name appears, in the same log files as the host's name: the
+    /// machine was renamed (a log of one machine never carries two names at once).
     EarlierName,
-    /// Used only after the host's name stops appearing: renamed since.
-    LaterName,
-    /// Used while the host's name was in use too: another computer.
+    /// Anything else: another computer.
     OtherComputer,
 }
 
@@ -162,7 +163,11 @@ pub fn names_in_logs(
             first_seen: e.time,
             last_seen: e.time,
             relation: NameRelation::OtherComputer,
+            files: Default::default(),
         });
+        if !entry.files.contains(e.file.as_ref()) {
+            entry.files.insert(e.file.to_string());
+        }
         entry.events += 1;
         entry.first_seen = entry.first_seen.min(e.time);
         entry.last_seen = entry.last_seen.max(e.time);
@@ -177,19 +182,19 @@ pub fn names_in_logs(
     names
 }
 
-/// Set each name's relation to the host: the host's own name; names used only before or only
-/// after it (a rename, when no two of them overlap in time either); the rest other computers.
+/// Set each name's relation to the host: the host's own name; names used only before it, in the
+/// same log files, whose periods do not overlap each other (a rename); the rest other computers.
 fn classify(names: &mut [LogName], host: Option<String>) {
     let host = host.or_else(|| names.first().map(|n| n.name.clone()));
     let Some(host) = host else { return };
-    let Some(own) = names
+    let Some((own_first, own_files)) = names
         .iter()
         .find(|n| n.name == host)
-        .map(|n| (n.first_seen, n.last_seen))
+        .map(|n| (n.first_seen, n.files.clone()))
     else {
         return;
     };
-    let mut taken: Vec<(jiff::Timestamp, jiff::Timestamp)> = vec![own];
+    let mut taken: Vec<(jiff::Timestamp, jiff::Timestamp)> = Vec::new();
     for n in names.iter_mut() {
         if n.name == host {
             n.relation = NameRelation::Host;
@@ -198,16 +203,13 @@ fn classify(names: &mut [LogName], host: Option<String>) {
         let overlaps = taken
             .iter()
             .any(|(f, l)| n.first_seen <= *l && *f <= n.last_seen);
-        n.relation = if overlaps {
-            NameRelation::OtherComputer
-        } else if n.last_seen < own.0 {
+        let same_logs = n.files.iter().any(|f| own_files.contains(f));
+        n.relation = if !overlaps && same_logs && n.last_seen < own_first {
+            taken.push((n.first_seen, n.last_seen));
             NameRelation::EarlierName
         } else {
-            NameRelation::LaterName
+            NameRelation::OtherComputer
         };
-        if n.relation != NameRelation::OtherComputer {
-            taken.push((n.first_seen, n.last_seen));
-        }
     }
 }
 
@@ -269,19 +271,14 @@ impl HostIdentity {
         })
     }
 
-    /// Every name the host went by: its own and its earlier and later names (for telling its
-    /// events from other computers').
+    /// Every name the host went by: its own and its earlier names (for telling its events from
+    /// other computers').
     pub fn own_names(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.name().map(|(n, _)| n).into_iter().collect();
         v.extend(
             self.names_in_logs
                 .iter()
-                .filter(|n| {
-                    matches!(
-                        n.relation,
-                        NameRelation::EarlierName | NameRelation::LaterName
-                    )
-                })
+                .filter(|n| n.relation == NameRelation::EarlierName)
                 .map(|n| n.name.as_str()),
         );
         v

@@ -189,7 +189,6 @@ pub fn names_in_logs(h: &HostIdentity) -> Option<String> {
                 let relation = match n.relation {
                     NameRelation::Host => "this host",
                     NameRelation::EarlierName => "earlier name",
-                    NameRelation::LaterName => "later name",
                     NameRelation::OtherComputer => "another computer",
                 };
                 format!(

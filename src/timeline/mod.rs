@@ -502,8 +502,8 @@ pub fn build(events: &[Event], host_computer: Option<&str>, opts: &TimelineOptio
     build_with_names(events, host_computer, &[], opts)
 }
 
-/// [`build`] for a host that went by other names too (renamed: its earlier or later names in
-/// the event records), whose events are not flagged as another computer's.
+/// [`build`] for a host that went by other names too (renamed: its earlier names in the event
+/// records), whose events are not flagged as another computer's.
 pub fn build_with_names(
     events: &[Event],
     host_computer: Option<&str>,
