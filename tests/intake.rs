@@ -532,3 +532,39 @@ fn the_archive_limits_apply_at_every_level() {
         "nothing of the refused archive was read"
     );
 }
+
+#[test]
+fn corpus_citadel_dc01_is_named_from_its_logs_with_both_earlier_names() {
+    let Some(root) = rdsdiag_testsupport::corpus::path("captures/CITADEL-DC01") else {
+        return;
+    };
+    let report = analyze_capture(&root, &Options::default());
+    let host = &report.host.as_ref().expect("host").identity;
+    assert_eq!(
+        host.name(),
+        Some(("CITADEL-DC01", rdsdiag::host::NameSource::EventLogs))
+    );
+    let names: Vec<(&str, NameRelation)> = host
+        .names_in_logs
+        .iter()
+        .map(|n| (n.name.as_str(), n.relation))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("CITADEL-DC01", NameRelation::Host),
+            ("WIN-E0PO207ERMD", NameRelation::EarlierName),
+            ("WIN-HRJHA99CCDO", NameRelation::EarlierName),
+        ]
+    );
+    assert!(report.mixed.is_empty(), "a renamed machine is not mixed");
+    assert_eq!(
+        report
+            .timeline
+            .as_ref()
+            .expect("timeline")
+            .summary
+            .foreign_computer_events,
+        0
+    );
+}
