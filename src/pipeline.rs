@@ -275,20 +275,103 @@ pub fn analyze_path(path: &Path, opts: &Options) -> Vec<CaptureReport> {
     };
     parts
         .into_par_iter()
-        .map(|(c, split)| {
+        .flat_map_iter(|(c, split)| {
             let p = c.path.clone();
-            let mut report = isolated(&p, || {
-                Ok(analyze_evidence(
-                    &p,
-                    read_acquired(c, opts, Readers::ALL),
-                    opts,
-                ))
+            isolated(&p, || {
+                let evidence = read_acquired(c, opts, Readers::ALL);
+                Ok(match split_by_logs(evidence) {
+                    Ok(parts) => {
+                        let n = parts.len();
+                        parts
+                            .into_iter()
+                            .map(|(e, outside)| {
+                                let p = e.capture.path.clone();
+                                let mut r = analyze_evidence(&p, e, opts);
+                                r.split = Some(Split {
+                                    from: path.to_path_buf(),
+                                    by: SplitBy::EventComputer,
+                                    captures: n,
+                                    outside: outside.clone(),
+                                });
+                                r
+                            })
+                            .collect()
+                    }
+                    Err(evidence) => {
+                        let mut r = analyze_evidence(&p, evidence, opts);
+                        r.split = split;
+                        vec![r]
+                    }
+                })
             })
-            .unwrap_or_else(|f| CaptureReport::failed(f.path, f.reason));
-            report.split = split;
-            report
+            .unwrap_or_else(|f| vec![CaptureReport::failed(f.path, f.reason)])
         })
         .collect()
+}
+
+/// Loose event logs of several computers (no registry evidence to tie them together), each
+/// file's records naming one computer: one capture per computer, named `<path> (<COMPUTER>)`,
+/// with the files whose records name none listed as outside them all. `Err` gives the evidence
+/// back when there is no such safe split.
+#[allow(clippy::type_complexity)]
+fn split_by_logs(evidence: Evidence) -> Result<Vec<(Evidence, Vec<String>)>, Evidence> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let inputs = &evidence.capture.inputs;
+    if inputs.iter().any(|i| i.kind.is_registry()) {
+        return Err(evidence);
+    }
+    let mut names_of: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for e in &evidence.events {
+        if let Some(c) = e.computer.as_deref().filter(|c| !c.trim().is_empty()) {
+            names_of
+                .entry(&e.file)
+                .or_default()
+                .insert(host::netbios(c));
+        }
+    }
+    let mut machines: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for (file, names) in &names_of {
+        if names.len() != 1 {
+            return Err(evidence);
+        }
+        let name = names.iter().next().cloned().unwrap_or_default();
+        machines.entry(name).or_default().insert(file);
+    }
+    if machines.len() < 2 {
+        return Err(evidence);
+    }
+    let outside: Vec<String> = inputs
+        .iter()
+        .filter(|i| !names_of.contains_key(i.path.as_str()))
+        .map(|i| i.path.clone())
+        .collect();
+    let parts = machines
+        .iter()
+        .map(|(name, files)| {
+            let capture = Capture {
+                path: PathBuf::from(format!("{} ({name})", evidence.capture.path.display())),
+                layout: evidence.capture.layout.clone(),
+                inputs: inputs
+                    .iter()
+                    .filter(|i| files.contains(i.path.as_str()))
+                    .cloned()
+                    .collect(),
+            };
+            let events = evidence
+                .events
+                .iter()
+                .filter(|e| files.contains(e.file.as_ref()))
+                .cloned()
+                .collect();
+            let part = Evidence {
+                capture,
+                registry: RegistryView::load(&[]).view,
+                events,
+            };
+            (part, outside.clone())
+        })
+        .collect();
+    Ok(parts)
 }
 
 fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureReport {

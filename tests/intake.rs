@@ -568,3 +568,58 @@ fn corpus_citadel_dc01_is_named_from_its_logs_with_both_earlier_names() {
         0
     );
 }
+
+#[test]
+fn loose_event_logs_of_two_computers_are_one_capture_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let loose = dir.path().join("logs");
+    std::fs::create_dir(&loose).expect("mkdir");
+    for (file, computer, n) in [
+        ("a.evtx", "RDSH01", 2),
+        ("b.evtx", "rdsh02.contoso.local", 3),
+    ] {
+        let events: Vec<_> = (0..n)
+            .map(|i| {
+                lsm_session(
+                    21,
+                    &format!("2024-03-02T0{i}:00:00Z"),
+                    2,
+                    "alice",
+                    "10.0.0.5",
+                )
+                .computer(computer)
+            })
+            .collect();
+        let log = rdsdiag_testsupport::evtx::EvtxBuilder::new()
+            .events(events)
+            .build();
+        std::fs::write(loose.join(file), log).expect("write");
+    }
+    std::fs::write(loose.join("notes.txt"), "by hand").expect("write");
+    let l = loose.display().to_string();
+    let (_, json, err) = rdsdiag(&["analyze", "--format", "json", &l]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let caps = v["captures"].as_array().expect("captures");
+    let seen: Vec<(&str, u64)> = caps
+        .iter()
+        .map(|c| {
+            (
+                c["path"].as_str().expect("path"),
+                c["timeline"]["summary"]["events"].as_u64().expect("events"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (format!("{l} (RDSH01)").as_str(), 2),
+            (format!("{l} (RDSH02)").as_str(), 3)
+        ],
+        "{err}"
+    );
+    for c in caps {
+        assert_eq!(c["split"]["by"], "event_computer");
+        assert_eq!(c["split"]["outside"], serde_json::json!(["notes.txt"]));
+        assert!(c.get("mixed").is_none());
+    }
+}

@@ -25,6 +25,9 @@ pub fn split_text(split: &crate::report::Split) -> String {
             "each a collector tree, a folder of one machine's files or a zip"
         }
         crate::report::SplitBy::Archive => "each an archive inside it, opened in place",
+        crate::report::SplitBy::EventComputer => {
+            "each the event logs whose records name one computer"
+        }
     };
     let mut s = format!(
         "one of {} captures found in {} ({by})",

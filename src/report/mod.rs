@@ -95,6 +95,9 @@ pub enum SplitBy {
     CollectorRoot,
     /// Each is an archive inside the path given (a zip of per-machine zips).
     Archive,
+    /// Loose event logs of several computers: each capture is the logs whose records name one
+    /// computer.
+    EventComputer,
 }
 
 /// A computer other than the host whose evidence is in the capture, with no safe way to split
