@@ -3,6 +3,7 @@
 //! rendering), normalises them into [`Event`]s, and keeps an [`Integrity`] account of everything
 //! that could not be read or trusted. See `docs/eventlog.md`.
 
+mod binxml;
 mod decode;
 mod fields;
 mod hashing;

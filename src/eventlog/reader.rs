@@ -10,6 +10,7 @@ use evtx::{
     EvtxChunkData, EvtxChunkHeader, EvtxFileHeader, EvtxRecord, HeaderFlags, ParserSettings,
 };
 
+use super::binxml::le_u32;
 use super::normalize::{event_from_json, normalize_event_id, system_fields};
 use super::system::{raw_text_string, FxMap, RawText, TemplateCache};
 use super::{ChunkProblem, ChunkProblemKind, Event, EventFilter, EventLogError, EvtxReport};
@@ -19,6 +20,8 @@ const HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: u64 = 65536;
 const CHUNK_HEADER_SIZE: usize = 512;
 const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
+/// An event record's signature (`**\0\0`).
+const RECORD_MAGIC: [u8; 4] = *b"**\0\0";
 
 /// Where a chunk's bytes came from.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -112,12 +115,6 @@ struct Prescan {
     decoded: u64,
     /// BinXML offsets (in the chunk) of the records to keep, ascending.
     relevant: Vec<u64>,
-}
-
-fn le_u32_at(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        data.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
 }
 
 /// An error with its causes, `message | cause | cause` (as evtx_dump prints them).
@@ -663,8 +660,8 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
 
     /// The channel of the record at the start of the chunk, from its raw values.
     fn first_channel_raw(&mut self, data: &[u8]) -> Option<Option<String>> {
-        let size = le_u32_at(data, CHUNK_HEADER_SIZE + 4)? as usize;
-        if data.get(CHUNK_HEADER_SIZE..CHUNK_HEADER_SIZE + 4)? != [0x2a, 0x2a, 0, 0] || size < 28 {
+        let size = le_u32(data, CHUNK_HEADER_SIZE + 4)? as usize;
+        if data.get(CHUNK_HEADER_SIZE..CHUNK_HEADER_SIZE + 4)? != RECORD_MAGIC || size < 28 {
             return None;
         }
         let q = self
@@ -724,10 +721,10 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         let mut pre = Prescan::default();
         let mut channels: Vec<(u32, u64)> = Vec::new();
         while off + 24 <= live_end {
-            if data[off..off + 4] != [0x2a, 0x2a, 0, 0] {
+            if data[off..off + 4] != RECORD_MAGIC {
                 return None;
             }
-            let size = le_u32_at(data, off + 4)? as usize;
+            let size = le_u32(data, off + 4)? as usize;
             let id = u64::from_le_bytes(data.get(off + 8..off + 16)?.try_into().ok()?);
             if size < 28
                 || off + size > live_end
