@@ -561,9 +561,19 @@ fn read_input_hashes_the_whole_file_once() {
     let mut wrapped = clean.clone();
     w::rotate_chunks(&mut wrapped, 1);
     let cases: Vec<(&str, Vec<u8>, Deadline, InputStatus)> = vec![
-        ("clean", clean.clone(), Deadline::none(), InputStatus::Parsed),
+        (
+            "clean",
+            clean.clone(),
+            Deadline::none(),
+            InputStatus::Parsed,
+        ),
         ("damaged", damaged, Deadline::none(), InputStatus::Partial),
-        ("truncated", truncated, Deadline::none(), InputStatus::Partial),
+        (
+            "truncated",
+            truncated,
+            Deadline::none(),
+            InputStatus::Partial,
+        ),
         ("wrapped", wrapped, Deadline::none(), InputStatus::Parsed),
         (
             "time-limited",

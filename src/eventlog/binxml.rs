@@ -173,8 +173,7 @@ pub(crate) trait TemplateVisitor {
     /// An element opened (its name is now the last of the path).
     fn opened(&mut self) {}
     /// A value in the content of the element at the end of `path`, or in its attribute `attr`.
-    fn value(&mut self, path: &[String], attr: Option<&str>, value: TemplateValue)
-        -> Option<Step>;
+    fn value(&mut self, path: &[String], attr: Option<&str>, value: TemplateValue) -> Option<Step>;
     /// The element `name` closed; `parent` is the path around it.
     fn closed(&mut self, parent: &[String], name: &str) -> Option<Step>;
 }
@@ -380,8 +379,11 @@ mod tests {
             attr: Option<&str>,
             value: TemplateValue,
         ) -> Option<Step> {
-            self.0
-                .push(format!("{}@{}={value:?}", path.join("/"), attr.unwrap_or("")));
+            self.0.push(format!(
+                "{}@{}={value:?}",
+                path.join("/"),
+                attr.unwrap_or("")
+            ));
             Some(Step::Go)
         }
         fn closed(&mut self, parent: &[String], name: &str) -> Option<Step> {
@@ -428,11 +430,7 @@ mod tests {
         assert_eq!(walk_template(&t, 0, &[], &mut log), Some(Walked::Ended));
         assert_eq!(
             log.0,
-            [
-                "E@A=Sub { index: 0, ty: 6 }",
-                "E@=Text(\"x\")",
-                "close /E"
-            ]
+            ["E@A=Sub { index: 0, ty: 6 }", "E@=Text(\"x\")", "close /E"]
         );
     }
 

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::binxml::{
-    value_type, walk_template, TemplateValue, TemplateVisitor, Value, Step, Walked,
+    value_type, walk_template, Step, TemplateValue, TemplateVisitor, Value, Walked,
 };
 use super::fields::Fields;
 use super::system::{FxMap, Slot};
@@ -168,8 +168,7 @@ impl TemplateVisitor for BindingScan {
 
     fn closed(&mut self, parent: &[String], name: &str) -> Option<Step> {
         let e = self.elems.pop()?;
-        if name != "Data" || parent.len() != 2 || parent[0] != "Event" || parent[1] != "EventData"
-        {
+        if name != "Data" || parent.len() != 2 || parent[0] != "Event" || parent[1] != "EventData" {
             return Some(Step::Go);
         }
         let key = match e.data_name {

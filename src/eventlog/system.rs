@@ -256,7 +256,11 @@ impl TemplateVisitor for SystemScan {
     }
 
     fn closed(&mut self, _parent: &[String], name: &str) -> Option<Step> {
-        Some(if name == "System" { Step::Done } else { Step::Go })
+        Some(if name == "System" {
+            Step::Done
+        } else {
+            Step::Go
+        })
     }
 }
 
