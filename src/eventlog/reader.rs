@@ -13,7 +13,7 @@ use evtx::{
 
 use super::binxml::le_u32;
 use super::decode::Decoded;
-use super::normalize::{event_from_json, normalize_event_id, system_fields};
+use super::normalize::{event_from_json, normalize_event_id, system_fields, RecordPlace};
 use super::system::{raw_text_string, FxMap, RawQuick, RawText, TemplateCache};
 use super::{ChunkProblem, ChunkProblemKind, Event, EventFilter, EventLogError, EvtxReport};
 use crate::evidence::{Deadline, Problem, ProblemCode};
@@ -537,12 +537,11 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             if count {
                 let number = at.number;
                 self.report.integrity.chunks_bad_magic += 1;
-                self.report.integrity.chunk_problems.push(ChunkProblem {
-                    chunk: number,
-                    offset: at.offset,
-                    kind: ChunkProblemKind::BadMagic,
-                    detail: format!("no chunk signature (starts {:02x?})", &buf[..8]),
-                });
+                self.chunk_problem(
+                    at,
+                    ChunkProblemKind::BadMagic,
+                    format!("no chunk signature (starts {:02x?})", &buf[..8]),
+                );
                 self.problem(
                     Problem::warning(
                         ProblemCode::EvtxChunkBadMagic,
@@ -564,12 +563,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 if at.first_visit {
                     let number = at.number;
                     self.report.integrity.chunks_unparsable += 1;
-                    self.report.integrity.chunk_problems.push(ChunkProblem {
-                        chunk: number,
-                        offset: at.offset,
-                        kind: ChunkProblemKind::Unparsable,
-                        detail: e.to_string(),
-                    });
+                    self.chunk_problem(at, ChunkProblemKind::Unparsable, e.to_string());
                     self.problem(
                         Problem::warning(
                             ProblemCode::EvtxChunkUnparsable,
@@ -620,13 +614,22 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             }
             return declared;
         };
-        i.chunk_problems.push(ChunkProblem {
+        self.chunk_problem(
+            at,
+            ChunkProblemKind::CutOff,
+            format!("only {len} of 65536 bytes present"),
+        );
+        declared
+    }
+
+    /// Note what is wrong with the chunk in the integrity account.
+    fn chunk_problem(&mut self, at: &ChunkAt, kind: ChunkProblemKind, detail: String) {
+        self.report.integrity.chunk_problems.push(ChunkProblem {
             chunk: at.number,
             offset: at.offset,
-            kind: ChunkProblemKind::CutOff,
-            detail: format!("only {len} of 65536 bytes present"),
+            kind,
+            detail,
         });
-        declared
     }
 
     fn bad_checksum(
@@ -637,12 +640,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         declared: u64,
     ) {
         let number = at.number;
-        self.report.integrity.chunk_problems.push(ChunkProblem {
-            chunk: number,
-            offset: at.offset,
-            kind,
-            detail: detail.clone(),
-        });
+        self.chunk_problem(at, kind, detail.clone());
         self.problem(
             Problem::warning(
                 ProblemCode::EvtxChunkBadChecksum,
@@ -718,12 +716,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         if at.first_visit {
             let i = &mut self.report.integrity;
             i.chunks_unparsable += 1;
-            i.chunk_problems.push(ChunkProblem {
-                chunk: number,
-                offset: at.offset,
-                kind: ChunkProblemKind::Unparsable,
-                detail: error.to_string(),
-            });
+            self.chunk_problem(at, ChunkProblemKind::Unparsable, error.to_string());
         }
         let tally = Tally {
             read,
@@ -1018,23 +1011,20 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 return true;
             }
         }
-        let record_id = rec.event_record_id;
-        let header_time = rec.timestamp;
-        let offset = at.offset + rec.binxml_offset.saturating_sub(RECORD_HEADER_SIZE as u64);
+        let place = RecordPlace {
+            record_id: rec.event_record_id,
+            header_time: rec.timestamp,
+            file: Arc::clone(&self.label),
+            chunk: at.number,
+            offset: at.offset + rec.binxml_offset.saturating_sub(RECORD_HEADER_SIZE as u64),
+            verified: at.verified,
+        };
         self.report.integrity.records_rendered += 1;
         let json = match rec.into_json_value() {
             Ok(j) => j.data,
             Err(_) => return false,
         };
-        let Some(event) = event_from_json(
-            &json,
-            record_id,
-            header_time,
-            &self.label,
-            at.number,
-            offset,
-            at.verified,
-        ) else {
+        let Some(event) = event_from_json(&json, place) else {
             return false;
         };
         if quick.is_none() && !decided {
