@@ -615,5 +615,13 @@ fn read_input_hashes_the_whole_file_once() {
             let i = reading.evtx.as_ref().unwrap();
             assert_eq!(i.chunks_not_read_time_limit, 3);
         }
+        // An input the inventory hashed already is not hashed again.
+        let hashed = Input {
+            sha256: expected.clone(),
+            ..input
+        };
+        let (_, again) = rdsdiag::eventlog::read_input(&hashed, &EventFilter::rds(), deadline);
+        assert_eq!(again.sha256, None, "{name}");
+        assert_eq!(again.status, Some(status), "{name}");
     }
 }

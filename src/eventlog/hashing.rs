@@ -18,7 +18,8 @@ pub(crate) struct HashingReader<R> {
     pos: Option<u64>,
     /// Bytes `0..hashed` have been fed to `hasher`.
     hashed: u64,
-    hasher: Sha256,
+    /// `None`: a plain pass-through (the input was hashed already).
+    hasher: Option<Sha256>,
 }
 
 impl<R: Read + Seek> HashingReader<R> {
@@ -27,7 +28,15 @@ impl<R: Read + Seek> HashingReader<R> {
             inner,
             pos: Some(0),
             hashed: 0,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
+        }
+    }
+
+    /// A wrapper that hashes nothing ([`Self::finish`] returns `None`).
+    pub fn pass_through(inner: R) -> Self {
+        HashingReader {
+            hasher: None,
+            ..HashingReader::new(inner)
         }
     }
 
@@ -35,17 +44,18 @@ impl<R: Read + Seek> HashingReader<R> {
     /// and return the file's SHA-256 in lower-case hex. `None` when the file cannot be read to
     /// its end.
     pub fn finish(mut self) -> Option<String> {
+        let mut hasher = self.hasher.take()?;
         self.inner.seek(SeekFrom::Start(self.hashed)).ok()?;
         let mut buf = vec![0u8; 64 << 10];
         loop {
             match self.inner.read(&mut buf) {
                 Ok(0) => break,
-                Ok(k) => self.hasher.update(&buf[..k]),
+                Ok(k) => hasher.update(&buf[..k]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return None,
             }
         }
-        Some(lower_hex(&self.hasher.finalize()))
+        Some(lower_hex(&hasher.finalize()))
     }
 }
 
@@ -58,12 +68,15 @@ impl<R: Read> Read for HashingReader<R> {
                 return Err(e);
             }
         };
+        let Some(hasher) = &mut self.hasher else {
+            return Ok(n);
+        };
         if let Some(pos) = self.pos {
             let end = pos + n as u64;
             if pos <= self.hashed && end > self.hashed {
                 // `hashed - pos < n`, so the index is in range.
                 let from = (self.hashed - pos) as usize;
-                self.hasher.update(&buf[from..n]);
+                hasher.update(&buf[from..n]);
                 self.hashed = end;
             }
             self.pos = Some(end);
@@ -123,6 +136,15 @@ mod tests {
         r.read_exact(&mut b).unwrap();
         assert_eq!(r.hashed, 1500);
         assert_eq!(r.finish().as_deref(), Some(sha(&data).as_str()));
+    }
+
+    #[test]
+    fn pass_through_hashes_nothing() {
+        let mut r = HashingReader::pass_through(Cursor::new(vec![1u8; 100]));
+        let mut b = [0u8; 100];
+        r.read_exact(&mut b).unwrap();
+        assert_eq!(b, [1u8; 100]);
+        assert_eq!(r.finish(), None);
     }
 
     #[test]

@@ -257,10 +257,11 @@ impl EvtxReport {
 /// Read an EVTX input of a capture with `filter`, stopping before the next chunk once
 /// `deadline` has passed (recorded as an `evtx-time-limit` problem; the input becomes `partial`).
 /// Returns the kept events and what was found about the input; the input itself is not touched.
-/// Files on disk are streamed; zip entries are read into memory first. The file is read once:
-/// its SHA-256 is computed from the bytes the reader reads (bytes it did not need, e.g. after
-/// the time limit, are hashed at the end) and returned in [`Reading::sha256`]; `None` when the
-/// file could not be read to its end.
+/// Files on disk are streamed; zip entries are read into memory first. Each file is read once:
+/// when the inventory has not hashed the input (`input.sha256` empty), its SHA-256 is computed
+/// from the bytes the reader reads (bytes it did not need, e.g. after the time limit, are hashed
+/// at the end) and returned in [`Reading::sha256`]; `None` when the input was hashed already or
+/// could not be read to its end.
 pub fn read_input(
     input: &Input,
     filter: &EventFilter,
@@ -268,7 +269,11 @@ pub fn read_input(
 ) -> (EvtxReport, Reading) {
     let label = input.path.clone();
     let read = |r: Box<dyn ReadSeek + '_>| {
-        let mut hashing = hashing::HashingReader::new(r);
+        let mut hashing = if input.sha256.is_empty() {
+            hashing::HashingReader::new(r)
+        } else {
+            hashing::HashingReader::pass_through(r)
+        };
         let result = reader::Reader::new(&mut hashing, &label, filter)
             .and_then(|r| r.with_deadline(deadline).run());
         let sha256 = match &result {

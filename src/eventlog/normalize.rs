@@ -255,6 +255,17 @@ pub(crate) fn event_from_json(json: &Value, place: RecordPlace) -> Option<Event>
 mod tests {
     use super::*;
 
+    fn place(record_id: u64, header_time: jiff::Timestamp) -> RecordPlace {
+        RecordPlace {
+            record_id,
+            header_time,
+            file: "f".into(),
+            chunk: 0,
+            offset: 4096,
+            verified: true,
+        }
+    }
+
     #[test]
     fn event_ids_normalise_per_reference() {
         assert_eq!(normalize_event_id(RCM_PROVIDER, 50282, None), (1130, None));
@@ -294,7 +305,7 @@ mod tests {
         assert_eq!(f["2"], "10.3.16.5");
         assert_eq!(f["Binary"], "00AB");
         let t = jiff::Timestamp::UNIX_EPOCH;
-        let e = event_from_json(&j, 7, t, "f", 0, 4096, true).unwrap();
+        let e = event_from_json(&j, place(7, t)).unwrap();
         assert_eq!(
             (e.event_id, e.qualifiers, e.level),
             (56, Some(49162), Some(2))
