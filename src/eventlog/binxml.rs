@@ -324,40 +324,38 @@ pub(crate) fn instance_at(data: &[u8], start: usize, len: usize) -> Option<Insta
 pub(crate) type Value<'a> = (u8, &'a [u8]);
 
 impl Instance {
-    /// The descriptor of value `i`: (size, type). The caller checks `i < n`.
-    fn descriptor(&self, data: &[u8], i: usize) -> Option<(usize, u8)> {
-        let d = self.desc + i * 4;
-        Some((usize::from(le_u16(data, d)?), *data.get(d + 2)?))
+    /// The descriptors (4 bytes each: size u16, type u8, unused u8); `instance_at` checked
+    /// that they lie inside the window.
+    fn descriptors<'a>(&self, data: &'a [u8]) -> Option<&'a [u8]> {
+        data.get(self.desc..self.values)
     }
 
-    /// Value `i` alone (walks the sizes before it; for the few `System` values).
+    /// Value `i` alone (adds up the sizes before it; for the few `System` values).
     pub fn value<'a>(&self, data: &'a [u8], i: usize) -> Option<Value<'a>> {
-        if i >= self.n {
-            return None;
-        }
-        let mut off = self.values;
-        for j in 0..i {
-            off = off.checked_add(self.descriptor(data, j)?.0)?;
-        }
-        let (size, ty) = self.descriptor(data, i)?;
-        let e = off.checked_add(size)?;
+        let descs = self.descriptors(data)?;
+        let d = descs.get(i.checked_mul(4)?..i * 4 + 4)?;
+        // Fewer than 16,384 values (they fit the window) of at most 65535 bytes: no overflow.
+        let off = descs[..i * 4].chunks_exact(4).fold(self.values, |o, d| {
+            o + usize::from(u16::from_le_bytes([d[0], d[1]]))
+        });
+        let e = off + usize::from(u16::from_le_bytes([d[0], d[1]]));
         if e > self.end {
             return None;
         }
-        Some((ty, data.get(off..e)?))
+        Some((d[2], data.get(off..e)?))
     }
 
     /// Every value, by index.
     pub fn values<'a>(&self, data: &'a [u8]) -> Option<Vec<Value<'a>>> {
+        let descs = self.descriptors(data)?;
         let mut out = Vec::with_capacity(self.n);
         let mut off = self.values;
-        for i in 0..self.n {
-            let (size, ty) = self.descriptor(data, i)?;
-            let e = off.checked_add(size)?;
+        for d in descs.chunks_exact(4) {
+            let e = off + usize::from(u16::from_le_bytes([d[0], d[1]]));
             if e > self.end {
                 return None;
             }
-            out.push((ty, data.get(off..e)?));
+            out.push((d[2], data.get(off..e)?));
             off = e;
         }
         Some(out)
@@ -432,6 +430,31 @@ mod tests {
             log.0,
             ["E@A=Sub { index: 0, ty: 6 }", "E@=Text(\"x\")", "close /E"]
         );
+    }
+
+    #[test]
+    fn instance_values_are_found_by_their_sizes() {
+        // A fragment header, an instance of the definition at 0x100 (stored elsewhere), two
+        // values: a UInt16 and a 4-byte string.
+        let mut r = vec![token::FRAGMENT_HEADER, 1, 1, 0, token::TEMPLATE_INSTANCE, 1];
+        r.extend_from_slice(&[0, 0, 0, 0]); // template id
+        r.extend_from_slice(&0x100u32.to_le_bytes());
+        r.extend_from_slice(&2u32.to_le_bytes());
+        r.extend_from_slice(&[2, 0, value_type::UINT16, 0, 4, 0, value_type::STRING, 0]);
+        r.extend_from_slice(&[7, 0, b'h', 0, b'i', 0]);
+        let i = instance_at(&r, 0, r.len()).expect("an instance");
+        assert_eq!((i.def, i.n), (0x100, 2));
+        assert_eq!(i.value(&r, 1), Some((value_type::STRING, &b"h\0i\0"[..])));
+        assert_eq!(i.value(&r, 2), None);
+        assert_eq!(i.values(&r).map(|v| v.len()), Some(2));
+        // A window that ends inside the last value.
+        let short = instance_at(&r, 0, r.len() - 1).expect("an instance");
+        assert_eq!(
+            short.value(&r, 0),
+            Some((value_type::UINT16, &[7u8, 0][..]))
+        );
+        assert_eq!(short.value(&r, 1), None);
+        assert_eq!(short.values(&r), None);
     }
 
     #[test]
