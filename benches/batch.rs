@@ -11,7 +11,7 @@
 //! Environment: RDSDIAG_BENCH_CAPTURES (default 500), RDSDIAG_BENCH_EVENTS (session events per
 //! LSM log in `all-relevant`, default 1200; `typical` scales its logs from it),
 //! RDSDIAG_BENCH_CORPUS (`typical` or `all-relevant`: run one), RDSDIAG_BENCH_DIR (keep the
-//! corpora there).
+//! corpora there), RDSDIAG_BENCH_BIN (time this rdsdiag binary instead of the one just built).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -264,7 +264,10 @@ fn run_corpus(
     captures: usize,
     events: usize,
 ) -> Option<(f64, f64, f64)> {
-    let bin = env!("CARGO_BIN_EXE_rdsdiag");
+    // RDSDIAG_BENCH_BIN times another build (e.g. the binary before a change) on the same corpora.
+    let bin = std::env::var("RDSDIAG_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_rdsdiag").to_string());
+    let bin = bin.as_str();
     let start = Instant::now();
     for i in 0..captures {
         machine(i, events, corpus)

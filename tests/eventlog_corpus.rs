@@ -381,3 +381,38 @@ fn direct_decoding_equals_crate_rendering() {
         }
     }
 }
+
+/// Every corpus log is hashed while it is read: the reader's SHA-256 equals FACTS.json's and an
+/// independent hash of the file (damaged and cut-off logs included).
+#[test]
+fn reader_hashes_equal_file_hashes() {
+    use rdsdiag::capture::{Input, InputSource};
+    use rdsdiag::evidence::{Deadline, InputKind, InputStatus};
+    use sha2::{Digest, Sha256};
+    let Some((root, files)) = evtx_files() else {
+        return;
+    };
+    for (rel, facts) in files {
+        let path = root.join(&rel);
+        let bytes = std::fs::read(&path).unwrap();
+        let input = Input {
+            path: rel.clone(),
+            kind: InputKind::Evtx,
+            hive: None,
+            bytes: bytes.len() as u64,
+            sha256: String::new(),
+            status: InputStatus::Pending,
+            problems: Vec::new(),
+            evtx: None,
+            source: InputSource::File(path),
+        };
+        let (_, reading) =
+            rdsdiag::eventlog::read_input(&input, &EventFilter::rds(), Deadline::none());
+        let expected: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(reading.sha256.as_deref(), Some(expected.as_str()), "{rel}");
+        assert_eq!(facts["sha256"].as_str(), Some(expected.as_str()), "{rel}");
+    }
+}

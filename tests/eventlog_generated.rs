@@ -540,3 +540,89 @@ mod damage {
         }
     }
 }
+
+/// The reader hashes the file as it reads it: its SHA-256 equals an independent hash of the
+/// whole file, whether the file is clean, damaged, cut off, wrapped, not EVTX, or read only
+/// partly because the time limit passed.
+#[test]
+fn read_input_hashes_the_whole_file_once() {
+    use rdsdiag::capture::{Input, InputSource};
+    use rdsdiag::evidence::{Deadline, InputKind, InputStatus};
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let clean = EvtxBuilder::new()
+        .events(many(300))
+        .max_records_per_chunk(100)
+        .build();
+    let mut damaged = clean.clone();
+    w::corrupt_chunk_data_crc(&mut damaged, 1);
+    w::smash_chunk_magic(&mut damaged, 2);
+    let mut truncated = clean.clone();
+    w::truncate_last_chunk(&mut truncated, 3000);
+    let mut wrapped = clean.clone();
+    w::rotate_chunks(&mut wrapped, 1);
+    let cases: Vec<(&str, Vec<u8>, Deadline, InputStatus)> = vec![
+        (
+            "clean",
+            clean.clone(),
+            Deadline::none(),
+            InputStatus::Parsed,
+        ),
+        ("damaged", damaged, Deadline::none(), InputStatus::Partial),
+        (
+            "truncated",
+            truncated,
+            Deadline::none(),
+            InputStatus::Partial,
+        ),
+        ("wrapped", wrapped, Deadline::none(), InputStatus::Parsed),
+        (
+            "time-limited",
+            clean,
+            Deadline::after(std::time::Duration::ZERO),
+            InputStatus::Partial,
+        ),
+        (
+            "not-evtx",
+            b"not an event log".to_vec(),
+            Deadline::none(),
+            InputStatus::Rejected,
+        ),
+    ];
+    for (name, bytes, deadline, status) in cases {
+        let path = dir.path().join(format!("{name}.evtx"));
+        std::fs::write(&path, &bytes).unwrap();
+        let input = Input {
+            path: format!("Logs/{name}.evtx"),
+            kind: InputKind::Evtx,
+            hive: None,
+            bytes: bytes.len() as u64,
+            sha256: String::new(),
+            status: InputStatus::Pending,
+            problems: Vec::new(),
+            evtx: None,
+            source: InputSource::File(path),
+        };
+        let (report, reading) =
+            rdsdiag::eventlog::read_input(&input, &EventFilter::rds(), deadline);
+        assert_eq!(reading.status, Some(status), "{name}");
+        let expected: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(reading.sha256.as_deref(), Some(expected.as_str()), "{name}");
+        if name == "time-limited" {
+            assert!(report.events.is_empty());
+            let i = reading.evtx.as_ref().unwrap();
+            assert_eq!(i.chunks_not_read_time_limit, 3);
+        }
+        // An input the inventory hashed already is not hashed again.
+        let hashed = Input {
+            sha256: expected.clone(),
+            ..input
+        };
+        let (_, again) = rdsdiag::eventlog::read_input(&hashed, &EventFilter::rds(), deadline);
+        assert_eq!(again.sha256, None, "{name}");
+        assert_eq!(again.status, Some(status), "{name}");
+    }
+}

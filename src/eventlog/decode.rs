@@ -10,10 +10,11 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use super::binxml::{
+    value_type, walk_template, Step, TemplateValue, TemplateVisitor, Value, Walked,
+};
 use super::fields::Fields;
-use super::system::FxMap;
-
-use super::system::Slot;
+use super::system::{FxMap, Slot};
 
 /// What a template value becomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub(crate) enum Target {
     Computer,
     /// An `EventData`/`UserData` field.
     Field(Arc<str>),
-    /// A nested BinXML value (type 0x21) holding an instance whose elements sit under the
+    /// A nested BinXML value (`value_type::BINXML`) holding an instance whose elements sit under the
     /// given parent (see [`NestedAt`]).
     Nested(NestedAt),
 }
@@ -62,214 +63,148 @@ pub(crate) struct Binding {
     pub slot: Slot,
 }
 
-fn read_name(data: &[u8], offset: usize) -> Option<(String, usize)> {
-    let count = u16::from_le_bytes([*data.get(offset + 6)?, *data.get(offset + 7)?]) as usize;
-    let start = offset + 8;
-    let bytes = data.get(start..start.checked_add(count * 2)?)?;
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]))
-        .collect();
-    Some((String::from_utf16(&units).ok()?, count))
+/// Where a value in a template goes, by its element path and attribute. `Ok(None)`: a value
+/// this decoder ignores; `Err(())`: a shape it does not handle.
+fn target_of(path: &[&str], attr: Option<&str>) -> Result<Option<Target>, ()> {
+    Ok(Some(match (path, attr) {
+        (["Event", "System", "Provider"], Some("Name")) => Target::ProviderName,
+        (["Event", "System", "Provider"], Some("Guid")) => Target::ProviderGuid,
+        (["Event", "System", "EventID"], None) => Target::EventId,
+        (["Event", "System", "EventID"], Some("Qualifiers")) => Target::Qualifiers,
+        (["Event", "System", "Level"], None) => Target::Level,
+        (["Event", "System", "TimeCreated"], Some("SystemTime")) => Target::TimeCreated,
+        (["Event", "System", "Correlation"], Some("ActivityID")) => Target::ActivityId,
+        (["Event", "System", "Security"], Some("UserID")) => Target::UserId,
+        (["Event", "System", "Channel"], None) => Target::Channel,
+        (["Event", "System", "Computer"], None) => Target::Computer,
+        (["Event", "System", ..], _) | (["Event"], Some(_)) => return Ok(None),
+        // Named when the element closes.
+        (["Event", "EventData", "Data"], None) => Target::Field(Arc::from("")),
+        (["Event", "EventData", field], None) => Target::Field(Arc::from(*field)),
+        (["Event", "UserData", _], Some(_)) => return Ok(None),
+        (["Event", "UserData", _, field], None) => Target::Field(Arc::from(*field)),
+        _ => return Err(()),
+    }))
 }
 
+/// Where a nested BinXML value's instance puts its elements, by the element it is the content
+/// of.
+fn nested_at(path: &[&str]) -> Option<NestedAt> {
+    Some(match path {
+        ["Event"] => NestedAt::Event,
+        ["Event", "EventData"] => NestedAt::EventData,
+        ["Event", "UserData"] => NestedAt::UserData,
+        _ => return None,
+    })
+}
+
+/// What the decoder's scan keeps per open element.
+#[derive(Default)]
 struct Elem {
-    name: String,
     /// `Data@Name` (static).
     data_name: Option<String>,
     /// Value tokens seen as this element's content.
     values: usize,
 }
 
+/// Turns a template walk into bindings (see [`scan_full`]).
+struct BindingScan {
+    out: Vec<Binding>,
+    /// Per open element, parallel to the walk's path (the prefix included).
+    elems: Vec<Elem>,
+    /// Unnamed `EventData/Data` values so far.
+    positional: usize,
+}
+
+impl BindingScan {
+    /// A substitution holding nested BinXML: bound as a whole, decoded per record.
+    fn nested(&mut self, path: &[&str], attr: Option<&str>, index: u16) -> Option<Step> {
+        if attr.is_some() {
+            return None;
+        }
+        self.out.push(Binding {
+            target: Target::Nested(nested_at(path)?),
+            slot: Slot::Sub(index),
+        });
+        Some(Step::Go)
+    }
+}
+
+impl TemplateVisitor for BindingScan {
+    fn opened(&mut self) {
+        self.elems.push(Elem::default());
+    }
+
+    fn value(&mut self, path: &[String], attr: Option<&str>, value: TemplateValue) -> Option<Step> {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        let slot = match value {
+            TemplateValue::Sub { ty, .. } if ty & value_type::ARRAY != 0 => return None,
+            TemplateValue::Sub {
+                index,
+                ty: value_type::BINXML,
+            } => return self.nested(&path, attr, index),
+            TemplateValue::Sub { index, .. } => Slot::Sub(index),
+            TemplateValue::Text(s) => Slot::Static(s),
+        };
+        if let (["Event", "EventData", "Data"], Some("Name")) = (path.as_slice(), attr) {
+            match slot {
+                Slot::Static(s) => self.elems.last_mut()?.data_name = Some(s),
+                Slot::Sub(_) => return None,
+            }
+            return Some(Step::Go);
+        }
+        let target = target_of(&path, attr).ok()?;
+        if let Some(e) = self.elems.last_mut().filter(|_| attr.is_none()) {
+            e.values += 1;
+            if e.values > 1 && target.is_some() {
+                return None; // text split over several tokens
+            }
+        }
+        if let Some(target) = target {
+            self.out.push(Binding { target, slot });
+        }
+        Some(Step::Go)
+    }
+
+    fn closed(&mut self, parent: &[String], name: &str) -> Option<Step> {
+        let e = self.elems.pop()?;
+        if name != "Data" || parent.len() != 2 || parent[0] != "Event" || parent[1] != "EventData" {
+            return Some(Step::Go);
+        }
+        let key = match e.data_name {
+            Some(n) => n,
+            None => {
+                self.positional += 1;
+                self.positional.to_string()
+            }
+        };
+        if e.values == 0 {
+            // `<Data Name="x"/>`: an empty value.
+            self.out.push(Binding {
+                target: Target::Field(key.into()),
+                slot: Slot::Static(String::new()),
+            });
+        } else if let Some(last) = self.out.last_mut() {
+            last.target = Target::Field(key.into());
+        }
+        Some(Step::Go)
+    }
+}
+
 /// Scan the whole template definition at `offset` into bindings; `None` for any shape this
 /// decoder does not handle.
 /// `at`: where the template's elements sit (a nested instance's parent).
 pub(crate) fn scan_full(data: &[u8], offset: u32, at: NestedAt) -> Option<Vec<Binding>> {
-    let offset = offset as usize;
-    let size = u32::from_le_bytes(data.get(offset + 20..offset + 24)?.try_into().ok()?) as usize;
-    let start = offset + 24;
-    let end = start.checked_add(size)?.min(data.len());
-    let mut pos = start;
-    let u8_at = |p: &mut usize| -> Option<u8> {
-        if *p >= end {
-            return None;
-        }
-        let v = *data.get(*p)?;
-        *p += 1;
-        Some(v)
+    let prefix = at.prefix();
+    let mut scan = BindingScan {
+        out: Vec::new(),
+        elems: prefix.iter().map(|_| Elem::default()).collect(),
+        positional: 0,
     };
-    let mut out = Vec::new();
-    let mut stack: Vec<Elem> = Vec::new();
-    for name in at.prefix() {
-        stack.push(Elem {
-            name: name.to_string(),
-            data_name: None,
-            values: 0,
-        });
+    match walk_template(data, offset, prefix, &mut scan)? {
+        Walked::Ended => Some(scan.out),
+        Walked::Done => None,
     }
-    let base = stack.len();
-    let mut attr: Option<String> = None;
-    let mut positional = 0usize;
-    let mut in_start = false;
-    let name_at = |p: &mut usize| -> Option<String> {
-        let off = u32::from_le_bytes(data.get(*p..*p + 4)?.try_into().ok()?) as usize;
-        *p += 4;
-        let (name, count) = read_name(data, off)?;
-        if off == *p {
-            *p += 10 + count * 2;
-        }
-        Some(name)
-    };
-    loop {
-        let token = u8_at(&mut pos)?;
-        match token {
-            0x00 => break,
-            0x0f => pos += 3,
-            0x01 | 0x41 => {
-                pos += 2 + 4;
-                let name = name_at(&mut pos)?;
-                if token & 0x40 != 0 {
-                    pos += 4;
-                }
-                stack.push(Elem {
-                    name,
-                    data_name: None,
-                    values: 0,
-                });
-                attr = None;
-                in_start = true;
-            }
-            0x02 => {
-                attr = None;
-                in_start = false;
-            }
-            0x03 | 0x04 => {
-                attr = None;
-                in_start = false;
-                if stack.len() <= base {
-                    return None;
-                }
-                let e = stack.pop()?;
-                let path: Vec<&str> = stack.iter().map(|e| e.name.as_str()).collect();
-                if path == ["Event", "EventData"] && e.name == "Data" {
-                    let key = match e.data_name {
-                        Some(n) => n,
-                        None => {
-                            positional += 1;
-                            positional.to_string()
-                        }
-                    };
-                    if e.values == 0 {
-                        // `<Data Name="x"/>`: an empty value.
-                        out.push(Binding {
-                            target: Target::Field(key.into()),
-                            slot: Slot::Static(String::new()),
-                        });
-                    } else if let Some(last) = out.last_mut() {
-                        last.target = Target::Field(key.into());
-                    }
-                }
-            }
-            0x06 | 0x46 => {
-                if !in_start {
-                    return None;
-                }
-                attr = Some(name_at(&mut pos)?);
-            }
-            0x05 | 0x45 | 0x0d | 0x0e => {
-                let slot = if token == 0x0d || token == 0x0e {
-                    let id = u16::from_le_bytes([u8_at(&mut pos)?, u8_at(&mut pos)?]);
-                    let ty = u8_at(&mut pos)?;
-                    if ty & 0x80 != 0 {
-                        return None; // an array
-                    }
-                    if ty == 0x21 {
-                        // Nested BinXML: as the content of `Event`, `EventData` or `UserData`.
-                        let path: Vec<&str> = stack.iter().map(|e| e.name.as_str()).collect();
-                        let at = match path.as_slice() {
-                            ["Event"] => NestedAt::Event,
-                            ["Event", "EventData"] => NestedAt::EventData,
-                            ["Event", "UserData"] => NestedAt::UserData,
-                            _ => return None,
-                        };
-                        if attr.is_some() {
-                            return None;
-                        }
-                        out.push(Binding {
-                            target: Target::Nested(at),
-                            slot: Slot::Sub(id),
-                        });
-                        continue;
-                    }
-                    Slot::Sub(id)
-                } else {
-                    if u8_at(&mut pos)? != 0x01 {
-                        return None;
-                    }
-                    let n = u16::from_le_bytes([u8_at(&mut pos)?, u8_at(&mut pos)?]) as usize;
-                    let bytes = data.get(pos..pos.checked_add(n * 2)?)?;
-                    pos += n * 2;
-                    let units: Vec<u16> = bytes
-                        .chunks_exact(2)
-                        .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                        .collect();
-                    Slot::Static(String::from_utf16(&units).ok()?)
-                };
-                let path: Vec<&str> = stack.iter().map(|e| e.name.as_str()).collect();
-                let target = match (path.as_slice(), attr.as_deref()) {
-                    (["Event", "System", "Provider"], Some("Name")) => Some(Target::ProviderName),
-                    (["Event", "System", "Provider"], Some("Guid")) => Some(Target::ProviderGuid),
-                    (["Event", "System", "EventID"], None) => Some(Target::EventId),
-                    (["Event", "System", "EventID"], Some("Qualifiers")) => {
-                        Some(Target::Qualifiers)
-                    }
-                    (["Event", "System", "Level"], None) => Some(Target::Level),
-                    (["Event", "System", "TimeCreated"], Some("SystemTime")) => {
-                        Some(Target::TimeCreated)
-                    }
-                    (["Event", "System", "Correlation"], Some("ActivityID")) => {
-                        Some(Target::ActivityId)
-                    }
-                    (["Event", "System", "Security"], Some("UserID")) => Some(Target::UserId),
-                    (["Event", "System", "Channel"], None) => Some(Target::Channel),
-                    (["Event", "System", "Computer"], None) => Some(Target::Computer),
-                    (["Event", "System", ..], _) => None,
-                    (["Event"], Some(_)) => None,
-                    (["Event", "EventData", "Data"], Some("Name")) => {
-                        match slot {
-                            Slot::Static(s) => stack.last_mut()?.data_name = Some(s),
-                            Slot::Sub(_) => return None,
-                        }
-                        continue;
-                    }
-                    (["Event", "EventData", "Data"], None) => {
-                        // Named when the element closes.
-                        Some(Target::Field(Arc::from("")))
-                    }
-                    (["Event", "EventData", field], None) => Some(Target::Field(Arc::from(*field))),
-                    (["Event", "UserData", _], Some(_)) => None,
-                    (["Event", "UserData", _, field], None) => {
-                        Some(Target::Field(Arc::from(*field)))
-                    }
-                    _ => return None,
-                };
-                if let Some(e) = stack.last_mut().filter(|_| attr.is_none()) {
-                    e.values += 1;
-                    if e.values > 1 && target.is_some() {
-                        return None; // text split over several tokens
-                    }
-                }
-                if let Some(target) = target {
-                    out.push(Binding { target, slot });
-                }
-            }
-            _ => return None,
-        }
-    }
-    if stack.len() != base {
-        return None;
-    }
-    Some(out)
 }
 
 /// A decoded record.
@@ -288,9 +223,6 @@ pub(crate) struct Decoded {
     pub computer: Option<Arc<str>>,
     pub fields: Fields,
 }
-
-/// A substitution value: (type, bytes).
-type Value<'a> = (u8, &'a [u8]);
 
 fn le(b: &[u8]) -> u64 {
     b.iter().rev().fold(0u64, |a, &x| (a << 8) | u64::from(x))
@@ -314,28 +246,29 @@ fn utf16_until_nul(b: &[u8]) -> Option<String> {
 
 /// Format a value as the crate's renderer does; `None` for null and unhandled types.
 fn text((ty, b): Value<'_>) -> Option<String> {
+    use value_type::*;
     let sized = |n: usize| (b.len() == n).then(|| le(b));
     Some(match ty {
-        0x01 => utf16_until_nul(b)?,
-        0x03 => (sized(1)? as u8 as i8).to_string(),
-        0x04 => sized(1)?.to_string(),
-        0x05 => (sized(2)? as u16 as i16).to_string(),
-        0x06 => sized(2)?.to_string(),
-        0x07 => (sized(4)? as u32 as i32).to_string(),
-        0x08 => sized(4)?.to_string(),
-        0x09 => (sized(8)? as i64).to_string(),
-        0x0a => sized(8)?.to_string(),
-        0x0e => {
+        STRING => utf16_until_nul(b)?,
+        INT8 => (sized(1)? as u8 as i8).to_string(),
+        UINT8 => sized(1)?.to_string(),
+        INT16 => (sized(2)? as u16 as i16).to_string(),
+        UINT16 => sized(2)?.to_string(),
+        INT32 => (sized(4)? as u32 as i32).to_string(),
+        UINT32 => sized(4)?.to_string(),
+        INT64 => (sized(8)? as i64).to_string(),
+        UINT64 => sized(8)?.to_string(),
+        BINARY => {
             let mut s = String::with_capacity(b.len() * 2);
             for x in b {
                 let _ = write!(s, "{x:02X}");
             }
             s
         }
-        0x0f => guid(b)?,
-        0x13 => sid(b)?,
-        0x14 => format!("0x{:x}", sized(4)?),
-        0x15 => format!("0x{:x}", sized(8)?),
+        GUID => guid(b)?,
+        SID => sid(b)?,
+        HEX_INT32 => format!("0x{:x}", sized(4)?),
+        HEX_INT64 => format!("0x{:x}", sized(8)?),
         _ => return None,
     })
 }
@@ -375,13 +308,15 @@ fn sid(b: &[u8]) -> Option<String> {
     Some(s)
 }
 
-fn number((ty, b): Value<'_>) -> Option<u64> {
+/// An unsigned number value (decimal or hex types) of its type's size.
+pub(crate) fn unsigned((ty, b): Value<'_>) -> Option<u64> {
+    use value_type::*;
     let sized = |n: usize| (b.len() == n).then(|| le(b));
     match ty {
-        0x04 => sized(1),
-        0x06 => sized(2),
-        0x08 | 0x14 => sized(4),
-        0x0a | 0x15 => sized(8),
+        UINT8 => sized(1),
+        UINT16 => sized(2),
+        UINT32 | HEX_INT32 => sized(4),
+        UINT64 | HEX_INT64 => sized(8),
         _ => None,
     }
 }
@@ -392,7 +327,7 @@ fn number((ty, b): Value<'_>) -> Option<u64> {
 /// each time instead.
 #[derive(Default)]
 pub(crate) struct StrCache {
-    /// Raw UTF-16LE strings (type 0x01), GUIDs (0x0f), static template text (UTF-8).
+    /// Raw UTF-16LE strings, GUIDs, static template text (UTF-8).
     maps: [FxMap<Box<[u8]>, Arc<str>>; 3],
 }
 
@@ -402,8 +337,8 @@ impl StrCache {
     fn shared(&mut self, slot: &Slot, value: Option<Value<'_>>) -> Option<Arc<str>> {
         let (map, key) = match (slot, value) {
             (Slot::Static(s), _) => (2, s.as_bytes()),
-            (_, Some((0x01, b))) => (0, b),
-            (_, Some((0x0f, b))) => (1, b),
+            (_, Some((value_type::STRING, b))) => (0, b),
+            (_, Some((value_type::GUID, b))) => (1, b),
             (_, Some(v)) => return text(v).map(Arc::from),
             _ => return None,
         };
@@ -430,7 +365,7 @@ pub(crate) fn apply(
     value: Option<Value<'_>>,
     names: &mut StrCache,
 ) -> Option<()> {
-    if let Some((0x00, _)) = value {
+    if let Some((value_type::NULL, _)) = value {
         // A null value: the element or attribute is absent. Fine for optional System parts;
         // for a field the crate's rendering differs, so defer.
         if matches!(
@@ -451,7 +386,7 @@ pub(crate) fn apply(
     let as_number = || -> Option<u64> {
         match (&b.slot, value) {
             (Slot::Static(s), _) => s.trim().parse().ok(),
-            (_, Some(v)) => number(v),
+            (_, Some(v)) => unsigned(v),
             _ => None,
         }
     };
@@ -466,7 +401,7 @@ pub(crate) fn apply(
         Target::Level => d.level = Some(u8::try_from(as_number()?).ok()?),
         Target::TimeCreated => {
             let (ty, bytes) = value?;
-            if ty != 0x11 || bytes.len() != 8 {
+            if ty != value_type::FILETIME || bytes.len() != 8 {
                 return None;
             }
             let ft = le(bytes) as i128;
@@ -501,7 +436,7 @@ mod tests {
             .build();
         let chunk = &f[4096..4096 + 65536];
         let rec = 512 + 24;
-        assert_eq!(chunk[rec], 0x0c);
+        assert_eq!(chunk[rec], super::super::binxml::token::TEMPLATE_INSTANCE);
         let def = u32::from_le_bytes(chunk[rec + 6..rec + 10].try_into().unwrap());
         let b = scan_full(chunk, def, NestedAt::Root).expect("template understood");
         assert!(b

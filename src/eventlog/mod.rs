@@ -3,8 +3,10 @@
 //! rendering), normalises them into [`Event`]s, and keeps an [`Integrity`] account of everything
 //! that could not be read or trusted. See `docs/eventlog.md`.
 
+mod binxml;
 mod decode;
 mod fields;
+mod hashing;
 mod normalize;
 pub mod query;
 mod reader;
@@ -255,7 +257,11 @@ impl EvtxReport {
 /// Read an EVTX input of a capture with `filter`, stopping before the next chunk once
 /// `deadline` has passed (recorded as an `evtx-time-limit` problem; the input becomes `partial`).
 /// Returns the kept events and what was found about the input; the input itself is not touched.
-/// Files on disk are streamed; zip entries are read into memory first.
+/// Files on disk are streamed; zip entries are read into memory first. Each file is read once:
+/// when the inventory has not hashed the input (`input.sha256` empty), its SHA-256 is computed
+/// from the bytes the reader reads (bytes it did not need, e.g. after the time limit, are hashed
+/// at the end) and returned in [`Reading::sha256`]; `None` when the input was hashed already or
+/// could not be read to its end.
 pub fn read_input(
     input: &Input,
     filter: &EventFilter,
@@ -263,20 +269,34 @@ pub fn read_input(
 ) -> (EvtxReport, Reading) {
     let label = input.path.clone();
     let read = |r: Box<dyn ReadSeek + '_>| {
-        reader::Reader::new(r, &label, filter).and_then(|r| r.with_deadline(deadline).run())
+        let mut hashing = if input.sha256.is_empty() {
+            hashing::HashingReader::new(r)
+        } else {
+            hashing::HashingReader::pass_through(r)
+        };
+        let result = reader::Reader::new(&mut hashing, &label, filter)
+            .and_then(|r| r.with_deadline(deadline).run());
+        let sha256 = match &result {
+            Err(EventLogError::Io { .. }) => None,
+            _ => hashing.finish(),
+        };
+        (result, sha256)
     };
-    let result = match &input.source {
+    let (result, sha256) = match &input.source {
         InputSource::File(p) => match std::fs::File::open(p) {
             // Unbuffered: chunks are read 64 KiB at a time, chunk headers a few bytes at a time.
             Ok(f) => read(Box::new(f)),
-            Err(e) => Err(EventLogError::Io {
-                path: p.display().to_string(),
-                source: e,
-            }),
+            Err(e) => (
+                Err(EventLogError::Io {
+                    path: p.display().to_string(),
+                    source: e,
+                }),
+                None,
+            ),
         },
         InputSource::Zip { .. } | InputSource::Nested { .. } => match input.read_all() {
             Ok(bytes) => read(Box::new(std::io::Cursor::new(bytes))),
-            Err(e) => Err(EventLogError::Input(e)),
+            Err(e) => (Err(EventLogError::Input(e)), None),
         },
     };
     match result {
@@ -284,7 +304,7 @@ pub fn read_input(
             let reading = Reading {
                 status: Some(report.status()),
                 problems: report.problems.clone(),
-                sha256: None,
+                sha256,
                 evtx: Some(report.integrity.clone()),
             };
             (report, reading)
@@ -295,7 +315,10 @@ pub fn read_input(
                 _ => ProblemCode::EvtxIoError,
             };
             let problem = Problem::error(code, e.to_string());
-            let reading = Reading::new(InputStatus::Rejected, vec![problem.clone()]);
+            let reading = Reading {
+                sha256,
+                ..Reading::new(InputStatus::Rejected, vec![problem.clone()])
+            };
             let report = EvtxReport {
                 problems: vec![problem],
                 ..EvtxReport::default()

@@ -213,22 +213,26 @@ pub(crate) fn fields(json: &Value) -> Fields {
     out
 }
 
+/// Where a record was read, and what its record header says.
+pub(crate) struct RecordPlace {
+    pub record_id: u64,
+    /// The record header's time (used when the record has no `TimeCreated`).
+    pub header_time: jiff::Timestamp,
+    pub file: Arc<str>,
+    pub chunk: u64,
+    /// The record's byte offset in the file.
+    pub offset: u64,
+    pub verified: bool,
+}
+
 /// Build an [`Event`] from the rendered JSON; `None` when it has no usable `System/EventID`.
-pub(crate) fn event_from_json(
-    json: &Value,
-    record_id: u64,
-    header_time: jiff::Timestamp,
-    file: &str,
-    chunk: u64,
-    offset: u64,
-    verified: bool,
-) -> Option<Event> {
+pub(crate) fn event_from_json(json: &Value, place: RecordPlace) -> Option<Event> {
     let sys = system_fields(json)?;
     let (event_id, qualifiers) =
         normalize_event_id(&sys.provider, sys.raw_event_id, sys.qualifiers);
     Some(Event {
-        time: sys.time.unwrap_or(header_time),
-        record_id,
+        time: sys.time.unwrap_or(place.header_time),
+        record_id: place.record_id,
         provider: sys.provider.into(),
         provider_guid: sys.provider_guid.map(Into::into),
         channel: sys.channel.map(Into::into),
@@ -240,16 +244,27 @@ pub(crate) fn event_from_json(
         activity_id: sys.activity_id,
         user_sid: sys.user_sid,
         fields: Arc::new(fields(json)),
-        file: file.into(),
-        chunk,
-        offset,
-        verified,
+        file: place.file,
+        chunk: place.chunk,
+        offset: place.offset,
+        verified: place.verified,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn place(record_id: u64, header_time: jiff::Timestamp) -> RecordPlace {
+        RecordPlace {
+            record_id,
+            header_time,
+            file: "f".into(),
+            chunk: 0,
+            offset: 4096,
+            verified: true,
+        }
+    }
 
     #[test]
     fn event_ids_normalise_per_reference() {
@@ -290,7 +305,7 @@ mod tests {
         assert_eq!(f["2"], "10.3.16.5");
         assert_eq!(f["Binary"], "00AB");
         let t = jiff::Timestamp::UNIX_EPOCH;
-        let e = event_from_json(&j, 7, t, "f", 0, 4096, true).unwrap();
+        let e = event_from_json(&j, place(7, t)).unwrap();
         assert_eq!(
             (e.event_id, e.qualifiers, e.level),
             (56, Some(49162), Some(2))

@@ -7,11 +7,14 @@ use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use evtx::{
-    EvtxChunkData, EvtxChunkHeader, EvtxFileHeader, EvtxRecord, HeaderFlags, ParserSettings,
+    EvtxChunk, EvtxChunkData, EvtxChunkHeader, EvtxFileHeader, EvtxRecord, HeaderFlags,
+    ParserSettings,
 };
 
-use super::normalize::{event_from_json, normalize_event_id, system_fields};
-use super::system::{raw_text_string, FxMap, RawText, TemplateCache};
+use super::binxml::le_u32;
+use super::decode::Decoded;
+use super::normalize::{event_from_json, normalize_event_id, system_fields, RecordPlace};
+use super::system::{raw_text_string, FxMap, RawQuick, RawText, TemplateCache};
 use super::{ChunkProblem, ChunkProblemKind, Event, EventFilter, EventLogError, EvtxReport};
 use crate::evidence::{Deadline, Problem, ProblemCode};
 
@@ -19,6 +22,11 @@ const HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: u64 = 65536;
 const CHUNK_HEADER_SIZE: usize = 512;
 const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
+/// An event record's signature (`**\0\0`).
+const RECORD_MAGIC: [u8; 4] = *b"**\0\0";
+/// An event record's header (signature, size, record ID, time) before its BinXML; the record
+/// ends with a copy of its size (4 bytes).
+const RECORD_HEADER_SIZE: usize = 24;
 
 /// Where a chunk's bytes came from.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -114,10 +122,105 @@ struct Prescan {
     relevant: Vec<u64>,
 }
 
-fn le_u32_at(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        data.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
+/// The chunk being read: where it is and what its checks found.
+#[derive(Clone, Copy)]
+struct ChunkAt {
+    number: u64,
+    /// The chunk's byte offset in the file.
+    offset: u64,
+    /// The bytes present, for the cut-off chunk at the end of the file.
+    cut_off: Option<usize>,
+    /// Both CRC32s match and the chunk is whole.
+    verified: bool,
+    /// Integrity is counted on the first visit only (a deferred chunk is visited twice).
+    first_visit: bool,
+}
+
+/// Records of a chunk read and lost, and why the first one was lost.
+#[derive(Default)]
+struct Tally {
+    read: u64,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl Tally {
+    fn lost(&mut self, why: impl FnOnce() -> String) {
+        self.errors += 1;
+        self.first_error.get_or_insert_with(why);
+    }
+}
+
+/// An event record's header, checked against the chunk: signature, size, record ID and time.
+struct RawRecord {
+    /// The record's offset in the chunk.
+    offset: usize,
+    size: usize,
+    id: u64,
+    filetime: u64,
+}
+
+impl RawRecord {
+    /// The record at `off`; `None` when it is not a whole record of this chunk.
+    fn at(data: &[u8], off: usize, live_end: usize, chunk: &EvtxChunkHeader) -> Option<Self> {
+        if data.get(off..off + 4)? != RECORD_MAGIC {
+            return None;
+        }
+        let size = le_u32(data, off + 4)? as usize;
+        let id = u64::from_le_bytes(data.get(off + 8..off + 16)?.try_into().ok()?);
+        let filetime = u64::from_le_bytes(data.get(off + 16..off + 24)?.try_into().ok()?);
+        if size < RECORD_HEADER_SIZE + 4
+            || off + size > live_end
+            || id < chunk.first_event_record_id
+            || id > chunk.last_event_record_id
+        {
+            return None;
+        }
+        Some(RawRecord {
+            offset: off,
+            size,
+            id,
+            filetime,
+        })
+    }
+}
+
+/// What the prescan learned about a record from its raw values.
+struct Look {
+    /// Interned provider and channel (`u32::MAX`: no channel).
+    provider: u32,
+    channel: u32,
+    raw_event_id: u32,
+    qualifiers: Option<u16>,
+    keep: bool,
+    /// The canonical EventID and the Qualifiers after normalisation.
+    event_id: u16,
+    norm_qualifiers: Option<u16>,
+}
+
+/// The text of a chunk header CRC32 failure.
+fn header_crc_detail(cd: &EvtxChunkData) -> String {
+    let stored = cd.header.header_chunk_checksum;
+    let mut h = Vec::with_capacity(504);
+    h.extend_from_slice(&cd.data[..120]);
+    h.extend_from_slice(&cd.data[128..CHUNK_HEADER_SIZE]);
+    let computed = evtx::checksum_ieee(&h);
+    format!("chunk header CRC32 invalid (stored {stored:#010x}, computed {computed:#010x})")
+}
+
+/// The text of a chunk data CRC32 failure.
+fn data_crc_detail(cd: &EvtxChunkData) -> String {
+    let stored = cd.header.events_checksum;
+    let end = (cd.header.free_space_offset as usize).min(cd.data.len());
+    if end >= CHUNK_HEADER_SIZE {
+        let computed = evtx::checksum_ieee(&cd.data[CHUNK_HEADER_SIZE..end]);
+        format!("chunk data CRC32 invalid (stored {stored:#010x}, computed {computed:#010x})")
+    } else {
+        format!(
+            "chunk free-space offset {} is invalid",
+            cd.header.free_space_offset
+        )
+    }
 }
 
 /// An error with its causes, `message | cause | cause` (as evtx_dump prints them).
@@ -202,20 +305,38 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
     }
 
     pub fn run(mut self) -> Result<EvtxReport, EventLogError> {
-        let h = &self.header;
         let slots = (self.size - HEADER_SIZE) / CHUNK_SIZE;
         let tail = (self.size - HEADER_SIZE) % CHUNK_SIZE;
-        {
-            let i = &mut self.report.integrity;
-            i.file_bytes = self.size;
-            i.version = format!("{}.{}", h.major_version, h.minor_version);
-            i.header_checksum_ok = h.validate_checksum();
-            i.dirty = h.flags.contains(HeaderFlags::DIRTY);
-            i.full = h.flags.contains(HeaderFlags::FULL);
-            i.declared_chunk_count = u64::from(h.chunk_count);
-            i.chunk_slots = slots;
-            i.truncated_tail_bytes = tail;
+        self.account_file_header(slots, tail);
+        let order = self.record_order(slots, tail);
+        let mut buf = Vec::with_capacity(CHUNK_SIZE as usize);
+        let deferred = self.read_chunks(order, &mut buf)?;
+        if !deferred.is_empty() {
+            if self.mixed_channels {
+                self.read_deferred(deferred, &mut buf)?;
+            } else {
+                self.skip_irrelevant(deferred.len());
+            }
         }
+        // Record order (directly decoded and crate-rendered records of a chunk were collected
+        // separately; a wrapped log was read from its oldest chunk).
+        self.report.events.sort_by_key(|e| e.record_id);
+        self.finish(tail);
+        Ok(self.report)
+    }
+
+    /// The file header's part of the integrity account, and its problems.
+    fn account_file_header(&mut self, slots: u64, tail: u64) {
+        let h = &self.header;
+        let i = &mut self.report.integrity;
+        i.file_bytes = self.size;
+        i.version = format!("{}.{}", h.major_version, h.minor_version);
+        i.header_checksum_ok = h.validate_checksum();
+        i.dirty = h.flags.contains(HeaderFlags::DIRTY);
+        i.full = h.flags.contains(HeaderFlags::FULL);
+        i.declared_chunk_count = u64::from(h.chunk_count);
+        i.chunk_slots = slots;
+        i.truncated_tail_bytes = tail;
         if !self.report.integrity.header_checksum_ok {
             let (s, c) = (self.header.checksum, self.header.computed_checksum);
             self.problem(Problem::warning(
@@ -235,16 +356,27 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 "the log reached its maximum size (header flag FULL): older events may have been overwritten",
             ));
         }
+    }
 
-        // Record order: start at the chunk holding the lowest record ID (a log that wrapped
-        // around starts in the middle), as the crate and Windows do.
+    /// Record order: start at the chunk holding the lowest record ID (a log that wrapped
+    /// around starts in the middle), as the crate and Windows do; the cut-off chunk last.
+    fn record_order(&mut self, slots: u64, tail: u64) -> Vec<Slot> {
         let oldest = self.oldest_slot(slots);
         let mut order: Vec<Slot> = (oldest..slots).chain(0..oldest).map(Slot::Full).collect();
         if tail > 0 {
             order.push(Slot::CutOff(slots, tail as usize));
         }
+        order
+    }
+
+    /// Read the chunks in `order` until the deadline; returns the chunks deferred by the
+    /// channel skip.
+    fn read_chunks(
+        &mut self,
+        order: Vec<Slot>,
+        buf: &mut Vec<u8>,
+    ) -> Result<Vec<Slot>, EventLogError> {
         let mut deferred = Vec::new();
-        let mut buf = Vec::with_capacity(CHUNK_SIZE as usize);
         let total = order.len();
         for (i, slot) in order.into_iter().enumerate() {
             if self.deadline.expired() {
@@ -253,50 +385,52 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 deferred.clear();
                 break;
             }
-            match self.chunk(slot, &mut buf, true)? {
-                Sampled::Read => {}
-                Sampled::Deferred => deferred.push(slot),
+            if let Sampled::Deferred = self.chunk(slot, buf, true)? {
+                deferred.push(slot);
             }
         }
-        if !deferred.is_empty() {
-            if self.mixed_channels {
-                // The file mixes channels: what was deferred must be read after all. Undo the
-                // sampled first records' channel counts, they are counted when read.
-                if let Some(Some(ch)) = &self.file_channel {
-                    let channels = &mut self.report.integrity.channels;
-                    if let Some(n) = channels.get_mut(ch) {
-                        *n = n.saturating_sub(deferred.len() as u64);
-                        if *n == 0 {
-                            channels.remove(ch);
-                        }
-                    }
+        Ok(deferred)
+    }
+
+    /// The file mixes channels: what was deferred must be read after all. The sampled first
+    /// records' channel counts are undone first, they are counted when read.
+    fn read_deferred(
+        &mut self,
+        deferred: Vec<Slot>,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), EventLogError> {
+        if let Some(Some(ch)) = &self.file_channel {
+            let channels = &mut self.report.integrity.channels;
+            if let Some(n) = channels.get_mut(ch) {
+                *n = n.saturating_sub(deferred.len() as u64);
+                if *n == 0 {
+                    channels.remove(ch);
                 }
-                let total = deferred.len();
-                for (i, slot) in deferred.into_iter().enumerate() {
-                    if self.deadline.expired() {
-                        self.stopped(slot, total - i);
-                        break;
-                    }
-                    self.chunk(slot, &mut buf, false)?;
-                }
-            } else {
-                self.report.integrity.skipped_irrelevant = true;
-                let ch = self
-                    .file_channel
-                    .clone()
-                    .flatten()
-                    .unwrap_or_else(|| "<none>".into());
-                self.problem(Problem::info(
-                    ProblemCode::EvtxSkippedIrrelevant,
-                    format!("channel {ch} holds no catalogued event: {} chunk(s) sampled (first record each) and skipped", deferred.len()),
-                ));
             }
         }
-        // Record order (directly decoded and crate-rendered records of a chunk were collected
-        // separately; a wrapped log was read from its oldest chunk).
-        self.report.events.sort_by_key(|e| e.record_id);
-        self.finish(tail);
-        Ok(self.report)
+        let total = deferred.len();
+        for (i, slot) in deferred.into_iter().enumerate() {
+            if self.deadline.expired() {
+                self.stopped(slot, total - i);
+                break;
+            }
+            self.chunk(slot, buf, false)?;
+        }
+        Ok(())
+    }
+
+    /// Every sampled chunk showed the same irrelevant channel: the file is skipped.
+    fn skip_irrelevant(&mut self, deferred: usize) {
+        self.report.integrity.skipped_irrelevant = true;
+        let ch = self
+            .file_channel
+            .clone()
+            .flatten()
+            .unwrap_or_else(|| "<none>".into());
+        self.problem(Problem::info(
+            ProblemCode::EvtxSkippedIrrelevant,
+            format!("channel {ch} holds no catalogued event: {deferred} chunk(s) sampled (first record each) and skipped"),
+        ));
     }
 
     /// The slot whose chunk header names the lowest first record ID.
@@ -360,62 +494,92 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             Slot::Full(n) => (n, None),
             Slot::CutOff(n, len) => (n, Some(len)),
         };
-        let chunk_offset = HEADER_SIZE + number * CHUNK_SIZE;
-        let counted = sample; // integrity is counted on the first visit only
-        if buf.iter().all(|&b| b == 0) {
-            if counted && cut_off.is_none() {
-                self.report.integrity.chunks_empty += 1;
-            }
+        let mut at = ChunkAt {
+            number,
+            offset: HEADER_SIZE + number * CHUNK_SIZE,
+            cut_off,
+            verified: false,
+            first_visit: sample,
+        };
+        if !self.holds_chunk(buf, &at) {
             return Ok(Sampled::Read);
         }
+        let Some(mut cd) = self.open_chunk(std::mem::take(buf), &at) else {
+            *buf = Vec::with_capacity(CHUNK_SIZE as usize);
+            return Ok(Sampled::Read);
+        };
+        let declared = self.check_chunk(&cd, &mut at);
+        self.templates.clear();
+        if sample && self.filter.skips_channels() {
+            if let Sampled::Deferred = self.sample_first_channel(&mut cd) {
+                // Not read now; counted if and when it is read.
+                *buf = cd.data;
+                return Ok(Sampled::Deferred);
+            }
+        }
+        self.read_records(&mut cd, &at, declared);
+        *buf = cd.data;
+        Ok(Sampled::Read)
+    }
+
+    /// Whether the slot holds a chunk to read; counts an all-zero slot (`chunks_empty`) and one
+    /// without the chunk signature (`chunks_bad_magic`), and passes over a cut-off chunk too
+    /// short for its header.
+    fn holds_chunk(&mut self, buf: &[u8], at: &ChunkAt) -> bool {
+        let count = at.first_visit && at.cut_off.is_none();
+        if buf.iter().all(|&b| b == 0) {
+            if count {
+                self.report.integrity.chunks_empty += 1;
+            }
+            return false;
+        }
         if buf.len() < CHUNK_HEADER_SIZE || &buf[..8] != CHUNK_MAGIC {
-            if counted && cut_off.is_none() {
+            if count {
+                let number = at.number;
                 self.report.integrity.chunks_bad_magic += 1;
-                self.report.integrity.chunk_problems.push(ChunkProblem {
-                    chunk: number,
-                    offset: chunk_offset,
-                    kind: ChunkProblemKind::BadMagic,
-                    detail: format!("no chunk signature (starts {:02x?})", &buf[..8]),
-                });
+                self.chunk_problem(
+                    at,
+                    ChunkProblemKind::BadMagic,
+                    format!("no chunk signature (starts {:02x?})", &buf[..8]),
+                );
                 self.problem(
                     Problem::warning(
                         ProblemCode::EvtxChunkBadMagic,
                         format!("chunk {number} has no chunk signature and holds data: its records (if any) cannot be read"),
                     )
-                    .at(chunk_offset),
+                    .at(at.offset),
                 );
             }
-            return Ok(Sampled::Read);
+            return false;
         }
-        if let Some(len) = cut_off {
-            if len < CHUNK_HEADER_SIZE {
-                return Ok(Sampled::Read);
-            }
-        }
-        let data = std::mem::take(buf);
-        let mut cd = match EvtxChunkData::new(data, false) {
-            Ok(cd) => cd,
+        !matches!(at.cut_off, Some(len) if len < CHUNK_HEADER_SIZE)
+    }
+
+    /// The chunk's header through the crate; `None` (counted as unparsable) when unreadable.
+    fn open_chunk(&mut self, data: Vec<u8>, at: &ChunkAt) -> Option<EvtxChunkData> {
+        match EvtxChunkData::new(data, false) {
+            Ok(cd) => Some(cd),
             Err(e) => {
-                if counted {
+                if at.first_visit {
+                    let number = at.number;
                     self.report.integrity.chunks_unparsable += 1;
-                    self.report.integrity.chunk_problems.push(ChunkProblem {
-                        chunk: number,
-                        offset: chunk_offset,
-                        kind: ChunkProblemKind::Unparsable,
-                        detail: e.to_string(),
-                    });
+                    self.chunk_problem(at, ChunkProblemKind::Unparsable, e.to_string());
                     self.problem(
                         Problem::warning(
                             ProblemCode::EvtxChunkUnparsable,
                             format!("chunk {number}: header unreadable ({e})"),
                         )
-                        .at(chunk_offset),
+                        .at(at.offset),
                     );
                 }
-                *buf = Vec::with_capacity(CHUNK_SIZE as usize);
-                return Ok(Sampled::Read);
+                None
             }
-        };
+        }
+    }
+
+    /// Check the chunk's CRC32s (setting `at.verified`) and, on the first visit, count it in the
+    /// integrity account. Returns the number of records its header declares.
+    fn check_chunk(&mut self, cd: &EvtxChunkData, at: &mut ChunkAt) -> u64 {
         let hdr = &cd.header;
         let declared = if hdr.first_event_record_id <= hdr.last_event_record_id {
             (hdr.last_event_record_id - hdr.first_event_record_id + 1).min(CHUNK_SIZE / 28)
@@ -424,150 +588,161 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         };
         let header_ok = cd.validate_header_checksum();
         let data_ok = cd.validate_data_checksum();
-        let verified = header_ok && data_ok && cut_off.is_none();
-        if counted {
-            let i = &mut self.report.integrity;
-            i.records_declared += declared;
-            if cut_off.is_none() {
-                i.chunks_found += 1;
-                if number >= i.declared_chunk_count {
-                    i.chunks_beyond_declared_count += 1;
-                }
-                if header_ok && data_ok {
-                    i.chunks_valid += 1;
-                } else {
-                    i.chunks_bad_checksum += 1;
-                }
-            }
-            if cut_off.is_none() && !header_ok {
-                let stored = cd.header.header_chunk_checksum;
-                let mut h = Vec::with_capacity(504);
-                h.extend_from_slice(&cd.data[..120]);
-                h.extend_from_slice(&cd.data[128..512]);
-                let computed = evtx::checksum_ieee(&h);
-                self.bad_checksum(number, chunk_offset, ChunkProblemKind::BadHeaderChecksum, format!("chunk header CRC32 invalid (stored {stored:#010x}, computed {computed:#010x})"), declared);
-            }
-            if cut_off.is_none() && !data_ok {
-                let stored = cd.header.events_checksum;
-                let end = (cd.header.free_space_offset as usize).min(cd.data.len());
-                let detail = if end >= CHUNK_HEADER_SIZE {
-                    let computed = evtx::checksum_ieee(&cd.data[CHUNK_HEADER_SIZE..end]);
-                    format!("chunk data CRC32 invalid (stored {stored:#010x}, computed {computed:#010x})")
-                } else {
-                    format!(
-                        "chunk free-space offset {} is invalid",
-                        cd.header.free_space_offset
-                    )
-                };
-                self.bad_checksum(
-                    number,
-                    chunk_offset,
-                    ChunkProblemKind::BadDataChecksum,
-                    detail,
-                    declared,
-                );
-            }
-            if let Some(len) = cut_off {
-                self.report.integrity.chunk_problems.push(ChunkProblem {
-                    chunk: number,
-                    offset: chunk_offset,
-                    kind: ChunkProblemKind::CutOff,
-                    detail: format!("only {len} of 65536 bytes present"),
-                });
-            }
+        at.verified = header_ok && data_ok && at.cut_off.is_none();
+        if !at.first_visit {
+            return declared;
         }
-        self.templates.clear();
-        // Channel skip: sample the chunk's first record.
-        if sample && self.filter.skips_channels() {
-            let channel = match self.first_channel_raw(&cd.data) {
-                Some(c) => Some(c),
-                None => self.first_channel_crate(&mut cd),
-            };
-            if let Some(channel) = channel {
-                match &self.file_channel {
-                    None => self.file_channel = Some(channel.clone()),
-                    Some(c) if *c != channel => self.mixed_channels = true,
-                    Some(_) => {}
-                }
-                if let Some(ch) = &channel {
-                    if !self.mixed_channels && !self.filter.channel_relevant(ch) {
-                        *self
-                            .report
-                            .integrity
-                            .channels
-                            .entry(ch.clone())
-                            .or_insert(0) += 1;
-                        // Not read now; counted if and when it is read.
-                        *buf = cd.data;
-                        return Ok(Sampled::Deferred);
-                    }
-                }
+        let i = &mut self.report.integrity;
+        i.records_declared += declared;
+        let Some(len) = at.cut_off else {
+            i.chunks_found += 1;
+            if at.number >= i.declared_chunk_count {
+                i.chunks_beyond_declared_count += 1;
             }
+            if header_ok && data_ok {
+                i.chunks_valid += 1;
+            } else {
+                i.chunks_bad_checksum += 1;
+            }
+            if !header_ok {
+                let detail = header_crc_detail(cd);
+                self.bad_checksum(at, ChunkProblemKind::BadHeaderChecksum, detail, declared);
+            }
+            if !data_ok {
+                let detail = data_crc_detail(cd);
+                self.bad_checksum(at, ChunkProblemKind::BadDataChecksum, detail, declared);
+            }
+            return declared;
+        };
+        self.chunk_problem(
+            at,
+            ChunkProblemKind::CutOff,
+            format!("only {len} of 65536 bytes present"),
+        );
+        declared
+    }
+
+    /// Note what is wrong with the chunk in the integrity account.
+    fn chunk_problem(&mut self, at: &ChunkAt, kind: ChunkProblemKind, detail: String) {
+        self.report.integrity.chunk_problems.push(ChunkProblem {
+            chunk: at.number,
+            offset: at.offset,
+            kind,
+            detail,
+        });
+    }
+
+    fn bad_checksum(
+        &mut self,
+        at: &ChunkAt,
+        kind: ChunkProblemKind,
+        detail: String,
+        declared: u64,
+    ) {
+        let number = at.number;
+        self.chunk_problem(at, kind, detail.clone());
+        self.problem(
+            Problem::warning(
+                ProblemCode::EvtxChunkBadChecksum,
+                format!("chunk {number}: {detail}; its records (up to {declared}) are kept and marked unverified"),
+            )
+            .at(at.offset),
+        );
+    }
+
+    /// Channel skip: sample the chunk's first record. `Deferred` when the file has shown one
+    /// channel so far and it is irrelevant (the sampled record's channel is counted).
+    fn sample_first_channel(&mut self, cd: &mut EvtxChunkData) -> Sampled {
+        let channel = match self.first_channel_raw(&cd.data) {
+            Some(c) => Some(c),
+            None => self.first_channel_crate(cd),
+        };
+        let Some(channel) = channel else {
+            return Sampled::Read;
+        };
+        match &self.file_channel {
+            None => self.file_channel = Some(channel.clone()),
+            Some(c) if *c != channel => self.mixed_channels = true,
+            Some(_) => {}
         }
-        // Fast path: every record decided from its raw substitution values.
-        let pre = self.prescan(&cd.data, &cd.header, number, chunk_offset, verified);
+        match channel {
+            Some(ch) if !self.mixed_channels && !self.filter.channel_relevant(&ch) => {
+                *self.report.integrity.channels.entry(ch).or_insert(0) += 1;
+                Sampled::Deferred
+            }
+            _ => Sampled::Read,
+        }
+    }
+
+    /// Read the chunk's records: decided (and kept ones decoded) from their raw values when the
+    /// prescan understands every record; the crate's iterator for what remains.
+    fn read_records(&mut self, cd: &mut EvtxChunkData, at: &ChunkAt, declared: u64) {
+        let pre = self.prescan(&cd.data, &cd.header, at);
         if let Some(pre) = &pre {
             self.report.integrity.records_kept += pre.decoded;
             if pre.relevant.is_empty() {
-                self.count_read(
-                    pre.count,
-                    0,
-                    None,
-                    number,
-                    chunk_offset,
-                    verified,
-                    cut_off.is_some(),
-                );
-                *buf = cd.data;
-                return Ok(Sampled::Read);
+                let tally = Tally {
+                    read: pre.count,
+                    ..Tally::default()
+                };
+                self.count_read(at, tally);
+                return;
             }
         }
         let settings = Arc::clone(&self.settings);
-        let mut chunk = match cd.parse(settings) {
-            Ok(c) => c,
-            Err(e) => {
-                // Records decoded directly by the prescan are kept; the others are lost.
-                let (read, lost) = match &pre {
-                    Some(p) => (p.count - p.relevant.len() as u64, p.relevant.len() as u64),
-                    None => (0, declared),
-                };
-                if counted {
-                    let i = &mut self.report.integrity;
-                    i.chunks_unparsable += 1;
-                    i.chunk_problems.push(ChunkProblem {
-                        chunk: number,
-                        offset: chunk_offset,
-                        kind: ChunkProblemKind::Unparsable,
-                        detail: e.to_string(),
-                    });
-                }
-                self.count_read(
-                    read,
-                    0,
-                    None,
-                    number,
-                    chunk_offset,
-                    verified,
-                    cut_off.is_some(),
-                );
-                self.report.integrity.records_skipped += lost;
-                self.problem(
-                    Problem::warning(
-                        ProblemCode::EvtxChunkUnparsable,
-                        format!(
-                            "chunk {number}: cannot be parsed ({e}); {lost} record(s) are lost"
-                        ),
-                    )
-                    .at(chunk_offset),
-                );
-                *buf = Vec::with_capacity(CHUNK_SIZE as usize);
-                return Ok(Sampled::Read);
+        match cd.parse(settings) {
+            Ok(mut chunk) => {
+                let tally = self.crate_records(&mut chunk, at, pre.as_ref());
+                self.count_read(at, tally);
             }
+            Err(e) => self.records_lost_unparsable(at, pre.as_ref(), declared, &e.to_string()),
+        }
+    }
+
+    /// The crate could not parse the chunk: records decoded directly by the prescan are kept,
+    /// the others are lost.
+    fn records_lost_unparsable(
+        &mut self,
+        at: &ChunkAt,
+        pre: Option<&Prescan>,
+        declared: u64,
+        error: &str,
+    ) {
+        let (read, lost) = match pre {
+            Some(p) => (p.count - p.relevant.len() as u64, p.relevant.len() as u64),
+            None => (0, declared),
         };
-        let mut errors = 0u64;
-        let mut first_error: Option<String> = None;
-        let mut read = 0u64;
-        let mut relevant_left = pre.as_ref().map_or(0, |p| p.relevant.len());
+        let number = at.number;
+        if at.first_visit {
+            let i = &mut self.report.integrity;
+            i.chunks_unparsable += 1;
+            self.chunk_problem(at, ChunkProblemKind::Unparsable, error.to_string());
+        }
+        let tally = Tally {
+            read,
+            ..Tally::default()
+        };
+        self.count_read(at, tally);
+        self.report.integrity.records_skipped += lost;
+        self.problem(
+            Problem::warning(
+                ProblemCode::EvtxChunkUnparsable,
+                format!("chunk {number}: cannot be parsed ({error}); {lost} record(s) are lost"),
+            )
+            .at(at.offset),
+        );
+    }
+
+    /// Walk the chunk's records through the crate: every record without a prescan, only the
+    /// prescan's kept records that it could not decode otherwise.
+    fn crate_records(
+        &mut self,
+        chunk: &mut EvtxChunk<'_>,
+        at: &ChunkAt,
+        pre: Option<&Prescan>,
+    ) -> Tally {
+        let mut t = Tally::default();
+        let mut relevant_left = pre.map_or(0, |p| p.relevant.len());
         for rec in chunk.iter() {
             let rec = match rec {
                 Ok(r) => r,
@@ -575,16 +750,15 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                     // With a prescan, the record was walked already; only kept records the
                     // crate cannot give back count as lost (below).
                     if pre.is_none() {
-                        errors += 1;
-                        first_error.get_or_insert_with(|| error_chain(&e));
+                        t.lost(|| error_chain(&e));
                     }
                     continue;
                 }
             };
-            let decided = match &pre {
+            let decided = match pre {
                 Some(p) => {
                     if p.relevant.binary_search(&rec.binxml_offset).is_err() {
-                        read += 1;
+                        t.read += 1;
                         continue;
                     }
                     relevant_left -= 1;
@@ -592,84 +766,68 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 }
                 None => false,
             };
-            if self.record(rec, number, chunk_offset, verified, decided) {
-                read += 1;
+            if self.record(rec, at, decided) {
+                t.read += 1;
             } else {
-                errors += 1;
-                first_error.get_or_insert_with(|| "record has no readable System/EventID".into());
+                t.lost(|| "record has no readable System/EventID".into());
             }
             if decided && relevant_left == 0 {
                 // The rest of the chunk is irrelevant and was counted by the prescan.
                 break;
             }
         }
-        drop(chunk);
-        if let Some(p) = &pre {
+        if let Some(p) = pre {
             // Kept records the crate's walk never reached are lost too.
             if relevant_left > 0 {
-                errors += relevant_left as u64;
-                first_error.get_or_insert_with(|| {
+                t.errors += relevant_left as u64;
+                t.first_error.get_or_insert_with(|| {
                     "a kept record could not be read back through the evtx crate".into()
                 });
             }
-            read = p.count.saturating_sub(errors);
+            t.read = p.count.saturating_sub(t.errors);
         }
-        self.count_read(
-            read,
-            errors,
-            first_error,
-            number,
-            chunk_offset,
-            verified,
-            cut_off.is_some(),
-        );
-        *buf = cd.data;
-        Ok(Sampled::Read)
+        t
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn count_read(
-        &mut self,
-        read: u64,
-        errors: u64,
-        first_error: Option<String>,
-        number: u64,
-        chunk_offset: u64,
-        verified: bool,
-        cut_off: bool,
-    ) {
+    fn count_read(&mut self, at: &ChunkAt, t: Tally) {
         let i = &mut self.report.integrity;
-        i.records_read += read;
-        i.records_skipped += errors;
-        if !verified {
-            i.records_unverified += read;
+        i.records_read += t.read;
+        i.records_skipped += t.errors;
+        if !at.verified {
+            i.records_unverified += t.read;
         }
-        if cut_off {
-            i.records_from_cut_off_chunk += read;
+        if at.cut_off.is_some() {
+            i.records_from_cut_off_chunk += t.read;
         }
-        if errors > 0 {
+        if t.errors > 0 {
             self.problem(
                 Problem::warning(
                     ProblemCode::EvtxRecordsUnreadable,
                     format!(
-                        "chunk {number}: {errors} record(s) could not be read (first: {})",
-                        first_error.unwrap_or_default()
+                        "chunk {}: {} record(s) could not be read (first: {})",
+                        at.number,
+                        t.errors,
+                        t.first_error.unwrap_or_default()
                     ),
                 )
-                .at(chunk_offset),
+                .at(at.offset),
             );
         }
     }
 
     /// The channel of the record at the start of the chunk, from its raw values.
     fn first_channel_raw(&mut self, data: &[u8]) -> Option<Option<String>> {
-        let size = le_u32_at(data, CHUNK_HEADER_SIZE + 4)? as usize;
-        if data.get(CHUNK_HEADER_SIZE..CHUNK_HEADER_SIZE + 4)? != [0x2a, 0x2a, 0, 0] || size < 28 {
+        let size = le_u32(data, CHUNK_HEADER_SIZE + 4)? as usize;
+        if data.get(CHUNK_HEADER_SIZE..CHUNK_HEADER_SIZE + 4)? != RECORD_MAGIC
+            || size < RECORD_HEADER_SIZE + 4
+        {
             return None;
         }
-        let q = self
-            .templates
-            .quick_raw(data, CHUNK_HEADER_SIZE + 24, size - 28)?;
+        let q = self.templates.quick_raw(
+            data,
+            CHUNK_HEADER_SIZE + RECORD_HEADER_SIZE,
+            size - RECORD_HEADER_SIZE - 4,
+        )?;
         match q.channel {
             None => Some(None),
             Some(c) => Some(Some(raw_text_string(&c)?)),
@@ -684,31 +842,22 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
     }
 
     /// Walk the chunk's records and decide each from its raw values. `None` when any record is
-    /// unusual (then the crate's iterator and rendering decide).
-    /// [`Self::prescan_inner`], undoing the events it decoded when it gives up.
-    fn prescan(
-        &mut self,
-        data: &[u8],
-        header: &EvtxChunkHeader,
-        number: u64,
-        chunk_offset: u64,
-        verified: bool,
-    ) -> Option<Prescan> {
+    /// unusual (then the crate's iterator and rendering decide); the events it decoded are then
+    /// undone.
+    fn prescan(&mut self, data: &[u8], header: &EvtxChunkHeader, at: &ChunkAt) -> Option<Prescan> {
         let mark = self.report.events.len();
-        let r = self.prescan_inner(data, header, number, chunk_offset, verified);
+        let r = self.prescan_records(data, header, at);
         if r.is_none() {
             self.report.events.truncate(mark);
         }
         r
     }
 
-    fn prescan_inner(
+    fn prescan_records(
         &mut self,
         data: &[u8],
         header: &EvtxChunkHeader,
-        number: u64,
-        chunk_offset: u64,
-        verified: bool,
+        at: &ChunkAt,
     ) -> Option<Prescan> {
         let live_end = (header.free_space_offset as usize).min(data.len());
         // Room for the chunk's records at once (a record takes at least 28 of the chunk's bytes,
@@ -723,43 +872,20 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         let mut off = CHUNK_HEADER_SIZE;
         let mut pre = Prescan::default();
         let mut channels: Vec<(u32, u64)> = Vec::new();
-        while off + 24 <= live_end {
-            if data[off..off + 4] != [0x2a, 0x2a, 0, 0] {
-                return None;
-            }
-            let size = le_u32_at(data, off + 4)? as usize;
-            let id = u64::from_le_bytes(data.get(off + 8..off + 16)?.try_into().ok()?);
-            if size < 28
-                || off + size > live_end
-                || id < header.first_event_record_id
-                || id > header.last_event_record_id
-            {
-                return None;
-            }
-            let q = self.templates.quick_raw(data, off + 24, size - 28)?;
-            let (raw, qualifiers) = (q.raw_event_id, q.qualifiers);
-            let p = self.names.intern(&q.provider)?;
-            let c = match &q.channel {
-                Some(c) => self.names.intern(c)?,
-                None => u32::MAX,
-            };
-            match channels.iter_mut().find(|(k, _)| *k == c) {
+        while off + RECORD_HEADER_SIZE <= live_end {
+            let rec = RawRecord::at(data, off, live_end, header)?;
+            let q = self.templates.quick_raw(
+                data,
+                off + RECORD_HEADER_SIZE,
+                rec.size - RECORD_HEADER_SIZE - 4,
+            )?;
+            let look = self.look(&q)?;
+            match channels.iter_mut().find(|(k, _)| *k == look.channel) {
                 Some((_, n)) => *n += 1,
-                None => channels.push((c, 1)),
+                None => channels.push((look.channel, 1)),
             }
-            let (keep, canonical, norm_qualifiers) = match self.decisions.get(&(p, raw, qualifiers))
-            {
-                Some(&d) => d,
-                None => {
-                    let name = &self.names.strs[p as usize];
-                    let (canonical, q) = normalize_event_id(name, raw, qualifiers);
-                    let d = (self.filter.matches(name, canonical), canonical, q);
-                    self.decisions.insert((p, raw, qualifiers), d);
-                    d
-                }
-            };
             pre.count += 1;
-            if keep {
+            if look.keep {
                 let decoded = if self.filter.crate_rendering() {
                     None
                 } else {
@@ -767,52 +893,17 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 };
                 match decoded {
                     Some(d) => {
-                        let filetime =
-                            u64::from_le_bytes(data.get(off + 16..off + 24)?.try_into().ok()?);
-                        // A record header time out of range: let the crate decide (it refuses
-                        // such records).
-                        let header_time = jiff::Timestamp::from_nanosecond(
-                            (i128::from(filetime) - 116_444_736_000_000_000) * 100,
-                        )
-                        .ok()?;
-                        // The decision's normalisation, when the decoded System part agrees
-                        // with the quick look (it always should).
-                        let (event_id, qualifiers) = if (d.raw_event_id, d.qualifiers)
-                            == (raw, qualifiers)
-                            && *d.provider == *self.names.strs[p as usize]
-                        {
-                            (canonical, norm_qualifiers)
-                        } else {
-                            normalize_event_id(&d.provider, d.raw_event_id, d.qualifiers)
-                        };
+                        let event = self.decoded_event(d, &rec, &look, at)?;
                         pre.decoded += 1;
-                        self.report.events.push(Event {
-                            time: d.time.unwrap_or(header_time),
-                            record_id: id,
-                            provider: d.provider,
-                            provider_guid: d.provider_guid,
-                            channel: d.channel,
-                            computer: d.computer,
-                            level: d.level,
-                            event_id,
-                            raw_event_id: d.raw_event_id,
-                            qualifiers,
-                            activity_id: d.activity_id,
-                            user_sid: d.user_sid,
-                            fields: Arc::new(d.fields),
-                            file: self.label.clone(),
-                            chunk: number,
-                            offset: chunk_offset + off as u64,
-                            verified,
-                        });
+                        self.report.events.push(event);
                     }
-                    None => pre.relevant.push((off + 24) as u64),
+                    None => pre.relevant.push((off + RECORD_HEADER_SIZE) as u64),
                 }
             }
-            if id == header.last_event_record_id {
+            if rec.id == header.last_event_record_id {
                 break;
             }
-            off += size;
+            off += rec.size;
         }
         for (c, n) in channels {
             *self.chan_counts.entry(c).or_insert(0) += n;
@@ -820,27 +911,79 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         Some(pre)
     }
 
-    fn bad_checksum(
-        &mut self,
-        number: u64,
-        offset: u64,
-        kind: ChunkProblemKind,
-        detail: String,
-        declared: u64,
-    ) {
-        self.report.integrity.chunk_problems.push(ChunkProblem {
-            chunk: number,
-            offset,
-            kind,
-            detail: detail.clone(),
-        });
-        self.problem(
-            Problem::warning(
-                ProblemCode::EvtxChunkBadChecksum,
-                format!("chunk {number}: {detail}; its records (up to {declared}) are kept and marked unverified"),
-            )
-            .at(offset),
-        );
+    /// Intern a record's provider and channel and decide whether it is kept (decisions are
+    /// cached per provider, raw EventID and Qualifiers).
+    fn look(&mut self, q: &RawQuick<'_>) -> Option<Look> {
+        let (raw, qualifiers) = (q.raw_event_id, q.qualifiers);
+        let provider = self.names.intern(&q.provider)?;
+        let channel = match &q.channel {
+            Some(c) => self.names.intern(c)?,
+            None => u32::MAX,
+        };
+        let (keep, event_id, norm_qualifiers) =
+            match self.decisions.get(&(provider, raw, qualifiers)) {
+                Some(&d) => d,
+                None => {
+                    let name = &self.names.strs[provider as usize];
+                    let (canonical, q) = normalize_event_id(name, raw, qualifiers);
+                    let d = (self.filter.matches(name, canonical), canonical, q);
+                    self.decisions.insert((provider, raw, qualifiers), d);
+                    d
+                }
+            };
+        Some(Look {
+            provider,
+            channel,
+            raw_event_id: raw,
+            qualifiers,
+            keep,
+            event_id,
+            norm_qualifiers,
+        })
+    }
+
+    /// The event of a record decoded directly. `None` when its header time is out of range (the
+    /// chunk then goes through the crate, which refuses such records).
+    fn decoded_event(
+        &self,
+        d: Decoded,
+        rec: &RawRecord,
+        look: &Look,
+        at: &ChunkAt,
+    ) -> Option<Event> {
+        let header_time = jiff::Timestamp::from_nanosecond(
+            (i128::from(rec.filetime) - 116_444_736_000_000_000) * 100,
+        )
+        .ok()?;
+        // The decision's normalisation, when the decoded System part agrees with the quick
+        // look (it always should).
+        let (event_id, qualifiers) = if (d.raw_event_id, d.qualifiers)
+            == (look.raw_event_id, look.qualifiers)
+            && *d.provider == *self.names.strs[look.provider as usize]
+        {
+            (look.event_id, look.norm_qualifiers)
+        } else {
+            normalize_event_id(&d.provider, d.raw_event_id, d.qualifiers)
+        };
+        Some(Event {
+            time: d.time.unwrap_or(header_time),
+            record_id: rec.id,
+            provider: d.provider,
+            provider_guid: d.provider_guid,
+            channel: d.channel,
+            computer: d.computer,
+            level: d.level,
+            event_id,
+            raw_event_id: d.raw_event_id,
+            qualifiers,
+            activity_id: d.activity_id,
+            user_sid: d.user_sid,
+            fields: Arc::new(d.fields),
+            file: self.label.clone(),
+            chunk: at.number,
+            offset: at.offset + rec.offset as u64,
+            verified: at.verified,
+        })
     }
 
     /// The channel of a record: from the template when possible, else from its rendering.
@@ -854,14 +997,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
     }
 
     /// Filter, render and keep one record. Returns false when it could not be read.
-    fn record(
-        &mut self,
-        rec: EvtxRecord<'_>,
-        chunk: u64,
-        chunk_offset: u64,
-        verified: bool,
-        decided: bool,
-    ) -> bool {
+    fn record(&mut self, rec: EvtxRecord<'_>, at: &ChunkAt, decided: bool) -> bool {
         let quick = if decided {
             None
         } else {
@@ -875,23 +1011,20 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 return true;
             }
         }
-        let record_id = rec.event_record_id;
-        let header_time = rec.timestamp;
-        let offset = chunk_offset + rec.binxml_offset.saturating_sub(24);
+        let place = RecordPlace {
+            record_id: rec.event_record_id,
+            header_time: rec.timestamp,
+            file: Arc::clone(&self.label),
+            chunk: at.number,
+            offset: at.offset + rec.binxml_offset.saturating_sub(RECORD_HEADER_SIZE as u64),
+            verified: at.verified,
+        };
         self.report.integrity.records_rendered += 1;
         let json = match rec.into_json_value() {
             Ok(j) => j.data,
             Err(_) => return false,
         };
-        let Some(event) = event_from_json(
-            &json,
-            record_id,
-            header_time,
-            &self.label,
-            chunk,
-            offset,
-            verified,
-        ) else {
+        let Some(event) = event_from_json(&json, place) else {
             return false;
         };
         if quick.is_none() && !decided {

@@ -57,6 +57,11 @@ pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 use evtx::binxml::value_variant::BinXmlValue;
 use evtx::EvtxRecord;
 
+use super::binxml::{
+    instance_at, utf16_le, value_type, walk_template, Instance, Step, TemplateValue,
+    TemplateVisitor, Value, Walked,
+};
+
 /// Where a `System` field's value comes from in a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Slot {
@@ -103,11 +108,11 @@ impl TemplateCache {
 
     /// Decode a kept record directly from its substitution values (see `decode.rs`).
     pub fn decode(&mut self, data: &[u8], q: &RawQuick<'_>) -> Option<super::decode::Decoded> {
-        let values = substitution_values(data, q.desc, q.n, q.values, q.end)?;
+        let values = q.instance.values(data)?;
         let mut d = super::decode::Decoded::default();
         self.decode_into(
             data,
-            q.def,
+            q.instance.def,
             &values,
             &mut d,
             super::decode::NestedAt::Root,
@@ -120,7 +125,7 @@ impl TemplateCache {
         &mut self,
         data: &'a [u8],
         def: u32,
-        values: &[(u8, &'a [u8])],
+        values: &[Value<'a>],
         d: &mut super::decode::Decoded,
         at: super::decode::NestedAt,
         depth: usize,
@@ -140,15 +145,15 @@ impl TemplateCache {
                 };
                 let (ty, bytes) = *values.get(i as usize)?;
                 match ty {
-                    0x00 => continue,
-                    0x21 => {}
+                    value_type::NULL => continue,
+                    value_type::BINXML => {}
                     _ => return None,
                 }
                 // The nested fragment lives in the chunk: find where, to resolve offsets.
                 let start = (bytes.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
-                let (def2, desc, n, vstart, end) = instance_at(data, start, bytes.len())?;
-                let values2 = substitution_values(data, desc, n, vstart, end)?;
-                self.decode_into(data, def2, &values2, d, inner, depth + 1)?;
+                let nested = instance_at(data, start, bytes.len())?;
+                let values2 = nested.values(data)?;
+                self.decode_into(data, nested.def, &values2, d, inner, depth + 1)?;
                 continue;
             }
             let value = match &b.slot {
@@ -237,140 +242,37 @@ fn resolve_opt_number(slot: &Slot, values: &[BinXmlValue<'_>]) -> Option<Option<
     }
 }
 
-/// A little-endian reader over the chunk that never panics.
-struct Cur<'a> {
-    data: &'a [u8],
-    pos: usize,
-    end: usize,
-}
+/// Finds the `System` fields in a template walk; done when `System` closes.
+struct SystemScan(SystemMap);
 
-impl Cur<'_> {
-    fn u8(&mut self) -> Option<u8> {
-        if self.pos >= self.end {
-            return None;
-        }
-        let v = *self.data.get(self.pos)?;
-        self.pos += 1;
-        Some(v)
+impl TemplateVisitor for SystemScan {
+    fn value(&mut self, path: &[String], attr: Option<&str>, value: TemplateValue) -> Option<Step> {
+        let slot = match value {
+            TemplateValue::Text(s) => Slot::Static(s),
+            TemplateValue::Sub { index, .. } => Slot::Sub(index),
+        };
+        assign(&mut self.0, path, attr, slot);
+        Some(Step::Go)
     }
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_le_bytes([self.u8()?, self.u8()?]))
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes([
-            self.u8()?,
-            self.u8()?,
-            self.u8()?,
-            self.u8()?,
-        ]))
-    }
-    fn skip(&mut self, n: usize) -> Option<()> {
-        let p = self.pos.checked_add(n)?;
-        if p > self.end {
-            return None;
-        }
-        self.pos = p;
-        Some(())
-    }
-    /// A name reference (chunk offset); skips the name when it is stored in place.
-    fn name(&mut self) -> Option<String> {
-        let offset = self.u32()? as usize;
-        let here = self.pos;
-        let (name, count) = read_name(self.data, offset)?;
-        if offset == here {
-            self.skip(8 + count * 2 + 2)?;
-        }
-        Some(name)
-    }
-}
 
-/// A name in the chunk string table: next (u32), hash (u16), count (u16), UTF-16LE chars.
-fn read_name(data: &[u8], offset: usize) -> Option<(String, usize)> {
-    let count = u16::from_le_bytes([*data.get(offset + 6)?, *data.get(offset + 7)?]) as usize;
-    let start = offset + 8;
-    let bytes = data.get(start..start.checked_add(count * 2)?)?;
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]))
-        .collect();
-    Some((String::from_utf16(&units).ok()?, count))
+    fn closed(&mut self, _parent: &[String], name: &str) -> Option<Step> {
+        Some(if name == "System" {
+            Step::Done
+        } else {
+            Step::Go
+        })
+    }
 }
 
 /// Scan a template definition at `offset` for the `System` fields; `None` when the definition
-/// holds anything this scan does not understand before `System` ends.
+/// holds anything the walk does not understand before `System` ends, or no `System` at all.
 pub(crate) fn scan_template(data: &[u8], offset: u32) -> Option<SystemMap> {
-    let offset = offset as usize;
-    let size = u32::from_le_bytes(data.get(offset + 20..offset + 24)?.try_into().ok()?) as usize;
-    let start = offset + 24;
-    let end = start.checked_add(size)?.min(data.len());
-    let mut c = Cur {
-        data,
-        pos: start,
-        end,
-    };
-    let mut stack: Vec<String> = Vec::new();
-    let mut attr: Option<String> = None;
-    let mut map = SystemMap::default();
-    let mut in_start_tag = false;
-    while c.pos < c.end {
-        let token = c.u8()?;
-        match token {
-            0x00 => break,
-            0x0f => c.skip(3)?,
-            0x01 | 0x41 => {
-                let _dependency = c.u16()?;
-                let _size = c.u32()?;
-                let name = c.name()?;
-                if token & 0x40 != 0 {
-                    let _attr_size = c.u32()?;
-                }
-                stack.push(name);
-                attr = None;
-                in_start_tag = true;
-            }
-            0x02 => {
-                attr = None;
-                in_start_tag = false;
-            }
-            0x03 | 0x04 => {
-                attr = None;
-                in_start_tag = false;
-                let closed = stack.pop()?;
-                if closed == "System" {
-                    return Some(map);
-                }
-            }
-            0x06 | 0x46 => {
-                if !in_start_tag {
-                    return None;
-                }
-                attr = Some(c.name()?);
-            }
-            0x05 | 0x45 => {
-                let ty = c.u8()?;
-                if ty != 0x01 {
-                    return None;
-                }
-                let n = c.u16()? as usize;
-                let bytes = data.get(c.pos..c.pos.checked_add(n * 2)?)?;
-                c.skip(n * 2)?;
-                let units: Vec<u16> = bytes
-                    .chunks_exact(2)
-                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                    .collect();
-                let s = String::from_utf16(&units).ok()?;
-                assign(&mut map, &stack, attr.as_deref(), Slot::Static(s));
-            }
-            0x0d | 0x0e => {
-                let id = c.u16()?;
-                let _ty = c.u8()?;
-                assign(&mut map, &stack, attr.as_deref(), Slot::Sub(id));
-            }
-            _ => return None,
-        }
+    let mut scan = SystemScan(SystemMap::default());
+    match walk_template(data, offset, &[], &mut scan)? {
+        Walked::Done => Some(scan.0),
+        // `System` never closed: a template without it.
+        Walked::Ended => None,
     }
-    // `System` never closed: a template without it (or a truncated one).
-    None
 }
 
 fn assign(map: &mut SystemMap, stack: &[String], attr: Option<&str>, slot: Slot) {
@@ -407,26 +309,31 @@ pub(crate) enum RawText<'a> {
 /// What the raw look found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RawQuick<'a> {
-    /// The template definition's chunk offset.
-    pub def: u32,
-    /// Where the substitution descriptors and values start, their number, the record's end.
-    pub desc: usize,
-    pub values: usize,
-    pub n: usize,
-    pub end: usize,
+    /// Where the record's template instance and its substitution values are.
+    pub instance: Instance,
     pub provider: RawText<'a>,
     pub raw_event_id: u32,
     pub qualifiers: Option<u16>,
     pub channel: Option<RawText<'a>>,
 }
 
-fn le_u32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        data.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
 impl TemplateCache {
+    /// The `System` map of the template at `def` (scanned once per chunk).
+    fn system_map(&mut self, data: &[u8], def: u32) -> Option<Rc<SystemMap>> {
+        if let Some((d, m)) = &self.last {
+            if *d == def {
+                return Some(Rc::clone(m));
+            }
+        }
+        let m = self
+            .maps
+            .entry(def)
+            .or_insert_with(|| scan_template(data, def).map(Rc::new))
+            .clone()?;
+        self.last = Some((def, Rc::clone(&m)));
+        Some(m)
+    }
+
     /// The cheap look at a record given by its BinXML window in the chunk, reading the
     /// substitution array directly (the template is scanned once per chunk). `None` when the
     /// record is not a single template instance this scan understands.
@@ -436,78 +343,10 @@ impl TemplateCache {
         start: usize,
         len: usize,
     ) -> Option<RawQuick<'a>> {
-        let (def, desc, n, values, end) = instance_at(data, start, len)?;
-        let map = match &self.last {
-            Some((d, m)) if *d == def => Rc::clone(m),
-            _ => {
-                let m = self
-                    .maps
-                    .entry(def)
-                    .or_insert_with(|| scan_template(data, def).map(Rc::new))
-                    .clone()?;
-                self.last = Some((def, Rc::clone(&m)));
-                m
-            }
-        };
-        let map: &SystemMap = &map;
-        // Where substitution `i` is: (type, bytes).
-        let value = |i: u16| -> Option<(u8, &'a [u8])> {
-            let i = i as usize;
-            if i >= n {
-                return None;
-            }
-            let mut off = values;
-            for j in 0..i {
-                off += u16::from_le_bytes([data[desc + j * 4], data[desc + j * 4 + 1]]) as usize;
-            }
-            let size = u16::from_le_bytes([data[desc + i * 4], data[desc + i * 4 + 1]]) as usize;
-            let ty = data[desc + i * 4 + 2];
-            let bytes = data.get(off..off.checked_add(size)?)?;
-            if off + size > end {
-                return None;
-            }
-            Some((ty, bytes))
-        };
-        let text = |slot: &Slot| -> Option<Option<RawText<'a>>> {
-            match slot {
-                Slot::Static(s) => Some(Some(RawText::Static(s.clone()))),
-                Slot::Sub(i) => match value(*i)? {
-                    (0x00, _) => Some(None),
-                    (0x01, mut b) => {
-                        // Up to the first NUL, as the crate reads sized strings.
-                        if let Some(nul) = b.chunks_exact(2).position(|c| c == [0, 0]) {
-                            b = &b[..nul * 2];
-                        }
-                        Some(if b.is_empty() {
-                            None
-                        } else {
-                            Some(RawText::Utf16(b))
-                        })
-                    }
-                    _ => None,
-                },
-            }
-        };
-        let number = |slot: &Slot| -> Option<Option<u64>> {
-            match slot {
-                Slot::Static(s) => Some(Some(s.trim().parse().ok()?)),
-                Slot::Sub(i) => {
-                    let (ty, b) = value(*i)?;
-                    let le = |k: usize| -> Option<u64> {
-                        (b.len() == k)
-                            .then(|| b.iter().rev().fold(0u64, |a, &x| (a << 8) | u64::from(x)))
-                    };
-                    Some(match ty {
-                        0x00 => None,
-                        0x04 => Some(le(1)?),
-                        0x06 => Some(le(2)?),
-                        0x08 | 0x14 => Some(le(4)?),
-                        0x0a | 0x15 => Some(le(8)?),
-                        _ => return None,
-                    })
-                }
-            }
-        };
+        let instance = instance_at(data, start, len)?;
+        let map = self.system_map(data, instance.def)?;
+        let text = |slot: &Slot| raw_text(data, &instance, slot);
+        let number = |slot: &Slot| raw_number(data, &instance, slot);
         let provider = text(map.provider.as_ref()?)??;
         let raw_event_id = u32::try_from(number(map.event_id.as_ref()?)??).ok()?;
         let qualifiers = match &map.qualifiers {
@@ -522,11 +361,7 @@ impl TemplateCache {
             Some(s) => text(s)?,
         };
         Some(RawQuick {
-            def,
-            desc,
-            values,
-            n,
-            end,
+            instance,
             provider,
             raw_event_id,
             qualifiers,
@@ -535,73 +370,44 @@ impl TemplateCache {
     }
 }
 
+/// A `System` text value of a record: `Some(None)` for a null or empty value, `None` when the
+/// value is not a string.
+fn raw_text<'a>(data: &'a [u8], instance: &Instance, slot: &Slot) -> Option<Option<RawText<'a>>> {
+    match slot {
+        Slot::Static(s) => Some(Some(RawText::Static(s.clone()))),
+        Slot::Sub(i) => match instance.value(data, usize::from(*i))? {
+            (value_type::NULL, _) => Some(None),
+            (value_type::STRING, mut b) => {
+                // Up to the first NUL, as the crate reads sized strings.
+                if let Some(nul) = b.chunks_exact(2).position(|c| c == [0, 0]) {
+                    b = &b[..nul * 2];
+                }
+                Some((!b.is_empty()).then_some(RawText::Utf16(b)))
+            }
+            _ => None,
+        },
+    }
+}
+
+/// A `System` number of a record: `Some(None)` for a null value, `None` when the value is not
+/// an unsigned number of its type's size.
+fn raw_number(data: &[u8], instance: &Instance, slot: &Slot) -> Option<Option<u64>> {
+    match slot {
+        Slot::Static(s) => Some(Some(s.trim().parse().ok()?)),
+        Slot::Sub(i) => {
+            let value = instance.value(data, usize::from(*i))?;
+            if value.0 == value_type::NULL {
+                return Some(None);
+            }
+            Some(Some(super::decode::unsigned(value)?))
+        }
+    }
+}
+
 /// Decode a raw text value.
 pub(crate) fn raw_text_string(t: &RawText<'_>) -> Option<String> {
     match t {
         RawText::Static(s) => Some(s.clone()),
-        RawText::Utf16(b) => {
-            let units: Vec<u16> = b
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect();
-            String::from_utf16(&units).ok()
-        }
+        RawText::Utf16(b) => utf16_le(b),
     }
-}
-
-/// A `TemplateInstance` at `start` (optionally after a fragment header): the template
-/// definition's offset, where the descriptors start, their number, where the values start and
-/// where the window ends.
-pub(crate) fn instance_at(
-    data: &[u8],
-    start: usize,
-    len: usize,
-) -> Option<(u32, usize, usize, usize, usize)> {
-    let end = start.checked_add(len)?.min(data.len());
-    let mut p = start;
-    if *data.get(p)? == 0x0f {
-        p += 4;
-    }
-    if *data.get(p)? != 0x0c {
-        return None;
-    }
-    p += 6; // token, unknown byte, template id
-    let def = le_u32(data, p)?;
-    p += 4;
-    if def as usize == p {
-        let size = le_u32(data, p + 20)? as usize;
-        p = p.checked_add(24 + size)?;
-    }
-    let n = le_u32(data, p)? as usize;
-    p += 4;
-    let desc = p;
-    let values = desc.checked_add(n.checked_mul(4)?)?;
-    if values > end {
-        return None;
-    }
-    Some((def, desc, n, values, end))
-}
-
-/// The substitution values of an instance: (type, bytes) by index.
-fn substitution_values(
-    data: &[u8],
-    desc: usize,
-    n: usize,
-    values: usize,
-    end: usize,
-) -> Option<Vec<(u8, &[u8])>> {
-    let mut out = Vec::with_capacity(n);
-    let mut off = values;
-    for i in 0..n {
-        let d = desc + i * 4;
-        let size = u16::from_le_bytes([*data.get(d)?, *data.get(d + 1)?]) as usize;
-        let ty = *data.get(d + 2)?;
-        let e = off.checked_add(size)?;
-        if e > end {
-            return None;
-        }
-        out.push((ty, data.get(off..e)?));
-        off = e;
-    }
-    Some(out)
 }
