@@ -399,6 +399,7 @@ fn reader_hashes_equal_file_hashes() {
             path: rel.clone(),
             kind: InputKind::Evtx,
             hive: None,
+            hive_signal: None,
             bytes: bytes.len() as u64,
             sha256: String::new(),
             status: InputStatus::Pending,

@@ -596,6 +596,7 @@ fn read_input_hashes_the_whole_file_once() {
             path: format!("Logs/{name}.evtx"),
             kind: InputKind::Evtx,
             hive: None,
+            hive_signal: None,
             bytes: bytes.len() as u64,
             sha256: String::new(),
             status: InputStatus::Pending,

@@ -280,7 +280,6 @@ fn hash_and_sniff(
     let mut head = vec![0u8; HEAD_LEN];
     let n = read_up_to(&mut reader, &mut head)?;
     head.truncate(n);
-    hasher.update(&head);
     let mut sniffed = sniff::sniff_head(&head);
     let mut total = n as u64;
     if matches!(
@@ -296,6 +295,7 @@ fn hash_and_sniff(
         input.status = InputStatus::Pending;
         return Ok(());
     }
+    hasher.update(&head);
     if sniffed.kind == InputKind::Hive && declared <= opts.max_file_bytes {
         let mut whole = head;
         (&mut reader)
@@ -313,7 +313,7 @@ fn hash_and_sniff(
     input.hive = sniffed.hive;
     input.hive_signal = sniffed.signal;
     input.bytes = total;
-    input.sha256 = hex(&hasher.finalize());
+    input.sha256 = lower_hex(&hasher.finalize());
     if let Some(note) = sniffed.note {
         input
             .problems
@@ -390,7 +390,7 @@ fn is_log_name(path: &str) -> bool {
 pub fn sha256_of(mut reader: impl Read) -> io::Result<String> {
     let mut hasher = Sha256::new();
     hash_into(&mut reader, &mut hasher)?;
-    Ok(hex(&hasher.finalize()))
+    Ok(lower_hex(&hasher.finalize()))
 }
 
 /// Feed everything `reader` yields to `hasher`; the number of bytes.
@@ -410,15 +410,18 @@ fn hash_into(reader: &mut impl Read, hasher: &mut Sha256) -> io::Result<u64> {
 
 /// SHA-256 of `bytes`, as lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    lower_hex(&Sha256::digest(bytes))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+/// Bytes as lower-case hex (the form of every SHA-256 rdsdiag shows).
+pub fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
 }
 
 /// Check the archive against the limits, then inventory its entries in place.

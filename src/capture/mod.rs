@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use discover::{
-    open, sha256_hex, sha256_of, split_archives, Capture, CaptureOptions, RATIO_MIN_BYTES,
+    lower_hex, open, sha256_hex, sha256_of, split_archives, Capture, CaptureOptions,
+    RATIO_MIN_BYTES,
 };
 pub use layout::{Layout, LayoutInfo};
 

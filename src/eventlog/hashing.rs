@@ -9,6 +9,7 @@
 
 use std::io::{self, Read, Seek, SeekFrom};
 
+use crate::capture::lower_hex;
 use sha2::{Digest, Sha256};
 
 /// A `Read + Seek` wrapper that hashes the bytes it passes on, in file order.
@@ -98,17 +99,6 @@ impl<R: Seek> Seek for HashingReader<R> {
             }
         }
     }
-}
-
-/// Lower-case hex, the form of `capture::Input::sha256`.
-fn lower_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    s
 }
 
 #[cfg(test)]
