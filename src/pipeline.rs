@@ -157,12 +157,7 @@ fn finish_inputs(inputs: &mut [Input], readers: Readers) {
                     "transaction log not used: no dirty hive of the capture pairs with it"
                 }
                 InputKind::Evtx if !readers.events => "event log not read by this command",
-                InputKind::Hive
-                | InputKind::HiveLog
-                | InputKind::RegExport
-                | InputKind::RegQuery
-                    if !readers.registry =>
-                {
+                kind if kind.is_registry() && !readers.registry => {
                     "registry evidence not read by this command"
                 }
                 _ => "recognised but not read by this version of rdsdiag",
