@@ -8,6 +8,7 @@
 mod baseblock;
 pub mod decode;
 mod hive;
+mod integrity;
 mod load;
 mod paths;
 pub mod query;
@@ -62,6 +63,9 @@ pub struct SourceInfo {
 pub struct RegistryView {
     hives: Vec<HiveSource>,
     hive_states: Vec<(HiveState, bool)>,
+    /// Hive files that were given but cannot be used, by kind: what no other source answers in
+    /// that hive is `Unreadable`, not `NotProvided`.
+    rejected: Vec<(HiveKind, Unreadable)>,
     texts: Vec<TextTree>,
     ccs: Lookup<u32>,
 }
@@ -106,9 +110,21 @@ impl RegistryView {
         if let Some(h) = self.hives.iter().find(|h| h.kind == HiveKind::System) {
             return h.ccs.clone();
         }
-        paths::current_control_set(
+        paths::current_control_set(self.or_rejected(
+            HiveKind::System,
             self.text_lookup(HiveKind::System, &["Select"], |t, f| t.value(f, "Current")),
-        )
+        ))
+    }
+
+    /// A rejected hive file of this kind turns "no source covers it" into "unreadable".
+    fn or_rejected<T>(&self, hive: HiveKind, lookup: Lookup<T>) -> Lookup<T> {
+        match lookup {
+            Lookup::NotProvided { .. } => match self.rejected.iter().find(|(k, _)| *k == hive) {
+                Some((_, u)) => Lookup::Unreadable(u.clone()),
+                None => lookup,
+            },
+            other => other,
+        }
     }
 
     /// Folded paths equivalent to `comps` in a text export: `CurrentControlSet` ↔ the current
@@ -182,7 +198,10 @@ impl RegistryView {
         if let Some(h) = self.hive_source(hive) {
             return h.value(&comps, name);
         }
-        self.text_lookup(hive, &comps, |t, f| t.value(f, name))
+        self.or_rejected(
+            hive,
+            self.text_lookup(hive, &comps, |t, f| t.value(f, name)),
+        )
     }
 
     /// A key: subkey names and values, with provenance.
@@ -191,7 +210,7 @@ impl RegistryView {
         if let Some(h) = self.hive_source(hive) {
             return h.key(&comps, path);
         }
-        self.text_lookup(hive, &comps, |t, f| t.key(f, path))
+        self.or_rejected(hive, self.text_lookup(hive, &comps, |t, f| t.key(f, path)))
     }
 
     /// `SYSTEM\Select\Current`: the number of the current control set.
