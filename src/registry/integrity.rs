@@ -56,6 +56,11 @@ pub(crate) struct Integrity {
     pub more: usize,
     pub keys: usize,
     pub values: usize,
+    /// Key cells (hive-bins offsets, sorted) whose subkey list is, or holds, offset 0xFFFFFFFF,
+    /// on which nt-hive asserts: lookups must not hand such lists to it.
+    pub nil_subkeys: Vec<u32>,
+    /// The same for value lists, value data and big-data segments.
+    pub nil_values: Vec<u32>,
 }
 
 /// One level of the current path: the key's name and the subkeys still to visit.
@@ -72,6 +77,8 @@ struct Walker<'a> {
     cells: usize,
     max_cells: usize,
     big_data: bool,
+    /// The key cell being checked.
+    current: u32,
     out: Integrity,
 }
 
@@ -90,9 +97,14 @@ pub(crate) fn check(bytes: &[u8]) -> Integrity {
         cells: 0,
         max_cells: bins.len() / 8,
         big_data: base.minor >= 4,
+        current: NIL,
         out: Integrity::default(),
     };
     w.walk(base.root_cell);
+    for v in [&mut w.out.nil_subkeys, &mut w.out.nil_values] {
+        v.sort_unstable();
+        v.dedup();
+    }
     w.out
 }
 
@@ -227,13 +239,7 @@ impl<'a> Walker<'a> {
                 path_of(frames, None)
             }
         };
-        if off != NIL && !self.first_visit(off) {
-            self.damage(parent, off, || {
-                format!("key cell {off:#x} is listed again (a cycle or a shared cell)")
-            });
-            return None;
-        }
-        let nk = match self.cell(off, NK_NAME) {
+        let nk = match self.cell(off, 2) {
             Ok(d) => d,
             Err(e) => {
                 self.damage(parent, off, || format!("subkey: {e}"));
@@ -244,6 +250,19 @@ impl<'a> Walker<'a> {
             let sig = String::from_utf8_lossy(&nk[..2]).into_owned();
             self.damage(parent, off, || {
                 format!("subkey cell {off:#x} is not a key node (signature {sig:?})")
+            });
+            return None;
+        }
+        if nk.len() < NK_NAME {
+            let n = nk.len();
+            self.damage(parent, off, || {
+                format!("key cell {off:#x} holds {n} bytes, {NK_NAME} needed")
+            });
+            return None;
+        }
+        if !self.first_visit(off) {
+            self.damage(parent, off, || {
+                format!("key cell {off:#x} is listed again (a cycle or a shared cell)")
             });
             return None;
         }
@@ -273,6 +292,7 @@ impl<'a> Walker<'a> {
                 p
             }
         };
+        self.current = off;
         let nvalues = le32(nk, NK_VALUES);
         if nvalues > 0 {
             self.values(le32(nk, NK_VALUE_LIST), nvalues, &here);
@@ -289,7 +309,14 @@ impl<'a> Walker<'a> {
         })
     }
 
+    fn nil_value(&mut self, off: u32) {
+        if off == NIL {
+            self.out.nil_values.push(self.current);
+        }
+    }
+
     fn values(&mut self, list: u32, count: u32, here: &dyn Fn() -> String) {
+        self.nil_value(list);
         if !self.budget() || !self.first_visit(list) {
             return;
         }
@@ -311,6 +338,7 @@ impl<'a> Walker<'a> {
     }
 
     fn value(&mut self, off: u32, here: &dyn Fn() -> String) {
+        self.nil_value(off);
         if off != NIL && !self.first_visit(off) {
             return;
         }
@@ -341,6 +369,7 @@ impl<'a> Walker<'a> {
             return; // stored in the value cell itself
         }
         let data = le32(vk, VK_DATA);
+        self.nil_value(data);
         if !self.budget() || (data != NIL && !self.first_visit(data)) {
             return;
         }
@@ -369,6 +398,7 @@ impl<'a> Walker<'a> {
         };
         let count = usize::from(le16(db, 2));
         let list = le32(db, 4);
+        self.nil_value(list);
         if !self.first_visit(list) {
             return;
         }
@@ -381,6 +411,7 @@ impl<'a> Walker<'a> {
         };
         for i in 0..count {
             let seg = le32(segs, i * 4);
+            self.nil_value(seg);
             if !self.budget() || (seg != NIL && !self.first_visit(seg)) {
                 return;
             }
@@ -399,6 +430,9 @@ impl<'a> Walker<'a> {
         children: &mut Vec<u32>,
         top: bool,
     ) {
+        if off == NIL {
+            self.out.nil_subkeys.push(self.current);
+        }
         if !self.budget() {
             return;
         }
@@ -440,6 +474,9 @@ impl<'a> Walker<'a> {
         let is_root = &cell[..2] == b"ri";
         for i in 0..count {
             let element = le32(cell, 4 + i * stride);
+            if element == NIL {
+                self.out.nil_subkeys.push(self.current);
+            }
             if is_root {
                 self.subkey_list(element, here, children, false);
             } else {

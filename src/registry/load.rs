@@ -5,7 +5,7 @@
 //! is returned as a [`Reading`].
 
 use super::baseblock::{self, off, BaseBlock};
-use super::hive::HiveSource;
+use super::hive::{self, HiveSource};
 use super::integrity;
 use super::tree::{self, TextTree};
 use super::{
@@ -350,7 +350,8 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
     let replay = bring_up_to_date(&mut hive, &base, &mut bytes);
     let mut done: Vec<(usize, Reading)> = hive.logs.drain(..).map(|l| l.read.done()).collect();
     let problems = &mut hive.read.reading.problems;
-    let Some(state) = check_readable(problems, &mut bytes, replay.state, replay.original) else {
+    let Some(state) = check_readable(problems, &mut bytes, replay.state, replay.original, damaged)
+    else {
         reject(
             &mut hive.read,
             Problem::error(ProblemCode::HiveNoRoot, "the root key cannot be read"),
@@ -358,7 +359,8 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
         done.push(hive.read.done());
         return (None, done);
     };
-    damaged |= check_cells(problems, &bytes);
+    let cells = integrity::check(&bytes);
+    damaged |= report_cells(problems, &cells);
     hive.read.reading.status = Some(
         if state == HiveState::Stale || replay.lost_changes || damaged {
             InputStatus::Partial
@@ -366,7 +368,11 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
             InputStatus::Parsed
         },
     );
-    let source = HiveSource::new(hive.read.input.path.clone(), hive.kind, bytes);
+    let guard = hive::NilGuard {
+        subkeys: cells.nil_subkeys,
+        values: cells.nil_values,
+    };
+    let source = HiveSource::new(hive.read.input.path.clone(), hive.kind, bytes, guard);
     let open = OpenHive {
         read: hive.read,
         source,
@@ -398,9 +404,8 @@ fn bad_base_block(base: &BaseBlock) -> String {
 
 /// The integrity walk over the bytes lookups will use: the first damaged cell (key path and
 /// offset) and a count of the rest. Returns whether anything is damaged.
-fn check_cells(problems: &mut Vec<Problem>, bytes: &[u8]) -> bool {
-    let report = integrity::check(bytes);
-    let Some(first) = report.first else {
+fn report_cells(problems: &mut Vec<Problem>, report: &integrity::Integrity) -> bool {
+    let Some(first) = &report.first else {
         return false;
     };
     let key = if first.key.is_empty() {
@@ -477,7 +482,8 @@ fn bring_up_to_date(hive: &mut HiveFile<'_>, base: &BaseBlock, bytes: &mut Vec<u
     }
 }
 
-/// Validate the (replayed) bytes strictly, saying so when that fails (they are read anyway), and
+/// Validate the (replayed) bytes strictly, saying so when that fails (they are read anyway; a
+/// `truncated` file's hive-bins size is already reported), and
 /// fall back on the primary file as it is when the replayed bytes have no readable root. Returns
 /// the state the bytes are in, or `None` when the root key cannot be read at all.
 fn check_readable(
@@ -485,9 +491,13 @@ fn check_readable(
     bytes: &mut Vec<u8>,
     state: HiveState,
     original: Option<Vec<u8>>,
+    truncated: bool,
 ) -> Option<HiveState> {
     match nt_hive::Hive::new(&bytes[..]) {
         Ok(_) | Err(nt_hive::NtHiveError::SequenceNumberMismatch { .. }) => {}
+        // Said already, as `hive-truncated`.
+        Err(nt_hive::NtHiveError::InvalidSizeField { offset, .. })
+            if truncated && offset == off::HBINS_SIZE => {}
         Err(e) => problems.push(Problem::warning(
             ProblemCode::HiveBaseBlock,
             format!("base block: {e}"),
@@ -584,9 +594,15 @@ fn replay_logs(hive: &mut HiveFile<'_>, base: &BaseBlock, bytes: &mut Vec<u8>) -
         });
     }
     if report.base_block_recovered {
+        let from = report
+            .base_block_from
+            .map(|i| dir_and_name(&hive.logs[i].read.input.path).1)
+            .unwrap_or("a transaction log");
         problems.push(Problem::warning(
             ProblemCode::HiveBaseBlockRecovered,
-            "base block damaged: recovered from a transaction log",
+            format!(
+                "base block damaged: recovered from {from} (the newest log with a valid base block, as yarp and Windows do)"
+            ),
         ));
     }
     if lost_changes {
