@@ -186,7 +186,7 @@ fn garbage_in_a_subkey_list_is_partial_with_key_and_offset() {
         assert_eq!(
             dword(
                 &view,
-                &format!(r"CurrentControlSet\Control\Terminal Server"),
+                r"CurrentControlSet\Control\Terminal Server",
                 "fDenyTSConnections"
             ),
             Lookup::Found(0),
@@ -458,4 +458,23 @@ fn a_hive_with_many_keys_walks_clean() {
         .map(|v| v.data),
         Some(RegData::Dword(2999))
     ));
+}
+
+/// `regf` then garbage named like a log stays a log: the hive beside it answers, untouched.
+#[test]
+fn regf_then_garbage_named_as_a_log_stays_a_log() {
+    let garbage = hive::regf_then_garbage(8 * 1024, 99);
+    let (_dir, inputs, view) = load(&[("SYSTEM", &clean()), ("SYSTEM.LOG1", &garbage)]);
+    let log = named(&inputs, "SYSTEM.LOG1");
+    assert_eq!(log.kind, InputKind::HiveLog, "{log:?}");
+    let system = named(&inputs, "SYSTEM");
+    assert_eq!(system.status, InputStatus::Parsed, "{:?}", system.problems);
+    assert_eq!(
+        dword(
+            &view,
+            r"CurrentControlSet\Control\Terminal Server",
+            "fDenyTSConnections"
+        ),
+        Lookup::Found(0)
+    );
 }

@@ -160,6 +160,20 @@ const USER_SOFTWARE: &str =
 /// neither the root keys nor the base block's stored name decide, e.g. for a file that starts
 /// with `regf` and then holds garbage. The note says which signal decided.
 pub fn hive_role_named(bytes: &[u8], file_name: &str) -> Sniffed {
+    // A damaged transaction log (`SYSTEM.LOG1` whose file type is garbage) stays a log: the
+    // replay reports it, and the hive it belongs to is not shadowed by a rejected "hive".
+    let file_type = read_u32(bytes, BASE_BLOCK_FILE_TYPE);
+    if file_type != Some(0) && is_log_file_name(file_name) {
+        return Sniffed {
+            kind: InputKind::HiveLog,
+            hive: role_from_name(file_name),
+            note: Some(format!(
+                "base block file type {} is not a registry file type; a transaction log by its name",
+                file_type.unwrap_or(0)
+            )),
+            signal: None,
+        };
+    }
     let mut s = hive_role(bytes);
     // Only when the content cannot be read at all: a readable root that matches no hive stays
     // `Other` (a user's `Software` key saved as `SOFTWARE` is not the machine hive).
@@ -172,6 +186,16 @@ pub fn hive_role_named(bytes: &[u8], file_name: &str) -> Sniffed {
         }
     }
     s
+}
+
+/// `….LOG`, `….LOG1`, `….LOG2`, any case.
+fn is_log_file_name(name: &str) -> bool {
+    let last = name.rsplit(['\\', '/']).next().unwrap_or(name);
+    last.rsplit_once('.').is_some_and(|(_, ext)| {
+        ["log", "log1", "log2"]
+            .iter()
+            .any(|e| ext.eq_ignore_ascii_case(e))
+    })
 }
 
 /// What the root key of a hive holds, as far as role decisions need it.
@@ -428,6 +452,9 @@ mod tests {
         assert_eq!(s.hive, Some(HiveKind::System));
         assert!(s.note.expect("note").contains("file's own name"));
         assert_eq!(hive_role_named(&b, "blob.bin").hive, Some(HiveKind::Other));
+        let log = hive_role_named(&b, "config/SYSTEM.LOG1");
+        assert_eq!(log.kind, InputKind::HiveLog);
+        assert_eq!(log.hive, Some(HiveKind::System));
     }
 
     #[test]

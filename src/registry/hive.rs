@@ -28,7 +28,12 @@ pub(crate) struct HiveSource {
 pub(crate) struct NilGuard {
     pub subkeys: Vec<u32>,
     pub values: Vec<u32>,
+    /// Value cells whose data (or big-data segments) sit at 0xFFFFFFFF.
+    pub data: Vec<u32>,
 }
+
+/// Offset of the value name inside a key value (`vk`) cell, from its signature.
+const VK_NAME_OFFSET: usize = 20;
 
 /// The byte offset an nt-hive error points at, when it has one.
 fn nt_offset(e: &NtHiveError) -> Option<u64> {
@@ -204,12 +209,38 @@ impl HiveSource {
         filetime(super::baseblock::le64(&self.bytes, self.nk_at(node)? + 4))
     }
 
+    /// `Some(Unreadable)` when the integrity walk found this value's data at offset 0xFFFFFFFF
+    /// (located from the address of the name nt-hive returns, checked by the `vk` signature).
+    fn data_guarded(&self, v: &KeyValue<'_, &[u8]>, what: &str) -> Option<Unreadable> {
+        if self.guard.data.is_empty() {
+            return None;
+        }
+        let slice = match v.name().ok()? {
+            NtHiveNameString::Latin1(s) | NtHiveNameString::Utf16LE(s) => s,
+        };
+        let at = (slice.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+        let vk = at.checked_sub(VK_NAME_OFFSET)?;
+        if self.bytes.get(vk..vk + 2)? != b"vk" {
+            return None;
+        }
+        let cell = u32::try_from(vk.checked_sub(super::baseblock::BASE_BLOCK_SIZE + 4)?).ok()?;
+        self.guard.data.binary_search(&cell).ok()?;
+        Some(Unreadable {
+            file: self.file.clone(),
+            offset: Some(vk as u64 - 4),
+            reason: format!("{what}: its data is at cell offset 0xFFFFFFFF (damaged hive)"),
+        })
+    }
+
     fn read_value(&self, v: &KeyValue<'_, &[u8]>, key: &str) -> Result<RegValue, Unreadable> {
         let name = v
             .name()
             .map_err(|e| self.unreadable(&e, &format!("value name in {key}")))?
             .to_string_lossy();
         let what = || format!("value {name:?} in {key}");
+        if let Some(u) = self.data_guarded(v, &what()) {
+            return Err(u);
+        }
         let type_code = match v.data_type() {
             Ok(t) => t as u32,
             Err(NtHiveError::UnsupportedKeyValueDataType { actual, .. }) => actual,

@@ -59,8 +59,11 @@ pub(crate) struct Integrity {
     /// Key cells (hive-bins offsets, sorted) whose subkey list is, or holds, offset 0xFFFFFFFF,
     /// on which nt-hive asserts: lookups must not hand such lists to it.
     pub nil_subkeys: Vec<u32>,
-    /// The same for value lists, value data and big-data segments.
+    /// The same for value lists (the list offset or an element).
     pub nil_values: Vec<u32>,
+    /// Value cells (hive-bins offsets, sorted) whose data offset, big-data segment list or a
+    /// segment is 0xFFFFFFFF.
+    pub nil_data: Vec<u32>,
 }
 
 /// One level of the current path: the key's name and the subkeys still to visit.
@@ -101,7 +104,11 @@ pub(crate) fn check(bytes: &[u8]) -> Integrity {
         out: Integrity::default(),
     };
     w.walk(base.root_cell);
-    for v in [&mut w.out.nil_subkeys, &mut w.out.nil_values] {
+    for v in [
+        &mut w.out.nil_subkeys,
+        &mut w.out.nil_values,
+        &mut w.out.nil_data,
+    ] {
         v.sort_unstable();
         v.dedup();
     }
@@ -369,19 +376,21 @@ impl<'a> Walker<'a> {
             return; // stored in the value cell itself
         }
         let data = le32(vk, VK_DATA);
-        self.nil_value(data);
+        if data == NIL {
+            self.out.nil_data.push(off);
+        }
         if !self.budget() || (data != NIL && !self.first_visit(data)) {
             return;
         }
         if self.big_data && size > BIG_DATA_THRESHOLD {
-            self.big(data, size, here);
+            self.big(off, data, size, here);
         } else if let Err(e) = self.cell(data, size as usize) {
             self.damage(here, data, || format!("data of value cell {off:#x}: {e}"));
         }
     }
 
     /// A big data (`db`) record: its segment list and segments.
-    fn big(&mut self, off: u32, size: u32, here: &dyn Fn() -> String) {
+    fn big(&mut self, vk: u32, off: u32, size: u32, here: &dyn Fn() -> String) {
         let db = match self.cell(off, 8) {
             Ok(c) if &c[..2] == b"db" => c,
             Ok(c) => {
@@ -398,7 +407,9 @@ impl<'a> Walker<'a> {
         };
         let count = usize::from(le16(db, 2));
         let list = le32(db, 4);
-        self.nil_value(list);
+        if list == NIL {
+            self.out.nil_data.push(vk);
+        }
         if !self.first_visit(list) {
             return;
         }
@@ -411,7 +422,9 @@ impl<'a> Walker<'a> {
         };
         for i in 0..count {
             let seg = le32(segs, i * 4);
-            self.nil_value(seg);
+            if seg == NIL {
+                self.out.nil_data.push(vk);
+            }
             if !self.budget() || (seg != NIL && !self.first_visit(seg)) {
                 return;
             }

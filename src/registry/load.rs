@@ -371,6 +371,7 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
     let guard = hive::NilGuard {
         subkeys: cells.nil_subkeys,
         values: cells.nil_values,
+        data: cells.nil_data,
     };
     let source = HiveSource::new(hive.read.input.path.clone(), hive.kind, bytes, guard);
     let open = OpenHive {

@@ -29,6 +29,32 @@ pub use types::{
     type_name, KeyView, Lookup, RegData, RegProvenance, RegValue, SourceForm, Unreadable,
 };
 
+/// What the integrity walk of a hive found (see [`check_cells`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellCheck {
+    /// Key nodes and value cells reached from the root.
+    pub keys: usize,
+    pub values: usize,
+    /// The first damage: `(key path, message)`.
+    pub first_damage: Option<(String, String)>,
+    /// Damages after the first.
+    pub more: usize,
+}
+
+/// The bounded integrity walk the loader runs on every hive (every key node, subkey list, value
+/// list, value cell and data cell reachable from the root), on the bytes of a primary file as
+/// they are. Exposed for benchmarks and tools; [`RegistryView::load`] reports its result as the
+/// `hive-cells-damaged` problem.
+pub fn check_cells(bytes: &[u8]) -> CellCheck {
+    let r = integrity::check(bytes);
+    CellCheck {
+        keys: r.keys,
+        values: r.values,
+        first_damage: r.first.map(|d| (d.key, d.what)),
+        more: r.more,
+    }
+}
+
 /// How a hive source's bytes relate to the file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
