@@ -109,6 +109,47 @@ fn main() {
     let (open_clean, view) = time(5, || RegistryView::load(&clean_inputs).view);
     rows.push(format!("| open clean hive | {} hive, {n} keys, {} values | {} | file read + base block + root check |", mb(clean.len()), 3 * n, ms(open_clean)));
 
+    // The integrity walk alone (part of every open above), on this hive, on the largest corpus
+    // hive when present, and on a generated hive of about 50 MB.
+    let (walk, cells) = time(5, || rdsdiag::registry::check_cells(&clean));
+    assert!(cells.first_damage.is_none(), "{cells:?}");
+    rows.push(format!(
+        "| integrity walk (in open) | {} hive, {} keys, {} values | {} | every nk, list, vk and data cell from the root |",
+        mb(clean.len()),
+        cells.keys,
+        cells.values,
+        ms(walk)
+    ));
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/regipy/SYSTEM_2");
+    if let Ok(b) = std::fs::read(&corpus) {
+        let (walk, cells) = time(5, || rdsdiag::registry::check_cells(&b));
+        rows.push(format!(
+            "| integrity walk (in open) | corpus SYSTEM_2, {}, {} keys, {} values | {} | {} |",
+            mb(b.len()),
+            cells.keys,
+            cells.values,
+            ms(walk),
+            if cells.first_damage.is_none() {
+                "no damage"
+            } else {
+                "damage found"
+            }
+        ));
+    }
+    let big_n = (n * 50_000_000 / clean.len().max(1)).max(n);
+    let big = hive::build_hive(&big_tree(big_n));
+    let (walk, cells) = time(5, || rdsdiag::registry::check_cells(&big));
+    assert!(cells.first_damage.is_none(), "{cells:?}");
+    rows.push(format!(
+        "| integrity walk (in open) | {} generated hive, {} keys, {} values | {} | |",
+        mb(big.len()),
+        cells.keys,
+        cells.values,
+        ms(walk)
+    ));
+    drop(big);
+
     // Open the dirty hive with its log: replay in memory.
     let dirty_inputs = vec![
         input(

@@ -304,7 +304,7 @@ fn hash_and_sniff(
         hasher.update(&whole[n..]);
         total = whole.len() as u64;
         if total <= opts.max_file_bytes {
-            sniffed = sniff::hive_role(&whole);
+            sniffed = sniff::hive_role_named(&whole, &input.path);
         }
     } else {
         total += hash_into(&mut reader, &mut hasher)?;

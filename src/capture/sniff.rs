@@ -46,10 +46,13 @@ pub fn sniff_head(head: &[u8]) -> Sniffed {
     if head.starts_with(REGF) {
         let file_type = read_u32(head, BASE_BLOCK_FILE_TYPE);
         let hive = base_block_file_name(head).and_then(|n| role_from_name(&n));
-        let kind = if file_type == Some(0) {
-            InputKind::Hive
-        } else {
+        // Only 1, 2 and 6 are log file types; 0 is a primary file, and anything else (garbage
+        // after `regf`) is a primary file with a bad base block, which the registry reader
+        // rejects with its reason — not a log to be ignored.
+        let kind = if matches!(file_type, Some(1 | 2 | 6)) {
             InputKind::HiveLog
+        } else {
+            InputKind::Hive
         };
         return Sniffed {
             kind,
@@ -152,6 +155,48 @@ pub fn hive_role(bytes: &[u8]) -> Sniffed {
 const USER_SOFTWARE: &str =
     "root looks like a user's Software key (Microsoft\\Windows NT\\CurrentVersion \
      without ProductName or CurrentBuild): not the machine SOFTWARE hive";
+
+/// [`hive_role`], falling back on the file's own name (`SYSTEM`, `software.sav`, any case) when
+/// neither the root keys nor the base block's stored name decide, e.g. for a file that starts
+/// with `regf` and then holds garbage. The note says which signal decided.
+pub fn hive_role_named(bytes: &[u8], file_name: &str) -> Sniffed {
+    // A damaged transaction log (`SYSTEM.LOG1` whose file type is garbage) stays a log: the
+    // replay reports it, and the hive it belongs to is not shadowed by a rejected "hive".
+    let file_type = read_u32(bytes, BASE_BLOCK_FILE_TYPE);
+    if file_type != Some(0) && is_log_file_name(file_name) {
+        return Sniffed {
+            kind: InputKind::HiveLog,
+            hive: role_from_name(file_name),
+            note: Some(format!(
+                "base block file type {} is not a registry file type; a transaction log by its name",
+                file_type.unwrap_or(0)
+            )),
+            signal: None,
+        };
+    }
+    let mut s = hive_role(bytes);
+    // Only when the content cannot be read at all: a readable root that matches no hive stays
+    // `Other` (a user's `Software` key saved as `SOFTWARE` is not the machine hive).
+    if s.hive == Some(HiveKind::Other) && root_facts(bytes).is_none() {
+        if let Some(h) = role_from_name(file_name) {
+            s.hive = Some(h);
+            s.note = Some(format!(
+                "role {h} from the file's own name (the root key cannot be read and the hive header names no hive)"
+            ));
+        }
+    }
+    s
+}
+
+/// `….LOG`, `….LOG1`, `….LOG2`, any case.
+fn is_log_file_name(name: &str) -> bool {
+    let last = name.rsplit(['\\', '/']).next().unwrap_or(name);
+    last.rsplit_once('.').is_some_and(|(_, ext)| {
+        ["log", "log1", "log2"]
+            .iter()
+            .any(|e| ext.eq_ignore_ascii_case(e))
+    })
+}
 
 /// What the root key of a hive holds, as far as role decisions need it.
 #[derive(Debug, Default)]
@@ -390,6 +435,26 @@ mod tests {
         assert_eq!(sniff_head(&log).kind, InputKind::HiveLog);
         log[28] = 0;
         assert_eq!(sniff_head(&log).kind, InputKind::Hive);
+        for t in [1u8, 2] {
+            log[28] = t;
+            assert_eq!(sniff_head(&log).kind, InputKind::HiveLog);
+        }
+        // `regf` then garbage: a primary file with a bad base block, not a log.
+        log[28..32].copy_from_slice(&0xDEAD_BEEFu32.to_le_bytes());
+        assert_eq!(sniff_head(&log).kind, InputKind::Hive);
+    }
+
+    #[test]
+    fn a_garbage_hive_is_named_by_its_file_name() {
+        let mut b = vec![0xA5u8; 8192];
+        b[..4].copy_from_slice(b"regf");
+        let s = hive_role_named(&b, "system");
+        assert_eq!(s.hive, Some(HiveKind::System));
+        assert!(s.note.expect("note").contains("file's own name"));
+        assert_eq!(hive_role_named(&b, "blob.bin").hive, Some(HiveKind::Other));
+        let log = hive_role_named(&b, "config/SYSTEM.LOG1");
+        assert_eq!(log.kind, InputKind::HiveLog);
+        assert_eq!(log.hive, Some(HiveKind::System));
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub(crate) struct BaseBlock {
     /// The embedded file name (last characters of the path the hive was loaded from).
     pub file_name: String,
     pub checksum_ok: bool,
+    /// The checksum stored at 0x1FC, and the XOR-32 of the first 508 bytes.
+    pub checksum_stored: u32,
+    pub checksum_computed: u32,
 }
 
 impl BaseBlock {
@@ -68,7 +71,24 @@ impl BaseBlock {
             clustering: le32(bytes, off::CLUSTERING),
             file_name: String::from_utf16_lossy(&units),
             checksum_ok: checksum(bytes) == le32(bytes, off::CHECKSUM),
+            checksum_stored: le32(bytes, off::CHECKSUM),
+            checksum_computed: checksum(bytes),
         })
+    }
+
+    /// Only file types 0 (primary file) and 1, 2, 6 (transaction logs) exist.
+    pub fn file_type_valid(&self) -> bool {
+        self.file_type == FILE_TYPE_PRIMARY
+            || self.file_type == FILE_TYPE_LOG_NEW
+            || FILE_TYPE_LOG_OLD.contains(&self.file_type)
+    }
+
+    /// Hive-bins bytes the base block promises and the file does not hold: `(present, promised)`
+    /// when the file of `len` bytes is shorter than the base block says.
+    pub fn truncation(&self, len: usize) -> Option<(u64, u64)> {
+        let promised = u64::from(self.hbins_size);
+        let present = (len as u64).saturating_sub(BASE_BLOCK_SIZE as u64);
+        (present < promised).then_some((present, promised))
     }
 
     /// Dirty: sequence numbers differ, or the checksum is wrong (specification, "Dirty state").

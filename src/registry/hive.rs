@@ -18,7 +18,22 @@ pub(crate) struct HiveSource {
     pub bytes: Vec<u8>,
     /// `Select\Current` of this hive (SYSTEM only), resolved at load.
     pub ccs: Lookup<u32>,
+    guard: NilGuard,
 }
+
+/// Key cells (hive-bins offsets, sorted) whose subkey or value lists hold offset 0xFFFFFFFF,
+/// found by the integrity walk at load. nt-hive asserts (panics) on that offset, so lookups answer
+/// `Unreadable` for those lists without handing them to nt-hive.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NilGuard {
+    pub subkeys: Vec<u32>,
+    pub values: Vec<u32>,
+    /// Value cells whose data (or big-data segments) sit at 0xFFFFFFFF.
+    pub data: Vec<u32>,
+}
+
+/// Offset of the value name inside a key value (`vk`) cell, from its signature.
+const VK_NAME_OFFSET: usize = 20;
 
 /// The byte offset an nt-hive error points at, when it has one.
 fn nt_offset(e: &NtHiveError) -> Option<u64> {
@@ -54,12 +69,13 @@ pub(crate) fn filetime(ft: u64) -> Option<jiff::Timestamp> {
 }
 
 impl HiveSource {
-    pub fn new(file: String, kind: HiveKind, bytes: Vec<u8>) -> HiveSource {
+    pub fn new(file: String, kind: HiveKind, bytes: Vec<u8>, guard: NilGuard) -> HiveSource {
         let mut s = HiveSource {
             file,
             kind,
             bytes,
             ccs: Lookup::NotProvided { hive: kind },
+            guard,
         };
         if kind == HiveKind::System {
             s.ccs = paths::current_control_set(s.value(&["Select"], "Current"));
@@ -126,6 +142,9 @@ impl HiveSource {
         let mut spelled: Vec<String> = Vec::with_capacity(comps.len());
         for c in comps {
             let c = c.as_ref();
+            if let Some(u) = self.guarded(&node, &paths::join(&spelled), true) {
+                return Lookup::Unreadable(u);
+            }
             match node.subkey(c) {
                 None => return Lookup::Absent,
                 Some(Err(e)) => {
@@ -147,19 +166,70 @@ impl HiveSource {
         Lookup::Found((node, paths::join(&spelled)))
     }
 
-    /// The last-written FILETIME of a key node. nt-hive 0.3 has no accessor; the key name it
-    /// returns borrows our bytes at `nk + 76`, which locates the cell (checked by its signature).
-    fn key_timestamp(&self, node: &Node<'_, '_>) -> Option<jiff::Timestamp> {
+    /// File offset of a key node's `nk` signature, from the address of the key name nt-hive
+    /// returns (it borrows our bytes at `nk + 76`), checked by the signature.
+    fn nk_at(&self, node: &Node<'_, '_>) -> Option<usize> {
         let name = node.name().ok()?;
         let slice = match name {
             NtHiveNameString::Latin1(s) | NtHiveNameString::Utf16LE(s) => s,
         };
         let at = (slice.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
         let nk = at.checked_sub(NK_NAME_OFFSET)?;
-        if self.bytes.get(nk..nk + 2)? != b"nk" {
+        (self.bytes.get(nk..nk + 2)? == b"nk").then_some(nk)
+    }
+
+    /// `Some(Unreadable)` when the integrity walk found offset 0xFFFFFFFF in this key's subkey
+    /// list (`subkeys`) or value list (`!subkeys`): nt-hive would assert on it.
+    fn guarded(&self, node: &Node<'_, '_>, key: &str, subkeys: bool) -> Option<Unreadable> {
+        let list = if subkeys {
+            &self.guard.subkeys
+        } else {
+            &self.guard.values
+        };
+        if list.is_empty() {
             return None;
         }
-        filetime(super::baseblock::le64(&self.bytes, nk + 4))
+        let nk = self.nk_at(node)?;
+        let cell = u32::try_from(nk.checked_sub(super::baseblock::BASE_BLOCK_SIZE + 4)?).ok()?;
+        list.binary_search(&cell).ok()?;
+        let what = if subkeys { "subkey" } else { "value" };
+        Some(Unreadable {
+            file: self.file.clone(),
+            offset: Some(nk as u64 - 4),
+            reason: format!(
+                "key {}: its {what} list holds cell offset 0xFFFFFFFF (damaged hive)",
+                if key.is_empty() { "(root)" } else { key }
+            ),
+        })
+    }
+
+    /// The last-written FILETIME of a key node. nt-hive 0.3 has no accessor; the key name it
+    /// returns borrows our bytes at `nk + 76`, which locates the cell (checked by its signature).
+    fn key_timestamp(&self, node: &Node<'_, '_>) -> Option<jiff::Timestamp> {
+        filetime(super::baseblock::le64(&self.bytes, self.nk_at(node)? + 4))
+    }
+
+    /// `Some(Unreadable)` when the integrity walk found this value's data at offset 0xFFFFFFFF
+    /// (located from the address of the name nt-hive returns, checked by the `vk` signature).
+    fn data_guarded(&self, v: &KeyValue<'_, &[u8]>, what: &str) -> Option<Unreadable> {
+        if self.guard.data.is_empty() {
+            return None;
+        }
+        let slice = match v.name().ok()? {
+            NtHiveNameString::Latin1(s) | NtHiveNameString::Utf16LE(s) => s,
+        };
+        let at = (slice.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+        let vk = at.checked_sub(VK_NAME_OFFSET)?;
+        if self.bytes.get(vk..vk + 2)? != b"vk" {
+            return None;
+        }
+        let cell = u32::try_from(vk.checked_sub(super::baseblock::BASE_BLOCK_SIZE + 4)?).ok()?;
+        self.guard.data.binary_search(&cell).ok()?;
+        Some(Unreadable {
+            file: self.file.clone(),
+            offset: Some(vk as u64 - 4),
+            reason: format!("{what}: its data is at cell offset 0xFFFFFFFF (damaged hive)"),
+        })
     }
 
     fn read_value(&self, v: &KeyValue<'_, &[u8]>, key: &str) -> Result<RegValue, Unreadable> {
@@ -168,6 +238,9 @@ impl HiveSource {
             .map_err(|e| self.unreadable(&e, &format!("value name in {key}")))?
             .to_string_lossy();
         let what = || format!("value {name:?} in {key}");
+        if let Some(u) = self.data_guarded(v, &what()) {
+            return Err(u);
+        }
         let type_code = match v.data_type() {
             Ok(t) => t as u32,
             Err(NtHiveError::UnsupportedKeyValueDataType { actual, .. }) => actual,
@@ -218,16 +291,25 @@ impl HiveSource {
     }
 
     pub fn value(&self, comps: &[&str], name: &str) -> Lookup<RegValue> {
-        self.at_key(comps, |node, key| match node.value(name) {
+        self.at_key(comps, |node, key| {
+            if let Some(u) = self.guarded(&node, &key, false) {
+                return Lookup::Unreadable(u);
+            }
+            self.value_of(&node, &key, name)
+        })
+    }
+
+    fn value_of(&self, node: &Node<'_, '_>, key: &str, name: &str) -> Lookup<RegValue> {
+        match node.value(name) {
             None => Lookup::Absent,
             Some(Err(e)) => {
                 Lookup::Unreadable(self.unreadable(&e, &format!("value {name:?} in {key}")))
             }
-            Some(Ok(v)) => match self.read_value(&v, &key) {
+            Some(Ok(v)) => match self.read_value(&v, key) {
                 Ok(v) => Lookup::Found(v),
                 Err(u) => Lookup::Unreadable(u),
             },
-        })
+        }
     }
 
     /// Read a key's subkey or value list (`what`: the list, an item) item by item into `out.0`;
@@ -273,8 +355,16 @@ impl HiveSource {
                 unreadable: Vec::new(),
             };
             let a_subkey = format!("a subkey of {key}");
+            let subkeys_guard = self.guarded(&node, &key, true);
+            let values_guard = self.guarded(&node, &key, false);
+            view.unreadable.extend(subkeys_guard.iter().cloned());
+            view.unreadable.extend(values_guard.iter().cloned());
             self.read_list(
-                node.subkeys(),
+                if subkeys_guard.is_some() {
+                    None
+                } else {
+                    node.subkeys()
+                },
                 (&format!("subkeys of {key}"), &a_subkey),
                 |k| {
                     k.name()
@@ -284,7 +374,11 @@ impl HiveSource {
                 (&mut view.subkeys, &mut view.unreadable),
             );
             self.read_list(
-                node.values(),
+                if values_guard.is_some() {
+                    None
+                } else {
+                    node.values()
+                },
                 (&format!("values of {key}"), &format!("a value of {key}")),
                 |v| self.read_value(&v, &key),
                 (&mut view.values, &mut view.unreadable),

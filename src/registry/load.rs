@@ -4,13 +4,18 @@
 //! find the current control set. The inputs are only read: what the loader finds about each one
 //! is returned as a [`Reading`].
 
-use super::baseblock::BaseBlock;
-use super::hive::HiveSource;
+use super::baseblock::{self, off, BaseBlock};
+use super::hive::{self, HiveSource};
+use super::integrity;
 use super::tree::{self, TextTree};
-use super::{paths, replay, text, HiveState, Lookup, RegistryLoad, RegistryView, SourceForm};
+use super::{
+    paths, replay, text, HiveState, Lookup, RegistryLoad, RegistryView, SourceForm, Unreadable,
+};
 use crate::capture::sha256_hex;
 use crate::capture::Input;
-use crate::evidence::{HiveKind, InputKind, InputStatus, Problem, ProblemCode, Reading};
+use crate::evidence::{
+    HiveKind, InputKind, InputStatus, Problem, ProblemCode, ProblemSeverity, Reading,
+};
 
 /// At most this many line problems are recorded per text file (then one summary problem).
 const MAX_LINE_PROBLEMS: usize = 50;
@@ -77,8 +82,13 @@ pub(super) fn load(inputs: &[Input]) -> RegistryLoad {
     let mut readings = std::mem::take(&mut files.done);
     let orphans = pair_logs(&mut files.hives, files.logs);
     let mut opened = Vec::new();
+    let mut rejected = Vec::new();
     for hive in files.hives {
+        let (index, kind, file) = (hive.read.index, hive.kind, hive.read.input.path.clone());
         let (open, done) = open_hive(hive);
+        if open.is_none() {
+            rejected.extend(rejected_hive(index, kind, file, &done));
+        }
         opened.extend(open);
         readings.extend(done);
     }
@@ -89,6 +99,7 @@ pub(super) fn load(inputs: &[Input]) -> RegistryLoad {
     let mut view = RegistryView {
         hives,
         hive_states,
+        rejected,
         texts,
         ccs: Lookup::NotProvided {
             hive: HiveKind::System,
@@ -99,6 +110,33 @@ pub(super) fn load(inputs: &[Input]) -> RegistryLoad {
     readings.extend(text_reads.into_iter().map(Read::done));
     readings.sort_by_key(|(i, _)| *i);
     RegistryLoad { view, readings }
+}
+
+/// A hive file of a known kind that cannot be used: lookups in its hive that no other source
+/// answers are `Unreadable` (naming the file and why), not `NotProvided`.
+fn rejected_hive(
+    index: usize,
+    kind: HiveKind,
+    file: String,
+    done: &[(usize, Reading)],
+) -> Option<(HiveKind, Unreadable)> {
+    if kind == HiveKind::Other {
+        return None;
+    }
+    let (_, reading) = done.iter().find(|(i, _)| *i == index)?;
+    let problem = reading
+        .problems
+        .iter()
+        .rev()
+        .find(|p| p.severity == ProblemSeverity::Error)?;
+    Some((
+        kind,
+        Unreadable {
+            file,
+            offset: problem.offset,
+            reason: format!("hive file rejected: {}", problem.message),
+        },
+    ))
 }
 
 /// Read an input whole and hash what was read. `None` when it cannot be read: the reading is then
@@ -269,13 +307,51 @@ struct Replay {
 /// readings of the hive (when it cannot) and of its logs.
 fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Reading)>) {
     let (mut bytes, base) = match (hive.bytes.take(), hive.base.take()) {
-        (Some(bytes), Some(base)) => (bytes, base),
-        (bytes, _) => return (None, unusable_hive(hive, bytes.is_some())),
+        (Some(bytes), Some(base)) if base.file_type == baseblock::FILE_TYPE_PRIMARY => {
+            (bytes, base)
+        }
+        (Some(_), Some(base)) => {
+            let problem = Problem::error(ProblemCode::HiveBadBaseBlock, bad_base_block(&base))
+                .at(off::FILE_TYPE as u64);
+            return (None, unusable_hive(hive, Some(problem)));
+        }
+        (bytes, _) => {
+            let problem = bytes
+                .is_some()
+                .then(|| Problem::error(ProblemCode::HiveBadBaseBlock, "no regf base block").at(0));
+            return (None, unusable_hive(hive, problem));
+        }
     };
+    let mut damaged = false;
+    if !base.checksum_ok {
+        hive.read.reading.problems.push(
+            Problem::warning(
+                ProblemCode::HiveBaseBlockChecksum,
+                format!(
+                    "base block checksum is wrong: stored {:#010x}, the XOR-32 of the first 508 bytes is {:#010x}",
+                    base.checksum_stored, base.checksum_computed
+                ),
+            )
+            .at(off::CHECKSUM as u64),
+        );
+    }
+    if let Some((present, promised)) = base.truncation(bytes.len()) {
+        damaged = true;
+        hive.read.reading.problems.push(
+            Problem::warning(
+                ProblemCode::HiveTruncated,
+                format!(
+                    "truncated: {present} of {promised} bytes of hive bins present (the base block promises {promised})"
+                ),
+            )
+            .at(bytes.len() as u64),
+        );
+    }
     let replay = bring_up_to_date(&mut hive, &base, &mut bytes);
     let mut done: Vec<(usize, Reading)> = hive.logs.drain(..).map(|l| l.read.done()).collect();
     let problems = &mut hive.read.reading.problems;
-    let Some(state) = check_readable(problems, &mut bytes, replay.state, replay.original) else {
+    let Some(state) = check_readable(problems, &mut bytes, replay.state, replay.original, damaged)
+    else {
         reject(
             &mut hive.read,
             Problem::error(ProblemCode::HiveNoRoot, "the root key cannot be read"),
@@ -283,12 +359,21 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
         done.push(hive.read.done());
         return (None, done);
     };
-    hive.read.reading.status = Some(if state == HiveState::Stale || replay.lost_changes {
-        InputStatus::Partial
-    } else {
-        InputStatus::Parsed
-    });
-    let source = HiveSource::new(hive.read.input.path.clone(), hive.kind, bytes);
+    let cells = integrity::check(&bytes);
+    damaged |= report_cells(problems, &cells);
+    hive.read.reading.status = Some(
+        if state == HiveState::Stale || replay.lost_changes || damaged {
+            InputStatus::Partial
+        } else {
+            InputStatus::Parsed
+        },
+    );
+    let guard = hive::NilGuard {
+        subkeys: cells.nil_subkeys,
+        values: cells.nil_values,
+        data: cells.nil_data,
+    };
+    let source = HiveSource::new(hive.read.input.path.clone(), hive.kind, bytes, guard);
     let open = OpenHive {
         read: hive.read,
         source,
@@ -297,14 +382,65 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
     (Some(open), done)
 }
 
-/// A hive file that could not be read (its reading says so already) or has no base block
-/// (`base_block_missing`): rejected, and its logs cannot be used.
-fn unusable_hive(mut hive: HiveFile<'_>, base_block_missing: bool) -> Vec<(usize, Reading)> {
-    if base_block_missing {
-        reject(
-            &mut hive.read,
-            Problem::error(ProblemCode::HiveBadBaseBlock, "no regf base block").at(0),
-        );
+/// Why a file that starts with `regf` is not a primary hive file.
+fn bad_base_block(base: &BaseBlock) -> String {
+    let checksum = if base.checksum_ok {
+        "checksum correct".to_string()
+    } else {
+        format!(
+            "checksum stored {:#010x}, computed {:#010x}",
+            base.checksum_stored, base.checksum_computed
+        )
+    };
+    let kind = if base.file_type_valid() {
+        "a transaction log's, not a primary file's"
+    } else {
+        "not a registry file type (0 primary, 1, 2, 6 logs)"
+    };
+    format!(
+        "bad base block: file type {} ({kind}); {checksum}",
+        base.file_type
+    )
+}
+
+/// The integrity walk over the bytes lookups will use: the first damaged cell (key path and
+/// offset) and a count of the rest. Returns whether anything is damaged.
+fn report_cells(problems: &mut Vec<Problem>, report: &integrity::Integrity) -> bool {
+    let Some(first) = &report.first else {
+        return false;
+    };
+    let key = if first.key.is_empty() {
+        "(root)".to_string()
+    } else {
+        first.key.clone()
+    };
+    let at = match first.file_offset() {
+        Some(o) => format!("cell {:#x} (file offset {o:#x})", first.cell),
+        None => "cell offset 0xFFFFFFFF".to_string(),
+    };
+    let more = match report.more {
+        0 => String::new(),
+        n => format!("; {n} more damaged cells"),
+    };
+    let mut p = Problem::warning(
+        ProblemCode::HiveCellsDamaged,
+        format!(
+            "damaged hive structure below key {key}: {at}: {}{more}; lookups there are unreadable",
+            first.what
+        ),
+    );
+    if let Some(o) = first.file_offset() {
+        p = p.at(o);
+    }
+    problems.push(p);
+    true
+}
+
+/// A hive file that could not be read (its reading says so already) or has a bad base block
+/// (`problem`): rejected, and its logs cannot be used.
+fn unusable_hive(mut hive: HiveFile<'_>, problem: Option<Problem>) -> Vec<(usize, Reading)> {
+    if let Some(problem) = problem {
+        reject(&mut hive.read, problem);
     }
     let name = dir_and_name(&hive.read.input.path).1;
     let mut done: Vec<(usize, Reading)> = hive
@@ -347,7 +483,8 @@ fn bring_up_to_date(hive: &mut HiveFile<'_>, base: &BaseBlock, bytes: &mut Vec<u
     }
 }
 
-/// Validate the (replayed) bytes strictly, saying so when that fails (they are read anyway), and
+/// Validate the (replayed) bytes strictly, saying so when that fails (they are read anyway; a
+/// `truncated` file's hive-bins size is already reported), and
 /// fall back on the primary file as it is when the replayed bytes have no readable root. Returns
 /// the state the bytes are in, or `None` when the root key cannot be read at all.
 fn check_readable(
@@ -355,9 +492,13 @@ fn check_readable(
     bytes: &mut Vec<u8>,
     state: HiveState,
     original: Option<Vec<u8>>,
+    truncated: bool,
 ) -> Option<HiveState> {
     match nt_hive::Hive::new(&bytes[..]) {
         Ok(_) | Err(nt_hive::NtHiveError::SequenceNumberMismatch { .. }) => {}
+        // Said already, as `hive-truncated`.
+        Err(nt_hive::NtHiveError::InvalidSizeField { offset, .. })
+            if truncated && offset == off::HBINS_SIZE => {}
         Err(e) => problems.push(Problem::warning(
             ProblemCode::HiveBaseBlock,
             format!("base block: {e}"),
@@ -454,9 +595,15 @@ fn replay_logs(hive: &mut HiveFile<'_>, base: &BaseBlock, bytes: &mut Vec<u8>) -
         });
     }
     if report.base_block_recovered {
+        let from = report
+            .base_block_from
+            .map(|i| dir_and_name(&hive.logs[i].read.input.path).1)
+            .unwrap_or("a transaction log");
         problems.push(Problem::warning(
             ProblemCode::HiveBaseBlockRecovered,
-            "base block damaged: recovered from a transaction log",
+            format!(
+                "base block damaged: recovered from {from} (the newest log with a valid base block, as yarp and Windows do)"
+            ),
         ));
     }
     if lost_changes {

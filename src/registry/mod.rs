@@ -8,6 +8,7 @@
 mod baseblock;
 pub mod decode;
 mod hive;
+mod integrity;
 mod load;
 mod paths;
 pub mod query;
@@ -27,6 +28,32 @@ use self::tree::TextTree;
 pub use types::{
     type_name, KeyView, Lookup, RegData, RegProvenance, RegValue, SourceForm, Unreadable,
 };
+
+/// What the integrity walk of a hive found (see [`check_cells`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellCheck {
+    /// Key nodes and value cells reached from the root.
+    pub keys: usize,
+    pub values: usize,
+    /// The first damage: `(key path, message)`.
+    pub first_damage: Option<(String, String)>,
+    /// Damages after the first.
+    pub more: usize,
+}
+
+/// The bounded integrity walk the loader runs on every hive (every key node, subkey list, value
+/// list, value cell and data cell reachable from the root), on the bytes of a primary file as
+/// they are. Exposed for benchmarks and tools; [`RegistryView::load`] reports its result as the
+/// `hive-cells-damaged` problem.
+pub fn check_cells(bytes: &[u8]) -> CellCheck {
+    let r = integrity::check(bytes);
+    CellCheck {
+        keys: r.keys,
+        values: r.values,
+        first_damage: r.first.map(|d| (d.key, d.what)),
+        more: r.more,
+    }
+}
 
 /// How a hive source's bytes relate to the file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,6 +89,9 @@ pub struct SourceInfo {
 pub struct RegistryView {
     hives: Vec<HiveSource>,
     hive_states: Vec<(HiveState, bool)>,
+    /// Hive files that were given but cannot be used, by kind: what no other source answers in
+    /// that hive is `Unreadable`, not `NotProvided`.
+    rejected: Vec<(HiveKind, Unreadable)>,
     texts: Vec<TextTree>,
     ccs: Lookup<u32>,
 }
@@ -106,9 +136,21 @@ impl RegistryView {
         if let Some(h) = self.hives.iter().find(|h| h.kind == HiveKind::System) {
             return h.ccs.clone();
         }
-        paths::current_control_set(
+        paths::current_control_set(self.or_rejected(
+            HiveKind::System,
             self.text_lookup(HiveKind::System, &["Select"], |t, f| t.value(f, "Current")),
-        )
+        ))
+    }
+
+    /// A rejected hive file of this kind turns "no source covers it" into "unreadable".
+    fn or_rejected<T>(&self, hive: HiveKind, lookup: Lookup<T>) -> Lookup<T> {
+        match lookup {
+            Lookup::NotProvided { .. } => match self.rejected.iter().find(|(k, _)| *k == hive) {
+                Some((_, u)) => Lookup::Unreadable(u.clone()),
+                None => lookup,
+            },
+            other => other,
+        }
     }
 
     /// Folded paths equivalent to `comps` in a text export: `CurrentControlSet` ↔ the current
@@ -182,7 +224,10 @@ impl RegistryView {
         if let Some(h) = self.hive_source(hive) {
             return h.value(&comps, name);
         }
-        self.text_lookup(hive, &comps, |t, f| t.value(f, name))
+        self.or_rejected(
+            hive,
+            self.text_lookup(hive, &comps, |t, f| t.value(f, name)),
+        )
     }
 
     /// A key: subkey names and values, with provenance.
@@ -191,7 +236,7 @@ impl RegistryView {
         if let Some(h) = self.hive_source(hive) {
             return h.key(&comps, path);
         }
-        self.text_lookup(hive, &comps, |t, f| t.key(f, path))
+        self.or_rejected(hive, self.text_lookup(hive, &comps, |t, f| t.key(f, path)))
     }
 
     /// `SYSTEM\Select\Current`: the number of the current control set.

@@ -54,6 +54,8 @@ pub struct ReplayReport {
     pub notes: Vec<LogNote>,
     /// Whether the base block was taken from a log because the primary's was damaged.
     pub base_block_recovered: bool,
+    /// The log (index into `logs`) whose base block replaced the primary's.
+    pub base_block_from: Option<usize>,
 }
 
 impl ReplayReport {
@@ -276,6 +278,7 @@ pub fn replay(hive: &mut Vec<u8>, logs: &[LogInput<'_>]) -> ReplayReport {
             baseblock::put32(hive, off::FILE_TYPE, baseblock::FILE_TYPE_PRIMARY);
             baseblock::fix_checksum(hive);
             report.base_block_recovered = true;
+            report.base_block_from = Some(i);
             primary = Some(b);
         }
     }

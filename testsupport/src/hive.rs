@@ -431,3 +431,87 @@ pub fn patch_inline_dword(hive: &[u8], name: &str, v: u32) -> Vec<u8> {
     put32(&mut b, vk + 8, v);
     b
 }
+
+// ---- Damage helpers: hives that still open but hold garbage (issue 14, item 4). ----
+
+/// File offset of the data of the cell at `cell` (an offset relative to the hive bins).
+fn cell_data(cell: u32) -> usize {
+    4096 + cell as usize + 4
+}
+
+/// File offset of the `index`-th element of the subkey list of the key called `key` (ASCII), for
+/// `li`/`lf`/`lh` lists. Panics when the key has no such list element.
+pub fn subkey_element_at(b: &[u8], key: &str, index: usize) -> usize {
+    let nk = find_key_cell(b, key).expect("key cell");
+    assert!(
+        le32(b, nk + 20) > index as u32,
+        "{key} has no subkey {index}"
+    );
+    let list = cell_data(le32(b, nk + 28));
+    let stride = match &b[list..list + 2] {
+        b"li" => 4,
+        b"lf" | b"lh" => 8,
+        sig => panic!("unexpected subkey list {sig:?}"),
+    };
+    list + 4 + index * stride
+}
+
+/// Overwrite the `index`-th element of `key`'s subkey list with `offset` (e.g. `0xFFFF_FFFF`,
+/// an offset outside the hive bins, or a cell of the wrong type). The base block stays clean.
+pub fn set_subkey_element(b: &mut [u8], key: &str, index: usize, offset: u32) {
+    let at = subkey_element_at(b, key, index);
+    put32(b, at, offset);
+}
+
+/// Overwrite the `index`-th element of `key`'s value list with `offset`.
+pub fn set_value_element(b: &mut [u8], key: &str, index: usize, offset: u32) {
+    let nk = find_key_cell(b, key).expect("key cell");
+    assert!(
+        le32(b, nk + 36) > index as u32,
+        "{key} has no value {index}"
+    );
+    let list = cell_data(le32(b, nk + 40));
+    put32(b, list + 4 * index, offset);
+}
+
+/// The hive-bins offset (as stored in lists) of the cell holding the key called `key`.
+pub fn key_cell_offset(b: &[u8], key: &str) -> u32 {
+    (find_key_cell(b, key).expect("key cell") - 4 - 4096) as u32
+}
+
+/// The hive-bins offset of the cell holding the value called `name`.
+pub fn value_cell_offset(b: &[u8], name: &str) -> u32 {
+    (find_value_cell(b, name).expect("value cell") - 4 - 4096) as u32
+}
+
+/// The hive-bins data size the base block promises (offset 0x28).
+pub fn hbins_size(b: &[u8]) -> u32 {
+    le32(b, 40)
+}
+
+/// Cut the file so that only `keep` bytes of its hive bins remain; the base block (clean, with a
+/// correct checksum) still promises all of them.
+pub fn truncate_hive_bins(b: &[u8], keep: usize) -> Vec<u8> {
+    b[..(4096 + keep).min(b.len())].to_vec()
+}
+
+/// Change a byte of the base block's reserved area without fixing the checksum: the sequence
+/// numbers still agree, only the checksum at 0x1FC is wrong.
+pub fn break_checksum(b: &mut [u8]) {
+    b[0x100] ^= 0x5A;
+}
+
+/// `regf` followed by `len - 4` bytes of deterministic garbage (a xorshift stream from `seed`).
+pub fn regf_then_garbage(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut v = Vec::with_capacity(len);
+    v.extend_from_slice(b"regf");
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
