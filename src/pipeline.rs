@@ -274,8 +274,8 @@ pub fn analyze_path(path: &Path, opts: &Options) -> Vec<CaptureReport> {
             let p = c.path.clone();
             isolated(&p, || {
                 let evidence = read_acquired(c, opts, Readers::ALL);
-                Ok(match split_by_logs(evidence) {
-                    Ok(parts) => {
+                Ok(match split_by_logs(&evidence) {
+                    Some(parts) => {
                         let n = parts.len();
                         parts
                             .into_iter()
@@ -292,7 +292,7 @@ pub fn analyze_path(path: &Path, opts: &Options) -> Vec<CaptureReport> {
                             })
                             .collect()
                     }
-                    Err(evidence) => {
+                    None => {
                         let mut r = analyze_evidence(&p, evidence, opts);
                         r.split = split;
                         vec![r]
@@ -306,14 +306,13 @@ pub fn analyze_path(path: &Path, opts: &Options) -> Vec<CaptureReport> {
 
 /// Loose event logs of several computers (no registry evidence to tie them together), each
 /// file's records naming one computer: one capture per computer, named `<path> (<COMPUTER>)`,
-/// with the files whose records name none listed as outside them all. `Err` gives the evidence
-/// back when there is no such safe split.
-#[allow(clippy::type_complexity)]
-fn split_by_logs(evidence: Evidence) -> Result<Vec<(Evidence, Vec<String>)>, Evidence> {
+/// with the files whose records name none listed as outside them all. `None` when there is no
+/// such safe split.
+fn split_by_logs(evidence: &Evidence) -> Option<Vec<(Evidence, Vec<String>)>> {
     use std::collections::{BTreeMap, BTreeSet};
     let inputs = &evidence.capture.inputs;
     if inputs.iter().any(|i| i.kind.is_registry()) {
-        return Err(evidence);
+        return None;
     }
     let mut names_of: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for e in &evidence.events {
@@ -327,13 +326,13 @@ fn split_by_logs(evidence: Evidence) -> Result<Vec<(Evidence, Vec<String>)>, Evi
     let mut machines: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for (file, names) in &names_of {
         if names.len() != 1 {
-            return Err(evidence);
+            return None;
         }
         let name = names.iter().next().cloned().unwrap_or_default();
         machines.entry(name).or_default().insert(file);
     }
     if machines.len() < 2 {
-        return Err(evidence);
+        return None;
     }
     let outside: Vec<String> = inputs
         .iter()
@@ -366,7 +365,7 @@ fn split_by_logs(evidence: Evidence) -> Result<Vec<(Evidence, Vec<String>)>, Evi
             (part, outside.clone())
         })
         .collect();
-    Ok(parts)
+    Some(parts)
 }
 
 fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureReport {

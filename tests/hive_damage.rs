@@ -412,6 +412,24 @@ fn regf_then_garbage_is_a_rejected_hive_and_its_kind_unreadable() {
                 assert_eq!(fact["state"], "unreadable", "not \"not provided\": {host}");
                 assert_eq!(fact["file"], "SYSTEM", "{host}");
             }
+            // The verdict says unreadable, never "not provided".
+            let out = Command::cargo_bin("rdsdiag")
+                .expect("binary")
+                .args([
+                    "analyze",
+                    "--color",
+                    "never",
+                    &dir.path().display().to_string(),
+                ])
+                .output()
+                .expect("runs");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                flat.contains("The SYSTEM hive (SYSTEM) is unreadable, not missing"),
+                "{text}"
+            );
+            assert!(!flat.contains("SYSTEM hive not provided"), "{text}");
         }
     }
 }

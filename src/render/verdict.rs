@@ -92,6 +92,18 @@ pub fn verdict(c: &CaptureReport) -> String {
             )
         });
     }
+    for i in c.inputs.iter().filter(|i| {
+        i.kind == crate::evidence::InputKind::Hive
+            && i.status == crate::evidence::InputStatus::Rejected
+            && i.hive
+                .is_some_and(|h| h != crate::evidence::HiveKind::Other)
+    }) {
+        let hive = i.hive.map(|h| h.name()).unwrap_or_default();
+        parts.push(format!(
+            "The {hive} hive ({}) is unreadable, not missing: what it holds is unknown.",
+            i.path
+        ));
+    }
     let damaged = c.input_summary.partial + c.input_summary.rejected;
     if damaged > 0 {
         parts.push(format!(
