@@ -171,6 +171,7 @@ problem_codes! {
     EvtxStaleChunkCount = "evtx-stale-chunk-count",
     EvtxTimeLimit = "evtx-time-limit",
     EvtxTruncatedTail = "evtx-truncated-tail",
+    EvtxZeroPadding = "evtx-zero-padding",
     ForeignComputer = "foreign-computer",
     HiveBadBaseBlock = "hive-bad-base-block",
     HiveBaseBlock = "hive-base-block",
@@ -430,8 +431,11 @@ pub struct Integrity {
     pub records_kept: u64,
     /// Records rendered to decide or to keep them (the early filter avoids rendering the rest).
     pub records_rendered: u64,
-    /// Bytes after the last complete chunk (a cut-off copy).
+    /// Bytes after the last complete chunk holding data (a cut-off copy).
     pub truncated_tail_bytes: u64,
+    /// Bytes after the last complete chunk that are all zero (slack, e.g. of a copied log; not
+    /// a cut-off chunk, nothing lost). Counted here instead of in `truncated_tail_bytes`.
+    pub zero_padding_bytes: u64,
     /// Records read from the cut-off partial chunk at the end (also counted as unverified).
     pub records_from_cut_off_chunk: u64,
     /// Records per channel (`<none>` for records without one). For a skipped file: the records

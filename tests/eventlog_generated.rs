@@ -561,7 +561,21 @@ fn read_input_hashes_the_whole_file_once() {
     w::truncate_last_chunk(&mut truncated, 3000);
     let mut wrapped = clean.clone();
     w::rotate_chunks(&mut wrapped, 1);
+    let mut padded = clean.clone();
+    w::append_zero_padding(&mut padded, 4096);
     let cases: Vec<(&str, Vec<u8>, Deadline, InputStatus)> = vec![
+        (
+            "padded",
+            padded.clone(),
+            Deadline::none(),
+            InputStatus::Parsed,
+        ),
+        (
+            "padded-time-limited",
+            padded,
+            Deadline::after(std::time::Duration::ZERO),
+            InputStatus::Partial,
+        ),
         (
             "clean",
             clean.clone(),
@@ -612,10 +626,24 @@ fn read_input_hashes_the_whole_file_once() {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(reading.sha256.as_deref(), Some(expected.as_str()), "{name}");
-        if name == "time-limited" {
+        if name.ends_with("time-limited") {
             assert!(report.events.is_empty());
             let i = reading.evtx.as_ref().unwrap();
-            assert_eq!(i.chunks_not_read_time_limit, 3);
+            assert_eq!(i.chunks_not_read_time_limit, 3, "{name}");
+        }
+        if name.starts_with("padded") {
+            // The padding is found (read for itself when the time limit stopped reading
+            // before it) and is no loss: no chunk left unread, no cut-off tail.
+            let i = reading.evtx.as_ref().unwrap();
+            assert_eq!((i.zero_padding_bytes, i.truncated_tail_bytes), (4096, 0));
+            assert!(reading
+                .problems
+                .iter()
+                .any(|p| p.code == "evtx-zero-padding"));
+            assert!(!reading
+                .problems
+                .iter()
+                .any(|p| p.code == "evtx-truncated-tail"));
         }
         // An input the inventory hashed already is not hashed again.
         let hashed = Input {
@@ -625,5 +653,213 @@ fn read_input_hashes_the_whole_file_once() {
         let (_, again) = rdsdiag::eventlog::read_input(&hashed, &EventFilter::rds(), deadline);
         assert_eq!(again.sha256, None, "{name}");
         assert_eq!(again.status, Some(status), "{name}");
+    }
+}
+
+fn logons(n: usize) -> Vec<Ev> {
+    (0..n)
+        .map(|i| {
+            Ev::new("Microsoft-Windows-Security-Auditing", 4624)
+                .channel("Security")
+                .event_data(&[
+                    ("TargetUserName", &format!("user{i}")),
+                    ("TargetUserSid", "S-1-5-21-1-2-3-1001"),
+                    ("LogonType", "10"),
+                    ("IpAddress", "10.0.0.5"),
+                ])
+        })
+        .collect()
+}
+
+/// Zero bytes after the last chunk (slack of a copied log) are not a cut-off chunk: nothing is
+/// lost, the log is `parsed`, and the bytes are noted as padding. A tail with any non-zero
+/// byte, or a partial chunk, is still a cut-off copy.
+#[test]
+fn zero_padding_after_the_last_chunk_is_slack_not_loss() {
+    use rdsdiag::evidence::{InputStatus, ProblemSeverity};
+    let clean = EvtxBuilder::new()
+        .events(many(150))
+        .max_records_per_chunk(100)
+        .build();
+    for pad in [4096usize, 1, 65535] {
+        let mut bytes = clean.clone();
+        w::append_zero_padding(&mut bytes, pad);
+        for filter in [EventFilter::rds(), EventFilter::all()] {
+            let r = read(&bytes, &filter);
+            let i = &r.integrity;
+            assert_eq!(r.events.len(), 150, "{pad}");
+            assert_eq!(
+                (i.truncated_tail_bytes, i.zero_padding_bytes, i.chunk_slots),
+                (0, pad as u64, 2),
+                "{pad}"
+            );
+            assert_eq!((i.records_declared, i.records_read), (150, 150));
+            assert!(r.events.iter().all(|e| e.verified));
+            assert!(
+                r.problems
+                    .iter()
+                    .all(|p| p.severity == ProblemSeverity::Info),
+                "{pad}: {:?}",
+                r.problems
+            );
+            let note = r
+                .problems
+                .iter()
+                .find(|p| p.code == "evtx-zero-padding")
+                .expect("a padding note");
+            assert!(note.message.contains(&format!("{pad} bytes")), "{note:?}");
+            assert_eq!(note.offset, Some(clean.len() as u64));
+            assert_eq!(r.status(), InputStatus::Parsed);
+        }
+    }
+    // One non-zero byte at the very end: a cut-off copy, as before.
+    let mut bytes = clean.clone();
+    w::append_zero_padding(&mut bytes, 4096);
+    *bytes.last_mut().unwrap() = 1;
+    let r = read(&bytes, &EventFilter::rds());
+    assert_eq!(
+        (
+            r.integrity.truncated_tail_bytes,
+            r.integrity.zero_padding_bytes
+        ),
+        (4096, 0)
+    );
+    assert!(r.problems.iter().any(|p| p.code == "evtx-truncated-tail"));
+    assert!(!r.problems.iter().any(|p| p.code == "evtx-zero-padding"));
+    assert_eq!(r.status(), InputStatus::Partial);
+    // A partial chunk (its signature, the rest zero) is a cut-off chunk too.
+    let mut bytes = clean.clone();
+    bytes.extend_from_slice(b"ElfChnk\0");
+    w::append_zero_padding(&mut bytes, 4088);
+    let r = read(&bytes, &EventFilter::rds());
+    assert_eq!(
+        (
+            r.integrity.truncated_tail_bytes,
+            r.integrity.zero_padding_bytes
+        ),
+        (4096, 0)
+    );
+    assert!(r.problems.iter().any(|p| p.code == "evtx-truncated-tail"));
+    assert_eq!(r.status(), InputStatus::Partial);
+}
+
+/// A log with no record: one chunk whose header says first record 1, last record 0, as
+/// Windows writes it (the writer's empty log), or a range ending at record 0, which no record
+/// has. Nothing is declared, nothing is missing.
+#[test]
+fn an_empty_log_declares_no_record() {
+    use rdsdiag::evidence::InputStatus;
+    let windows = EvtxBuilder::new().build();
+    assert_eq!(w::chunk_count(&windows), 1);
+    let mut zeros = windows.clone();
+    w::set_chunk_record_range(&mut zeros, 0, 0, 0);
+    let mut padded = windows.clone();
+    w::append_zero_padding(&mut padded, 4096);
+    for (what, bytes) in [("1..0", &windows), ("0..0", &zeros), ("padded", &padded)] {
+        for filter in [EventFilter::rds(), EventFilter::all()] {
+            let r = read(bytes, &filter);
+            let i = &r.integrity;
+            assert!(r.events.is_empty());
+            assert_eq!(
+                (
+                    i.chunks_found,
+                    i.chunks_valid,
+                    i.records_declared,
+                    i.records_read,
+                    i.records_skipped
+                ),
+                (1, 1, 0, 0, 0),
+                "{what}"
+            );
+            assert!(
+                !r.problems.iter().any(|p| p.code == "evtx-records-missing"),
+                "{what}: {:?}",
+                r.problems
+            );
+            assert_eq!(r.status(), InputStatus::Parsed, "{what}: {:?}", r.problems);
+        }
+    }
+    // A chunk that declares records 1..1 but holds none still reports the missing record.
+    let mut one = windows.clone();
+    w::set_chunk_record_range(&mut one, 0, 1, 1);
+    let r = read(&one, &EventFilter::all());
+    assert_eq!(r.integrity.records_declared, 1);
+    assert!(r.problems.iter().any(|p| p.code == "evtx-records-missing"));
+    assert_eq!(r.status(), InputStatus::Partial);
+}
+
+/// A record whose declared size runs past the end of the file (cut off in the middle of a
+/// record) or of its chunk is unreadable: counted in `records_skipped` with a warning naming
+/// the chunk and the record's offset, never turned into an event with zeroed fields.
+#[test]
+fn records_running_past_the_end_are_unreadable_not_events() {
+    use rdsdiag::evidence::{InputStatus, ProblemSeverity};
+    let full = EvtxBuilder::new()
+        .events(logons(200))
+        .max_records_per_chunk(100)
+        .build();
+    let spans = w::record_spans(&full, 1);
+    assert_eq!(spans.len(), 100);
+    let check = |r: &EvtxReport, what: &str| {
+        for e in &r.events {
+            assert_eq!(e.field("LogonType"), Some("10"), "{what}: {e:?}");
+            assert_eq!(
+                e.field("TargetUserSid"),
+                Some("S-1-5-21-1-2-3-1001"),
+                "{what}"
+            );
+        }
+    };
+    for crate_rendering in [false, true] {
+        let filter = EventFilter::rds().render_with_crate(crate_rendering);
+        // Cut inside record 50 of the last chunk (in its values), and just before its size copy.
+        let (rec, size) = spans[50];
+        for cut in [rec + size / 2, rec + size - 2] {
+            let mut bytes = full.clone();
+            bytes.truncate(cut);
+            let r = read(&bytes, &filter);
+            let what = format!("cut at {cut}, crate {crate_rendering}");
+            check(&r, &what);
+            let i = &r.integrity;
+            assert_eq!(i.records_from_cut_off_chunk, 50, "{what}");
+            assert_eq!(r.events.len(), 150, "{what}");
+            assert_eq!(i.records_skipped, 1, "{what}");
+            let p = r
+                .problems
+                .iter()
+                .find(|p| p.code == "evtx-records-unreadable")
+                .unwrap_or_else(|| panic!("{what}: {:?}", r.problems));
+            assert_eq!(p.severity, ProblemSeverity::Warning);
+            assert!(p.message.contains("chunk 1"), "{what}: {}", p.message);
+            assert!(
+                p.message.contains(&format!("file offset {rec:#x}")),
+                "{what}: {}",
+                p.message
+            );
+            assert_eq!(r.status(), InputStatus::Partial);
+        }
+        // The last record of a whole chunk declares more bytes than the chunk has left (by 4,
+        // which the crate's own bound lets through, and by more).
+        let (rec, _) = spans[99];
+        let room = (4096 + 2 * 65536 - rec) as u32;
+        for size in [room + 4, room + 1000] {
+            let mut bytes = full.clone();
+            w::set_record_size(&mut bytes, 1, rec, size);
+            let r = read(&bytes, &filter);
+            let what = format!("size {size}, crate {crate_rendering}");
+            check(&r, &what);
+            assert_eq!(r.events.len(), 199, "{what}");
+            assert_eq!(r.integrity.records_skipped, 1, "{what}");
+            assert!(
+                r.problems
+                    .iter()
+                    .any(|p| p.code == "evtx-records-unreadable"
+                        && p.message.contains("chunk 1")
+                        && p.message.contains(&format!("file offset {rec:#x}"))),
+                "{what}: {:?}",
+                r.problems
+            );
+            assert_eq!(r.status(), InputStatus::Partial);
+        }
     }
 }

@@ -64,6 +64,9 @@ pub(crate) struct Reader<'f, R> {
     /// Records per interned channel (`u32::MAX`: none) counted by the prescan.
     chan_counts: FxMap<u32, u64>,
     deadline: Deadline,
+    /// Whether the bytes after the last whole chunk are all zero (slack, not a cut-off chunk);
+    /// `None` until they are read.
+    tail_zero: Option<bool>,
 }
 
 /// A filter decision: (keep, canonical EventID, Qualifiers after normalisation).
@@ -198,6 +201,17 @@ struct Look {
     norm_qualifiers: Option<u16>,
 }
 
+/// The records a chunk header declares: its record ID range, at most what a chunk can hold.
+/// None when the range is empty (last below first: Windows writes first 1, last 0 in the only
+/// chunk of a log with no record) or ends at ID 0, which no record has.
+fn declared_records(h: &EvtxChunkHeader) -> u64 {
+    let (first, last) = (h.first_event_record_id, h.last_event_record_id);
+    if last < first || last == 0 {
+        return 0;
+    }
+    (last - first + 1).min(CHUNK_SIZE / 28)
+}
+
 /// The text of a chunk header CRC32 failure.
 fn header_crc_detail(cd: &EvtxChunkData) -> String {
     let stored = cd.header.header_chunk_checksum;
@@ -220,6 +234,75 @@ fn data_crc_detail(cd: &EvtxChunkData) -> String {
             "chunk free-space offset {} is invalid",
             cd.header.free_space_offset
         )
+    }
+}
+
+/// A record whose declared size runs past the bytes its chunk has (the end of the chunk, or of
+/// the file in a cut-off chunk): unreadable, since the bytes it claims are not there (the
+/// buffer holds zeros after a cut). The crate may fail on it or give it back with zeroed values.
+struct PastEnd {
+    id: u64,
+    /// The record's offset in the chunk and its declared size.
+    start: u64,
+    size: u64,
+    /// The bytes the chunk has.
+    room: u64,
+}
+
+impl PastEnd {
+    /// The record at `start` (in the chunk) declaring `size` bytes, if it runs past the end.
+    fn check(at: &ChunkAt, id: u64, start: u64, size: u64) -> Option<PastEnd> {
+        let room = at.cut_off.map_or(CHUNK_SIZE, |len| len as u64);
+        (start.saturating_add(size) > room).then_some(PastEnd {
+            id,
+            start,
+            size,
+            room,
+        })
+    }
+
+    /// The record of the chunk's record walk (record after record from the chunk header, as
+    /// the crate walks them) that runs past the end, if any.
+    fn find(data: &[u8], header: &EvtxChunkHeader, at: &ChunkAt) -> Option<PastEnd> {
+        let mut off = CHUNK_HEADER_SIZE;
+        let end = (header.free_space_offset as usize).min(data.len());
+        while off + RECORD_HEADER_SIZE <= end && data.get(off..off + 4)? == RECORD_MAGIC {
+            let size = le_u32(data, off + 4)? as usize;
+            let id = u64::from_le_bytes(data.get(off + 8..off + 16)?.try_into().ok()?);
+            if let Some(p) = PastEnd::check(at, id, off as u64, size as u64) {
+                return Some(p);
+            }
+            if size < RECORD_HEADER_SIZE + 4 || id == header.last_event_record_id {
+                return None;
+            }
+            off += size;
+        }
+        None
+    }
+
+    fn detail(&self, at: &ChunkAt) -> String {
+        let bound = if at.cut_off.is_some() {
+            "the file"
+        } else {
+            "its chunk"
+        };
+        format!(
+            "record {} at file offset {:#x} declares {} bytes, {} past the end of {bound}",
+            self.id,
+            at.offset + self.start,
+            self.size,
+            self.start + self.size - self.room
+        )
+    }
+}
+
+/// The record ID an error of the crate's record walk names.
+fn error_record_id(e: &evtx::err::EvtxError) -> Option<u64> {
+    use evtx::err::EvtxError;
+    match e {
+        EvtxError::FailedToReadRecordAt { source, .. } => error_record_id(source),
+        EvtxError::FailedToParseRecord { record_id, .. } => Some(*record_id),
+        _ => None,
     }
 }
 
@@ -273,6 +356,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             decisions: FxMap::default(),
             chan_counts: FxMap::default(),
             deadline: Deadline::none(),
+            tail_zero: None,
         })
     }
 
@@ -378,10 +462,21 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
     ) -> Result<Vec<Slot>, EventLogError> {
         let mut deferred = Vec::new();
         let total = order.len();
+        let tail = match order.last() {
+            Some(&Slot::CutOff(_, len)) => len as u64,
+            _ => 0,
+        };
         for (i, slot) in order.into_iter().enumerate() {
             if self.deadline.expired() {
-                // What was sampled and deferred is not read either.
-                self.stopped(slot, total - i + deferred.len());
+                // What was sampled and deferred is not read either; zero padding after the
+                // last chunk is no chunk left unread.
+                let mut left = total - i + deferred.len();
+                if tail > 0 && self.tail_is_zero(tail) {
+                    left -= 1;
+                }
+                if left > 0 {
+                    self.stopped(slot, left);
+                }
                 deferred.clear();
                 break;
             }
@@ -451,7 +546,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
             }
             let first = u64::from_le_bytes(head[24..32].try_into().unwrap_or_default());
             let last = u64::from_le_bytes(head[32..40].try_into().unwrap_or_default());
-            if first <= last && first < best.0 {
+            if first <= last && last != 0 && first < best.0 {
                 best = (first, n);
             }
         }
@@ -490,6 +585,9 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         sample: bool,
     ) -> Result<Sampled, EventLogError> {
         self.read_slot(slot, buf)?;
+        if let Slot::CutOff(_, len) = slot {
+            self.tail_zero = Some(buf[..len].iter().all(|&b| b == 0));
+        }
         let (number, cut_off) = match slot {
             Slot::Full(n) => (n, None),
             Slot::CutOff(n, len) => (n, Some(len)),
@@ -558,7 +656,11 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
     /// The chunk's header through the crate; `None` (counted as unparsable) when unreadable.
     fn open_chunk(&mut self, data: Vec<u8>, at: &ChunkAt) -> Option<EvtxChunkData> {
         match EvtxChunkData::new(data, false) {
-            Ok(cd) => Some(cd),
+            Ok(mut cd) => {
+                // The crate's record errors then name the chunk and the file offset.
+                cd.number = Some(at.number);
+                Some(cd)
+            }
             Err(e) => {
                 if at.first_visit {
                     let number = at.number;
@@ -580,12 +682,7 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
     /// Check the chunk's CRC32s (setting `at.verified`) and, on the first visit, count it in the
     /// integrity account. Returns the number of records its header declares.
     fn check_chunk(&mut self, cd: &EvtxChunkData, at: &mut ChunkAt) -> u64 {
-        let hdr = &cd.header;
-        let declared = if hdr.first_event_record_id <= hdr.last_event_record_id {
-            (hdr.last_event_record_id - hdr.first_event_record_id + 1).min(CHUNK_SIZE / 28)
-        } else {
-            0
-        };
+        let declared = declared_records(&cd.header);
         let header_ok = cd.validate_header_checksum();
         let data_ok = cd.validate_data_checksum();
         at.verified = header_ok && data_ok && at.cut_off.is_none();
@@ -743,6 +840,12 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
     ) -> Tally {
         let mut t = Tally::default();
         let mut relevant_left = pre.map_or(0, |p| p.relevant.len());
+        // A record running past the end is unreadable, whether the crate fails on it or not
+        // (the prescan only accepts records that fit, so it matters without one).
+        let past = match pre {
+            None => PastEnd::find(chunk.data, chunk.header, at),
+            Some(_) => None,
+        };
         for rec in chunk.iter() {
             let rec = match rec {
                 Ok(r) => r,
@@ -750,11 +853,24 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                     // With a prescan, the record was walked already; only kept records the
                     // crate cannot give back count as lost (below).
                     if pre.is_none() {
-                        t.lost(|| error_chain(&e));
+                        match &past {
+                            Some(p) if error_record_id(&e) == Some(p.id) => {
+                                t.lost(|| p.detail(at));
+                            }
+                            _ => t.lost(|| error_chain(&e)),
+                        }
                     }
                     continue;
                 }
             };
+            let start = rec.binxml_offset.saturating_sub(RECORD_HEADER_SIZE as u64);
+            let size = u64::from(rec.binxml_size) + RECORD_HEADER_SIZE as u64 + 4;
+            if let Some(p) = PastEnd::check(at, rec.event_record_id, start, size) {
+                if pre.is_none() {
+                    t.lost(|| p.detail(at));
+                }
+                continue;
+            }
             let decided = match pre {
                 Some(p) => {
                     if p.relevant.binary_search(&rec.binxml_offset).is_err() {
@@ -859,16 +975,13 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         header: &EvtxChunkHeader,
         at: &ChunkAt,
     ) -> Option<Prescan> {
-        let live_end = (header.free_space_offset as usize).min(data.len());
+        // A cut-off chunk's records end where the file does (the buffer is zero-filled after).
+        let live_end = (header.free_space_offset as usize).min(at.cut_off.unwrap_or(data.len()));
         // Room for the chunk's records at once (a record takes at least 28 of the chunk's bytes,
         // so this is bounded by the chunk, whatever its header claims).
-        let declared = header
-            .last_event_record_id
-            .saturating_sub(header.first_event_record_id)
-            .saturating_add(1);
         self.report
             .events
-            .reserve((declared as usize).min(live_end / 28));
+            .reserve((declared_records(header) as usize).min(live_end / 28));
         let mut off = CHUNK_HEADER_SIZE;
         let mut pre = Prescan::default();
         let mut channels: Vec<(u32, u64)> = Vec::new();
@@ -1039,6 +1152,18 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
         true
     }
 
+    /// Whether the `tail` bytes after the last whole chunk are all zero: known once the
+    /// cut-off slot was read, else (reading stopped before it) read now, at most 64 KiB.
+    fn tail_is_zero(&mut self, tail: u64) -> bool {
+        if let Some(z) = self.tail_zero {
+            return z;
+        }
+        let mut bytes = vec![0u8; tail.min(CHUNK_SIZE) as usize];
+        let read = self.r.seek(SeekFrom::Start(self.size - tail)).is_ok()
+            && self.r.read_exact(&mut bytes).is_ok();
+        read && bytes.iter().all(|&b| b == 0)
+    }
+
     fn finish(&mut self, tail: u64) {
         for (c, n) in std::mem::take(&mut self.chan_counts) {
             let name = if c == u32::MAX {
@@ -1068,7 +1193,20 @@ impl<'f, R: Read + Seek> Reader<'f, R> {
                 format!("the chunk headers declare {missing} more record(s) than could be found"),
             ));
         }
-        if tail > 0 {
+        if tail > 0 && self.tail_is_zero(tail) {
+            // Zero-filled slack after the last chunk (copied logs often end so): not a cut-off
+            // chunk, nothing lost.
+            let i = &mut self.report.integrity;
+            i.truncated_tail_bytes = 0;
+            i.zero_padding_bytes = tail;
+            self.problem(
+                Problem::info(
+                    ProblemCode::EvtxZeroPadding,
+                    format!("{tail} bytes of zero padding after the last chunk (slack, not a cut-off chunk: nothing is lost)"),
+                )
+                .at(self.size - tail),
+            );
+        } else if tail > 0 {
             self.problem(
                 Problem::warning(
                     ProblemCode::EvtxTruncatedTail,

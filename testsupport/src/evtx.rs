@@ -323,23 +323,17 @@ impl ChunkWriter {
         self.buf.resize(CHUNK_SIZE, 0);
         let b = &mut self.buf;
         b[..8].copy_from_slice(b"ElfChnk\0");
-        let n = if self.count == 0 {
-            0
+        // A chunk without records says first 1, last 0 (record numbers and IDs), as Windows
+        // writes the only chunk of a log with no record.
+        let (first, last) = if self.count == 0 {
+            (1, 0)
         } else {
-            self.last_id - self.first_id + 1
+            (self.first_id, self.last_id)
         };
-        put_u64(b, 8, if self.count == 0 { 0 } else { self.first_id });
-        put_u64(
-            b,
-            16,
-            if self.count == 0 {
-                0
-            } else {
-                self.first_id + n - 1
-            },
-        );
-        put_u64(b, 24, self.first_id);
-        put_u64(b, 32, self.last_id);
+        put_u64(b, 8, first);
+        put_u64(b, 16, last);
+        put_u64(b, 24, first);
+        put_u64(b, 32, last);
         put_u32(b, 40, 128);
         put_u32(b, 44, self.last_offset);
         put_u32(b, 48, free);
@@ -873,6 +867,53 @@ pub fn rotate_chunks(file: &mut [u8], k: usize) {
 /// Append `n` all-zero chunks (free room, as in a preallocated log).
 pub fn append_empty_chunks(file: &mut Vec<u8>, n: usize) {
     file.resize(file.len() + n * CHUNK_SIZE, 0);
+}
+
+/// Append `n` zero bytes after the last chunk (slack, as copied logs often have; `n` need not
+/// be a whole chunk).
+pub fn append_zero_padding(file: &mut Vec<u8>, n: usize) {
+    file.resize(file.len() + n, 0);
+}
+
+/// Set the record range of chunk `n`'s header, both the record numbers and the record IDs
+/// (Windows writes first 1, last 0 in the only chunk of a log with no record); CRCs are fixed.
+pub fn set_chunk_record_range(file: &mut [u8], n: usize, first: u64, last: u64) {
+    let at = chunk_at(n);
+    for off in [8, 24] {
+        put_u64(file, at + off, first);
+        put_u64(file, at + off + 8, last);
+    }
+    fix_chunk_crcs(file, at);
+}
+
+/// The records of chunk `n` (which must be whole): (offset in the file, declared size), in
+/// chunk order, walked from the chunk header to its free space.
+pub fn record_spans(file: &[u8], n: usize) -> Vec<(usize, usize)> {
+    let at = chunk_at(n);
+    let free = u32::from_le_bytes(file[at + 48..at + 52].try_into().unwrap_or_default()) as usize;
+    let mut out = Vec::new();
+    let mut off = CHUNK_HEADER_SIZE;
+    while off + 8 <= free.min(CHUNK_SIZE) && file[at + off..at + off + 4] == [0x2a, 0x2a, 0, 0] {
+        let size = u32::from_le_bytes(
+            file[at + off + 4..at + off + 8]
+                .try_into()
+                .unwrap_or_default(),
+        ) as usize;
+        if size == 0 {
+            break;
+        }
+        out.push((at + off, size));
+        off += size;
+    }
+    out
+}
+
+/// Declare `size` bytes for the record at file offset `record` of chunk `n` (its header's size
+/// field only; the copy at its end and the chunk's free-space offset stay), keeping the chunk's
+/// CRCs valid: a record that claims more bytes than it has.
+pub fn set_record_size(file: &mut [u8], n: usize, record: usize, size: u32) {
+    put_u32(file, record + 4, size);
+    fix_chunk_crcs(file, chunk_at(n));
 }
 
 // ---- time -----------------------------------------------------------------------------------
