@@ -12,6 +12,12 @@ use rdsdiag_testsupport::hive::{self, Data, Key};
 use rdsdiag_testsupport::scenario::{lsm_session, Machine, Os};
 
 const TS: &str = r"ControlSet001\Control\Terminal Server";
+const LSM_LOG: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx";
+
+/// One logon of alice, for captures whose timeline only needs an event.
+fn one_logon() -> rdsdiag_testsupport::evtx::Ev {
+    lsm_session(21, "2024-03-02T08:00:00Z", 2, "alice", "10.0.0.5")
+}
 
 fn rdsdiag(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("rdsdiag")
@@ -165,10 +171,8 @@ fn the_host_is_named_from_the_event_records_with_its_earlier_name() {
         );
     }
     events.push(lsm_session(21, "2024-03-02T10:00:00Z", 9, alice, "10.0.0.6").computer("RDSH02"));
-    let machine = Machine::new("RDSH01", Os::Server2019, Some("contoso.local")).log(
-        "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
-        events,
-    );
+    let machine =
+        Machine::new("RDSH01", Os::Server2019, Some("contoso.local")).log(LSM_LOG, events);
     let root = machine.write_kape(&dir.path().join("cap")).expect("write");
     std::fs::remove_dir_all(root.join("C/Windows/System32/config")).expect("no hives");
 
@@ -213,7 +217,7 @@ fn the_host_is_named_from_the_event_records_with_its_earlier_name() {
 fn a_conflict_between_hive_and_logs_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let machine = Machine::new("RDSH01", Os::Server2019, None).log(
-        "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+        LSM_LOG,
         vec![lsm_session(21, "2024-03-02T08:00:00Z", 2, "alice", "10.0.0.5").computer("RDSH07")],
     );
     let root = machine.write_kape(&dir.path().join("cap")).expect("write");
@@ -235,16 +239,7 @@ fn three_machines(dir: &Path) -> std::path::PathBuf {
     let case = dir.join("case");
     for name in ["RDSH01", "RDSH02", "LS01"] {
         Machine::new(name, Os::Server2019, Some("contoso.local"))
-            .log(
-                "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
-                vec![lsm_session(
-                    21,
-                    "2024-03-02T08:00:00Z",
-                    2,
-                    "alice",
-                    "10.0.0.5",
-                )],
-            )
+            .log(LSM_LOG, vec![one_logon()])
             .write_kape(&case.join(format!("{name}-kape")))
             .expect("write");
     }
@@ -395,16 +390,7 @@ fn kape_zip(name: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join(format!("{name}.zip"));
     Machine::new(name, Os::Server2019, None)
-        .log(
-            "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
-            vec![lsm_session(
-                21,
-                "2024-03-02T08:00:00Z",
-                2,
-                "alice",
-                "10.0.0.5",
-            )],
-        )
+        .log(LSM_LOG, vec![one_logon()])
         .write_kape_zip(&path)
         .expect("zip");
     std::fs::read(path).expect("read")
