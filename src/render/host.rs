@@ -191,8 +191,9 @@ pub fn names_in_logs(h: &HostIdentity) -> Option<String> {
                     NameRelation::EarlierName => "earlier name",
                     NameRelation::OtherComputer => "another computer",
                 };
+                let records = if n.events == 1 { "record" } else { "records" };
                 format!(
-                    "{} ({relation}; {} records, {} to {})",
+                    "{} ({relation}; {} {records}, {} to {})",
                     n.name, n.events, n.first_seen, n.last_seen
                 )
             })

@@ -54,9 +54,10 @@ pub fn verdict(c: &CaptureReport) -> String {
             .map(|o| match o.events {
                 0 => format!("{} ({} {})", o.name, o.named_by, o.files.join(", ")),
                 n => format!(
-                    "{} ({n} {} in {} file(s))",
+                    "{} ({n} {}{} in {} file(s))",
                     o.name,
-                    o.named_by,
+                    o.named_by.trim_end_matches('s'),
+                    if n == 1 { "" } else { "s" },
                     o.files.len()
                 ),
             })
