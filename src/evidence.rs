@@ -68,6 +68,15 @@ impl InputKind {
         self.is_registry() || self == InputKind::Evtx
     }
 
+    /// Read whole by its reader, which hashes it as it reads (event logs, registry text): the
+    /// inventory only sniffs its head, and the pipeline hashes any that no reader read.
+    pub fn hashed_by_reader(self) -> bool {
+        matches!(
+            self,
+            InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery
+        )
+    }
+
     /// Registry evidence: hives, their transaction logs and registry text exports.
     pub fn is_registry(self) -> bool {
         matches!(

@@ -167,11 +167,7 @@ fn finish_inputs(inputs: &mut [Input], readers: Readers) {
                 .problems
                 .push(Problem::info(ProblemCode::NotRead, why));
         }
-        let deferred = matches!(
-            input.kind,
-            InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery
-        );
-        if input.sha256.is_empty() && deferred {
+        if input.sha256.is_empty() && input.kind.hashed_by_reader() {
             match input.open_stream().and_then(|r| {
                 capture::sha256_of(r).map_err(|e| crate::Error::io(input.display_path(), e))
             }) {

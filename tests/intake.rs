@@ -32,6 +32,14 @@ fn rdsdiag(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `analyze --format json` of one path: exit code, the captures, stderr.
+fn analyze_captures(path: &str) -> (i32, Vec<serde_json::Value>, String) {
+    let (code, json, err) = rdsdiag(&["analyze", "--format", "json", path]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let caps = v["captures"].as_array().expect("captures").clone();
+    (code, caps, err)
+}
+
 /// A SYSTEM hive whose primary file says fDenyTSConnections = 1 and whose transaction log brings
 /// it up to 0.
 fn dirty_system(dir: &Path, log_name: &str) -> std::path::PathBuf {
@@ -75,9 +83,8 @@ fn a_loose_hive_is_read_with_the_logs_beside_it() {
         );
         assert_eq!(code, 0, "{log_name}: {err}");
         // The inventory lists the logs: the one replayed, and the empty one as a note.
-        let (_, json, _) = rdsdiag(&["analyze", "--format", "json", &p]);
-        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-        let inputs = v["captures"][0]["inputs"].as_array().expect("inputs");
+        let (_, caps, _) = analyze_captures(&p);
+        let inputs = caps[0]["inputs"].as_array().expect("inputs");
         let by_name = |n: &str| {
             inputs
                 .iter()
@@ -251,15 +258,13 @@ fn a_folder_of_several_machines_is_split_into_one_capture_each() {
     let dir = tempfile::tempdir().expect("tempdir");
     let case = three_machines(dir.path());
     let c = case.display().to_string();
-    let (_, json, err) = rdsdiag(&["analyze", "--format", "json", &c]);
-    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-    let caps = v["captures"].as_array().expect("captures");
+    let (_, caps, err) = analyze_captures(&c);
     let names: Vec<&str> = caps
         .iter()
         .map(|c| c["host"]["computer_name"]["value"].as_str().expect("name"))
         .collect();
     assert_eq!(names, ["LS01", "RDSH01", "RDSH02"], "{err}");
-    for cap in caps {
+    for cap in &caps {
         assert_eq!(cap["split"]["by"], "collector_root");
         assert_eq!(cap["split"]["captures"], 3);
         assert_eq!(cap["split"]["from"], c.as_str());
@@ -297,10 +302,9 @@ fn one_machines_tree_is_not_split() {
     let root = Machine::new("RDSH01", Os::Server2019, None)
         .write_kape(&dir.path().join("RDSH01-kape"))
         .expect("write");
-    let (_, json, _) = rdsdiag(&["analyze", "--format", "json", &root.display().to_string()]);
-    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-    assert_eq!(v["captures"].as_array().expect("captures").len(), 1);
-    assert!(v["captures"][0].get("split").is_none());
+    let (_, caps, _) = analyze_captures(&root.display().to_string());
+    assert_eq!(caps.len(), 1);
+    assert!(caps[0].get("split").is_none());
 }
 
 #[test]
@@ -331,9 +335,7 @@ fn loose_files_of_two_computers_are_reported_as_mixed_never_merged() {
     std::fs::write(loose.join("LSM.evtx"), log).expect("write");
 
     let l = loose.display().to_string();
-    let (code, json, _) = rdsdiag(&["analyze", "--format", "json", &l]);
-    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-    let caps = v["captures"].as_array().expect("captures");
+    let (code, caps, _) = analyze_captures(&l);
     assert_eq!(caps.len(), 1, "loose files of one folder: no safe split");
     let mixed = caps[0]["mixed"].as_array().expect("mixed reported");
     let seen: Vec<(&str, &str, u64)> = mixed
@@ -443,15 +445,13 @@ fn a_zip_of_per_machine_zips_is_one_capture_per_machine() {
     let path = dir.path().join("customer.zip");
     std::fs::write(&path, outer).expect("write");
     let p = path.display().to_string();
-    let (_, json, err) = rdsdiag(&["analyze", "--format", "json", &p]);
-    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-    let caps = v["captures"].as_array().expect("captures");
+    let (_, caps, err) = analyze_captures(&p);
     let names: Vec<&str> = caps
         .iter()
         .map(|c| c["host"]["computer_name"]["value"].as_str().unwrap_or("?"))
         .collect();
     assert_eq!(names, ["RDSH01", "RDSH02"], "{err}");
-    for c in caps {
+    for c in &caps {
         assert_eq!(c["split"]["by"], "archive");
         assert_eq!(c["status"], "analysed");
         assert_eq!(c["layout"], "kape");
@@ -583,9 +583,7 @@ fn loose_event_logs_of_two_computers_are_one_capture_each() {
     }
     std::fs::write(loose.join("notes.txt"), "by hand").expect("write");
     let l = loose.display().to_string();
-    let (_, json, err) = rdsdiag(&["analyze", "--format", "json", &l]);
-    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-    let caps = v["captures"].as_array().expect("captures");
+    let (_, caps, err) = analyze_captures(&l);
     let seen: Vec<(&str, u64)> = caps
         .iter()
         .map(|c| {
@@ -603,7 +601,7 @@ fn loose_event_logs_of_two_computers_are_one_capture_each() {
         ],
         "{err}"
     );
-    for c in caps {
+    for c in &caps {
         assert_eq!(c["split"]["by"], "event_computer");
         assert_eq!(c["split"]["outside"], serde_json::json!(["notes.txt"]));
         assert!(c.get("mixed").is_none());

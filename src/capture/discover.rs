@@ -282,11 +282,7 @@ fn hash_and_sniff(
     head.truncate(n);
     let mut sniffed = sniff::sniff_head(&head);
     let mut total = n as u64;
-    if matches!(
-        sniffed.kind,
-        InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery
-    ) && n > 0
-    {
+    if sniffed.kind.hashed_by_reader() && n > 0 {
         // Event logs and registry text are hashed by their readers as they read them (each
         // file is read once); the pipeline hashes any that no reader read.
         input.hive = sniffed.hive;

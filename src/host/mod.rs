@@ -145,36 +145,50 @@ pub fn names_in_logs(
     events: &[crate::eventlog::Event],
     registry_name: Option<&str>,
 ) -> Vec<LogName> {
-    let mut by_name: std::collections::BTreeMap<String, LogName> = Default::default();
-    let mut last_raw: Option<(&str, String)> = None;
+    use std::collections::{BTreeMap, BTreeSet};
+    // First per spelling, borrowing the records' names (no allocation per record) ...
+    struct Seen<'e> {
+        events: u64,
+        first: jiff::Timestamp,
+        last: jiff::Timestamp,
+        files: BTreeSet<&'e str>,
+    }
+    let mut by_spelling: BTreeMap<&str, Seen<'_>> = BTreeMap::new();
     for e in events {
         let Some(raw) = e.computer.as_deref().filter(|c| !c.trim().is_empty()) else {
             continue;
         };
-        let key = match &last_raw {
-            Some((r, k)) if *r == raw => k.clone(),
-            _ => netbios(raw),
-        };
-        last_raw = Some((raw, key.clone()));
+        let seen = by_spelling.entry(raw).or_insert(Seen {
+            events: 0,
+            first: e.time,
+            last: e.time,
+            files: BTreeSet::new(),
+        });
+        seen.events += 1;
+        seen.first = seen.first.min(e.time);
+        seen.last = seen.last.max(e.time);
+        seen.files.insert(&e.file);
+    }
+    // ... then the spellings of one NetBIOS name together.
+    let mut by_name: BTreeMap<String, LogName> = BTreeMap::new();
+    for (raw, seen) in by_spelling {
+        let key = netbios(raw);
         let entry = by_name.entry(key.clone()).or_insert_with(|| LogName {
             name: key,
             spellings: Vec::new(),
             events: 0,
-            first_seen: e.time,
-            last_seen: e.time,
+            first_seen: seen.first,
+            last_seen: seen.last,
             relation: NameRelation::OtherComputer,
             files: Default::default(),
         });
-        if !entry.files.contains(e.file.as_ref()) {
-            entry.files.insert(e.file.to_string());
-        }
-        entry.events += 1;
-        entry.first_seen = entry.first_seen.min(e.time);
-        entry.last_seen = entry.last_seen.max(e.time);
-        if !entry.spellings.iter().any(|s| s == raw) {
-            entry.spellings.push(raw.to_string());
-            entry.spellings.sort();
-        }
+        entry.events += seen.events;
+        entry.first_seen = entry.first_seen.min(seen.first);
+        entry.last_seen = entry.last_seen.max(seen.last);
+        entry.spellings.push(raw.to_string());
+        entry
+            .files
+            .extend(seen.files.into_iter().map(str::to_string));
     }
     let mut names: Vec<LogName> = by_name.into_values().collect();
     names.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
