@@ -18,14 +18,24 @@ impl Model<'_> {
         self.settings.get(name)
     }
 
-    /// Events of `provider` with canonical id in `ids`, in time order.
+    /// Whether an event was written by the capture host (its `Computer` is the host's name or an
+    /// earlier name of it). Events of other computers never count toward this host's findings.
+    pub fn is_own(&self, e: &Event) -> bool {
+        self.timeline.is_own_computer(e.computer.as_deref())
+    }
+
+    /// The host's own events (see [`Model::is_own`]), in time order.
+    pub fn own_events(&self) -> impl DoubleEndedIterator<Item = &Event> + '_ {
+        self.events.iter().filter(|e| self.is_own(e))
+    }
+
+    /// The host's own events of `provider` with canonical id in `ids`, in time order.
     pub fn events_of<'m>(
         &'m self,
         provider: &'m str,
         ids: &'m [u16],
     ) -> impl Iterator<Item = &'m Event> + 'm {
-        self.events
-            .iter()
+        self.own_events()
             .filter(move |e| e.provider.eq_ignore_ascii_case(provider) && ids.contains(&e.event_id))
     }
 

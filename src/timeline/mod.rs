@@ -362,6 +362,10 @@ pub struct TimelineSummary {
 pub struct Timeline {
     /// The capture's host name used for the foreign-computer check, if known.
     pub host_computer: Option<String>,
+    /// The short names (lower case) the host goes by: its name and earlier names. Empty when the
+    /// host is unknown.
+    #[serde(skip)]
+    pub own_names: Vec<String>,
     pub options: TimelineOptions,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
@@ -401,6 +405,15 @@ impl Timeline {
         self.sessions
             .iter()
             .flat_map(|s| s.disconnects.iter().map(move |d| (s, d)))
+    }
+
+    /// Whether a record's `Computer` is the capture host (or one of its earlier names). A record
+    /// without a Computer, or a capture whose host is unknown, counts as the host's.
+    pub fn is_own_computer(&self, computer: Option<&str>) -> bool {
+        match computer {
+            Some(c) if !self.own_names.is_empty() => self.own_names.iter().any(|n| is_host(c, n)),
+            _ => true,
+        }
     }
 
     /// The events that play `role`, in timeline order.
@@ -549,8 +562,10 @@ pub fn build_with_names(
     let users = sessions::user_summaries(&sessions);
     let patterns = patterns::detect(&tevents, &sessions, opts);
     let summary = summarize(&tevents, &sessions, users.len(), &patterns, foreign);
+    let own_names = host_short.iter().chain(&also).cloned().collect();
     Timeline {
         host_computer: host_computer.map(str::to_string),
+        own_names,
         options: opts.clone(),
         first: tevents.first().map(|e| e.time),
         last: tevents.last().map(|e| e.time),

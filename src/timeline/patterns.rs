@@ -12,13 +12,14 @@ use super::{
     IntervalEnd, Pattern, PatternKind, Role, Session, TimelineEvent, TimelineOptions, MAX_EVIDENCE,
 };
 
-/// Indexes of events with `role` whose time is within `[from, to]` (events are time-sorted).
+/// Indexes of the host's own events with `role` whose time is within `[from, to]` (events are
+/// time-sorted). Events of other computers never support a pattern of this host.
 fn in_window(events: &[TimelineEvent], from: Timestamp, to: Timestamp, role: Role) -> Vec<usize> {
     let start = events.partition_point(|e| e.time < from);
     events[start..]
         .iter()
         .take_while(|e| e.time <= to)
-        .filter(|e| e.role == role)
+        .filter(|e| e.role == role && !e.foreign_computer)
         .map(|e| e.index)
         .collect()
 }
@@ -115,6 +116,16 @@ pub(super) fn detect(
     sessions: &[Session],
     opts: &TimelineOptions,
 ) -> Vec<Pattern> {
+    // Sessions of other computers (their records share the capture) are not this host's.
+    let own: Vec<&Session> = sessions
+        .iter()
+        .filter(|s| {
+            s.events
+                .first()
+                .is_none_or(|&i| !events[i].foreign_computer)
+        })
+        .collect();
+    let sessions = own.as_slice();
     let mut out = Vec::new();
     licensing_disconnects(events, sessions, opts, &mut out);
     client_licensing_disconnects(events, opts, &mut out);
@@ -136,7 +147,7 @@ fn client_licensing_disconnects(
 ) {
     for e in events
         .iter()
-        .filter(|e| e.role == Role::ClientDisconnect && e.licensing_reason)
+        .filter(|e| e.role == Role::ClientDisconnect && e.licensing_reason && !e.foreign_computer)
     {
         let lic = in_window(
             events,
@@ -175,7 +186,7 @@ fn client_licensing_disconnects(
 
 fn licensing_disconnects(
     events: &[TimelineEvent],
-    sessions: &[Session],
+    sessions: &[&Session],
     opts: &TimelineOptions,
     out: &mut Vec<Pattern>,
 ) {
@@ -231,7 +242,7 @@ type Burst<'a> = (Vec<(&'a Session, &'a Disconnect)>, BTreeSet<usize>);
 
 fn soft_enforcement(
     events: &[TimelineEvent],
-    sessions: &[Session],
+    sessions: &[&Session],
     opts: &TimelineOptions,
     out: &mut Vec<Pattern>,
 ) {
@@ -351,7 +362,7 @@ fn is_console(a: Option<&str>) -> bool {
     a.is_some_and(|a| a.eq_ignore_ascii_case("LOCAL"))
 }
 
-fn cannot_reconnect(events: &[TimelineEvent], sessions: &[Session], out: &mut Vec<Pattern>) {
+fn cannot_reconnect(events: &[TimelineEvent], sessions: &[&Session], out: &mut Vec<Pattern>) {
     // Sessions by (computer, user), in start order.
     let mut by_user: BTreeMap<(String, String), Vec<&Session>> = BTreeMap::new();
     for s in sessions {
@@ -460,7 +471,7 @@ fn cannot_reconnect(events: &[TimelineEvent], sessions: &[Session], out: &mut Ve
 
 fn error_bursts(
     events: &[TimelineEvent],
-    sessions: &[Session],
+    sessions: &[&Session],
     opts: &TimelineOptions,
     out: &mut Vec<Pattern>,
 ) {

@@ -329,7 +329,7 @@ fn manual_never_running(m: &Model<'_>, host: &str, cited: Cited) -> Outcome {
             "{SERVICE_KEY} start type is manual (Start = 3) and the System log is not provided: whether the service runs cannot be seen"
         )]);
     }
-    let mut system = m.events.iter().filter(|e| {
+    let mut system = m.own_events().filter(|e| {
         e.channel
             .as_deref()
             .is_some_and(|c| c.eq_ignore_ascii_case("System"))

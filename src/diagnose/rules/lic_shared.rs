@@ -88,8 +88,7 @@ pub fn events<'m>(m: &'m Model<'_>, rule: &str, strength: Strength) -> Vec<&'m E
         .iter()
         .filter(|r| r.rule == rule && r.strength == strength)
         .collect();
-    m.events
-        .iter()
+    m.own_events()
         .filter(|e| {
             rows.iter()
                 .any(|r| r.event_id == e.event_id && e.provider.eq_ignore_ascii_case(r.provider))
