@@ -4,4 +4,5 @@ pub mod builds;
 pub mod events;
 pub mod reasons;
 pub mod settings;
+pub mod sources;
 pub mod table;

@@ -250,8 +250,7 @@ fn parse_row(row: &Row<'_>) -> Result<ReasonDef, TableError> {
     let source = row.str("source");
     let source_ok = source.split(',').all(|s| {
         let s = s.trim();
-        s.contains("UNCONFIRMED")
-            || (s.len() == 3 && s.starts_with('S') && s[1..].chars().all(|c| c.is_ascii_digit()))
+        s.contains("UNCONFIRMED") || crate::catalog::sources::is_defined(s)
     });
     if !source_ok {
         return Err(row.error(

@@ -201,17 +201,9 @@ impl Refs {
         }
         if !ids.is_empty() {
             for id in ids.split(", ") {
-                let n = id
-                    .strip_prefix('S')
-                    .filter(|d| d.len() == 2)
-                    .and_then(|d| d.parse::<u8>().ok())
-                    .ok_or_else(|| {
-                        format!("{id:?} is not a source ID (S01…S60, then optionally \"; UNCONFIRMED: …\")")
-                    })?;
-                // Reference §18 defines S01…S55 and S60.
-                if !((1..=55).contains(&n) || n == 60) {
+                if !crate::catalog::sources::is_defined(id) {
                     return Err(format!(
-                        "{id:?} is not defined in the reference (S01…S55, S60)"
+                        "{id:?} is not a source ID defined in the reference (S01…S55, S60) or in sources.tsv (then optionally \"; UNCONFIRMED: …\")"
                     ));
                 }
             }
@@ -905,11 +897,11 @@ mod tests {
             (format!("{POL}{}{DEF}", SM.replace("S14", "")), "empty"),
             (
                 format!("{POL}{}{DEF}", SM.replace("S14", "S99")),
-                "not defined",
+                "not a source ID defined",
             ),
             (
                 format!("{POL}{}{DEF}", SM.replace("S14", "S57")),
-                "not defined",
+                "not a source ID defined",
             ),
             (
                 format!("{POL}{}{DEF}", SM.replace("S14", "maybe")),
