@@ -163,6 +163,7 @@ macro_rules! problem_codes {
 }
 
 problem_codes! {
+    ClockChanged = "clock-changed",
     DuplicateRecords = "duplicate-records",
     EmptyFile = "empty-file",
     EmptyLog = "empty-log",

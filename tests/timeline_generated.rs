@@ -159,7 +159,8 @@ fn logon_disconnect_reconnect_logoff() {
 #[test]
 fn files_out_of_order_and_log_rollover() {
     // The archived log holds the start of session 3, the live log its end; the live file is
-    // given first and one of its records is out of time order.
+    // given first and one of its records is out of time order (by less than the clock
+    // tolerance: a late write, not a clock change).
     let archive = read(
         "Archive-LSM-2024-03-01.evtx",
         logon("2024-03-01T08:00:00Z", 3, U2, "10.0.0.7"),
@@ -167,8 +168,8 @@ fn files_out_of_order_and_log_rollover() {
     let live = read(
         "LSM.evtx",
         flat(vec![
-            vec![lsm(23, "2024-03-01T12:00:00Z", 3, U2, "")],
             disconnect("2024-03-01T11:00:00Z", 3, U2, "10.0.0.7", 0),
+            vec![lsm(23, "2024-03-01T11:30:20Z", 3, U2, "")],
             vec![lsm(25, "2024-03-01T11:30:00Z", 3, U2, "10.0.0.7")],
         ]),
     );
@@ -869,4 +870,256 @@ fn refused_connection_with_licensing_reason_is_a_licensing_disconnect() {
 
 fn strs(v: &[std::sync::Arc<str>]) -> Vec<&str> {
     v.iter().map(|s| &**s).collect()
+}
+
+/// Every log of a generated host, written and read back through the real reader.
+fn read_logs(logs: &rdsdiag_testsupport::clock::HostLogs) -> Vec<Event> {
+    logs.files()
+        .into_iter()
+        .flat_map(|(f, e)| read(f, e))
+        .collect()
+}
+
+fn ts(s: &str) -> jiff::Timestamp {
+    s.parse().unwrap()
+}
+
+#[test]
+fn clock_rollback_cuts_sessions_and_keeps_the_logoff_written_after_it() {
+    use rdsdiag::timeline::ClockDirection;
+    use rdsdiag_testsupport::clock::{clock_rollback, rollback_times as rt};
+    let logs = clock_rollback(HOST);
+    let ev = read_logs(&logs);
+    let t = timeline(&ev);
+    let text = render_text(&t, &OutputTz::utc());
+
+    // Two changes, each seen in every log that wrote on both sides of it.
+    assert_eq!(t.clock_changes.len(), 2, "{text}");
+    let (fwd, back) = (&t.clock_changes[0], &t.clock_changes[1]);
+    assert_eq!(fwd.direction, ClockDirection::Forward);
+    assert_eq!(
+        (fwd.from, fwd.to),
+        (ts(rt::BEFORE_FORWARD), ts(rt::AFTER_FORWARD))
+    );
+    assert_eq!(back.direction, ClockDirection::Back);
+    assert_eq!(
+        (back.from, back.to),
+        (ts(rt::BEFORE_BACK), ts(rt::AFTER_BACK))
+    );
+    assert_eq!(
+        back.seconds,
+        ts(rt::AFTER_BACK)
+            .duration_since(ts(rt::BEFORE_BACK))
+            .as_secs()
+    );
+    let seen: Vec<&str> = back.seen_in.iter().map(|s| &*s.file).collect();
+    assert_eq!(
+        seen,
+        [
+            "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+            "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx",
+            "Security.evtx",
+            "System.evtx"
+        ],
+        "{text}"
+    );
+    // The System log's sighting names its own records on both sides.
+    let sys = back
+        .seen_in
+        .iter()
+        .find(|s| &*s.file == "System.evtx")
+        .unwrap();
+    assert_eq!((sys.before_record_id, sys.record_id), (4, 5));
+    assert_eq!(
+        (sys.from, sys.to),
+        (ts(rt::BEFORE_BACK), ts(rt::AFTER_BACK))
+    );
+    let notes: Vec<&str> = t
+        .notes
+        .iter()
+        .filter(|n| n.code == "clock-changed")
+        .map(|n| n.message.as_str())
+        .collect();
+    assert_eq!(notes.len(), 2, "{:?}", t.notes);
+    assert!(
+        notes[1].contains("clock changed at 2024-07-24T12:00:00Z: set back by 195 days 23 h"),
+        "{}",
+        notes[1]
+    );
+    assert!(notes[1].contains("also in"), "{}", notes[1]);
+    assert!(!t
+        .notes
+        .iter()
+        .any(|n| n.code == "records-out-of-time-order"));
+
+    // Session 2, five times: cut at each change, never one 196-day session.
+    let s: Vec<_> = t.sessions.iter().filter(|s| s.session_id == 2).collect();
+    assert_eq!(s.len(), 5, "{text}");
+    for x in &s {
+        assert!(x.end.duration_since(x.start).as_hours() < 24, "{text}");
+        assert!(x.duration_seconds.is_none_or(|d| d < 86_400));
+    }
+    let users: Vec<&str> = s.iter().map(|x| x.user.as_deref().unwrap_or("")).collect();
+    assert_eq!(users, [U1, U1, U2, U2, U1]);
+    // Alice's first session, cut at the jump forward: her logoff is in the next epoch.
+    assert!(s[0].flags.contains(&SessionFlag::CutAtClockChange));
+    assert!(s[0].flags.contains(&SessionFlag::LogoffNotSeen));
+    assert_eq!(s[0].reconnects.len(), 1);
+    assert_eq!(s[1].state, SessionState::LoggedOff);
+    assert!(s[1].flags.contains(&SessionFlag::LogonNotSeen));
+    // Bob's logon before the jump back, his logoff written after it: kept.
+    assert!(s[2].logon.is_some());
+    assert_eq!(s[2].disconnects.len(), 1);
+    let logoff = s[3]
+        .logoff
+        .as_ref()
+        .expect("the logoff written after the jump");
+    assert_eq!(logoff.time, ts(rt::LOGOFF_AFTER_BACK));
+    assert_eq!(s[3].state, SessionState::LoggedOff);
+    assert_eq!(s[3].user.as_deref(), Some(U2));
+    // Alice's second use of the id after the jump back is a clean session.
+    assert_eq!(s[4].state, SessionState::LoggedOff);
+    assert_eq!(s[4].duration_seconds, Some(3600));
+    assert!(!s[4].flags.contains(&SessionFlag::CutAtClockChange));
+    // Authentication joins its own logon, in its own clock epoch.
+    for x in [s[0], s[2], s[4]] {
+        let joined: Vec<u16> = x.events.iter().map(|&i| t.events[i].event_id).collect();
+        assert!(
+            joined.contains(&4624) && joined.contains(&1149),
+            "{joined:?} {text}"
+        );
+    }
+    // Events in write order across the changes: each log's record ids increase along the
+    // timeline, and the span covers the true and the wrong times.
+    for f in t.files.keys() {
+        let ids: Vec<u64> = t
+            .events
+            .iter()
+            .filter(|e| &*e.file == f)
+            .map(|e| e.record_id)
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{f}: {ids:?}");
+    }
+    assert_eq!(t.first, Some(ts("2024-01-10T07:00:00Z")));
+    assert_eq!(t.last, Some(ts(rt::BEFORE_BACK)));
+    assert!(text.contains("Clock changes"), "{text}");
+
+    // The files in any order give the same timeline.
+    let mut other: Vec<Event> = Vec::new();
+    for (f, e) in logs.files().into_iter().rev() {
+        let mut r = read(f, e);
+        r.reverse();
+        other.extend(r);
+    }
+    let o = timeline(&other);
+    assert_eq!(o.clock_changes, t.clock_changes);
+    assert_eq!(
+        render_jsonl(&o, &OutputTz::utc()),
+        render_jsonl(&t, &OutputTz::utc())
+    );
+}
+
+#[test]
+fn small_steps_back_are_not_clock_changes() {
+    // 30 s back inside one log (a late write), 2 min back in another: only the second is a
+    // clock change.
+    let lsm_ev = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5"),
+            vec![lsm(24, "2024-03-01T09:30:00Z", 2, U1, "10.0.0.5")],
+            vec![lsm(25, "2024-03-01T09:29:30Z", 2, U1, "10.0.0.5")],
+            vec![lsm(23, "2024-03-01T10:00:00Z", 2, U1, "")],
+        ]),
+    );
+    let t = timeline(&lsm_ev);
+    assert!(t.clock_changes.is_empty());
+    assert_eq!(t.sessions.len(), 1);
+    assert!(t
+        .notes
+        .iter()
+        .any(|n| n.code == "records-out-of-time-order"));
+    let sys = read(
+        "System.evtx",
+        [
+            termdd56("2024-03-01T09:10:00Z", "203.0.113.9"),
+            termdd56("2024-03-01T09:08:00Z", "203.0.113.9"),
+        ],
+    );
+    let mut all = lsm_ev;
+    all.extend(sys);
+    let t = timeline(&all);
+    assert_eq!(t.clock_changes.len(), 1);
+    assert_eq!(&*t.clock_changes[0].file, "System.evtx");
+    assert_eq!(t.clock_changes[0].seconds, -120);
+    // The change is the host's: the LSM session, whose events straddle it (logon before,
+    // the rest after), is cut there although the LSM log itself shows no step back.
+    assert_eq!(t.sessions.len(), 2);
+    assert!(t.sessions[0].flags.contains(&SessionFlag::CutAtClockChange));
+    assert_eq!(t.sessions[1].state, SessionState::LoggedOff);
+    // A log that only steps back within the tolerance cuts nothing.
+    let sys_ok = read(
+        "System.evtx",
+        [
+            termdd56("2024-03-01T09:10:00Z", "203.0.113.9"),
+            termdd56("2024-03-01T09:09:30Z", "203.0.113.9"),
+        ],
+    );
+    let mut all = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5"),
+            vec![lsm(23, "2024-03-01T10:00:00Z", 2, U1, "")],
+        ]),
+    );
+    all.extend(sys_ok);
+    let t = timeline(&all);
+    assert!(t.clock_changes.is_empty());
+    assert_eq!(t.sessions.len(), 1);
+}
+
+#[test]
+fn doubled_event_40_is_one_disconnect() {
+    use rdsdiag_testsupport::clock::doubled_event_40;
+    for gap in [500, 700, 999] {
+        let ev = read_logs(&doubled_event_40(HOST, U1, gap));
+        let t = timeline(&ev);
+        let text = render_text(&t, &OutputTz::utc());
+        assert_eq!(t.sessions.len(), 1, "{text}");
+        let s = &t.sessions[0];
+        assert_eq!(s.disconnects.len(), 2, "{text}");
+        assert_eq!(t.summary.disconnects, 2);
+        assert_eq!(t.users[0].disconnects, 2);
+        for d in &s.disconnects {
+            assert_eq!(d.reason_code, Some(5));
+            let forties = d.events.iter().filter(|r| r.event_id == 40).count();
+            assert_eq!(forties, 2, "both 40s cited: {text}");
+        }
+        // The reconnect between the two 40s of the second takeover stays connected.
+        assert_eq!(s.reconnects.len(), 2);
+        assert_eq!(s.state, SessionState::LoggedOff);
+        let ends: Vec<IntervalEnd> = s.intervals.iter().map(|i| i.end_kind).collect();
+        assert_eq!(
+            ends,
+            [
+                IntervalEnd::Disconnect,
+                IntervalEnd::Disconnect,
+                IntervalEnd::Logoff
+            ],
+            "{text}"
+        );
+    }
+    // Two 40s with different reasons are two disconnect records, as before.
+    let ev = read(
+        "LSM.evtx",
+        flat(vec![
+            logon("2024-03-01T09:00:00Z", 2, U1, "10.0.0.5"),
+            vec![
+                lsm40("2024-03-01T09:30:00Z", 2, 5),
+                lsm40("2024-03-01T09:30:00.5Z", 2, 11),
+            ],
+        ]),
+    );
+    let t = timeline(&ev);
+    assert_eq!(t.sessions[0].disconnects.len(), 2);
 }

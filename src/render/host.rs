@@ -179,6 +179,16 @@ pub fn computer_name(h: &HostIdentity) -> String {
     }
 }
 
+/// The host's clock changes as the analyze report's timeline holds them (one line each), for
+/// the host section: the facts come through the report, the host layer knows no timeline.
+pub fn clock_change_lines(c: &crate::report::CaptureReport) -> Vec<String> {
+    c.timeline
+        .iter()
+        .flat_map(|t| &t.clock_changes)
+        .map(|ch| ch.describe())
+        .collect()
+}
+
 /// When the event records name more than one computer: each name with its records and when it
 /// was first and last seen, most frequent first.
 pub fn names_in_logs(h: &HostIdentity) -> Option<String> {

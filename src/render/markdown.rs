@@ -72,6 +72,9 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
         };
         row(out, "Build", build);
         row(out, "Time zone", id.time_zone.key_name.display());
+        for line in super::host::clock_change_lines(c) {
+            row(out, "Clock", line);
+        }
         if let Some(l) = &c.layout {
             row(out, "Layout", l.layout.name().to_string());
         }

@@ -262,6 +262,9 @@ fn render_host(out: &mut String, h: &HostIdentity, c: &CaptureReport, p: &Paint)
         (k, _) => k.display(),
     };
     let _ = writeln!(out, "  Host time zone: {tz} (times below are UTC)");
+    for line in super::host::clock_change_lines(c) {
+        let _ = writeln!(out, "  Clock:    {line}");
+    }
 }
 
 /// Windows `Bias` is UTC − local in minutes; show it as the usual UTC±hh:mm.

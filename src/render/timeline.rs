@@ -301,6 +301,37 @@ pub fn render_text(t: &Timeline, tz: &OutputTz) -> String {
         "Sessions: {}  users: {}  logons: {}  disconnects: {} ({} licensing)  reconnects: {}  without logoff: {}",
         s.sessions, s.users, s.logons, s.disconnects, s.licensing_disconnects, s.reconnects, s.sessions_without_logoff
     );
+    if !t.clock_changes.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "Clock changes (sessions are cut there; events are ordered by clock epoch, then time)"
+        );
+        for (k, c) in t.clock_changes.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  #{}: {} → {} ({}, {:+} s), first record after it: {}#{}",
+                k + 1,
+                tz.format(c.from),
+                tz.format(c.to),
+                kebab(&c.direction),
+                c.seconds,
+                c.file,
+                c.record_id
+            );
+            for s in &c.seen_in {
+                let _ = writeln!(
+                    out,
+                    "      {}: #{} at {} → #{} at {}",
+                    s.file,
+                    s.before_record_id,
+                    tz.format(s.from),
+                    s.record_id,
+                    tz.format(s.to)
+                );
+            }
+        }
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "Patterns");
     if t.patterns.is_empty() {
@@ -608,7 +639,20 @@ struct SketchPattern<'a> {
     evidence: Vec<String>,
 }
 
-/// Timesketch JSONL: every event, then every pattern (see the module docs).
+#[derive(Serialize)]
+struct SketchClock<'a> {
+    message: &'a str,
+    datetime: String,
+    timestamp: i64,
+    timestamp_desc: &'static str,
+    data_type: &'static str,
+    direction: crate::timeline::ClockDirection,
+    from: String,
+    seconds: i64,
+    evidence: Vec<String>,
+}
+
+/// Timesketch JSONL: every event, then every clock change, then every pattern (see the module docs).
 pub fn render_timesketch(t: &Timeline, tz: &OutputTz) -> String {
     let mut out = String::new();
     for e in &t.events {
@@ -636,6 +680,28 @@ pub fn render_timesketch(t: &Timeline, tz: &OutputTz) -> String {
                 reason_code: e.reason_code,
                 reason: e.reason.as_deref(),
             },
+        };
+        if let Ok(s) = serde_json::to_string(&line) {
+            out.push_str(&s);
+            out.push('\n');
+        }
+    }
+    for c in &t.clock_changes {
+        let message = c.describe();
+        let line = SketchClock {
+            message: &message,
+            datetime: tz.format(c.to),
+            timestamp: c.to.as_microsecond(),
+            timestamp_desc: "Clock Change",
+            data_type: "rdsdiag:timeline:clock-change",
+            direction: c.direction,
+            from: tz.format(c.from),
+            seconds: c.seconds,
+            evidence: c
+                .seen_in
+                .iter()
+                .map(|s| format!("{}#{}", s.file, s.record_id))
+                .collect(),
         };
         if let Ok(s) = serde_json::to_string(&line) {
             out.push_str(&s);

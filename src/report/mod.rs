@@ -20,7 +20,7 @@ use crate::diagnose::{Finding, Severity, Undecided};
 use crate::evidence::InputStatus;
 use crate::host::facts::HostFacts;
 use crate::host::HostIdentity;
-use crate::timeline::{Pattern, Timeline, TimelineSummary};
+use crate::timeline::{ClockChange, Pattern, Timeline, TimelineSummary};
 
 /// Version of the JSON contract. Bump it when a field changes meaning or disappears; adding fields
 /// does not bump it.
@@ -193,6 +193,9 @@ pub struct TimelineReport {
     pub last: Option<jiff::Timestamp>,
     pub summary: TimelineSummary,
     pub patterns: Vec<Pattern>,
+    /// Changes of the host's clock the logs show (the host section names them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clock_changes: Vec<ClockChange>,
 }
 
 impl TimelineReport {
@@ -203,6 +206,7 @@ impl TimelineReport {
             last: t.last,
             summary: t.summary,
             patterns: t.patterns,
+            clock_changes: t.clock_changes,
         }
     }
 }

@@ -4,11 +4,12 @@
 //! while the user gets a new one, bursts of security errors), each with the events that prove it.
 //! See `docs/timeline.md`.
 
+mod clock;
 mod patterns;
 pub mod roles;
 mod sessions;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -19,6 +20,7 @@ use crate::catalog::reasons::{self, CodeSpace};
 use crate::eventlog::{Event, Fields};
 use crate::evidence::{Problem, ProblemCode};
 
+pub use clock::{ClockChange, ClockDirection, ClockSighting};
 pub use roles::Role;
 
 /// Windows and thresholds of the correlation. Defaults come from reference §15 where it gives
@@ -49,6 +51,9 @@ pub struct TimelineOptions {
     /// How long before a logon or reconnect an authentication event (RCM 1149, Security 4624
     /// type 10, 4778) is joined to it. Default 60 s (§15 "who/where").
     pub auth_window: SignedDuration,
+    /// A record written earlier than its predecessor in the same log by more than this is a
+    /// clock change (smaller steps back are ordinary jitter). Default 1 min.
+    pub clock_tolerance: SignedDuration,
 }
 
 impl Default for TimelineOptions {
@@ -63,6 +68,7 @@ impl Default for TimelineOptions {
             burst_window: SignedDuration::from_mins(2),
             burst_min_events: 3,
             auth_window: SignedDuration::from_secs(60),
+            clock_tolerance: SignedDuration::from_mins(1),
         }
     }
 }
@@ -89,6 +95,10 @@ pub struct TimelineEvent {
     pub index: usize,
     /// Position of the event in the slice given to [`build`] (to get back the [`Event`]).
     pub input_index: usize,
+    /// The clock epoch the record was written in: 0 before the first clock change, `k` after
+    /// the `k`-th (see [`Timeline::clock_changes`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub epoch: u32,
     pub time: Timestamp,
     pub computer: Option<Arc<str>>,
     /// The record's Computer differs from the capture's host.
@@ -177,6 +187,9 @@ pub enum SessionFlag {
     ForeignComputer,
     /// Some events come from damaged chunks.
     UnverifiedRecords,
+    /// The session was cut at a clock change: its events go on (or began) in another clock
+    /// epoch, and are another session.
+    CutAtClockChange,
     /// The events name more than one user.
     UserChanged,
 }
@@ -377,9 +390,12 @@ pub struct Timeline {
     pub sessions: Vec<Session>,
     pub users: Vec<UserSummary>,
     pub patterns: Vec<Pattern>,
+    /// Changes of the host's clock that the logs' record order shows, in the order they
+    /// happened.
+    pub clock_changes: Vec<ClockChange>,
     /// What the reconstruction had to assume or drop (duplicates, events without session id…).
     pub notes: Vec<Problem>,
-    /// Every event, sorted by (time, record id, file, offset).
+    /// Every event, sorted by (clock epoch, time, record id, file, offset).
     pub events: Vec<TimelineEvent>,
 }
 
@@ -420,6 +436,10 @@ impl Timeline {
     pub fn events_with_role(&self, role: Role) -> impl Iterator<Item = &TimelineEvent> {
         self.events.iter().filter(move |e| e.role == role)
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// `t + d`, clamped to jiff's range instead of panicking (event times come from the evidence).
@@ -532,14 +552,15 @@ pub fn build_with_names(
             "the capture's computer name is unknown: events from other computers are not flagged",
         ));
     }
-    let order = in_time_order_once(events, &mut notes);
-    note_files_out_of_time_order(&order, &mut notes);
+    let clock = clock::analyse(events, opts.clock_tolerance);
+    note_clock(&clock, opts.clock_tolerance, &mut notes);
+    let order = in_time_order_once(events, &clock, &mut notes);
     let Correlated {
         events: mut tevents,
         computers,
         files,
         no_session_id,
-    } = correlate(&order, host_short.as_deref(), &also);
+    } = correlate(&order, &clock, host_short.as_deref(), &also);
     if no_session_id > 0 {
         notes.push(Problem::warning(
             ProblemCode::NoSessionId,
@@ -563,12 +584,24 @@ pub fn build_with_names(
     let patterns = patterns::detect(&tevents, &sessions, opts);
     let summary = summarize(&tevents, &sessions, users.len(), &patterns, foreign);
     let own_names = host_short.iter().chain(&also).cloned().collect();
+    let (first, last) = if clock.changes.is_empty() {
+        (
+            tevents.first().map(|e| e.time),
+            tevents.last().map(|e| e.time),
+        )
+    } else {
+        // Ordered by epoch first: the span is the earliest and latest time written.
+        (
+            tevents.iter().map(|e| e.time).min(),
+            tevents.iter().map(|e| e.time).max(),
+        )
+    };
     Timeline {
         host_computer: host_computer.map(str::to_string),
         own_names,
         options: opts.clone(),
-        first: tevents.first().map(|e| e.time),
-        last: tevents.last().map(|e| e.time),
+        first,
+        last,
         summary,
         computers: computers
             .into_iter()
@@ -578,21 +611,24 @@ pub fn build_with_names(
         sessions,
         users,
         patterns,
+        clock_changes: clock.changes,
         notes,
         events: tevents,
     }
 }
 
-/// The events with their input index in deterministic order (time, record id, file, offset),
-/// each record once: the same record seen in two files (two bundles holding the same log) keeps
-/// its first copy, with a note.
+/// The events with their input index in deterministic order (clock epoch, time, record id,
+/// file, offset), each record once: the same record seen in two files (two bundles holding the
+/// same log) keeps its first copy, with a note.
 fn in_time_order_once<'e>(
     events: &'e [Event],
+    clock: &clock::Clock,
     notes: &mut Vec<Problem>,
 ) -> Vec<(usize, &'e Event)> {
     let mut order: Vec<(usize, &Event)> = events.iter().enumerate().collect();
     order.sort_by(|(ia, a), (ib, b)| {
-        (a.time, a.record_id, &a.file, a.offset, ia).cmp(&(
+        (clock.epoch(*ia), a.time, a.record_id, &a.file, a.offset, ia).cmp(&(
+            clock.epoch(*ib),
             b.time,
             b.record_id,
             &b.file,
@@ -600,60 +636,80 @@ fn in_time_order_once<'e>(
             ib,
         ))
     });
-    let mut seen = BTreeSet::new();
-    let mut dup_files: BTreeSet<&str> = BTreeSet::new();
+    // Copies of one record share (epoch, time, record id), so they sit in one run of the
+    // sorted order (almost always of one event): compare within the run, no key set.
+    let same_record = |(ia, a): &(usize, &Event), (ib, b): &(usize, &Event)| {
+        clock.epoch(*ia) == clock.epoch(*ib)
+            && a.time == b.time
+            && a.record_id == b.record_id
+            && a.event_id == b.event_id
+            && a.provider == b.provider
+            && a.channel == b.channel
+            && a.computer == b.computer
+            && a.fields == b.fields
+    };
+    let mut dup_files: Vec<&str> = Vec::new();
     let mut duplicates = 0usize;
-    order.retain(|(_, e)| {
-        // Borrowed key: no copies of the field maps (this runs for every event).
-        let key = (
-            e.time,
-            e.record_id,
-            e.event_id,
-            &*e.provider,
-            &e.channel,
-            &e.computer,
-            &e.fields,
-        );
-        if seen.insert(key) {
-            true
-        } else {
-            duplicates += 1;
-            dup_files.insert(&e.file);
-            false
+    let mut kept = 0usize;
+    let mut run_start = 0usize;
+    for i in 0..order.len() {
+        let cur = order[i];
+        if kept > 0 {
+            let last = order[kept - 1];
+            if !(clock.epoch(last.0) == clock.epoch(cur.0)
+                && last.1.time == cur.1.time
+                && last.1.record_id == cur.1.record_id)
+            {
+                run_start = kept;
+            }
         }
-    });
+        if order[run_start..kept].iter().any(|k| same_record(k, &cur)) {
+            duplicates += 1;
+            dup_files.push(&cur.1.file);
+        } else {
+            order[kept] = cur;
+            kept += 1;
+        }
+    }
+    order.truncate(kept);
     if duplicates > 0 {
+        dup_files.sort_unstable();
+        dup_files.dedup();
         notes.push(Problem::info(
             ProblemCode::DuplicateRecords,
             format!(
                 "{duplicates} records appear in more than one file and were counted once (duplicates in: {})",
-                dup_files.into_iter().collect::<Vec<_>>().join(", ")
+                dup_files.join(", ")
             ),
         ));
     }
     order
 }
 
-/// A note naming the files whose records are not in time order (by record id).
-fn note_files_out_of_time_order(order: &[(usize, &Event)], notes: &mut Vec<Problem>) {
-    let mut last_by_file: BTreeMap<&str, (u64, Timestamp)> = BTreeMap::new();
-    let mut unordered_files = BTreeSet::new();
-    let mut by_record: Vec<&Event> = order.iter().map(|(_, e)| *e).collect();
-    by_record.sort_by(|a, b| (&a.file, a.record_id).cmp(&(&b.file, b.record_id)));
-    for e in by_record {
-        if let Some((_, t)) = last_by_file.get(&*e.file) {
-            if e.time < *t {
-                unordered_files.insert(e.file.clone());
-            }
-        }
-        last_by_file.insert(&e.file, (e.record_id, e.time));
+/// The notes on the logs' record order: a clock change each, and the files whose records step
+/// back by less than the clock tolerance (sorted by time).
+fn note_clock(clock: &clock::Clock, tolerance: SignedDuration, notes: &mut Vec<Problem>) {
+    for c in &clock.changes {
+        notes.push(Problem::warning(
+            ProblemCode::ClockChanged,
+            format!(
+                "{}; sessions are cut there and events after it are ordered after the ones before",
+                c.describe()
+            ),
+        ));
     }
-    if !unordered_files.is_empty() {
+    if !clock.jittery_files.is_empty() {
         notes.push(Problem::info(
             ProblemCode::RecordsOutOfTimeOrder,
             format!(
-                "records are not in time order within: {} (sorted by time)",
-                unordered_files.into_iter().collect::<Vec<_>>().join(", ")
+                "records are not in time order within: {} (by at most {} s; sorted by time)",
+                clock
+                    .jittery_files
+                    .iter()
+                    .map(|f| &**f)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                tolerance.as_secs()
             ),
         ));
     }
@@ -673,6 +729,7 @@ struct Correlated<'e> {
 /// whether it names another computer than the capture host (`host_short`).
 fn correlate<'e>(
     order: &[(usize, &'e Event)],
+    clock: &clock::Clock,
     host_short: Option<&str>,
     also: &[String],
 ) -> Correlated<'e> {
@@ -707,6 +764,7 @@ fn correlate<'e>(
         out.events.push(TimelineEvent {
             index,
             input_index,
+            epoch: clock.epoch(input_index),
             time: e.time,
             computer: e.computer.clone(),
             foreign_computer: foreign,

@@ -13,15 +13,24 @@ use super::{
 };
 
 /// Indexes of the host's own events with `role` whose time is within `[from, to]` (events are
-/// time-sorted). Events of other computers never support a pattern of this host.
+/// time-sorted within each clock epoch, and epochs follow each other). Events of other
+/// computers never support a pattern of this host.
 fn in_window(events: &[TimelineEvent], from: Timestamp, to: Timestamp, role: Role) -> Vec<usize> {
-    let start = events.partition_point(|e| e.time < from);
-    events[start..]
-        .iter()
-        .take_while(|e| e.time <= to)
-        .filter(|e| e.role == role && !e.foreign_computer)
-        .map(|e| e.index)
-        .collect()
+    let mut out = Vec::new();
+    let mut rest = events;
+    while let Some(first) = rest.first() {
+        let (epoch, after) = rest.split_at(rest.partition_point(|e| e.epoch == first.epoch));
+        let start = epoch.partition_point(|e| e.time < from);
+        out.extend(
+            epoch[start..]
+                .iter()
+                .take_while(|e| e.time <= to)
+                .filter(|e| e.role == role && !e.foreign_computer)
+                .map(|e| e.index),
+        );
+        rest = after;
+    }
+    out
 }
 
 fn counts(events: &[TimelineEvent], idx: &[usize]) -> BTreeMap<String, usize> {

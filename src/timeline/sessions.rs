@@ -18,6 +18,10 @@ use crate::catalog::reasons;
 struct Draft {
     computer: Option<Arc<str>>,
     session_id: u32,
+    /// The clock epoch of its events (a session never spans a clock change).
+    epoch: u32,
+    /// The last LSM 40 (time, reason code): Windows writes it twice for one takeover.
+    last_reason: Option<(Timestamp, Option<u32>)>,
     state: SessionState,
     events: Vec<usize>,
     logon: Option<usize>,
@@ -32,10 +36,12 @@ struct Draft {
 }
 
 impl Draft {
-    fn new(computer: Option<Arc<str>>, session_id: u32) -> Draft {
+    fn new(computer: Option<Arc<str>>, session_id: u32, epoch: u32) -> Draft {
         Draft {
             computer,
             session_id,
+            epoch,
+            last_reason: None,
             state: SessionState::PreLogon,
             events: Vec::new(),
             logon: None,
@@ -106,12 +112,22 @@ pub(super) fn reconstruct(events: &mut [TimelineEvent], opts: &TimelineOptions) 
                     .is_some_and(|c| t.duration_since(c) <= opts.pair_window)
         };
         let start_new = |drafts: &mut Vec<Draft>, open: &mut HashMap<(u32, u32), usize>| {
-            drafts.push(Draft::new(ev.computer.clone(), sid));
+            drafts.push(Draft::new(ev.computer.clone(), sid, ev.epoch));
             open.insert(key, drafts.len() - 1);
             drafts.len() - 1
         };
         let idx = match cur {
             None => start_new(&mut drafts, &mut open),
+            Some(c) if drafts[c].epoch != ev.epoch => {
+                // The clock changed: the old session ends here, the events go on in another.
+                let cut = !drafts[c].closed();
+                let n = start_new(&mut drafts, &mut open);
+                if cut {
+                    drafts[c].flags.insert(SessionFlag::CutAtClockChange);
+                    drafts[n].flags.insert(SessionFlag::CutAtClockChange);
+                }
+                n
+            }
             Some(c) => {
                 let d = &drafts[c];
                 let needs_new = match role {
@@ -142,6 +158,17 @@ pub(super) fn reconstruct(events: &mut [TimelineEvent], opts: &TimelineOptions) 
         if d.closed() {
             // Teardown of a logoff: joined, no state change.
             continue;
+        }
+        if role == Role::DisconnectReason {
+            // The second LSM 40 of a pair (same reason within the pair window) repeats the
+            // first: no state change, even after a reconnect in between.
+            let repeat = d.last_reason.is_some_and(|(lt, lc)| {
+                lc == ev.reason_code && t.duration_since(lt) <= opts.pair_window
+            });
+            d.last_reason = Some((t, ev.reason_code));
+            if repeat {
+                continue;
+            }
         }
         match role {
             Role::Logon => {
@@ -238,9 +265,15 @@ fn finish(d: Draft, key: String, events: &[TimelineEvent], opts: &TimelineOption
         if !is_disconnect_family(e.role) {
             continue;
         }
+        // One of each role per disconnect, except LSM 40, which Windows writes twice for one
+        // takeover: a second 40 with the same reason joins.
         let join = disconnects.last().is_some_and(|c| {
             e.time.duration_since(c.time) <= opts.pair_window
-                && !c.events.iter().any(|x| events[x.index].role == e.role)
+                && c.events.iter().all(|x| {
+                    let o = &events[x.index];
+                    o.role != e.role
+                        || (e.role == Role::DisconnectReason && o.reason_code == e.reason_code)
+                })
         });
         if !join {
             disconnects.push(Disconnect {
@@ -408,11 +441,18 @@ pub(super) fn join_related(
         .map(|(n, s)| (s.key.clone(), n))
         .collect();
     let mut joins: Vec<(usize, usize)> = Vec::new();
+    // Events are time-sorted within each clock epoch: joins look within the event's epoch.
+    let mut epoch_range = 0..0;
     for i in 0..events.len() {
         let e = &events[i];
+        if i >= epoch_range.end {
+            let end = i + events[i..].partition_point(|x| x.epoch == e.epoch);
+            epoch_range = i..end;
+        }
         let Some(user) = e.user.as_deref() else {
             continue;
         };
+        let epoch = &events[epoch_range.clone()];
         let host = e.computer.as_deref().map(short_host).unwrap_or_default();
         let same = |x: &TimelineEvent| {
             x.session_key.is_some()
@@ -423,7 +463,7 @@ pub(super) fn join_related(
         };
         // The nearest event of `roles` within `w` either side (earlier wins a tie).
         let nearest = |roles: &[Role], w: jiff::SignedDuration| {
-            events[events.partition_point(|x| x.time < back(e.time, w))..]
+            epoch[epoch.partition_point(|x| x.time < back(e.time, w))..]
                 .iter()
                 .take_while(|x| x.time <= shift(e.time, w))
                 .filter(|x| roles.contains(&x.role) && same(x))
@@ -431,7 +471,7 @@ pub(super) fn join_related(
         };
         let target = match e.role {
             // Logged before the session's arbitration/logon: join the next one.
-            Role::Authenticated | Role::LogonAudit => events[i..]
+            Role::Authenticated | Role::LogonAudit => events[i..epoch_range.end]
                 .iter()
                 .take_while(|x| x.time.duration_since(e.time) <= opts.auth_window)
                 .find(|x| {

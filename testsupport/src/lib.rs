@@ -1,4 +1,5 @@
 pub fn placeholder() {}
+pub mod clock;
 pub mod corpus;
 pub mod demo;
 pub mod evtx;
