@@ -190,3 +190,41 @@ fn citadel_outputs_are_deterministic_and_valid() {
     }
     assert_eq!(render_jsonl(&t, &tz).lines().count(), t.events.len());
 }
+
+/// The real logs hold no clock change: nothing is cut, the order stays by time, and the
+/// timeline is the one built with clock-change detection off (a tolerance of a century),
+/// whatever order the records are given in.
+#[test]
+fn citadel_has_no_clock_change_and_nothing_changes() {
+    let Some(t) = citadel() else { return };
+    assert!(t.clock_changes.is_empty(), "{:#?}", t.clock_changes);
+    assert!(t.notes.iter().all(|n| n.code != "clock-changed"));
+    assert!(t.events.iter().all(|e| e.epoch == 0));
+    assert!(t.events.windows(2).all(|w| w[0].time <= w[1].time));
+    assert!(t
+        .sessions
+        .iter()
+        .all(|s| !s.flags.contains(&SessionFlag::CutAtClockChange)));
+    let dir = corpus::path("captures/CITADEL-DC01/C/Windows/System32/winevt/Logs").unwrap();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "evtx"))
+        .collect();
+    paths.sort();
+    let mut events = Vec::new();
+    for p in paths.iter().rev() {
+        let mut r = read_path(p, &EventFilter::rds()).unwrap().events;
+        r.reverse();
+        events.extend(r);
+    }
+    let off = TimelineOptions {
+        clock_tolerance: jiff::SignedDuration::from_hours(24 * 365 * 100),
+        ..TimelineOptions::default()
+    };
+    let u = build(&events, Some("CITADEL-DC01"), &off);
+    let tz = OutputTz::utc();
+    assert_eq!(render_jsonl(&u, &tz), render_jsonl(&t, &tz));
+    assert_eq!(render_text(&u, &tz), render_text(&t, &tz));
+    assert_eq!(u.sessions.len(), t.sessions.len());
+}

@@ -1123,3 +1123,46 @@ fn doubled_event_40_is_one_disconnect() {
     let t = timeline(&ev);
     assert_eq!(t.sessions[0].disconnects.len(), 2);
 }
+
+/// `analyze` on a capture with the clock rollback: the host section names both clock changes,
+/// the JSON timeline lists them.
+#[test]
+fn analyze_shows_clock_changes_in_the_host_section() {
+    use rdsdiag_testsupport::clock::clock_rollback;
+    use rdsdiag_testsupport::scenario::{Machine, Os};
+    let mut m = Machine::session_host("RDSH01", Os::Server2022, Some("contoso.local"));
+    for (f, e) in clock_rollback(HOST).files() {
+        m = m.log(f, e);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = m.write_kape(&dir.path().join("RDSH01")).unwrap();
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("rdsdiag")
+            .unwrap()
+            .arg("analyze")
+            .arg(&root)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&[]);
+    let host = &text[text.find("\nHost").unwrap()..text.find("\nFindings").unwrap()];
+    let clock: Vec<&str> = host.lines().filter(|l| l.contains("Clock:")).collect();
+    assert_eq!(clock.len(), 2, "{host}");
+    assert!(
+        clock[0].contains("clock changed at 2024-01-10T09:30:00Z: set forward by"),
+        "{host}"
+    );
+    assert!(
+        clock[1].contains("set back by 195 days 23 h to 2024-01-10T13:00:00Z"),
+        "{host}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run(&["--format", "json"])).unwrap();
+    let changes = &json["captures"][0]["timeline"]["clock_changes"];
+    assert_eq!(changes.as_array().map(Vec::len), Some(2), "{changes}");
+    assert_eq!(changes[1]["direction"], "back");
+    assert_eq!(changes[1]["seen_in"].as_array().map(Vec::len), Some(4));
+    let md = run(&["--format", "markdown"]);
+    assert_eq!(md.matches("| Clock | clock changed at").count(), 2, "{md}");
+}
