@@ -123,55 +123,42 @@ impl FileChange {
 }
 
 /// The clock changes in `events` (any order, any number of files), with each event's epoch.
-/// One pass over the events in record order per file; the events are sorted by (file, record
-/// id) only when the input is not already grouped by file in record order.
+/// One pass over the events, each file's in record order: in the order given when every file's
+/// records come in increasing record id (the pipeline's time order, unless the clock changed),
+/// else after sorting positions by (file, record id).
 pub(super) fn analyse(events: &[Event], tolerance: SignedDuration) -> Clock {
-    let mut clock = Clock::default();
-    // Per file: the positions of its events in record order.
-    let mut per_file: Vec<(Arc<str>, Vec<FileChange>, Vec<usize>)> = Vec::new();
-    let mut scan = |positions: &mut dyn Iterator<Item = usize>, clock: &mut Clock| {
-        let mut pos = positions.peekable();
-        let Some(&first) = pos.peek() else { return };
-        let (changes, jitter) = scan_file(events, &mut pos, tolerance);
-        let file = events[first].file.clone();
-        if jitter {
-            clock.jittery_files.push(file.clone());
-        }
-        if !changes.is_empty() {
-            per_file.push((file, changes, Vec::new()));
+    let scans = match scan_in_given_order(events, tolerance) {
+        Some(scans) => scans,
+        None => {
+            let mut order: Vec<usize> = (0..events.len()).collect();
+            order.sort_by(|&a, &b| {
+                let (x, y) = (&events[a], &events[b]);
+                (&x.file, x.record_id, x.offset, a).cmp(&(&y.file, y.record_id, y.offset, b))
+            });
+            let mut scans: Vec<FileScan> = Vec::new();
+            for i in order {
+                match scans.last_mut() {
+                    Some(f) if events[f.last].file == events[i].file => {
+                        f.push(events, i, tolerance)
+                    }
+                    _ => scans.push(FileScan::new(i)),
+                }
+            }
+            scans
         }
     };
-    if grouped_in_record_order(events) {
-        let mut start = 0;
-        while start < events.len() {
-            let file = &events[start].file;
-            let end = start
-                + events[start..]
-                    .iter()
-                    .position(|e| !Arc::ptr_eq(&e.file, file) && e.file != *file)
-                    .unwrap_or(events.len() - start);
-            scan(&mut (start..end), &mut clock);
-            start = end;
+    let mut clock = Clock::default();
+    let mut per_file: Vec<(Arc<str>, Vec<FileChange>, Vec<usize>)> = Vec::new();
+    for f in scans {
+        let file = events[f.last].file.clone();
+        if f.jitter {
+            clock.jittery_files.push(file.clone());
         }
-    } else {
-        let mut order: Vec<usize> = (0..events.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (x, y) = (&events[a], &events[b]);
-            (&x.file, x.record_id, x.offset, a).cmp(&(&y.file, y.record_id, y.offset, b))
-        });
-        let mut start = 0;
-        while start < order.len() {
-            let file = &events[order[start]].file;
-            let n = order[start..]
-                .iter()
-                .position(|&i| events[i].file != *file)
-                .unwrap_or(order.len() - start);
-            scan(&mut order[start..start + n].iter().copied(), &mut clock);
-            start += n;
+        if !f.changes.is_empty() {
+            per_file.push((file, f.changes, Vec::new()));
         }
     }
     clock.jittery_files.sort();
-    clock.jittery_files.dedup();
     if per_file.is_empty() {
         return clock;
     }
@@ -181,79 +168,95 @@ pub(super) fn analyse(events: &[Event], tolerance: SignedDuration) -> Clock {
     clock
 }
 
-/// Whether each file's events are contiguous and in increasing record id (the readers' order).
-fn grouped_in_record_order(events: &[Event]) -> bool {
-    let mut files_seen: Vec<&Arc<str>> = Vec::new();
+/// Scan every file in the order given, or `None` when some file's records do not come in
+/// increasing record id. A log has a handful of files: they are looked up in a short list,
+/// the last one first (shared names compare by pointer).
+fn scan_in_given_order(events: &[Event], tolerance: SignedDuration) -> Option<Vec<FileScan>> {
+    let mut scans: Vec<FileScan> = Vec::new();
+    let mut cur = usize::MAX;
     for (i, e) in events.iter().enumerate() {
-        match i.checked_sub(1).map(|p| &events[p]) {
-            Some(p) if Arc::ptr_eq(&p.file, &e.file) || p.file == e.file => {
-                if e.record_id <= p.record_id {
-                    return false;
+        let same = |f: &FileScan| {
+            let file = &events[f.last].file;
+            Arc::ptr_eq(file, &e.file) || *file == e.file
+        };
+        if scans.get(cur).is_none_or(|f| !same(f)) {
+            match scans.iter().position(same) {
+                Some(n) => cur = n,
+                None => {
+                    scans.push(FileScan::new(i));
+                    cur = scans.len() - 1;
+                    continue;
                 }
-            }
-            _ => {
-                if files_seen.iter().any(|f| **f == e.file) {
-                    return false;
-                }
-                files_seen.push(&e.file);
             }
         }
+        let f = &mut scans[cur];
+        if e.record_id <= events[f.last].record_id {
+            return None;
+        }
+        f.push(events, i, tolerance);
     }
-    true
+    Some(scans)
 }
 
-/// The clock changes in one file's events (given in record order), and whether records step
+/// One file's records, met in record order: the clock changes they show, and whether they step
 /// back by less than the tolerance somewhere.
-fn scan_file(
-    events: &[Event],
-    positions: &mut dyn Iterator<Item = usize>,
-    tolerance: SignedDuration,
-) -> (Vec<FileChange>, bool) {
-    let mut changes = Vec::new();
-    let mut jitter = false;
-    let mut prev: Option<usize> = None;
-    // The largest forward step since the last change: (size, change).
-    let mut largest_forward: Option<(SignedDuration, FileChange)> = None;
-    for i in positions {
-        let t = events[i].time;
-        if let Some(p) = prev {
-            let pt = events[p].time;
-            let step = t.duration_since(pt);
-            let change = FileChange {
-                direction: ClockDirection::Forward,
-                before: p,
-                at: i,
-                from: pt,
-                to: t,
-            };
-            if step < -tolerance {
-                let size = -step;
-                // A forward jump of about the same size since the last change, which this one
-                // undoes (it lands after the time the forward jump left, and no later than the
-                // time spent at the wrong time allows), was a clock change too.
-                if let Some((fsize, f)) = largest_forward.take() {
-                    let wrong_for = pt.duration_since(f.to);
-                    if fsize >= size / 2
-                        && fsize <= size * 2
-                        && t >= back_by(f.from, tolerance)
-                        && t <= super::shift(f.from, wrong_for * 2 + tolerance)
-                    {
-                        changes.push(f);
-                    }
-                }
-                changes.push(FileChange {
-                    direction: ClockDirection::Back,
-                    ..change
-                });
-            } else if step < SignedDuration::ZERO {
-                jitter = true;
-            } else if step > tolerance && largest_forward.as_ref().is_none_or(|(s, _)| step > *s) {
-                largest_forward = Some((step, change));
-            }
+struct FileScan {
+    /// Position of the last record met.
+    last: usize,
+    changes: Vec<FileChange>,
+    jitter: bool,
+    /// The largest forward step since the last change: (size, change).
+    largest_forward: Option<(SignedDuration, FileChange)>,
+}
+
+impl FileScan {
+    fn new(first: usize) -> FileScan {
+        FileScan {
+            last: first,
+            changes: Vec::new(),
+            jitter: false,
+            largest_forward: None,
         }
-        prev = Some(i);
     }
-    (changes, jitter)
+
+    /// The next record of the file (position `i` in `events`).
+    fn push(&mut self, events: &[Event], i: usize, tolerance: SignedDuration) {
+        let (p, t) = (self.last, events[i].time);
+        self.last = i;
+        let pt = events[p].time;
+        let step = t.duration_since(pt);
+        let change = FileChange {
+            direction: ClockDirection::Forward,
+            before: p,
+            at: i,
+            from: pt,
+            to: t,
+        };
+        if step < -tolerance {
+            let size = -step;
+            // A forward jump of about the same size since the last change, which this one
+            // undoes (it lands after the time the forward jump left, and no later than the time
+            // spent at the wrong time allows), was a clock change too.
+            if let Some((fsize, f)) = self.largest_forward.take() {
+                let wrong_for = pt.duration_since(f.to);
+                if fsize >= size / 2
+                    && fsize <= size * 2
+                    && t >= back_by(f.from, tolerance)
+                    && t <= super::shift(f.from, wrong_for * 2 + tolerance)
+                {
+                    self.changes.push(f);
+                }
+            }
+            self.changes.push(FileChange {
+                direction: ClockDirection::Back,
+                ..change
+            });
+        } else if step < SignedDuration::ZERO {
+            self.jitter = true;
+        } else if step > tolerance && self.largest_forward.as_ref().is_none_or(|(s, _)| step > *s) {
+            self.largest_forward = Some((step, change));
+        }
+    }
 }
 
 fn back_by(t: Timestamp, d: SignedDuration) -> Timestamp {
