@@ -1003,6 +1003,19 @@ fn clock_rollback_cuts_sessions_and_keeps_the_logoff_written_after_it() {
     assert_eq!(t.first, Some(ts("2024-01-10T07:00:00Z")));
     assert_eq!(t.last, Some(ts(rt::BEFORE_BACK)));
     assert!(text.contains("Clock changes"), "{text}");
+    let jl = render_jsonl(&t, &OutputTz::utc());
+    let epochs: Vec<u64> = jl
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"]
+                .as_u64()
+                .unwrap_or(0)
+        })
+        .collect();
+    assert!(epochs.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!((epochs[0], epochs[epochs.len() - 1]), (0, 2));
+    let sketch = render_timesketch(&t, &OutputTz::utc());
+    assert_eq!(sketch.matches("rdsdiag:timeline:clock-change").count(), 2);
 
     // The files in any order give the same timeline.
     let mut other: Vec<Event> = Vec::new();

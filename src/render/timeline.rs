@@ -529,6 +529,9 @@ const TEXT_LOOSE_LINES: usize = 20;
 #[derive(Serialize)]
 struct JsonlLine<'a> {
     time: String,
+    /// The clock epoch, only after a clock change (docs/timeline.md "Clock changes").
+    #[serde(skip_serializing_if = "is_zero")]
+    epoch: u32,
     computer: Option<&'a str>,
     foreign_computer: bool,
     channel: Option<&'a str>,
@@ -550,9 +553,14 @@ struct JsonlLine<'a> {
     message: String,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 fn jsonl_line<'a>(e: &'a TimelineEvent, tz: &OutputTz) -> JsonlLine<'a> {
     JsonlLine {
         time: tz.format(e.time),
+        epoch: e.epoch,
         computer: e.computer.as_deref(),
         foreign_computer: e.foreign_computer,
         channel: e.channel.as_deref(),
