@@ -394,6 +394,70 @@ pub static FIXTURES: &[RuleFixture] = &[
                 )
         },
     },
+    RuleFixture {
+        id: "RDS-CONN-LOGON-DENIED",
+        positive: || {
+            // carol is refused twice: she lacks "Allow log on through Remote Desktop Services".
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .log(
+                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                    dropped_session(),
+                )
+                .log(
+                    "Security.evtx",
+                    vec![
+                        crate::scenario::security_4625(
+                            "2024-03-01T09:10:00Z",
+                            r"CONTOSO\carol",
+                            10,
+                            "10.0.0.9",
+                            "0xc000015b",
+                            "0x0",
+                        ),
+                        crate::scenario::security_4625(
+                            "2024-03-01T09:11:00Z",
+                            r"CONTOSO\carol",
+                            10,
+                            "10.0.0.9",
+                            "0xc000015b",
+                            "0x0",
+                        ),
+                    ],
+                )
+        },
+        negative: || {
+            // The same host whose Security log holds bob's RDP logon and a failed file-share logon
+            // (logon type 3, no RDP connection near it): nothing was refused over RDP.
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .log(
+                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                    dropped_session(),
+                )
+                .log(
+                    "Security.evtx",
+                    vec![
+                        crate::scenario::security_4624(
+                            "2024-03-01T08:59:58Z",
+                            r"CONTOSO\bob",
+                            10,
+                            "10.0.0.5",
+                        ),
+                        crate::scenario::security_4625(
+                            "2024-03-01T09:10:00Z",
+                            r"CONTOSO\carol",
+                            3,
+                            "10.0.0.9",
+                            "0xc000006d",
+                            "0xc000006a",
+                        ),
+                    ],
+                )
+        },
+    },
 ];
 
 /// The fixtures of `id`.

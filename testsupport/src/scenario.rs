@@ -529,3 +529,82 @@ impl Machine {
         m
     }
 }
+
+// --- Refused logons (RDS-CONN-LOGON-DENIED, issue 15 part 4) ---
+
+pub const SECURITY_AUDITING: &str = "Microsoft-Windows-Security-Auditing";
+pub const RDPCORE: &str = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS";
+pub const RDPCORE_CHANNEL: &str = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational";
+
+/// Security 4625: `DOMAIN\user` failed to log on with `logon_type` from `ip` ("-" for none), with
+/// `status`/`sub_status` as Windows writes them (`0xc000006d`).
+pub fn security_4625(
+    time: &str,
+    account: &str,
+    logon_type: u32,
+    ip: &str,
+    status: &str,
+    sub_status: &str,
+) -> Ev {
+    let (domain, user) = account.split_once('\\').unwrap_or(("", account));
+    let logon_type = logon_type.to_string();
+    let (process, workstation) = if logon_type == "3" {
+        ("-", "CLIENT01")
+    } else {
+        (r"C:\Windows\System32\winlogon.exe", "HOST")
+    };
+    at(SECURITY_AUDITING, 4625, "Security", time)
+        .level(0)
+        .event_data(&[
+            ("SubjectUserSid", "S-1-5-18"),
+            ("TargetUserSid", "S-1-0-0"),
+            ("TargetUserName", user),
+            ("TargetDomainName", domain),
+            ("Status", status),
+            ("FailureReason", "%%2313"),
+            ("SubStatus", sub_status),
+            ("LogonType", &logon_type),
+            ("WorkstationName", workstation),
+            ("ProcessName", process),
+            ("IpAddress", ip),
+            ("IpPort", if ip == "-" { "-" } else { "0" }),
+        ])
+}
+
+/// Security 4624: `DOMAIN\user` logged on with `logon_type` from `ip`.
+pub fn security_4624(time: &str, account: &str, logon_type: u32, ip: &str) -> Ev {
+    let (domain, user) = account.split_once('\\').unwrap_or(("", account));
+    at(SECURITY_AUDITING, 4624, "Security", time)
+        .level(0)
+        .event_data(&[
+            ("TargetUserName", user),
+            ("TargetDomainName", domain),
+            ("LogonType", &logon_type.to_string()),
+            ("IpAddress", ip),
+        ])
+}
+
+/// Security 4825: `DOMAIN\user` was denied Remote Desktop access from `ip`.
+pub fn security_4825(time: &str, account: &str, ip: &str) -> Ev {
+    let (domain, user) = account.split_once('\\').unwrap_or(("", account));
+    at(SECURITY_AUDITING, 4825, "Security", time)
+        .level(0)
+        .event_data(&[
+            ("AccountName", user),
+            ("AccountDomain", domain),
+            ("LogonID", "0x109d9755e"),
+            ("ClientAddress", ip),
+        ])
+}
+
+/// RdpCoreTS 140: a connection from `ip` failed because the user name or password is not correct.
+pub fn rdpcore_140(time: &str, ip: &str) -> Ev {
+    at(RDPCORE, 140, RDPCORE_CHANNEL, time)
+        .level(3)
+        .event_data(&[("IPString", ip)])
+}
+
+/// RdpCoreTS 131: the server accepted a new connection from `client` (`ip:port`).
+pub fn rdpcore_131(time: &str, client: &str) -> Ev {
+    at(RDPCORE, 131, RDPCORE_CHANNEL, time).event_data(&[("ConnType", "TCP"), ("ClientIP", client)])
+}

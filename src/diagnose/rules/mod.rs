@@ -5,6 +5,7 @@
 
 mod conn_cert_key;
 mod conn_fips_override;
+mod conn_logon_denied;
 mod conn_no_keepalive;
 mod conn_security_error;
 mod conn_shared;
@@ -40,4 +41,5 @@ pub static RULES: &[&dyn Rule] = &[
     &conn_security_error::SecurityError,
     &conn_fips_override::FipsOverride,
     &conn_cert_key::CertKey,
+    &conn_logon_denied::LogonDenied,
 ];
