@@ -325,7 +325,10 @@ fn evidence_of(a: &Attempt<'_>) -> Vec<Evidence> {
         .as_deref()
         .map(|x| format!(" from {x}"))
         .unwrap_or_default();
-    let code = a.code.map(|c| format!(" 0x{c:08X}")).unwrap_or_default();
+    let code = a
+        .code
+        .map(|c| format!(", status 0x{c:08X}"))
+        .unwrap_or_default();
     a.events
         .iter()
         .map(|e| event_evidence(e, format!("{}: {who}{from}{code}: {}", a.how, a.meaning)))
