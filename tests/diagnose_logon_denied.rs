@@ -51,11 +51,11 @@ fn refused(r: &CaptureReport) -> Option<&Finding> {
     })
 }
 
-/// The finding about bad credentials or guessing, if any.
+/// The finding about bad credentials or guessing (and undecoded codes), if any.
 fn guessing(r: &CaptureReport) -> Option<&Finding> {
     mine(r)
         .into_iter()
-        .find(|f| f.explanation.contains("wrong user name or password"))
+        .find(|f| f.explanation.contains("Remote Desktop logon(s) failed"))
 }
 
 fn undecided<'r>(r: &'r CaptureReport) -> Option<&'r Vec<String>> {
@@ -424,4 +424,52 @@ fn citadel_brute_force_then_logon_is_reported_as_exposure_and_possible_compromis
     assert!(f.explanation.contains("reachable from the internet"));
     assert!(f.explanation.contains("possible compromise"));
     assert_eq!(f.severity, Severity::Warning);
+}
+
+#[test]
+fn a_status_code_the_table_does_not_know_is_reported_as_such_never_as_a_cause() {
+    let r = analyse(&with_security(vec![security_4625(
+        "2024-03-01T09:10:00Z",
+        r"CONTOSO\dave",
+        10,
+        "10.0.0.9",
+        "0xc0001234",
+        "0x0",
+    )]));
+    assert!(refused(&r).is_none());
+    let f = guessing(&r).expect("reported");
+    assert_eq!(f.severity, Severity::Info);
+    assert!(
+        f.explanation.contains("does not decode (0xC0001234 ×1)"),
+        "{}",
+        f.explanation
+    );
+    assert!(
+        !f.explanation.contains("wrong user name or password"),
+        "{}",
+        f.explanation
+    );
+}
+
+#[test]
+fn the_real_4825_sample_names_the_account_and_address() {
+    let Some(path) = corpus::path(
+        "evtx-to-mitre-attack/ID4825-Denied RDP connection with valid credentials.evtx",
+    ) else {
+        return;
+    };
+    let r = analyze_capture(&path, &AnalyzeOptions::default());
+    let f = refused(&r).expect("refused");
+    assert!(
+        f.explanation.contains(r"OFFSEC\svc6test1"),
+        "{}",
+        f.explanation
+    );
+    assert!(
+        f.explanation.contains("×2 from 10.23.23.9"),
+        "{}",
+        f.explanation
+    );
+    assert!(f.explanation.contains("Remote Desktop Users"));
+    assert!(guessing(&r).is_none());
 }

@@ -23,7 +23,7 @@ use crate::diagnose::{
     Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
 };
 use crate::eventlog::Event;
-use crate::timeline::Role;
+use crate::timeline::{back, shift, Role};
 
 use super::conn_shared::host_name;
 
@@ -153,14 +153,31 @@ fn account(e: &Event, domain: &str, user: &str) -> Option<String> {
     }
 }
 
-fn near(a: Timestamp, b: Timestamp) -> bool {
-    a.duration_since(b).abs() <= PAIR_WINDOW
+/// The index range of `sorted` (by `time_of`) within [`PAIR_WINDOW`] of `t`.
+fn window<T>(
+    sorted: &[T],
+    time_of: impl Fn(&T) -> Timestamp,
+    t: Timestamp,
+) -> std::ops::Range<usize> {
+    let (from, to) = (back(t, PAIR_WINDOW), shift(t, PAIR_WINDOW));
+    let start = sorted.partition_point(|x| time_of(x) < from);
+    let end = sorted.partition_point(|x| time_of(x) <= to);
+    start..end.max(start)
 }
 
 fn compatible(a: &Option<String>, b: &Option<String>) -> bool {
     match (a, b) {
         (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
         _ => true,
+    }
+}
+
+/// A catalogue meaning inside a sentence: `An account…` → `an account…`.
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -226,9 +243,10 @@ fn attempts<'m>(m: &'m Model<'_>) -> (Vec<Attempt<'m>>, usize) {
         let how = match logon_type {
             Some(LOGON_TYPE_RDP) => "4625 logon type 10".to_string(),
             Some(LOGON_TYPE_NETWORK) => {
-                let Some((_, conn_addr)) = conns
+                let Some((_, conn_addr)) = conns[window(&conns, |c| c.0, e.time)]
                     .iter()
-                    .find(|(t, a)| near(*t, e.time) && compatible(a, &address))
+                    .filter(|(_, a)| compatible(a, &address))
+                    .min_by_key(|(t, _)| t.duration_since(e.time).abs())
                 else {
                     untied += 1;
                     continue;
@@ -267,13 +285,12 @@ fn attempts<'m>(m: &'m Model<'_>) -> (Vec<Attempt<'m>>, usize) {
     let mut alone: Vec<Attempt<'m>> = Vec::new();
     let bad_password = catalog()
         .lookup(RDPCORE, RDPCORE_BAD_CREDENTIALS)
-        .map(|d| d.meaning.clone())
+        .map(|d| lower_first(&d.meaning))
         .unwrap_or_else(|| "bad user name or password".to_string());
     for e in m.events_of(RDPCORE, &[RDPCORE_BAD_CREDENTIALS]) {
         let address = clean_address(e.fields.get("IPString"));
-        let partner = out.iter().enumerate().position(|(i, a)| {
-            !paired.contains(&i) && near(a.time, e.time) && compatible(&a.address, &address)
-        });
+        let partner = window(&out, |a| a.time, e.time)
+            .find(|&i| !paired.contains(&i) && compatible(&out[i].address, &address));
         match partner {
             Some(i) => {
                 paired.insert(i);
@@ -299,7 +316,7 @@ fn attempts<'m>(m: &'m Model<'_>) -> (Vec<Attempt<'m>>, usize) {
     out.extend(alone);
     let denied = catalog()
         .lookup(SECURITY, RDP_DENIED)
-        .map(|d| d.meaning.clone())
+        .map(|d| lower_first(&d.meaning))
         .unwrap_or_else(|| "denied Remote Desktop access".to_string());
     for e in m.events_of(SECURITY, &[RDP_DENIED]) {
         out.push(Attempt {
@@ -425,40 +442,66 @@ fn refusals(host: &str, list: &[&Attempt<'_>]) -> crate::diagnose::Finding {
     META.finding(Confidence::Confirmed, explanation, evidence)
 }
 
-/// A successful logon from `address` after `after` (4624 type 10 or LSM 21/25, else RCM 1149).
-fn later_success<'m>(
-    m: &'m Model<'_>,
-    address: &str,
-    after: Timestamp,
-) -> Option<(&'m Event, Option<String>)> {
-    let same =
-        |v: Option<&String>| clean_address(v).is_some_and(|a| a.eq_ignore_ascii_case(address));
-    let mut hits: Vec<(&Event, Option<String>)> = Vec::new();
-    hits.extend(
-        m.events_of(SECURITY, &[LOGON_OK])
-            .filter(|e| {
-                e.fields.get("LogonType").map(|t| t.trim()) == Some("10")
-                    && same(e.fields.get("IpAddress"))
-            })
-            .map(|e| (e, account(e, "TargetDomainName", "TargetUserName"))),
-    );
-    hits.extend(
-        m.events_of(LSM, &LSM_LOGON)
-            .filter(|e| same(e.fields.get("Address")))
-            .map(|e| (e, e.fields.get("User").cloned())),
-    );
-    let logon = hits
-        .iter()
-        .filter(|(e, _)| e.time > after)
-        .min_by_key(|(e, _)| e.time)
-        .cloned();
-    // A logon (4624, LocalSessionManager) says more than RCM 1149's authentication.
-    logon.or_else(|| {
-        m.events_of(RCM, &[RCM_AUTHENTICATED])
-            .filter(|e| e.time > after && same(e.fields.get("Param3")))
-            .map(|e| (e, account(e, "Param2", "Param1")))
-            .next()
-    })
+/// Successful Remote Desktop logons of the host by client address, in time order: 4624 logon
+/// type 10 and LocalSessionManager 21/25 (a logon), and RCM 1149 (authentication only).
+struct Successes<'m> {
+    by_address: BTreeMap<String, Vec<(&'m Event, Option<String>, bool)>>,
+}
+
+impl<'m> Successes<'m> {
+    fn of(m: &'m Model<'_>) -> Successes<'m> {
+        let mut by_address: BTreeMap<String, Vec<(&'m Event, Option<String>, bool)>> =
+            BTreeMap::new();
+        let mut add = |e: &'m Event, addr: Option<&String>, user: Option<String>, logon: bool| {
+            if let Some(a) = clean_address(addr) {
+                by_address
+                    .entry(a.to_ascii_lowercase())
+                    .or_default()
+                    .push((e, user, logon));
+            }
+        };
+        for e in m.events_of(SECURITY, &[LOGON_OK]) {
+            if e.fields.get("LogonType").map(|t| t.trim()) == Some("10") {
+                add(
+                    e,
+                    e.fields.get("IpAddress"),
+                    account(e, "TargetDomainName", "TargetUserName"),
+                    true,
+                );
+            }
+        }
+        for e in m.events_of(LSM, &LSM_LOGON) {
+            add(
+                e,
+                e.fields.get("Address"),
+                e.fields.get("User").cloned(),
+                true,
+            );
+        }
+        for e in m.events_of(RCM, &[RCM_AUTHENTICATED]) {
+            add(
+                e,
+                e.fields.get("Param3"),
+                account(e, "Param2", "Param1"),
+                false,
+            );
+        }
+        for list in by_address.values_mut() {
+            list.sort_by_key(|(e, _, _)| e.time);
+        }
+        Successes { by_address }
+    }
+
+    /// The first logon from `address` after `after`, else the first RCM 1149 (a logon says more
+    /// than an authentication).
+    fn after(&self, address: &str, after: Timestamp) -> Option<(&'m Event, Option<String>)> {
+        let list = self.by_address.get(&address.to_ascii_lowercase())?;
+        let later = || list.iter().filter(|(e, _, _)| e.time > after);
+        later()
+            .find(|(_, _, logon)| *logon)
+            .or_else(|| later().next())
+            .map(|(e, u, _)| (*e, u.clone()))
+    }
 }
 
 /// The finding for bad credentials and password guessing (and codes our table does not know).
@@ -516,8 +559,20 @@ fn guessing(
         .collect();
     let scan = !guessers.is_empty() || public.len() >= MANY_PUBLIC;
     let n = list.len();
+    let undecoded: usize = unknown.values().sum();
+    let why = match (n - undecoded, undecoded) {
+        (_, 0) => "with a wrong user name or password".to_string(),
+        (0, _) => format!(
+            "with status codes our table does not decode ({})",
+            counted(&unknown)
+        ),
+        (bad, _) => format!(
+            "({bad} with a wrong user name or password, the others with status codes our table does not decode: {})",
+            counted(&unknown)
+        ),
+    };
     let mut text = format!(
-        "On {host} {n} Remote Desktop logon(s) failed with a wrong user name or password {} from {}",
+        "On {host} {n} Remote Desktop logon(s) failed {why} {} from {}",
         span(first, last),
         counted(&by_address)
     );
@@ -532,15 +587,10 @@ fn guessing(
         ),
         (true, true) => " This is password guessing or scanning from inside the network (a scanner, a compromised machine, or a script or service with a wrong password), not a fault of the server or of Remote Desktop Services: find the machine at that address.".to_string(),
         (false, false) => " Some come from public addresses, so Remote Desktop is reachable from the internet; the failures themselves are wrong user names or passwords, not a fault of the server or of Remote Desktop Services.".to_string(),
+        (false, true) if undecoded == n => " Look the status codes up (Windows ntstatus.h) before acting: nothing here shows a fault of the server or of Remote Desktop Services.".to_string(),
         (false, true) => " A few wrong user names or passwords, most often mistyped or an outdated password saved in the client (Credential Manager): not a fault of the server or of Remote Desktop Services.".to_string(),
     };
     text.push_str(&story);
-    if !unknown.is_empty() {
-        text.push_str(&format!(
-            " Status codes our table does not decode: {}.",
-            counted(&unknown)
-        ));
-    }
     let mut evidence: Vec<Evidence> = Vec::new();
     for a in list.iter().take(EVIDENCE_PER_GROUP) {
         evidence.extend(evidence_of(a));
@@ -550,13 +600,14 @@ fn guessing(
     }
     let mut compromise = false;
     if scan {
+        let successes = Successes::of(m);
         let success = guessers
             .iter()
             .copied()
             .chain(public.iter().copied())
             .filter_map(|addr| {
                 let after = times_by_address.get(addr)?.iter().min().copied()?;
-                later_success(m, addr, after).map(|s| (addr, s))
+                successes.after(addr, after).map(|s| (addr, s))
             })
             .min_by_key(|(_, (e, _))| e.time);
         if let Some((addr, (e, user))) = success {
