@@ -58,7 +58,7 @@ fn guessing(r: &CaptureReport) -> Option<&Finding> {
         .find(|f| f.explanation.contains("Remote Desktop logon(s) failed"))
 }
 
-fn undecided<'r>(r: &'r CaptureReport) -> Option<&'r Vec<String>> {
+fn undecided(r: &CaptureReport) -> Option<&Vec<String>> {
     r.undecided.iter().find(|u| u.id == ID).map(|u| &u.missing)
 }
 

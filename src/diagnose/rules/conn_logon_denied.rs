@@ -209,7 +209,7 @@ fn counted(map: &BTreeMap<String, usize>) -> String {
 }
 
 /// The RDP connection events of the host: (time, client address).
-fn connections<'m>(m: &'m Model<'_>) -> Vec<(Timestamp, Option<String>)> {
+fn connections(m: &Model<'_>) -> Vec<(Timestamp, Option<String>)> {
     let mut out: Vec<(Timestamp, Option<String>)> = m
         .events_of(RDPCORE, &[RDPCORE_ACCEPTED, RDPCORE_BAD_CREDENTIALS])
         .map(|e| {
@@ -224,7 +224,7 @@ fn connections<'m>(m: &'m Model<'_>) -> Vec<(Timestamp, Option<String>)> {
         m.events_of(RCM, &[RCM_LISTENER_CONNECTION])
             .map(|e| (e.time, None)),
     );
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by_key(|a| a.0);
     out
 }
 
@@ -331,7 +331,7 @@ fn attempts<'m>(m: &'m Model<'_>) -> (Vec<Attempt<'m>>, usize) {
             events: vec![e],
         });
     }
-    out.sort_by(|a, b| a.time.cmp(&b.time));
+    out.sort_by_key(|a| a.time);
     (out, untied)
 }
 
@@ -445,13 +445,15 @@ fn refusals(host: &str, list: &[&Attempt<'_>]) -> crate::diagnose::Finding {
 /// Successful Remote Desktop logons of the host by client address, in time order: 4624 logon
 /// type 10 and LocalSessionManager 21/25 (a logon), and RCM 1149 (authentication only).
 struct Successes<'m> {
-    by_address: BTreeMap<String, Vec<(&'m Event, Option<String>, bool)>>,
+    by_address: BTreeMap<String, Vec<Success<'m>>>,
 }
+
+/// A success event, the user it names, and whether it is a logon (not only an authentication).
+type Success<'m> = (&'m Event, Option<String>, bool);
 
 impl<'m> Successes<'m> {
     fn of(m: &'m Model<'_>) -> Successes<'m> {
-        let mut by_address: BTreeMap<String, Vec<(&'m Event, Option<String>, bool)>> =
-            BTreeMap::new();
+        let mut by_address: BTreeMap<String, Vec<Success<'m>>> = BTreeMap::new();
         let mut add = |e: &'m Event, addr: Option<&String>, user: Option<String>, logon: bool| {
             if let Some(a) = clean_address(addr) {
                 by_address
