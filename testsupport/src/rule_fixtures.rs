@@ -276,6 +276,23 @@ pub static FIXTURES: &[RuleFixture] = &[
         },
     },
     RuleFixture {
+        id: "RDS-LIC-DISCONNECT",
+        positive: || {
+            // Sessions cut with reason 256 (an internal licensing error), and no RCM Admin log.
+            let (lsm, _) = crate::lic_scenarios::cut_first_logons(3, 256, &[]);
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(crate::lic_scenarios::LSM_LOG, lsm)
+        },
+        negative: || {
+            // The same sessions ended by the user logging off (reason 12).
+            let (lsm, _) = crate::lic_scenarios::cut_first_logons(3, 12, &[]);
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(crate::lic_scenarios::LSM_LOG, lsm)
+        },
+    },
+    RuleFixture {
         id: "RDS-CONN-NO-KEEPALIVE",
         positive: || {
             // Seed 003: alice's client lost its connection; session 3 stayed active, she got a
