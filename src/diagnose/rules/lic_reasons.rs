@@ -110,9 +110,11 @@ fn servers_state(m: &Model<'_>) -> When {
 
 /// The rule row a reason names on this host, if any.
 fn row_for(space: CodeSpace, code: u32, servers: When) -> Option<&'static ReasonRule> {
-    table()
-        .iter()
-        .find(|r| r.space == space && r.code == code && matches!(r.when, w if w == When::Always || w == servers))
+    table().iter().find(|r| {
+        r.space == space
+            && r.code == code
+            && matches!(r.when, w if w == When::Always || w == servers)
+    })
 }
 
 /// One disconnect carrying a licensing reason on this host.
@@ -132,10 +134,7 @@ fn hits(m: &Model<'_>, rule: &str) -> Vec<Hit> {
     let servers = servers_state(m);
     let t = m.timeline;
     let mut out = Vec::new();
-    for s in &t.sessions {
-        if s.events.first().is_some_and(|&i| t.events[i].foreign_computer) {
-            continue;
-        }
+    for s in m.own_sessions() {
         for d in s.disconnects.iter().filter(|d| d.licensing_reason) {
             let (Some(code), Some(r)) = (d.reason_code, d.events.first()) else {
                 continue;
@@ -249,7 +248,11 @@ mod tests {
         let rows = load(TABLE).expect("table parses");
         let ids: Vec<&str> = super::super::RULES.iter().map(|r| r.meta().id).collect();
         for r in &rows {
-            assert!(ids.contains(&r.rule.as_str()), "{} is not a registered rule", r.rule);
+            assert!(
+                ids.contains(&r.rule.as_str()),
+                "{} is not a registered rule",
+                r.rule
+            );
         }
         // Every server licensing code names a rule whatever the configuration says.
         for code in 256..=267u32 {
@@ -271,7 +274,10 @@ mod tests {
         let head = "space\tcode\twhen\trule\tconfirm\tsrc\n";
         assert!(load(&format!("{head}server\t258\t-\tRDS-LIC-NO-CALS\tx\tS26\n")).is_ok());
         assert!(load(&format!("{head}server\tx\t-\tRDS-LIC-NO-CALS\tx\tS26\n")).is_err());
-        assert!(load(&format!("{head}server\t258\tsometimes\tRDS-LIC-NO-CALS\tx\tS26\n")).is_err());
+        assert!(load(&format!(
+            "{head}server\t258\tsometimes\tRDS-LIC-NO-CALS\tx\tS26\n"
+        ))
+        .is_err());
         assert!(load(&format!("{head}server\t258\t-\tRDS-CONN-X\tx\tS26\n")).is_err());
         assert!(load(&format!("{head}server\t258\t-\tRDS-LIC-NO-CALS\tx\tS99\n")).is_err());
     }

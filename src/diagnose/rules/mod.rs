@@ -8,6 +8,7 @@ mod conn_fips_override;
 mod conn_no_keepalive;
 mod conn_security_error;
 mod conn_shared;
+mod conn_time_limit;
 mod lic_client_cache;
 mod lic_disconnect;
 mod lic_grace_expired;
@@ -39,6 +40,7 @@ pub static RULES: &[&dyn Rule] = &[
     &lic_workgroup_auth::WorkgroupAuth,
     &lic_client_cache::ClientCache,
     &lic_disconnect::LicensingDisconnect,
+    &conn_time_limit::TimeLimit,
     &conn_no_keepalive::NoKeepAlive,
     &conn_security_error::SecurityError,
     &conn_fips_override::FipsOverride,
