@@ -352,6 +352,7 @@ pub struct TimelineSummary {
     pub users: usize,
     pub logons: usize,
     pub disconnects: usize,
+    /// Disconnects with a licensing reason in the host's own sessions (not other computers').
     pub licensing_disconnects: usize,
     pub reconnects: usize,
     pub sessions_without_logoff: usize,
@@ -776,14 +777,22 @@ fn summarize(
     patterns: &[Pattern],
     foreign: usize,
 ) -> TimelineSummary {
+    // Licensing disconnects are the host's own: sessions of other computers whose records share
+    // the capture never count toward this host's problems.
+    let own = |s: &&Session| {
+        s.events
+            .first()
+            .is_none_or(|&i| !events[i].foreign_computer)
+    };
     let disconnects = || sessions.iter().flat_map(|s| &s.disconnects);
+    let own_disconnects = || sessions.iter().filter(own).flat_map(|s| &s.disconnects);
     let mut summary = TimelineSummary {
         events: events.len(),
         sessions: sessions.len(),
         users,
         logons: sessions.iter().filter(|s| s.logon.is_some()).count(),
         disconnects: disconnects().filter(|d| !d.after_logoff).count(),
-        licensing_disconnects: disconnects().filter(|d| d.licensing_reason).count(),
+        licensing_disconnects: own_disconnects().filter(|d| d.licensing_reason).count(),
         reconnects: sessions.iter().map(|s| s.reconnects.len()).sum(),
         sessions_without_logoff: sessions
             .iter()
