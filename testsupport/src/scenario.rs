@@ -530,6 +530,12 @@ impl Machine {
     }
 }
 
+/// RemoteConnectionManager 20515–20519 (Operational): a session time limit was reached and the
+/// session `session` was disconnected or logged off.
+pub fn rcm_time_limit(time: &str, id: u32, session: u32) -> Ev {
+    at(RCM, id, RCM_OPERATIONAL, time).user_data("EventXML", &[("Session", &session.to_string())])
+}
+
 // --- Refused logons (RDS-CONN-LOGON-DENIED, issue 15 part 4) ---
 
 pub const SECURITY_AUDITING: &str = "Microsoft-Windows-Security-Auditing";
