@@ -784,7 +784,8 @@ fn pattern_client_licensing_disconnect() {
             rdp_client_1026("2024-03-01T09:10:00Z", 2308, "socket closed"),
         ],
     );
-    let t = timeline(&ev);
+    // The client's own log: its records name the client (HOST), the capture's host.
+    let t = build(&ev, Some("HOST"), &TimelineOptions::default());
     let lic: Vec<_> = t.patterns_of(PatternKind::LicensingDisconnect).collect();
     assert_eq!(lic.len(), 1, "{:#?}", t.patterns);
     assert_eq!(lic[0].reason_code, Some(2056));

@@ -151,7 +151,7 @@ fn without_findings(c: &CaptureReport) -> String {
         Verdict::Healthy => {
             "No RDS licensing or connection problem was found in the evidence provided, and every check could be decided.".into()
         }
-        _ => "No RDS licensing or connection problem was found, but the evidence cannot rule one out (see below).".into(),
+        _ => "No RDS licensing or connection problem was found, but the evidence cannot rule one out.".into(),
     }
 }
 

@@ -26,7 +26,7 @@ use crate::timeline::{Pattern, Timeline, TimelineSummary};
 
 /// Version of the JSON contract. Bump it when a field changes meaning or disappears; adding fields
 /// does not bump it.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole result of `rdsdiag analyze`.
 #[derive(Debug, Clone, Serialize)]
