@@ -290,7 +290,7 @@ fn a_burst_from_many_public_addresses_is_guessing_against_exposed_rdp_not_a_conf
     );
     assert!(f.explanation.contains("reachable from the internet"));
     assert!(
-        f.explanation.contains("30 public address(es)"),
+        f.explanation.contains("30 public addresses"),
         "{}",
         f.explanation
     );

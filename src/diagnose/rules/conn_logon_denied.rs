@@ -584,8 +584,11 @@ fn guessing(
     text.push('.');
     let story = match (scan, public.is_empty()) {
         (true, false) => format!(
-            " This is password guessing against Remote Desktop reachable from the internet ({} public address(es)), not a fault of the server or of Remote Desktop Services: restrict who can reach the RDP port (VPN, RD Gateway, firewall), keep Network Level Authentication on and use account lockout.",
-            public.len()
+            " This is password guessing against Remote Desktop reachable from the internet (from {}), not a fault of the server or of Remote Desktop Services: restrict who can reach the RDP port (VPN, RD Gateway, firewall), keep Network Level Authentication on and use account lockout.",
+            match public.len() {
+                1 => "1 public address".to_string(),
+                k => format!("{k} public addresses"),
+            }
         ),
         (true, true) => " This is password guessing or scanning from inside the network (a scanner, a compromised machine, or a script or service with a wrong password), not a fault of the server or of Remote Desktop Services: find the machine at that address.".to_string(),
         (false, false) => " Some come from public addresses, so Remote Desktop is reachable from the internet; the failures themselves are wrong user names or passwords, not a fault of the server or of Remote Desktop Services.".to_string(),
