@@ -15,7 +15,8 @@ use rdsdiag_testsupport::corpus;
 use rdsdiag_testsupport::evtx::Ev;
 use rdsdiag_testsupport::rule_fixtures::dropped_session;
 use rdsdiag_testsupport::scenario::{
-    rdpcore_131, rdpcore_140, security_4624, security_4625, security_4825, Machine, Os,
+    rdpcore_131, rdpcore_140, security_4624, security_4625, security_4825, Machine, Os, RCM,
+    RCM_OPERATIONAL,
 };
 
 const ID: &str = "RDS-CONN-LOGON-DENIED";
@@ -264,6 +265,7 @@ fn nla_failures_count_only_beside_an_rdp_connection_and_once_with_140() {
     );
     assert!(f.explanation.contains("10.0.0.20 ×2"), "{}", f.explanation);
     assert!(!f.explanation.contains("grace"), "{}", f.explanation);
+    assert!(!f.explanation.contains("10.0.0.30"), "{}", f.explanation);
     assert!(f.explanation.contains("mistyped"), "{}", f.explanation);
     assert_eq!(f.severity, Severity::Info);
 }
@@ -472,4 +474,53 @@ fn the_real_4825_sample_names_the_account_and_address() {
     );
     assert!(f.explanation.contains("Remote Desktop Users"));
     assert!(guessing(&r).is_none());
+}
+
+#[test]
+fn a_network_failure_from_another_address_beside_an_rdp_connection_does_not_count() {
+    // henry's file-share logon from 10.0.0.40 fails one second after an RDP connection from
+    // 10.0.0.20 (RdpCoreTS 131) and a listener connection (RCM 261, no address).
+    let r = analyse(
+        &with_security(vec![security_4625(
+            "2024-03-01T09:10:01Z",
+            r"CONTOSO\henry",
+            3,
+            "10.0.0.40",
+            "0xc000015b",
+            "0x0",
+        )])
+        .log(
+            RDPCORE_FILE,
+            vec![rdpcore_131("2024-03-01T09:10:00Z", "10.0.0.20:50000")],
+        )
+        .log(
+            "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx",
+            vec![Ev::new(RCM, 261)
+                .channel(RCM_OPERATIONAL)
+                .time("2024-03-01T09:10:00Z")
+                .user_data("EventXML", &[("listenerName", "RDP-Tcp")])],
+        ),
+    );
+    assert!(mine(&r).is_empty(), "{:?}", mine(&r));
+    // The same failure without an address (how NLA logs it) is tied to the RDP connection.
+    let r = analyse(
+        &with_security(vec![security_4625(
+            "2024-03-01T09:10:01Z",
+            r"CONTOSO\henry",
+            3,
+            "-",
+            "0xc000015b",
+            "0x0",
+        )])
+        .log(
+            RDPCORE_FILE,
+            vec![rdpcore_131("2024-03-01T09:10:00Z", "10.0.0.20:50000")],
+        ),
+    );
+    let f = refused(&r).expect("refused");
+    assert!(
+        f.explanation.contains("from 10.0.0.20"),
+        "{}",
+        f.explanation
+    );
 }

@@ -7,8 +7,8 @@
 //!
 //! Which events count: 4625 with logon type 10 always; 4625 with logon type 3 (what a failed
 //! logon with Network Level Authentication is logged as, S82) only when an RDP connection of the
-//! host (RdpCoreTS 131/140, RCM 261) is within [`PAIR_WINDOW`] with a compatible address, so
-//! file-share and other network logon failures never count. An RdpCoreTS 140 within the same
+//! host (RdpCoreTS 131/140, RCM 261) is within [`PAIR_WINDOW`] (from the same address when the
+//! 4625 names one), so file-share and other network logon failures do not count. An RdpCoreTS 140 within the same
 //! window is the same attempt (it gives the address a type-3 4625 lacks), not a second one.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -243,9 +243,11 @@ fn attempts<'m>(m: &'m Model<'_>) -> (Vec<Attempt<'m>>, usize) {
         let how = match logon_type {
             Some(LOGON_TYPE_RDP) => "4625 logon type 10".to_string(),
             Some(LOGON_TYPE_NETWORK) => {
+                // A 4625 that names its address needs a connection from that address (RCM 261
+                // names none); one without (the NLA case) takes the nearest connection.
                 let Some((_, conn_addr)) = conns[window(&conns, |c| c.0, e.time)]
                     .iter()
-                    .filter(|(_, a)| compatible(a, &address))
+                    .filter(|(_, a)| address.is_none() || (a.is_some() && compatible(a, &address)))
                     .min_by_key(|(t, _)| t.duration_since(e.time).abs())
                 else {
                     untied += 1;
