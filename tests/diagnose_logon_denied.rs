@@ -48,7 +48,7 @@ fn mine(r: &CaptureReport) -> Vec<&Finding> {
 fn refused(r: &CaptureReport) -> Option<&Finding> {
     mine(r).into_iter().find(|f| {
         f.explanation
-            .contains("were refused because of the account")
+            .contains("were refused for a reason other than a wrong password")
     })
 }
 

@@ -437,7 +437,7 @@ fn refusals(host: &str, list: &[&Attempt<'_>]) -> crate::diagnose::Finding {
         ));
     }
     let explanation = format!(
-        "On {host} {n} Remote Desktop logon(s) were refused because of the account, not its password (a configuration or account cause with a remedy). {}",
+        "On {host} {n} Remote Desktop logon(s) were refused for a reason other than a wrong password: a right, a restriction or the state of the account, or a domain that could not check the logon (a configuration or account cause with a remedy). {}",
         parts.join(" "),
         n = list.len(),
     );
