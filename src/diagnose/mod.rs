@@ -14,6 +14,7 @@ pub use doc::{RuleDoc, HEADINGS};
 pub use finding::{Confidence, Evidence, EvidenceKind, Finding, Severity};
 
 use crate::capture::Input;
+use crate::catalog::sources::Status;
 use crate::config::Settings;
 use crate::eventlog::Event;
 use crate::host::facts::HostFacts;
@@ -139,7 +140,17 @@ pub fn run(rules: &[&dyn Rule], model: &Model<'_>) -> Diagnosis {
     let mut d = Diagnosis::default();
     for rule in rules {
         match rule.check(model) {
-            Outcome::Found(f) => d.findings.extend(f),
+            Outcome::Found(f) => {
+                let (raised, held): (Vec<Finding>, Vec<Finding>) =
+                    f.into_iter().partition(stands_alone_or_is_info);
+                d.findings.extend(raised);
+                if !held.is_empty() {
+                    d.undecided.push(Undecided {
+                        id: rule.meta().id,
+                        missing: held.iter().map(held_back).collect(),
+                    });
+                }
+            }
             Outcome::Undecided(missing) => d.undecided.push(Undecided {
                 id: rule.meta().id,
                 missing,
@@ -157,6 +168,55 @@ pub fn run(rules: &[&dyn Rule], model: &Model<'_>) -> Diagnosis {
     });
     d.undecided.sort_by(|a, b| a.id.cmp(b.id));
     d
+}
+
+/// The status of an event (provider, canonical id): its catalogue row and its timeline role row,
+/// UNCONFIRMED if either is (or if only a provider-wide row covers it).
+pub fn event_status(provider: &str, event_id: u16) -> Status {
+    let role = crate::timeline::roles::roles()
+        .status_of(provider, event_id)
+        .unwrap_or(Status::Confirmed);
+    crate::catalog::events::catalog()
+        .status(provider, event_id)
+        .max(role)
+}
+
+/// Invariant: a finding of warning or error severity stands on at least one registry fact or one
+/// event of a confirmed row; one built only on UNCONFIRMED events is held back (reported as
+/// undecided). Findings that cite no evidence at all are left to their rule.
+fn stands_alone_or_is_info(f: &Finding) -> bool {
+    if f.severity < Severity::Warning || f.evidence.is_empty() {
+        return true;
+    }
+    f.evidence.iter().any(|e| match e {
+        Evidence::Registry { .. } => true,
+        Evidence::Event {
+            provider, event_id, ..
+        } => event_status(provider, *event_id) == Status::Confirmed,
+    })
+}
+
+/// What the undecided list says about a finding held back.
+fn held_back(f: &Finding) -> String {
+    let mut events: Vec<String> = f
+        .evidence
+        .iter()
+        .filter_map(|e| match e {
+            Evidence::Event {
+                provider, event_id, ..
+            } => Some(format!(
+                "{} {event_id}",
+                crate::timeline::provider_short(provider)
+            )),
+            Evidence::Registry { .. } => None,
+        })
+        .collect();
+    events.sort();
+    events.dedup();
+    format!(
+        "only events whose meaning is UNCONFIRMED support it ({}): not raised",
+        events.join(", ")
+    )
 }
 
 /// Find a rule by id (case-insensitive).
