@@ -54,10 +54,7 @@ fn host(around: impl Fn(&str) -> Vec<(&'static str, Ev)>) -> Machine {
     // 1158 beside every connection attempt, as on the real Windows 10 host.
     for &(_, _, address, hour, _) in &sessions {
         let t = format!("2024-03-04T{hour:02}:00:00Z");
-        m = m.log(
-            RCM_ADMIN_FILE,
-            vec![rcm_1158(&iso_shift(&t, -2), address)],
-        );
+        m = m.log(RCM_ADMIN_FILE, vec![rcm_1158(&iso_shift(&t, -2), address)]);
     }
     for t in &times {
         for (file, ev) in around(t) {
@@ -96,7 +93,12 @@ fn rcm_1158_beside_every_connection_is_a_connection_not_licensing() {
     // Also around every disconnect, as the real host logged it for every attempt.
     let m = host(|t| {
         (0..4)
-            .map(|k| (RCM_ADMIN_FILE, rcm_1158(&iso_shift(t, -30 + 15 * k), "10.0.0.9")))
+            .map(|k| {
+                (
+                    RCM_ADMIN_FILE,
+                    rcm_1158(&iso_shift(t, -30 + 15 * k), "10.0.0.9"),
+                )
+            })
             .collect()
     });
     let r = analyse(&m);
@@ -126,7 +128,11 @@ fn rcm_1158_beside_every_connection_is_a_connection_not_licensing() {
     assert!(e1158
         .iter()
         .any(|e| e.address.as_deref() == Some("10.0.0.6")));
-    assert!(e1158[0].message().contains("accepted a connection"), "{}", e1158[0].message());
+    assert!(
+        e1158[0].message().contains("accepted a connection"),
+        "{}",
+        e1158[0].message()
+    );
 }
 
 #[test]
@@ -142,7 +148,10 @@ fn rdvh_licensing_50310_beside_a_disconnect_still_is_licensing() {
     let r = analyse(&m);
     let lic = patterns(&r, PatternKind::LicensingDisconnect);
     assert_eq!(lic.len(), 4, "{lic:#?}");
-    assert!(lic.iter().all(|p| p.counts.contains_key("RCM 50310")), "{lic:#?}");
+    assert!(
+        lic.iter().all(|p| p.counts.contains_key("RCM 50310")),
+        "{lic:#?}"
+    );
 }
 
 #[test]
@@ -195,9 +204,15 @@ fn failing_227_values_are_counted_beside_a_confirmed_error() {
     };
     let r = analyse(&with(SEC_E_INTERNAL_ERROR));
     let bursts = patterns(&r, PatternKind::ErrorBurst);
-    assert!(!bursts.is_empty(), "{:#?}", r.timeline.as_ref().map(|t| &t.patterns));
     assert!(
-        bursts.iter().all(|p| p.counts.get("RdpCoreTS 227") == Some(&3)),
+        !bursts.is_empty(),
+        "{:#?}",
+        r.timeline.as_ref().map(|t| &t.patterns)
+    );
+    assert!(
+        bursts
+            .iter()
+            .all(|p| p.counts.get("RdpCoreTS 227") == Some(&3)),
         "{bursts:#?}"
     );
     assert!(r.findings.iter().any(|f| f.id == "RDS-CONN-SECURITY-ERROR"));
@@ -219,7 +234,12 @@ fn failing_227_traces_alone_make_no_burst() {
             .map(|k| {
                 (
                     RDPCORE_FILE,
-                    rdpcore_227(&iso_shift(t, -3 + k), "Stream failure", SEC_E_INTERNAL_ERROR, "Error"),
+                    rdpcore_227(
+                        &iso_shift(t, -3 + k),
+                        "Stream failure",
+                        SEC_E_INTERNAL_ERROR,
+                        "Error",
+                    ),
                 )
             })
             .collect()
@@ -269,7 +289,11 @@ fn rcm_1056_self_signed_certificate_creation_is_not_a_fault() {
     });
     let r = analyse(&m);
     for id in ["RDS-CONN-CERT-KEY", "RDS-CONN-SECURITY-ERROR"] {
-        assert!(!r.findings.iter().any(|f| f.id == id), "{id}: {:#?}", r.findings);
+        assert!(
+            !r.findings.iter().any(|f| f.id == id),
+            "{id}: {:#?}",
+            r.findings
+        );
     }
     assert!(patterns(&r, PatternKind::ErrorBurst).is_empty());
     assert!(warnings(&r).is_empty(), "{:#?}", warnings(&r));
@@ -277,7 +301,12 @@ fn rcm_1056_self_signed_certificate_creation_is_not_a_fault() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = m.write_kape(&dir.path().join(&m.name)).expect("write");
     let t = timeline(&root, &AnalyzeOptions::default()).expect("timeline");
-    let e: Vec<_> = t.timeline.events.iter().filter(|e| e.event_id == 1056).collect();
+    let e: Vec<_> = t
+        .timeline
+        .events
+        .iter()
+        .filter(|e| e.event_id == 1056)
+        .collect();
     assert_eq!(e.len(), 16);
     assert!(e[0].message().contains("self-signed"), "{}", e[0].message());
 }

@@ -104,16 +104,28 @@ fn cases() -> Vec<Case> {
     for d in catalog().defs() {
         if let EventIdSpec::Id(id) = d.event_id {
             if d.status() == Status::Unconfirmed {
-                add(&d.provider, id, format!("events.tsv: {}", d.source.as_str()));
+                add(
+                    &d.provider,
+                    id,
+                    format!("events.tsv: {}", d.source.as_str()),
+                );
             }
         }
     }
     for r in roles().rows() {
         if r.status() == Status::Unconfirmed {
-            add(&r.provider, r.event_id, format!("roles.tsv: {}", r.source.as_str()));
+            add(
+                &r.provider,
+                r.event_id,
+                format!("roles.tsv: {}", r.source.as_str()),
+            );
         }
     }
-    for line in LICENSING_EVIDENCE.lines().skip_while(|l| !l.starts_with("rule\t")).skip(1) {
+    for line in LICENSING_EVIDENCE
+        .lines()
+        .skip_while(|l| !l.starts_with("rule\t"))
+        .skip(1)
+    {
         let cols: Vec<&str> = line.split('\t').collect();
         let refs = Refs::parse(cols[4]).expect("licensing_evidence src parses");
         if refs.status() == Status::Unconfirmed {
@@ -121,7 +133,11 @@ fn cases() -> Vec<Case> {
                 "RCM" => RCM,
                 _ => "Microsoft-Windows-TerminalServices-Licensing",
             };
-            add(provider, cols[2].parse().unwrap(), format!("licensing_evidence.tsv: {line}"));
+            add(
+                provider,
+                cols[2].parse().unwrap(),
+                format!("licensing_evidence.tsv: {line}"),
+            );
         }
     }
     by_key.into_values().collect()
@@ -206,7 +222,11 @@ fn problem_patterns(r: &CaptureReport) -> Vec<String> {
 fn the_baseline_host_raises_nothing() {
     let r = analyse(&host_with(|_| Vec::new()));
     assert!(raised(&r).is_empty(), "{:#?}", raised(&r));
-    assert!(problem_patterns(&r).is_empty(), "{:#?}", problem_patterns(&r));
+    assert!(
+        problem_patterns(&r).is_empty(),
+        "{:#?}",
+        problem_patterns(&r)
+    );
     let t = r.timeline.as_ref().expect("timeline");
     assert_eq!(t.summary.disconnects, 4, "{:?}", t.summary);
 }
@@ -293,7 +313,9 @@ fn the_generated_events_take_their_role() {
             out.timeline
                 .events
                 .iter()
-                .filter(|e| e.event_id == c.canonical && e.provider.eq_ignore_ascii_case(&c.provider))
+                .filter(
+                    |e| e.event_id == c.canonical && e.provider.eq_ignore_ascii_case(&c.provider)
+                )
                 .all(|e| e.status == Status::Unconfirmed),
             "{c:?}"
         );

@@ -290,8 +290,8 @@ mod tests {
                 &[
                     261, 258, 259, 260, 262, 1149, 20499, 20500, 20515, 20516, 20517, 20518, 20519,
                     1143, 1028, 1043, 1061, 1062, 1063, 1064, 1068, 1069, 1128, 1129, 1130, 1131,
-                    1132, 1133, 1152, 1158, 50304, 50312, 1003, 1004, 1011, 1006, 1050, 1051, 1056, 1057, 1058,
-                    1067,
+                    1132, 1133, 1152, 1158, 50304, 50312, 1003, 1004, 1011, 1006, 1050, 1051, 1056,
+                    1057, 1058, 1067,
                 ][..],
             ),
             (
@@ -331,7 +331,8 @@ mod tests {
 
     #[test]
     fn rejects_duplicates() {
-        let t = format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\tS01\np\t1\t-\tSystem\tI\tb\tm\t-\tS01\n");
+        let t =
+            format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\tS01\np\t1\t-\tSystem\tI\tb\tm\t-\tS01\n");
         assert!(matches!(
             EventCatalog::parse(&t),
             Err(TableError::Duplicate {

@@ -199,12 +199,16 @@ fn same(a: &str, b: &str) -> bool {
 impl Cond {
     /// Parse `Field=a|b`, `Field!=a|b` or `Field>=n`.
     fn parse(text: &str) -> Result<Cond, String> {
-        let list = |v: &str| -> Vec<String> { v.split('|').map(|x| x.trim().to_string()).collect() };
+        let list =
+            |v: &str| -> Vec<String> { v.split('|').map(|x| x.trim().to_string()).collect() };
         let bad = || format!("{text:?} is not Field=a|b, Field!=a|b or Field>=n");
         let (cond, field) = if let Some((f, v)) = text.split_once("!=") {
             (Cond::NotIn(f.trim().to_string(), list(v)), f)
         } else if let Some((f, v)) = text.split_once(">=") {
-            (Cond::AtLeast(f.trim().to_string(), number(v).ok_or_else(bad)?), f)
+            (
+                Cond::AtLeast(f.trim().to_string(), number(v).ok_or_else(bad)?),
+                f,
+            )
         } else if let Some((f, v)) = text.split_once('=') {
             (Cond::In(f.trim().to_string(), list(v)), f)
         } else {
@@ -223,7 +227,9 @@ impl Cond {
     /// Whether `event` meets the condition (an absent field never does).
     pub fn holds(&self, event: &Event) -> bool {
         match self {
-            Cond::In(f, vals) => event.field(f).is_some_and(|x| vals.iter().any(|v| same(x, v))),
+            Cond::In(f, vals) => event
+                .field(f)
+                .is_some_and(|x| vals.iter().any(|v| same(x, v))),
             Cond::NotIn(f, vals) => event
                 .field(f)
                 .is_some_and(|x| !vals.iter().any(|v| same(x, v))),
@@ -424,7 +430,10 @@ mod tests {
         assert!(!c.holds(&event_with(&[("Value", "2147500033")])));
         assert!(!c.holds(&event_with(&[("Value", "0x80070040")])));
         assert!(c.holds(&event_with(&[("Value", "0x80090304")])));
-        assert!(!c.holds(&event_with(&[])), "an absent field never meets a condition");
+        assert!(
+            !c.holds(&event_with(&[])),
+            "an absent field never meets a condition"
+        );
         let c = Cond::parse("Value>=0x80000000").unwrap();
         assert!(c.holds(&event_with(&[("Value", "2148074244")])));
         assert!(!c.holds(&event_with(&[("Value", "2884")])));

@@ -560,26 +560,30 @@ pub fn rcm_1056_self_signed(time: &str, host: &str, sha1: &str) -> Ev {
 /// RdpCoreTS 227: a trace of the RDP stack with `Name`, `Value` (UInt32, e.g. an HRESULT) and
 /// `CustomLevel`.
 pub fn rdpcore_227(time: &str, name: &str, value: u32, level: &str) -> Ev {
-    at(RDPCORE, 227, RDPCORE_CHANNEL, time).level(2).event_data(&[
-        ("Name", name),
-        ("Value", &value.to_string()),
-        ("CustomLevel", level),
-    ])
+    at(RDPCORE, 227, RDPCORE_CHANNEL, time)
+        .level(2)
+        .event_data(&[
+            ("Name", name),
+            ("Value", &value.to_string()),
+            ("CustomLevel", level),
+        ])
 }
 
 /// RdpCoreTS 226: a state-machine transition hit an error (`ErrorCode` hex, e.g. `0x80070040`
 /// on an ordinary disconnect).
 pub fn rdpcore_226(time: &str, error_code: &str) -> Ev {
-    at(RDPCORE, 226, RDPCORE_CHANNEL, time).level(3).event_data(&[
-        ("StateTransition", "RDP_TCP"),
-        ("PreviousState", "23"),
-        ("PreviousStateName", "StateUnknown"),
-        ("NewState", "0"),
-        ("NewStateName", "StateUnknown"),
-        ("Event", "11"),
-        ("EventName", "Event_Disconnect"),
-        ("ErrorCode", error_code),
-    ])
+    at(RDPCORE, 226, RDPCORE_CHANNEL, time)
+        .level(3)
+        .event_data(&[
+            ("StateTransition", "RDP_TCP"),
+            ("PreviousState", "23"),
+            ("PreviousStateName", "StateUnknown"),
+            ("NewState", "0"),
+            ("NewStateName", "StateUnknown"),
+            ("Event", "11"),
+            ("EventName", "Event_Disconnect"),
+            ("ErrorCode", error_code),
+        ])
 }
 
 /// RdpCoreTS 139: the server security layer found an error (`ResultCode`) and disconnected the
