@@ -226,3 +226,74 @@ pub fn rule(id: &str) -> Option<&'static dyn Rule> {
         .copied()
         .find(|r| r.meta().id.eq_ignore_ascii_case(id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(severity: Severity, evidence: Vec<Evidence>) -> Finding {
+        Finding {
+            id: "T",
+            severity,
+            confidence: Confidence::Likely,
+            title: "t",
+            explanation: String::new(),
+            evidence,
+            remedy: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    fn event(provider: &str, event_id: u16) -> Evidence {
+        Evidence::Event {
+            time: String::new(),
+            file: "f".into(),
+            record_id: 1,
+            provider: provider.into(),
+            event_id,
+            fact: String::new(),
+        }
+    }
+
+    const CORE: &str = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS";
+
+    #[test]
+    fn a_warning_needs_a_confirmed_event_or_a_registry_fact() {
+        // RdpCoreTS 227: its field meaning is UNCONFIRMED.
+        assert_eq!(event_status(CORE, 227), Status::Unconfirmed);
+        assert_eq!(event_status(CORE, 139), Status::Confirmed);
+        assert_eq!(event_status("TermDD", 56), Status::Confirmed);
+        // Only the provider-wide row covers it: no confirmed meaning.
+        assert_eq!(event_status(CORE, 9999), Status::Unconfirmed);
+        let unconfirmed = vec![event(CORE, 227), event(CORE, 9999)];
+        assert!(!stands_alone_or_is_info(&finding(
+            Severity::Warning,
+            unconfirmed.clone()
+        )));
+        assert!(stands_alone_or_is_info(&finding(
+            Severity::Info,
+            unconfirmed.clone()
+        )));
+        let mut with_confirmed = unconfirmed.clone();
+        with_confirmed.push(event("TermDD", 56));
+        assert!(stands_alone_or_is_info(&finding(
+            Severity::Error,
+            with_confirmed
+        )));
+        let mut with_registry = unconfirmed;
+        with_registry.push(Evidence::Registry {
+            fact: "x".into(),
+            provenance: None,
+        });
+        assert!(stands_alone_or_is_info(&finding(
+            Severity::Warning,
+            with_registry
+        )));
+        let held = finding(Severity::Warning, vec![event(CORE, 227)]);
+        assert!(
+            held_back(&held).contains("RdpCoreTS 227"),
+            "{}",
+            held_back(&held)
+        );
+    }
+}

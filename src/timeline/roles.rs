@@ -443,6 +443,36 @@ mod tests {
     }
 
     #[test]
+    fn audited_rows_of_issue_15() {
+        const RCM: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager";
+        const CORE: &str = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS";
+        let t = roles();
+        let row = |p: &str, id: u16| {
+            t.rows()
+                .iter()
+                .find(|r| r.provider == p && r.event_id == id)
+        };
+        // 1158 is a connection (with its address); the RDVH licensing event keeps its raw ID.
+        let r = row(RCM, 1158).expect("1158");
+        assert_eq!(r.role, Role::Connection);
+        assert_eq!(r.address, Some(FieldRef::One("Param1".into())));
+        assert_eq!(row(RCM, 50310).map(|r| r.role), Some(Role::Licensing));
+        // 1056 (self-signed certificate created) and RdpCoreTS 99 (TCP failure) have no role.
+        assert!(row(RCM, 1056).is_none() && row(CORE, 99).is_none());
+        // 227 counts only failure values other than the routine ones, and never alone.
+        let r = row(CORE, 227).expect("227");
+        assert_eq!(r.status(), Status::Unconfirmed);
+        assert!(!r.when.is_empty());
+        // Every licensing or security-error row that is confirmed names at least one source ID.
+        for r in t.rows() {
+            assert!(
+                !r.source.ids().is_empty() || r.status() == Status::Unconfirmed,
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
     fn role_names_match_their_serialised_form() {
         for (r, n) in Role::ALL {
             assert_eq!(r.name(), n);
