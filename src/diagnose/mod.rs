@@ -135,11 +135,19 @@ pub fn diagnose(model: &Model<'_>) -> Diagnosis {
     run(rules::RULES, model)
 }
 
-/// Run the given rules (tests run one rule alone).
+/// Run the given rules (tests run one rule alone). A licensing rule whose own check finds nothing
+/// still gets a finding (confidence `likely`) when the timeline holds disconnects whose licensing
+/// reason names it (`rules/licensing_reasons.tsv`): a licensing disconnect is never left
+/// unexplained.
 pub fn run(rules: &[&dyn Rule], model: &Model<'_>) -> Diagnosis {
     let mut d = Diagnosis::default();
     for rule in rules {
-        match rule.check(model) {
+        let outcome = match rule.check(model) {
+            Outcome::Found(f) => Outcome::Found(f),
+            other => rules::lic_reasons::reason_only(model, rule.meta())
+                .map_or(other, |f| Outcome::Found(vec![f])),
+        };
+        match outcome {
             Outcome::Found(f) => {
                 let (raised, held): (Vec<Finding>, Vec<Finding>) =
                     f.into_iter().partition(stands_alone_or_is_info);

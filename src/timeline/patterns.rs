@@ -1,5 +1,5 @@
 //! Pattern detection over reconstructed sessions: licensing events around disconnects, the
-//! 60-minute soft-enforcement rhythm, new sessions while the old one stayed active (keep-alive),
+//! 60-minute rhythm of disconnects, new sessions while the old one stayed active (keep-alive),
 //! and bursts of security/protocol errors around disconnects. Each pattern cites its events.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -136,7 +136,7 @@ pub(super) fn detect(
     let mut out = Vec::new();
     licensing_disconnects(events, sessions, opts, &mut out);
     client_licensing_disconnects(events, opts, &mut out);
-    soft_enforcement(events, sessions, opts, &mut out);
+    hourly_disconnects(events, sessions, opts, &mut out);
     cannot_reconnect(events, sessions, &mut out);
     error_bursts(events, sessions, opts, &mut out);
     out.sort_by(|a, b| {
@@ -248,7 +248,7 @@ type UserIntervals<'a> = (String, Vec<(&'a Session, usize)>);
 /// Disconnects of one burst and the union of their errors.
 type Burst<'a> = (Vec<(&'a Session, &'a Disconnect)>, BTreeSet<usize>);
 
-fn soft_enforcement(
+fn hourly_disconnects(
     events: &[TimelineEvent],
     sessions: &[&Session],
     opts: &TimelineOptions,
@@ -264,7 +264,7 @@ fn soft_enforcement(
                 continue;
             }
             let len = end.time.duration_since(iv.start.time);
-            if len >= opts.soft_enforcement_min && len <= opts.soft_enforcement_max {
+            if len >= opts.hourly_min && len <= opts.hourly_max {
                 by_user
                     .entry(user_key(u))
                     .or_insert_with(|| (u.clone(), Vec::new()))
@@ -274,7 +274,7 @@ fn soft_enforcement(
         }
     }
     for (_, (user, mut hits)) in by_user {
-        if hits.len() < opts.soft_enforcement_repeats.max(1) {
+        if hits.len() < opts.hourly_repeats.max(1) {
             continue;
         }
         hits.sort_by_key(|(s, n)| s.intervals[*n].start.index);
@@ -314,10 +314,11 @@ fn soft_enforcement(
         );
         let c = counts(events, &lic);
         let mut summary = format!(
-            "{user}: {} connected intervals of {}–{} ended in a disconnect",
+            "{user}: disconnected every 60 minutes ({} connected intervals of {}–{} ended in a disconnect; {})",
             cites.len(),
-            minutes(opts.soft_enforcement_min),
-            minutes(opts.soft_enforcement_max)
+            minutes(opts.hourly_min),
+            minutes(opts.hourly_max),
+            reasons_seen(&cites),
         );
         if lic.is_empty() {
             summary.push_str("; no licensing events in that period");
@@ -329,7 +330,7 @@ fn soft_enforcement(
         }
         let (evidence, evidence_truncated) = evidence(events, &anchor, &lic);
         out.push(Pattern {
-            kind: PatternKind::SoftEnforcement,
+            kind: PatternKind::HourlyDisconnects,
             time: first,
             user: Some(user),
             sessions: keys.into_iter().collect(),
@@ -343,6 +344,25 @@ fn soft_enforcement(
             evidence_truncated,
         });
     }
+}
+
+/// The disconnect reasons of the intervals, in words: `reason 4 ×3, no reason event ×1`.
+fn reasons_seen(cites: &[IntervalCite]) -> String {
+    let mut by: BTreeMap<Option<u32>, usize> = BTreeMap::new();
+    for c in cites {
+        *by.entry(c.reason_code).or_insert(0) += 1;
+    }
+    by.into_iter()
+        .map(|(code, n)| {
+            let what = code.map_or("no reason event".to_string(), |c| format!("reason {c}"));
+            if n == 1 {
+                what
+            } else {
+                format!("{what} ×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The role of the last state-changing event of `s` strictly before `t`, with its index.

@@ -276,6 +276,41 @@ pub static FIXTURES: &[RuleFixture] = &[
         },
     },
     RuleFixture {
+        id: "RDS-LIC-DISCONNECT",
+        positive: || {
+            // Sessions cut with reason 256 (an internal licensing error), and no RCM Admin log.
+            let (lsm, _) = crate::lic_scenarios::cut_first_logons(3, 256, &[]);
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(crate::lic_scenarios::LSM_LOG, lsm)
+        },
+        negative: || {
+            // The same sessions ended by the user logging off (reason 12).
+            let (lsm, _) = crate::lic_scenarios::cut_first_logons(3, 12, &[]);
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(crate::lic_scenarios::LSM_LOG, lsm)
+        },
+    },
+    RuleFixture {
+        id: "RDS-CONN-TIME-LIMIT",
+        positive: || {
+            // A one-hour active session limit in Group Policy; each hour ends with reason 4 and
+            // RCM 20518.
+            crate::lic_scenarios::time_limit_host(Os::Server2019, 4, true, Some(3_600_000))
+        },
+        negative: || {
+            // The same policy, and sessions that end by the user after hours (reason 11).
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .policy("MaxConnectionTime", Data::Dword(3_600_000))
+                .log(
+                    crate::lic_scenarios::LSM_LOG,
+                    crate::lic_scenarios::healthy_sessions(),
+                )
+        },
+    },
+    RuleFixture {
         id: "RDS-CONN-NO-KEEPALIVE",
         positive: || {
             // Seed 003: alice's client lost its connection; session 3 stayed active, she got a

@@ -648,3 +648,9 @@ pub fn iso_shift(t: &str, secs: i64) -> String {
     let shifted = (ft as i64 + secs * 10_000_000) as u64;
     crate::evtx::iso_from_filetime(shifted)
 }
+
+/// RemoteConnectionManager 20515–20519 (Operational): a session time limit was reached and the
+/// session `session` was disconnected or logged off.
+pub fn rcm_time_limit(time: &str, id: u32, session: u32) -> Ev {
+    at(RCM, id, RCM_OPERATIONAL, time).user_data("EventXML", &[("Session", &session.to_string())])
+}

@@ -8,12 +8,15 @@ mod conn_fips_override;
 mod conn_no_keepalive;
 mod conn_security_error;
 mod conn_shared;
+mod conn_time_limit;
 mod lic_client_cache;
+mod lic_disconnect;
 mod lic_grace_expired;
 mod lic_mode_not_configured;
 mod lic_no_cals;
 mod lic_no_server;
 mod lic_policy_overrides;
+pub(crate) mod lic_reasons;
 mod lic_server_unreachable;
 mod lic_service_down;
 mod lic_shared;
@@ -36,6 +39,8 @@ pub static RULES: &[&dyn Rule] = &[
     &lic_service_down::ServiceDown,
     &lic_workgroup_auth::WorkgroupAuth,
     &lic_client_cache::ClientCache,
+    &lic_disconnect::LicensingDisconnect,
+    &conn_time_limit::TimeLimit,
     &conn_no_keepalive::NoKeepAlive,
     &conn_security_error::SecurityError,
     &conn_fips_override::FipsOverride,
