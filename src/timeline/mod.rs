@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::catalog::events::catalog;
 use crate::catalog::reasons::{self, CodeSpace};
+use crate::catalog::sources::Status;
 use crate::eventlog::{Event, Fields};
 use crate::evidence::{Problem, ProblemCode};
 
@@ -115,6 +116,10 @@ pub struct TimelineEvent {
     pub reason: Option<String>,
     /// The reason code proves a licensing problem.
     pub licensing_reason: bool,
+    /// Confirmed, or UNCONFIRMED (its role row or catalogue row says so): an unconfirmed event
+    /// adds context to a pattern, never makes one alone.
+    #[serde(skip)]
+    pub status: Status,
     /// The event's fields (shared with the [`Event`], not copied).
     pub fields: Arc<Fields>,
 }
@@ -699,6 +704,9 @@ fn correlate<'e>(
         let user = def.and_then(|d| d.user.as_ref()).and_then(|f| f.get(e));
         let address = def.and_then(|d| d.address.as_ref()).and_then(|f| f.get(e));
         let reason = def.map(|d| decode_reason(d, e)).unwrap_or_default();
+        let status = catalog()
+            .status(&e.provider, e.event_id)
+            .max(def.map_or(Status::Confirmed, |d| d.status()));
         let foreign = match (host_short, &e.computer) {
             (Some(h), Some(c)) => !is_host(c, h) && !also.iter().any(|a| is_host(c, a)),
             _ => false,
@@ -729,6 +737,7 @@ fn correlate<'e>(
             reason_space: reason.space,
             reason: reason.text,
             licensing_reason: reason.licensing,
+            status,
             fields: Arc::clone(&e.fields),
         });
     }

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::catalog::sources::Status;
+
 use super::sessions::{same_user, user_key};
 use super::{
     back, is_host, provider_short, shift, short_host, Disconnect, EventRef, IntervalCite,
@@ -22,6 +24,11 @@ fn in_window(events: &[TimelineEvent], from: Timestamp, to: Timestamp, role: Rol
         .filter(|e| e.role == role && !e.foreign_computer)
         .map(|e| e.index)
         .collect()
+}
+
+/// Whether any of these events comes from a confirmed row (see [`TimelineEvent::status`]).
+fn any_confirmed(events: &[TimelineEvent], idx: &[usize]) -> bool {
+    idx.iter().any(|&i| events[i].status == Status::Confirmed)
 }
 
 fn counts(events: &[TimelineEvent], idx: &[usize]) -> BTreeMap<String, usize> {
@@ -201,7 +208,8 @@ fn licensing_disconnects(
                 shift(d.time, opts.licensing_after),
                 Role::Licensing,
             );
-            if lic.is_empty() && !d.licensing_reason {
+            // An UNCONFIRMED licensing event adds context, never makes the pattern alone.
+            if !d.licensing_reason && !any_confirmed(events, &lic) {
                 continue;
             }
             let c = counts(events, &lic);
@@ -512,7 +520,9 @@ fn error_bursts(
                 _ => true,
             })
             .collect();
-            if errs.len() >= opts.burst_min_events.max(1) {
+            // At least one error from a confirmed row: UNCONFIRMED ones only add context.
+            let confirmed = errs.iter().any(|&i| events[i].status == Status::Confirmed);
+            if errs.len() >= opts.burst_min_events.max(1) && confirmed {
                 hits.push((s, d, errs));
             }
         }
