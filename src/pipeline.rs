@@ -24,7 +24,7 @@ use crate::registry::{self, RegistryView};
 use crate::report::{
     CaptureReport, CaptureStatus, ConfigCapture, ConfigReport, EventsReport, HostReport,
     InputSummary, OtherComputer, RegReport, Report, RuleRow, Split, SplitBy, TimelineOutcome,
-    TimelineReport,
+    TimelineReport, Verdict,
 };
 use crate::timeline::{self, TimelineOptions};
 
@@ -404,6 +404,7 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         path: capture.path,
         split: None,
         status: CaptureStatus::Analysed,
+        verdict: Verdict::Inconclusive,
         error: None,
         layout: Some(capture.layout),
         host: Some(host),
@@ -415,6 +416,7 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         input_summary: InputSummary::of(&capture.inputs),
         inputs: capture.inputs,
     }
+    .decided()
 }
 
 /// The other computers whose evidence a capture mixes with the host's: SYSTEM hives naming

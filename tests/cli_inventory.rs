@@ -58,7 +58,7 @@ fn corpus_inventory_matches_manifest() {
     let Some(corpus) = corpus() else { return };
     let (json, code) = analyze_json(&[corpus.to_str().expect("utf8 path")]);
     assert!(code == 0 || code == 1, "exit {code}");
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     // The corpus folder holds several machines' evidence: one capture per folder, each saying
     // how it was split; every file is in one capture or listed as outside them all.
     let captures = json["captures"].as_array().expect("captures");

@@ -39,7 +39,7 @@ fn json_contract() {
         "a missing capture is an input error"
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     let c = &v["captures"][0];
     assert_eq!(c["status"], "analysed");
     let mode = &c["settings"]["licensing_mode"];

@@ -36,7 +36,7 @@ fn rhythm_seen(r: &CaptureReport) -> bool {
     r.timeline.as_ref().is_some_and(|t| {
         t.patterns
             .iter()
-            .any(|p| p.kind == rdsdiag::timeline::PatternKind::SoftEnforcement)
+            .any(|p| p.kind == rdsdiag::timeline::PatternKind::HourlyDisconnects)
     })
 }
 

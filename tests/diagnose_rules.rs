@@ -8,7 +8,7 @@ use std::path::Path;
 
 use rdsdiag::diagnose::{rules::RULES, RuleDoc};
 use rdsdiag::pipeline::{analyze_capture, AnalyzeOptions};
-use rdsdiag::report::CaptureReport;
+use rdsdiag::report::{CaptureReport, Verdict};
 use rdsdiag_testsupport::rule_fixtures::{fixture, FIXTURES};
 use rdsdiag_testsupport::scenario::Machine;
 
@@ -117,6 +117,39 @@ fn every_rule_finds_its_positive_and_not_its_negative() {
             negative.findings.iter().find(|f| f.id == meta.id)
         );
     }
+}
+
+/// Issue 15's invariant, over every rule fixture: a capture whose timeline holds a licensing
+/// disconnect or a disconnect pattern never gets the `healthy` verdict nor the words "no problem".
+#[test]
+fn the_verdict_is_never_healthy_beside_a_licensing_disconnect_or_a_pattern() {
+    let mut with_problems = 0;
+    for fx in FIXTURES {
+        for (which, machine) in [("positive", (fx.positive)()), ("negative", (fx.negative)())] {
+            let report = analyse(&machine);
+            let t = report.timeline.as_ref().expect("analysed");
+            let problem = t.summary.licensing_disconnects > 0 || !t.patterns.is_empty();
+            let text = rdsdiag::render::verdict(&report);
+            if problem {
+                with_problems += 1;
+                assert_eq!(
+                    report.verdict,
+                    Verdict::Problems,
+                    "{} {which}: {text}",
+                    fx.id
+                );
+                assert!(
+                    !text.contains("No RDS licensing or connection problem"),
+                    "{} {which}: {text}",
+                    fx.id
+                );
+            }
+            if report.verdict == Verdict::Healthy {
+                assert!(report.undecided.is_empty() && !problem, "{} {which}", fx.id);
+            }
+        }
+    }
+    assert!(with_problems > 5, "the fixtures hold problems to check");
 }
 
 #[test]

@@ -72,9 +72,11 @@ fn text_names_host_zone_sessions_and_pattern() {
         text.starts_with("Session timeline (times in UTC)\nHost: RDSH01"),
         "{text}"
     );
-    assert!(text.contains("[soft-enforcement]"), "{text}");
+    assert!(text.contains("[hourly-disconnects]"), "{text}");
     assert!(
-        text.contains("CONTOSO\\alice: 3 connected intervals of 55 min–65 min"),
+        text.contains(
+            "CONTOSO\\alice: disconnected every 60 minutes (3 connected intervals of 55 min–65 min"
+        ),
         "{text}"
     );
     assert!(text.contains("RCM 1130"), "{text}");
@@ -106,7 +108,7 @@ fn formats_and_time_zones() {
         assert!(v["datetime"].as_str().unwrap().ends_with("+02:00"), "{l}");
         if v["data_type"] == "rdsdiag:timeline:pattern" {
             patterns += 1;
-            assert_eq!(v["pattern"], "soft-enforcement");
+            assert_eq!(v["pattern"], "hourly-disconnects");
         }
     }
     assert_eq!(patterns, 1);

@@ -475,7 +475,7 @@ fn pattern_soft_enforcement() {
         [rcm_licensing(50282, "2024-03-01T07:58:00Z", "")],
     ));
     let t = timeline(&all);
-    let soft: Vec<_> = t.patterns_of(PatternKind::SoftEnforcement).collect();
+    let soft: Vec<_> = t.patterns_of(PatternKind::HourlyDisconnects).collect();
     assert_eq!(soft.len(), 1, "{:#?}", t.patterns);
     let p = soft[0];
     assert_eq!(p.user.as_deref(), Some(U1));
@@ -491,13 +491,13 @@ fn pattern_soft_enforcement() {
     assert_eq!(p.evidence.len(), 3 * 4 + 1);
     // One interval is not "repeated".
     let strict = TimelineOptions {
-        soft_enforcement_repeats: 4,
+        hourly_repeats: 4,
         ..TimelineOptions::default()
     };
     assert!(build(&all, Some("RDSH01"), &strict)
         .patterns
         .iter()
-        .all(|p| p.kind != PatternKind::SoftEnforcement));
+        .all(|p| p.kind != PatternKind::HourlyDisconnects));
 }
 
 #[test]
@@ -785,7 +785,8 @@ fn pattern_client_licensing_disconnect() {
             rdp_client_1026("2024-03-01T09:10:00Z", 2308, "socket closed"),
         ],
     );
-    let t = timeline(&ev);
+    // The client's own log: its records name the client (HOST), the capture's host.
+    let t = build(&ev, Some("HOST"), &TimelineOptions::default());
     let lic: Vec<_> = t.patterns_of(PatternKind::LicensingDisconnect).collect();
     assert_eq!(lic.len(), 1, "{:#?}", t.patterns);
     assert_eq!(lic[0].reason_code, Some(2056));

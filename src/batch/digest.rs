@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::evidence::{InputStatus, ProblemSeverity};
-use crate::report::{input_damaged, CaptureReport, RunStatus};
+use crate::report::{input_damaged, CaptureReport, RunStatus, Verdict};
 
 /// What the fleet layer knows about one capture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,8 +28,10 @@ pub struct Digest {
     pub license_servers: Vec<String>,
     /// Finding ids of the capture, sorted.
     pub findings: Vec<String>,
-    /// How the capture ended, by the one rule (`report::RunStatus`): failed, needs attention
-    /// (a finding of warning severity or worse, or damaged evidence), or clean.
+    /// What the analysis concluded (`report::Verdict`).
+    pub verdict: Verdict,
+    /// How the capture ended, by the one rule (`Verdict::run_status`): failed, needs attention
+    /// (problems, damaged evidence, mixed machines), or clean.
     pub status: RunStatus,
     /// Whether an input of the capture is damaged or unreadable.
     pub damaged: bool,
@@ -51,6 +53,10 @@ impl Digest {
         let mut m = serde_json::Map::new();
         m.insert("path".into(), json(&r.path));
         m.insert("status".into(), json(&r.status));
+        m.insert("verdict".into(), json(&r.verdict));
+        if !r.mixed.is_empty() {
+            m.insert("mixed".into(), json(&r.mixed));
+        }
         if let Some(e) = &r.error {
             m.insert("error".into(), Value::String(e.clone()));
         }
@@ -142,20 +148,18 @@ impl Digest {
         findings.sort();
         findings.dedup();
         let damaged = inputs_damaged(v);
-        let warns = v
-            .pointer("/findings")
+        let mixed = v
+            .pointer("/mixed")
             .and_then(Value::as_array)
-            .is_some_and(|a| {
-                a.iter()
-                    .any(|f| matches!(s(f, "/severity"), Some("warning" | "error")))
-            });
-        let status = if failed.is_some() {
-            RunStatus::Failed
-        } else if warns || damaged {
-            RunStatus::Attention
+            .is_some_and(|a| !a.is_empty());
+        let verdict = if failed.is_some() {
+            Verdict::Failed
         } else {
-            RunStatus::Clean
+            s(v, "/verdict")
+                .and_then(Verdict::from_name)
+                .unwrap_or(Verdict::Inconclusive)
         };
+        let status = verdict.run_status(damaged, mixed);
         Digest {
             path,
             failed,
@@ -173,6 +177,7 @@ impl Digest {
             licensing_mode,
             license_servers,
             findings,
+            verdict,
             status,
             damaged,
         }

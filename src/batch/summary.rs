@@ -24,6 +24,9 @@ pub struct FleetSummary {
     pub failed: Vec<FailedCapture>,
     /// Captures analysed with damaged or unreadable evidence.
     pub damaged: usize,
+    /// Captures per verdict (`problems`, `healthy`, `inconclusive`, `failed`), so a fleet run
+    /// tells "healthy" from "not enough evidence".
+    pub verdicts: BTreeMap<String, usize>,
     /// Captures with a finding of each id (per-capture rules).
     pub findings: BTreeMap<String, usize>,
     /// Cross-capture findings per id.
@@ -57,7 +60,9 @@ pub fn summarize(digests: &[Digest]) -> FleetSummary {
     let mut modes = BTreeMap::new();
     let mut failed = Vec::new();
     let mut damaged = 0;
+    let mut verdicts = BTreeMap::new();
     for d in &ds {
+        *verdicts.entry(d.verdict.name().to_string()).or_insert(0) += 1;
         damaged += usize::from(d.damaged && d.failed.is_none());
         if let Some(reason) = &d.failed {
             failed.push(FailedCapture {
@@ -88,6 +93,7 @@ pub fn summarize(digests: &[Digest]) -> FleetSummary {
         analysed: ds.len() - failed.len(),
         failed,
         damaged,
+        verdicts,
         findings,
         cross_findings_by_id: by_id,
         licensing_modes: modes,

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use super::sources::{Refs, Status};
 use super::table::{Key, Row, Schema, Seen, TableError};
 
 /// The embedded catalogue table.
@@ -53,14 +54,20 @@ pub struct EventDef {
     pub meaning: String,
     /// The fields to extract (`EventData`/`UserData` names, or `1`, `2`… for positional data).
     pub fields: Vec<String>,
-    /// Source IDs of the reference (§18), or an `UNCONFIRMED` note.
-    pub source: String,
+    /// Source IDs (reference §18 or `sources.tsv`) and/or `UNCONFIRMED: …` (one grammar for
+    /// every table, [`Refs`]).
+    pub source: Refs,
 }
 
 impl EventDef {
     /// Whether the row's wording or mapping is marked unconfirmed by its source.
     pub fn unconfirmed(&self) -> bool {
-        self.source.contains("UNCONFIRMED")
+        self.status() == Status::Unconfirmed
+    }
+
+    /// Confirmed, or UNCONFIRMED (may add context, never raises a warning or error alone).
+    pub fn status(&self) -> Status {
+        self.source.status()
     }
 }
 
@@ -138,6 +145,13 @@ impl EventCatalog {
             .map(|&i| &self.defs[i])
     }
 
+    /// Whether a (provider, canonical id) is confirmed: its own row's status. An event that only
+    /// a provider-wide `*` row (or no row) covers has no confirmed meaning.
+    pub fn status(&self, provider: &str, event_id: u16) -> Status {
+        self.get(provider, EventIdSpec::Id(event_id))
+            .map_or(Status::Unconfirmed, EventDef::status)
+    }
+
     /// The canonical ID the table gives a raw on-disk ID of a provider, if it lists it.
     pub fn canonical_for_raw(&self, provider: &str, raw: u16) -> Option<u16> {
         self.raw_map.get(&(key(provider), raw)).copied()
@@ -203,9 +217,7 @@ fn parse_row(row: &Row<'_>) -> Result<EventDef, TableError> {
     let meaning = row
         .opt("meaning")
         .ok_or_else(|| row.error("meaning", "empty"))?;
-    let source = row
-        .opt("source")
-        .ok_or_else(|| row.error("source", "empty"))?;
+    let source = Refs::parse(row.str("source")).map_err(|m| row.error("source", m))?;
     Ok(EventDef {
         provider: provider.to_string(),
         event_id,
@@ -215,7 +227,7 @@ fn parse_row(row: &Row<'_>) -> Result<EventDef, TableError> {
         name: name.to_string(),
         meaning: meaning.to_string(),
         fields: owned(row.list("fields")),
-        source: source.to_string(),
+        source,
     })
 }
 
@@ -278,8 +290,8 @@ mod tests {
                 &[
                     261, 258, 259, 260, 262, 1149, 20499, 20500, 20515, 20516, 20517, 20518, 20519,
                     1143, 1028, 1043, 1061, 1062, 1063, 1064, 1068, 1069, 1128, 1129, 1130, 1131,
-                    1132, 1133, 1152, 1160, 1003, 1004, 1011, 1006, 1050, 1051, 1056, 1057, 1058,
-                    1067,
+                    1132, 1133, 1152, 1158, 50304, 50312, 1003, 1004, 1011, 1006, 1050, 1051, 1056,
+                    1057, 1058, 1067,
                 ][..],
             ),
             (
@@ -319,7 +331,8 @@ mod tests {
 
     #[test]
     fn rejects_duplicates() {
-        let t = format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\tS1\np\t1\t-\tSystem\tI\tb\tm\t-\tS1\n");
+        let t =
+            format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\tS01\np\t1\t-\tSystem\tI\tb\tm\t-\tS01\n");
         assert!(matches!(
             EventCatalog::parse(&t),
             Err(TableError::Duplicate {
@@ -329,7 +342,7 @@ mod tests {
             })
         ));
         let t = format!(
-            "{HDR}P\t1\t50000\tSystem\tI\ta\tm\t-\tS1\nP\t2\t50000\tSystem\tI\tb\tm\t-\tS1\n"
+            "{HDR}P\t1\t50000\tSystem\tI\ta\tm\t-\tS01\nP\t2\t50000\tSystem\tI\tb\tm\t-\tS01\n"
         );
         assert!(matches!(
             EventCatalog::parse(&t),
@@ -349,7 +362,7 @@ mod tests {
             EventCatalog::parse(&t),
             Err(TableError::ColumnCount { line: 2, .. })
         ));
-        let t = format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\tS1\textra\n");
+        let t = format!("{HDR}P\t1\t-\tSystem\tI\ta\tm\t-\tS01\textra\n");
         assert!(matches!(
             EventCatalog::parse(&t),
             Err(TableError::ColumnCount { .. })
@@ -359,14 +372,16 @@ mod tests {
     #[test]
     fn rejects_bad_values() {
         for row in [
-            "P\t70000\t-\tSystem\tI\ta\tm\t-\tS1",
-            "P\t1\tx\tSystem\tI\ta\tm\t-\tS1",
-            "P\t1\t-\t-\tI\ta\tm\t-\tS1",
-            "P\t1\t-\tSystem\tQ\ta\tm\t-\tS1",
-            "P\t1\t-\tSystem\tI\tNot Kebab\tm\t-\tS1",
-            "P\t1\t-\tSystem\tI\ta\t-\t-\tS1",
+            "P\t70000\t-\tSystem\tI\ta\tm\t-\tS01",
+            "P\t1\tx\tSystem\tI\ta\tm\t-\tS01",
+            "P\t1\t-\t-\tI\ta\tm\t-\tS01",
+            "P\t1\t-\tSystem\tQ\ta\tm\t-\tS01",
+            "P\t1\t-\tSystem\tI\tNot Kebab\tm\t-\tS01",
+            "P\t1\t-\tSystem\tI\ta\t-\t-\tS01",
             "P\t1\t-\tSystem\tI\ta\tm\t-\t-",
-            "P\t*\t50000\tSystem\tI\ta\tm\t-\tS1",
+            "P\t*\t50000\tSystem\tI\ta\tm\t-\tS01",
+            "P\t1\t-\tSystem\tI\ta\tm\t-\tS99",
+            "P\t1\t-\tSystem\tI\ta\tm\t-\tS54; wording UNCONFIRMED",
         ] {
             let t = format!("{HDR}{row}\n");
             assert!(

@@ -248,16 +248,7 @@ fn parse_row(row: &Row<'_>) -> Result<ReasonDef, TableError> {
         .opt("meaning")
         .ok_or_else(|| row.error("meaning", "empty"))?;
     let source = row.str("source");
-    let source_ok = source.split(',').all(|s| {
-        let s = s.trim();
-        s.contains("UNCONFIRMED") || crate::catalog::sources::is_defined(s)
-    });
-    if !source_ok {
-        return Err(row.error(
-            "source",
-            format!("{source:?} is not a comma-separated list of S01…S60 or an UNCONFIRMED note"),
-        ));
-    }
+    crate::catalog::sources::Refs::parse(source).map_err(|m| row.error("source", m))?;
     Ok(ReasonDef {
         space,
         first,

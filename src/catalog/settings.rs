@@ -174,63 +174,7 @@ pub enum Role {
     Related,
 }
 
-/// The `src` column: reference source IDs and/or an UNCONFIRMED statement.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Refs(String);
-
-impl Refs {
-    /// Split into the ID list and the UNCONFIRMED statement.
-    fn parts(text: &str) -> (&str, Option<&str>) {
-        if let Some(rest) = text.strip_prefix("UNCONFIRMED: ") {
-            return ("", Some(rest));
-        }
-        match text.split_once("; UNCONFIRMED: ") {
-            Some((ids, rest)) => (ids, Some(rest)),
-            None => (text, None),
-        }
-    }
-
-    pub(crate) fn parse(text: &str) -> Result<Refs, String> {
-        let (ids, unconfirmed) = Self::parts(text);
-        if unconfirmed.is_some_and(|u| u.trim().is_empty()) || text.trim() == "UNCONFIRMED:" {
-            return Err("UNCONFIRMED must say what is unknown".into());
-        }
-        if ids.is_empty() && unconfirmed.is_none() {
-            return Err("empty source".into());
-        }
-        if !ids.is_empty() {
-            for id in ids.split(", ") {
-                if !crate::catalog::sources::is_defined(id) {
-                    return Err(format!(
-                        "{id:?} is not a source ID defined in the reference (S01…S55, S60) or in sources.tsv (then optionally \"; UNCONFIRMED: …\")"
-                    ));
-                }
-            }
-        }
-        Ok(Refs(text.to_string()))
-    }
-
-    /// The whole column text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The source IDs (`S01`, …) named.
-    pub fn ids(&self) -> Vec<&str> {
-        let (ids, _) = Self::parts(&self.0);
-        if ids.is_empty() {
-            Vec::new()
-        } else {
-            ids.split(", ").collect()
-        }
-    }
-
-    /// The UNCONFIRMED statement, if any.
-    pub fn unconfirmed(&self) -> Option<&str> {
-        Self::parts(&self.0).1
-    }
-}
+pub use super::sources::Refs;
 
 /// One named value of a value-name table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,6 +4,8 @@
 
 use std::sync::OnceLock;
 
+use serde::Serialize;
+
 use crate::catalog::table::{Key, Schema, TableError};
 
 const TABLE: &str = include_str!("sources.tsv");
@@ -72,6 +74,87 @@ pub fn is_defined(id: &str) -> bool {
     }
 }
 
+/// Whether a table row's fact is confirmed by its sources, or still marked UNCONFIRMED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Confirmed,
+    /// The row may add context; it never raises a warning or error alone.
+    Unconfirmed,
+}
+
+/// A table's source column, one grammar for every table: source IDs (`S29, S54`; the comma may
+/// go without the space) and/or an UNCONFIRMED statement saying what is unknown
+/// (`S54; UNCONFIRMED: wording`, or `UNCONFIRMED: …` alone). Every ID must be defined
+/// ([`is_defined`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Refs(String);
+
+impl Refs {
+    /// Split into the ID list and the UNCONFIRMED statement.
+    fn parts(text: &str) -> (&str, Option<&str>) {
+        if let Some(rest) = text.strip_prefix("UNCONFIRMED: ") {
+            return ("", Some(rest));
+        }
+        match text.split_once("; UNCONFIRMED: ") {
+            Some((ids, rest)) => (ids, Some(rest)),
+            None => (text, None),
+        }
+    }
+
+    fn id_list(ids: &str) -> Vec<&str> {
+        if ids.is_empty() {
+            Vec::new()
+        } else {
+            ids.split(',').map(str::trim).collect()
+        }
+    }
+
+    /// Parse and validate a source cell.
+    pub fn parse(text: &str) -> Result<Refs, String> {
+        let (ids, unconfirmed) = Self::parts(text);
+        if unconfirmed.is_some_and(|u| u.trim().is_empty()) || text.trim() == "UNCONFIRMED:" {
+            return Err("UNCONFIRMED must say what is unknown".into());
+        }
+        if ids.is_empty() && unconfirmed.is_none() {
+            return Err("empty source".into());
+        }
+        for id in Self::id_list(ids) {
+            if !is_defined(id) {
+                return Err(format!(
+                    "{id:?} is not a source ID defined in the reference (S01…S55, S60) or in sources.tsv (then optionally \"; UNCONFIRMED: …\")"
+                ));
+            }
+        }
+        Ok(Refs(text.to_string()))
+    }
+
+    /// The whole column text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The source IDs (`S01`, …) named.
+    pub fn ids(&self) -> Vec<&str> {
+        Self::id_list(Self::parts(&self.0).0)
+    }
+
+    /// The UNCONFIRMED statement, if any.
+    pub fn unconfirmed(&self) -> Option<&str> {
+        Self::parts(&self.0).1
+    }
+
+    /// Confirmed unless the cell carries an UNCONFIRMED statement.
+    pub fn status(&self) -> Status {
+        if self.unconfirmed().is_some() {
+            Status::Unconfirmed
+        } else {
+            Status::Confirmed
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +175,25 @@ mod tests {
         assert!(load(&format!("{head}S61\thttps://example.org\tx\n")).is_ok());
         assert!(load(&format!("{head}S12\thttps://example.org\tx\n")).is_err());
         assert!(load(&format!("{head}S61\tnot a url\tx\n")).is_err());
+    }
+
+    #[test]
+    fn refs_grammar_and_status() {
+        let r = Refs::parse("S29,S54").unwrap();
+        assert_eq!(r.ids(), vec!["S29", "S54"]);
+        assert_eq!(r.status(), Status::Confirmed);
+        let r = Refs::parse("S54; UNCONFIRMED: wording").unwrap();
+        assert_eq!(r.status(), Status::Unconfirmed);
+        assert_eq!(r.unconfirmed(), Some("wording"));
+        for bad in [
+            "S54; wording UNCONFIRMED",
+            "rdsdiag policy",
+            "S56",
+            "UNCONFIRMED: ",
+            "",
+            "S54; UNCONFIRMED: ",
+        ] {
+            assert!(Refs::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

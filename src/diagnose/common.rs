@@ -29,6 +29,17 @@ impl Model<'_> {
         self.events.iter().filter(|e| self.is_own(e))
     }
 
+    /// The sessions of the host itself (sessions of other computers whose records share the
+    /// capture are left out).
+    pub fn own_sessions(&self) -> impl Iterator<Item = &crate::timeline::Session> + '_ {
+        let t = self.timeline;
+        t.sessions.iter().filter(move |s| {
+            s.events
+                .first()
+                .is_none_or(|&i| t.events.get(i).is_none_or(|e| !e.foreign_computer))
+        })
+    }
+
     /// The host's own events of `provider` with canonical id in `ids`, in time order.
     pub fn events_of<'m>(
         &'m self,

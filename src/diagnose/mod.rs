@@ -14,6 +14,7 @@ pub use doc::{RuleDoc, HEADINGS};
 pub use finding::{Confidence, Evidence, EvidenceKind, Finding, Severity};
 
 use crate::capture::Input;
+use crate::catalog::sources::Status;
 use crate::config::Settings;
 use crate::eventlog::Event;
 use crate::host::facts::HostFacts;
@@ -134,12 +135,30 @@ pub fn diagnose(model: &Model<'_>) -> Diagnosis {
     run(rules::RULES, model)
 }
 
-/// Run the given rules (tests run one rule alone).
+/// Run the given rules (tests run one rule alone). A licensing rule whose own check finds nothing
+/// still gets a finding (confidence `likely`) when the timeline holds disconnects whose licensing
+/// reason names it (`rules/licensing_reasons.tsv`): a licensing disconnect is never left
+/// unexplained.
 pub fn run(rules: &[&dyn Rule], model: &Model<'_>) -> Diagnosis {
     let mut d = Diagnosis::default();
     for rule in rules {
-        match rule.check(model) {
-            Outcome::Found(f) => d.findings.extend(f),
+        let outcome = match rule.check(model) {
+            Outcome::Found(f) => Outcome::Found(f),
+            other => rules::lic_reasons::reason_only(model, rule.meta())
+                .map_or(other, |f| Outcome::Found(vec![f])),
+        };
+        match outcome {
+            Outcome::Found(f) => {
+                let (raised, held): (Vec<Finding>, Vec<Finding>) =
+                    f.into_iter().partition(stands_alone_or_is_info);
+                d.findings.extend(raised);
+                if !held.is_empty() {
+                    d.undecided.push(Undecided {
+                        id: rule.meta().id,
+                        missing: held.iter().map(held_back).collect(),
+                    });
+                }
+            }
             Outcome::Undecided(missing) => d.undecided.push(Undecided {
                 id: rule.meta().id,
                 missing,
@@ -159,10 +178,130 @@ pub fn run(rules: &[&dyn Rule], model: &Model<'_>) -> Diagnosis {
     d
 }
 
+/// The status of an event (provider, canonical id): its catalogue row and its timeline role row,
+/// UNCONFIRMED if either is (or if only a provider-wide row covers it).
+pub fn event_status(provider: &str, event_id: u16) -> Status {
+    let role = crate::timeline::roles::roles()
+        .status_of(provider, event_id)
+        .unwrap_or(Status::Confirmed);
+    crate::catalog::events::catalog()
+        .status(provider, event_id)
+        .max(role)
+}
+
+/// Invariant: a finding of warning or error severity stands on at least one registry fact or one
+/// event of a confirmed row; one built only on UNCONFIRMED events is held back (reported as
+/// undecided). Findings that cite no evidence at all are left to their rule.
+fn stands_alone_or_is_info(f: &Finding) -> bool {
+    if f.severity < Severity::Warning || f.evidence.is_empty() {
+        return true;
+    }
+    f.evidence.iter().any(|e| match e {
+        Evidence::Registry { .. } => true,
+        Evidence::Event {
+            provider, event_id, ..
+        } => event_status(provider, *event_id) == Status::Confirmed,
+    })
+}
+
+/// What the undecided list says about a finding held back.
+fn held_back(f: &Finding) -> String {
+    let mut events: Vec<String> = f
+        .evidence
+        .iter()
+        .filter_map(|e| match e {
+            Evidence::Event {
+                provider, event_id, ..
+            } => Some(format!(
+                "{} {event_id}",
+                crate::timeline::provider_short(provider)
+            )),
+            Evidence::Registry { .. } => None,
+        })
+        .collect();
+    events.sort();
+    events.dedup();
+    format!(
+        "only events whose meaning is UNCONFIRMED support it ({}): not raised",
+        events.join(", ")
+    )
+}
+
 /// Find a rule by id (case-insensitive).
 pub fn rule(id: &str) -> Option<&'static dyn Rule> {
     rules::RULES
         .iter()
         .copied()
         .find(|r| r.meta().id.eq_ignore_ascii_case(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(severity: Severity, evidence: Vec<Evidence>) -> Finding {
+        Finding {
+            id: "T",
+            severity,
+            confidence: Confidence::Likely,
+            title: "t",
+            explanation: String::new(),
+            evidence,
+            remedy: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    fn event(provider: &str, event_id: u16) -> Evidence {
+        Evidence::Event {
+            time: String::new(),
+            file: "f".into(),
+            record_id: 1,
+            provider: provider.into(),
+            event_id,
+            fact: String::new(),
+        }
+    }
+
+    const CORE: &str = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS";
+
+    #[test]
+    fn a_warning_needs_a_confirmed_event_or_a_registry_fact() {
+        // RdpCoreTS 227: its field meaning is UNCONFIRMED.
+        assert_eq!(event_status(CORE, 227), Status::Unconfirmed);
+        assert_eq!(event_status(CORE, 139), Status::Confirmed);
+        assert_eq!(event_status("TermDD", 56), Status::Confirmed);
+        // Only the provider-wide row covers it: no confirmed meaning.
+        assert_eq!(event_status(CORE, 9999), Status::Unconfirmed);
+        let unconfirmed = vec![event(CORE, 227), event(CORE, 9999)];
+        assert!(!stands_alone_or_is_info(&finding(
+            Severity::Warning,
+            unconfirmed.clone()
+        )));
+        assert!(stands_alone_or_is_info(&finding(
+            Severity::Info,
+            unconfirmed.clone()
+        )));
+        let mut with_confirmed = unconfirmed.clone();
+        with_confirmed.push(event("TermDD", 56));
+        assert!(stands_alone_or_is_info(&finding(
+            Severity::Error,
+            with_confirmed
+        )));
+        let mut with_registry = unconfirmed;
+        with_registry.push(Evidence::Registry {
+            fact: "x".into(),
+            provenance: None,
+        });
+        assert!(stands_alone_or_is_info(&finding(
+            Severity::Warning,
+            with_registry
+        )));
+        let held = finding(Severity::Warning, vec![event(CORE, 227)]);
+        assert!(
+            held_back(&held).contains("RdpCoreTS 227"),
+            "{}",
+            held_back(&held)
+        );
+    }
 }

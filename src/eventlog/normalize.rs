@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Event, Fields};
-use crate::catalog::events::catalog;
+use crate::catalog::events::{catalog, EventIdSpec};
 
 /// The RemoteConnectionManager provider, whose manifest IDs carry severity bits (§9.1).
 pub const RCM_PROVIDER: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager";
@@ -17,7 +17,9 @@ pub const RCM_PROVIDER: &str = "Microsoft-Windows-TerminalServices-RemoteConnect
 /// Returns `(canonical, qualifiers)`. A 32-bit message ID (`raw > 0xFFFF`) is split into its
 /// low word (the EventID) and high word (the Qualifiers, unless the record had its own). The
 /// catalogue's raw-ID column is applied first; an RCM ID ≥ 0xC000 that the table does not list is
-/// masked with `0x3FFF` (the documented rule). No other provider's ID is masked.
+/// masked with `0x3FFF` (the documented rule), unless the table gives that ID a row of its own
+/// (the RD Virtualization Host licensing events 50304–50312: masked they would collide with the
+/// native 1152–1158, which mean something else). No other provider's ID is masked.
 pub fn normalize_event_id(provider: &str, raw: u32, qualifiers: Option<u16>) -> (u16, Option<u16>) {
     let (id16, qualifiers) = if raw > 0xFFFF {
         (
@@ -30,7 +32,10 @@ pub fn normalize_event_id(provider: &str, raw: u32, qualifiers: Option<u16>) -> 
     if let Some(c) = catalog().canonical_for_raw(provider, id16) {
         return (c, qualifiers);
     }
-    if id16 >= 0xC000 && provider.eq_ignore_ascii_case(RCM_PROVIDER) {
+    if id16 >= 0xC000
+        && provider.eq_ignore_ascii_case(RCM_PROVIDER)
+        && catalog().get(provider, EventIdSpec::Id(id16)).is_none()
+    {
         return (id16 & 0x3FFF, qualifiers);
     }
     (id16, qualifiers)
@@ -277,6 +282,11 @@ mod tests {
         );
         assert_eq!(normalize_event_id(RCM_PROVIDER, 20515, None), (20515, None));
         assert_eq!(normalize_event_id(RCM_PROVIDER, 1068, None), (1068, None));
+        // RD Virtualization Host licensing IDs have rows of their own: masked they would become
+        // the native 1152-1158 (1158: a connection was accepted), which mean something else.
+        assert_eq!(normalize_event_id(RCM_PROVIDER, 50310, None), (50310, None));
+        assert_eq!(normalize_event_id(RCM_PROVIDER, 1158, None), (1158, None));
+        assert_eq!(normalize_event_id(RCM_PROVIDER, 50214, None), (50214, None));
         // Other providers are never masked.
         assert_eq!(
             normalize_event_id("TermDD", 50282, Some(49162)),

@@ -6,14 +6,14 @@ use crate::batch::{Digest, FleetSummary};
 pub fn text(digests: &[Digest], s: &FleetSummary) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<40} {:<8} {:<16} {:<14} {:<30} FINDINGS\n",
-        "CAPTURE", "STATUS", "COMPUTER", "LICENSING", "LICENSE SERVERS"
+        "{:<40} {:<12} {:<16} {:<14} {:<30} FINDINGS\n",
+        "CAPTURE", "VERDICT", "COMPUTER", "LICENSING", "LICENSE SERVERS"
     ));
     for d in digests {
         out.push_str(&format!(
-            "{:<40} {:<8} {:<16} {:<14} {:<30} {}\n",
+            "{:<40} {:<12} {:<16} {:<14} {:<30} {}\n",
             d.path,
-            if d.failed.is_some() { "failed" } else { "ok" },
+            d.verdict.name(),
             d.computer.as_deref().unwrap_or("?"),
             d.licensing_mode,
             if d.license_servers.is_empty() {
@@ -34,6 +34,8 @@ pub fn text(digests: &[Digest], s: &FleetSummary) -> String {
         s.analysed,
         s.failed.len()
     ));
+    let verdicts: Vec<String> = s.verdicts.iter().map(|(v, n)| format!("{n} {v}")).collect();
+    out.push_str(&format!("  verdicts: {}\n", verdicts.join(", ")));
     for (id, n) in &s.findings {
         out.push_str(&format!("  {id}: {n} capture(s)\n"));
     }

@@ -50,7 +50,12 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
     if let Some(split) = &c.split {
         let _ = writeln!(out, "_{}_\n", escape(&super::split_text(split)));
     }
-    let _ = writeln!(out, "**Verdict.** {}\n", escape(&verdict(c)));
+    let _ = writeln!(
+        out,
+        "**Verdict: {}.** {}\n",
+        c.verdict.name(),
+        escape(&verdict(c))
+    );
     if c.status == CaptureStatus::Failed {
         return;
     }

@@ -71,7 +71,7 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
         );
         return;
     }
-    let _ = writeln!(out, "\n{}", p.bold("Verdict"));
+    let _ = writeln!(out, "\n{}: {}", p.bold("Verdict"), c.verdict.name());
     let _ = writeln!(out, "{}", indent(&wrap(&super::verdict(c), 96), "  "));
     let _ = writeln!(out, "\n{}", p.bold("Host"));
     if let Some(l) = &c.layout {

@@ -2,9 +2,9 @@
 //! then how many more, then what the evidence could not decide. Plain words, no formatting, so
 //! every renderer can use it.
 
-use crate::diagnose::Severity;
-
-use crate::report::{CaptureReport, CaptureStatus};
+use crate::diagnose::{Finding, Severity};
+use crate::report::{CaptureReport, CaptureStatus, Verdict};
+use crate::timeline::Pattern;
 
 /// The verdict of one capture.
 pub fn verdict(c: &CaptureReport) -> String {
@@ -15,7 +15,12 @@ pub fn verdict(c: &CaptureReport) -> String {
         );
     }
     let mut parts = Vec::new();
-    match c.findings.first() {
+    let problems: Vec<&Finding> = c
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .collect();
+    match problems.first() {
         Some(top) => {
             parts.push(format!(
                 "{} ({}, {}): {}",
@@ -24,16 +29,13 @@ pub fn verdict(c: &CaptureReport) -> String {
                 top.confidence_word(),
                 top.explanation
             ));
-            let rest = &c.findings[1..];
+            let rest = &problems[1..];
             if !rest.is_empty() {
                 let errors = rest
                     .iter()
                     .filter(|f| f.severity == Severity::Error)
                     .count();
-                let warnings = rest
-                    .iter()
-                    .filter(|f| f.severity == Severity::Warning)
-                    .count();
+                let warnings = rest.len() - errors;
                 let ids: Vec<&str> = rest.iter().map(|f| f.id).collect();
                 parts.push(format!(
                     "Also {} more finding{} ({errors} error, {warnings} warning): {}.",
@@ -43,9 +45,16 @@ pub fn verdict(c: &CaptureReport) -> String {
                 ));
             }
         }
-        None => parts.push(
-            "No RDS licensing or connection problem was found in the evidence provided.".into(),
-        ),
+        None => parts.push(without_findings(c)),
+    }
+    let notes: Vec<&str> = c
+        .findings
+        .iter()
+        .filter(|f| f.severity < Severity::Warning)
+        .map(|f| f.id)
+        .collect();
+    if !notes.is_empty() {
+        parts.push(format!("For information: {}.", notes.join(", ")));
     }
     if !c.mixed.is_empty() {
         let others: Vec<String> = c
@@ -114,6 +123,40 @@ pub fn verdict(c: &CaptureReport) -> String {
     }
     parts.join(" ")
 }
+
+/// The opening sentence of a capture without a finding of warning severity: the verdict decides
+/// it, so it never says "no problem" beside a licensing disconnect or a disconnect pattern.
+fn without_findings(c: &CaptureReport) -> String {
+    match c.verdict {
+        Verdict::Problems => {
+            let patterns: Vec<&Pattern> = c
+                .timeline
+                .as_ref()
+                .map(|t| t.patterns.iter().collect())
+                .unwrap_or_default();
+            let shown: Vec<String> = patterns
+                .iter()
+                .take(MAX_PATTERNS)
+                .map(|p| format!("{} ({})", p.summary, p.time))
+                .collect();
+            let more = match patterns.len().saturating_sub(MAX_PATTERNS) {
+                0 => String::new(),
+                n => format!("; and {n} more"),
+            };
+            format!(
+                "The timeline shows a problem that no rule could attribute to a cause from this evidence: {}{more}.",
+                shown.join("; ")
+            )
+        }
+        Verdict::Healthy => {
+            "No RDS licensing or connection problem was found in the evidence provided, and every check could be decided.".into()
+        }
+        _ => "No RDS licensing or connection problem was found, but the evidence cannot rule one out.".into(),
+    }
+}
+
+/// Patterns a verdict without findings spells out.
+const MAX_PATTERNS: usize = 2;
 
 /// The distinct "… not provided" phrases of the undecided checks (`SOFTWARE hive not provided`,
 /// `System log not provided`), in first-seen order, at most four.

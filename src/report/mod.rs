@@ -8,7 +8,9 @@ mod status;
 pub use commands::{
     ConfigCapture, ConfigReport, EventFile, EventsReport, RegReport, RuleRow, TimelineOutcome,
 };
-pub use status::{input_damaged, status_of, status_of_inputs, worst_severity, RunStatus};
+pub use status::{
+    input_damaged, status_of, status_of_inputs, worst_severity, RunStatus, Verdict, VerdictInputs,
+};
 
 use std::path::PathBuf;
 
@@ -24,7 +26,7 @@ use crate::timeline::{ClockChange, Pattern, Timeline, TimelineSummary};
 
 /// Version of the JSON contract. Bump it when a field changes meaning or disappears; adding fields
 /// does not bump it.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole result of `rdsdiag analyze`.
 #[derive(Debug, Clone, Serialize)]
@@ -122,6 +124,9 @@ pub struct CaptureReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub split: Option<Split>,
     pub status: CaptureStatus,
+    /// What the analysis concluded: `problems`, `healthy`, `inconclusive` or `failed`
+    /// ([`Verdict`]).
+    pub verdict: Verdict,
     /// Why the capture could not be analysed (status `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -153,6 +158,7 @@ impl CaptureReport {
             path,
             split: None,
             status: CaptureStatus::Failed,
+            verdict: Verdict::Failed,
             error: Some(error),
             layout: None,
             host: None,
@@ -166,21 +172,38 @@ impl CaptureReport {
         }
     }
 
-    /// How this capture ended: failed; damaged evidence or a finding of warning severity or
-    /// worse needs attention; else clean.
-    pub fn status(&self) -> RunStatus {
-        if self.error.is_some() {
-            RunStatus::Failed
-        } else if !self.mixed.is_empty()
-            || self
+    /// What [`Verdict::decide`] reads from this report.
+    pub fn verdict_inputs(&self) -> VerdictInputs {
+        let summary = self.timeline.as_ref().map(|t| &t.summary);
+        VerdictInputs {
+            failed: self.error.is_some(),
+            problem_findings: self
                 .findings
                 .iter()
-                .any(|f| f.severity >= Severity::Warning)
-        {
-            RunStatus::Attention
-        } else {
-            status_of_inputs(&self.inputs)
+                .any(|f| f.severity >= Severity::Warning),
+            licensing_disconnects: summary.map_or(0, |s| s.licensing_disconnects),
+            patterns: self.timeline.as_ref().map_or(0, |t| t.patterns.len()),
+            undecided: !self.undecided.is_empty(),
+            damaged: self.damaged(),
+            mixed: !self.mixed.is_empty(),
         }
+    }
+
+    /// Whether an input of the capture is damaged or unreadable.
+    pub fn damaged(&self) -> bool {
+        status_of_inputs(&self.inputs) != RunStatus::Clean
+    }
+
+    /// Decide [`CaptureReport::verdict`] from what the report holds (call once it is complete).
+    pub fn decided(mut self) -> Self {
+        self.verdict = Verdict::decide(self.verdict_inputs());
+        self
+    }
+
+    /// How this capture ended, by its verdict (see [`Verdict::run_status`]).
+    pub fn status(&self) -> RunStatus {
+        self.verdict
+            .run_status(self.damaged(), !self.mixed.is_empty())
     }
 }
 

@@ -1,6 +1,6 @@
 //! Correlate: session timelines rebuilt from normalised events (logon, reconnects, disconnects
 //! with their decoded reason, logoff, durations) and the patterns that explain disconnects
-//! (licensing events around a disconnect, 60-minute soft enforcement, sessions that stay active
+//! (licensing events around a disconnect, disconnects every 60 minutes, sessions that stay active
 //! while the user gets a new one, bursts of security errors), each with the events that prove it.
 //! See `docs/timeline.md`.
 
@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::catalog::events::catalog;
 use crate::catalog::reasons::{self, CodeSpace};
+use crate::catalog::sources::Status;
 use crate::eventlog::{Event, Fields};
 use crate::evidence::{Problem, ProblemCode};
 
@@ -37,12 +38,13 @@ pub struct TimelineOptions {
     pub licensing_window: SignedDuration,
     /// How long after a disconnect licensing events count as accompanying it. Default 1 min.
     pub licensing_after: SignedDuration,
-    /// Shortest connected interval that fits the soft-enforcement signature. Default 55 min (§15).
-    pub soft_enforcement_min: SignedDuration,
-    /// Longest connected interval that fits the soft-enforcement signature. Default 65 min (§15).
-    pub soft_enforcement_max: SignedDuration,
+    /// Shortest connected interval of the 60-minute rhythm (the signature of soft licensing
+    /// enforcement and of a one-hour time limit alike). Default 55 min (§15).
+    pub hourly_min: SignedDuration,
+    /// Longest connected interval of the 60-minute rhythm. Default 65 min (§15).
+    pub hourly_max: SignedDuration,
     /// How many such intervals one user needs. Default 2 ("repeating").
-    pub soft_enforcement_repeats: usize,
+    pub hourly_repeats: usize,
     /// Security/protocol errors this far either side of a disconnect count towards a burst.
     /// Default 2 min.
     pub burst_window: SignedDuration,
@@ -62,9 +64,9 @@ impl Default for TimelineOptions {
             pair_window: SignedDuration::from_secs(10),
             licensing_window: SignedDuration::from_mins(5),
             licensing_after: SignedDuration::from_mins(1),
-            soft_enforcement_min: SignedDuration::from_mins(55),
-            soft_enforcement_max: SignedDuration::from_mins(65),
-            soft_enforcement_repeats: 2,
+            hourly_min: SignedDuration::from_mins(55),
+            hourly_max: SignedDuration::from_mins(65),
+            hourly_repeats: 2,
             burst_window: SignedDuration::from_mins(2),
             burst_min_events: 3,
             auth_window: SignedDuration::from_secs(60),
@@ -124,6 +126,10 @@ pub struct TimelineEvent {
     pub reason: Option<String>,
     /// The reason code proves a licensing problem.
     pub licensing_reason: bool,
+    /// Confirmed, or UNCONFIRMED (its role row or catalogue row says so): an unconfirmed event
+    /// adds context to a pattern, never makes one alone.
+    #[serde(skip)]
+    pub status: Status,
     /// The event's fields (shared with the [`Event`], not copied).
     pub fields: Arc<Fields>,
 }
@@ -294,8 +300,9 @@ pub enum PatternKind {
     /// A disconnect with a licensing reason code, or with licensing events shortly before or
     /// with it.
     LicensingDisconnect,
-    /// Repeated connected intervals of about 60 minutes ending in a disconnect for one user.
-    SoftEnforcement,
+    /// Repeated connected intervals of about 60 minutes ending in a disconnect for one user: a
+    /// rhythm, named neutrally; rules name the cause (a time limit, soft licensing enforcement).
+    HourlyDisconnects,
     /// A user got a new session while the previous one never entered the disconnected state.
     CannotReconnect,
     /// Several security/protocol errors around a disconnect.
@@ -306,14 +313,14 @@ impl PatternKind {
     pub fn name(self) -> &'static str {
         match self {
             PatternKind::LicensingDisconnect => "licensing-disconnect",
-            PatternKind::SoftEnforcement => "soft-enforcement",
+            PatternKind::HourlyDisconnects => "hourly-disconnects",
             PatternKind::CannotReconnect => "cannot-reconnect",
             PatternKind::ErrorBurst => "error-burst",
         }
     }
 }
 
-/// A connected interval cited by a soft-enforcement pattern.
+/// A connected interval cited by an hourly-disconnects pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IntervalCite {
     pub session: String,
@@ -363,6 +370,7 @@ pub struct TimelineSummary {
     pub users: usize,
     pub logons: usize,
     pub disconnects: usize,
+    /// Disconnects with a licensing reason in the host's own sessions (not other computers').
     pub licensing_disconnects: usize,
     pub reconnects: usize,
     pub sessions_without_logoff: usize,
@@ -753,6 +761,9 @@ fn correlate<'e>(
         let user = def.and_then(|d| d.user.as_ref()).and_then(|f| f.get(e));
         let address = def.and_then(|d| d.address.as_ref()).and_then(|f| f.get(e));
         let reason = def.map(|d| decode_reason(d, e)).unwrap_or_default();
+        let status = catalog()
+            .status(&e.provider, e.event_id)
+            .max(def.map_or(Status::Confirmed, |d| d.status()));
         let foreign = match (host_short, &e.computer) {
             (Some(h), Some(c)) => !is_host(c, h) && !also.iter().any(|a| is_host(c, a)),
             _ => false,
@@ -784,6 +795,7 @@ fn correlate<'e>(
             reason_space: reason.space,
             reason: reason.text,
             licensing_reason: reason.licensing,
+            status,
             fields: Arc::clone(&e.fields),
         });
     }
@@ -832,14 +844,22 @@ fn summarize(
     patterns: &[Pattern],
     foreign: usize,
 ) -> TimelineSummary {
+    // Licensing disconnects are the host's own: sessions of other computers whose records share
+    // the capture never count toward this host's problems.
+    let own = |s: &&Session| {
+        s.events
+            .first()
+            .is_none_or(|&i| !events[i].foreign_computer)
+    };
     let disconnects = || sessions.iter().flat_map(|s| &s.disconnects);
+    let own_disconnects = || sessions.iter().filter(own).flat_map(|s| &s.disconnects);
     let mut summary = TimelineSummary {
         events: events.len(),
         sessions: sessions.len(),
         users,
         logons: sessions.iter().filter(|s| s.logon.is_some()).count(),
         disconnects: disconnects().filter(|d| !d.after_logoff).count(),
-        licensing_disconnects: disconnects().filter(|d| d.licensing_reason).count(),
+        licensing_disconnects: own_disconnects().filter(|d| d.licensing_reason).count(),
         reconnects: sessions.iter().map(|s| s.reconnects.len()).sum(),
         sessions_without_logoff: sessions
             .iter()

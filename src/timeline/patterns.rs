@@ -1,10 +1,12 @@
 //! Pattern detection over reconstructed sessions: licensing events around disconnects, the
-//! 60-minute soft-enforcement rhythm, new sessions while the old one stayed active (keep-alive),
+//! 60-minute rhythm of disconnects, new sessions while the old one stayed active (keep-alive),
 //! and bursts of security/protocol errors around disconnects. Each pattern cites its events.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{SignedDuration, Timestamp};
+
+use crate::catalog::sources::Status;
 
 use super::sessions::{same_user, user_key};
 use super::{
@@ -31,6 +33,11 @@ fn in_window(events: &[TimelineEvent], from: Timestamp, to: Timestamp, role: Rol
         rest = after;
     }
     out
+}
+
+/// Whether any of these events comes from a confirmed row (see [`TimelineEvent::status`]).
+fn any_confirmed(events: &[TimelineEvent], idx: &[usize]) -> bool {
+    idx.iter().any(|&i| events[i].status == Status::Confirmed)
 }
 
 fn counts(events: &[TimelineEvent], idx: &[usize]) -> BTreeMap<String, usize> {
@@ -138,7 +145,7 @@ pub(super) fn detect(
     let mut out = Vec::new();
     licensing_disconnects(events, sessions, opts, &mut out);
     client_licensing_disconnects(events, opts, &mut out);
-    soft_enforcement(events, sessions, opts, &mut out);
+    hourly_disconnects(events, sessions, opts, &mut out);
     cannot_reconnect(events, sessions, &mut out);
     error_bursts(events, sessions, opts, &mut out);
     out.sort_by(|a, b| {
@@ -210,7 +217,8 @@ fn licensing_disconnects(
                 shift(d.time, opts.licensing_after),
                 Role::Licensing,
             );
-            if lic.is_empty() && !d.licensing_reason {
+            // An UNCONFIRMED licensing event adds context, never makes the pattern alone.
+            if !d.licensing_reason && !any_confirmed(events, &lic) {
                 continue;
             }
             let c = counts(events, &lic);
@@ -249,7 +257,7 @@ type UserIntervals<'a> = (String, Vec<(&'a Session, usize)>);
 /// Disconnects of one burst and the union of their errors.
 type Burst<'a> = (Vec<(&'a Session, &'a Disconnect)>, BTreeSet<usize>);
 
-fn soft_enforcement(
+fn hourly_disconnects(
     events: &[TimelineEvent],
     sessions: &[&Session],
     opts: &TimelineOptions,
@@ -265,7 +273,7 @@ fn soft_enforcement(
                 continue;
             }
             let len = end.time.duration_since(iv.start.time);
-            if len >= opts.soft_enforcement_min && len <= opts.soft_enforcement_max {
+            if len >= opts.hourly_min && len <= opts.hourly_max {
                 by_user
                     .entry(user_key(u))
                     .or_insert_with(|| (u.clone(), Vec::new()))
@@ -275,7 +283,7 @@ fn soft_enforcement(
         }
     }
     for (_, (user, mut hits)) in by_user {
-        if hits.len() < opts.soft_enforcement_repeats.max(1) {
+        if hits.len() < opts.hourly_repeats.max(1) {
             continue;
         }
         hits.sort_by_key(|(s, n)| s.intervals[*n].start.index);
@@ -315,10 +323,11 @@ fn soft_enforcement(
         );
         let c = counts(events, &lic);
         let mut summary = format!(
-            "{user}: {} connected intervals of {}–{} ended in a disconnect",
+            "{user}: disconnected every 60 minutes ({} connected intervals of {}–{} ended in a disconnect; {})",
             cites.len(),
-            minutes(opts.soft_enforcement_min),
-            minutes(opts.soft_enforcement_max)
+            minutes(opts.hourly_min),
+            minutes(opts.hourly_max),
+            reasons_seen(&cites),
         );
         if lic.is_empty() {
             summary.push_str("; no licensing events in that period");
@@ -330,7 +339,7 @@ fn soft_enforcement(
         }
         let (evidence, evidence_truncated) = evidence(events, &anchor, &lic);
         out.push(Pattern {
-            kind: PatternKind::SoftEnforcement,
+            kind: PatternKind::HourlyDisconnects,
             time: first,
             user: Some(user),
             sessions: keys.into_iter().collect(),
@@ -344,6 +353,25 @@ fn soft_enforcement(
             evidence_truncated,
         });
     }
+}
+
+/// The disconnect reasons of the intervals, in words: `reason 4 ×3, no reason event ×1`.
+fn reasons_seen(cites: &[IntervalCite]) -> String {
+    let mut by: BTreeMap<Option<u32>, usize> = BTreeMap::new();
+    for c in cites {
+        *by.entry(c.reason_code).or_insert(0) += 1;
+    }
+    by.into_iter()
+        .map(|(code, n)| {
+            let what = code.map_or("no reason event".to_string(), |c| format!("reason {c}"));
+            if n == 1 {
+                what
+            } else {
+                format!("{what} ×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The role of the last state-changing event of `s` strictly before `t`, with its index.
@@ -501,7 +529,9 @@ fn error_bursts(
                 _ => true,
             })
             .collect();
-            if errs.len() >= opts.burst_min_events.max(1) {
+            // At least one error from a confirmed row: UNCONFIRMED ones only add context.
+            let confirmed = errs.iter().any(|&i| events[i].status == Status::Confirmed);
+            if errs.len() >= opts.burst_min_events.max(1) && confirmed {
                 hits.push((s, d, errs));
             }
         }

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 
 use crate::catalog::reasons::CodeSpace;
+use crate::catalog::sources::{Refs, Status};
 use crate::catalog::table::{Key, Row, Schema, TableError};
 use crate::eventlog::Event;
 
@@ -165,6 +166,78 @@ impl FieldRef {
     }
 }
 
+/// One condition of the `when` column on a field of the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cond {
+    /// `Field=a|b`: the value is one of the list.
+    In(String, Vec<String>),
+    /// `Field!=a|b`: the field is present and its value is none of the list (e.g. benign codes).
+    NotIn(String, Vec<String>),
+    /// `Field>=n`: the value is a number at least `n` (e.g. an HRESULT with the failure bit,
+    /// `>=0x80000000`).
+    AtLeast(String, u64),
+}
+
+/// A number as events write it: decimal or `0x` hexadecimal.
+fn number(s: &str) -> Option<u64> {
+    let t = s.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
+/// Two values are the same: numerically when both are numbers (`0x80004001` = `2147500033`),
+/// else as text ignoring ASCII case.
+fn same(a: &str, b: &str) -> bool {
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.trim().eq_ignore_ascii_case(b.trim()),
+    }
+}
+
+impl Cond {
+    /// Parse `Field=a|b`, `Field!=a|b` or `Field>=n`.
+    fn parse(text: &str) -> Result<Cond, String> {
+        let list =
+            |v: &str| -> Vec<String> { v.split('|').map(|x| x.trim().to_string()).collect() };
+        let bad = || format!("{text:?} is not Field=a|b, Field!=a|b or Field>=n");
+        let (cond, field) = if let Some((f, v)) = text.split_once("!=") {
+            (Cond::NotIn(f.trim().to_string(), list(v)), f)
+        } else if let Some((f, v)) = text.split_once(">=") {
+            (
+                Cond::AtLeast(f.trim().to_string(), number(v).ok_or_else(bad)?),
+                f,
+            )
+        } else if let Some((f, v)) = text.split_once('=') {
+            (Cond::In(f.trim().to_string(), list(v)), f)
+        } else {
+            return Err(bad());
+        };
+        let empty_value = match &cond {
+            Cond::In(_, v) | Cond::NotIn(_, v) => v.iter().any(String::is_empty),
+            Cond::AtLeast(..) => false,
+        };
+        if field.trim().is_empty() || empty_value {
+            return Err(bad());
+        }
+        Ok(cond)
+    }
+
+    /// Whether `event` meets the condition (an absent field never does).
+    pub fn holds(&self, event: &Event) -> bool {
+        match self {
+            Cond::In(f, vals) => event
+                .field(f)
+                .is_some_and(|x| vals.iter().any(|v| same(x, v))),
+            Cond::NotIn(f, vals) => event
+                .field(f)
+                .is_some_and(|x| !vals.iter().any(|v| same(x, v))),
+            Cond::AtLeast(f, n) => event.field(f).and_then(number).is_some_and(|x| x >= *n),
+        }
+    }
+}
+
 /// One row of the role table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleDef {
@@ -176,18 +249,22 @@ pub struct RoleDef {
     pub address: Option<FieldRef>,
     pub reason: Option<FieldRef>,
     pub reason_space: Option<CodeSpace>,
-    /// `(field, value)` the event must carry to take this role.
-    pub when: Option<(String, String)>,
-    pub source: String,
+    /// Conditions (all must hold) the event must meet to take this role; empty = always.
+    pub when: Vec<Cond>,
+    /// Source IDs and/or `UNCONFIRMED: …` ([`Refs`], the grammar of every table).
+    pub source: Refs,
 }
 
 impl RoleDef {
-    /// Whether `event` meets the row's condition.
+    /// Whether `event` meets the row's conditions.
     pub fn applies(&self, event: &Event) -> bool {
-        match &self.when {
-            None => true,
-            Some((f, v)) => event.field(f).is_some_and(|x| x.trim() == v),
-        }
+        self.when.iter().all(|c| c.holds(event))
+    }
+
+    /// Confirmed, or UNCONFIRMED: an event of an unconfirmed row (or of an unconfirmed catalogue
+    /// row) may add context to a pattern, never make one alone.
+    pub fn status(&self) -> Status {
+        self.source.status()
     }
 }
 
@@ -216,6 +293,13 @@ impl RoleTable {
 
     pub fn rows(&self) -> &[RoleDef] {
         &self.rows
+    }
+
+    /// The status of the row for (provider, canonical id), if the table has one.
+    pub fn status_of(&self, provider: &str, event_id: u16) -> Option<Status> {
+        self.by_key
+            .get(&(provider.to_ascii_lowercase(), event_id))
+            .map(|&i| self.rows[i].status())
     }
 
     /// The row for this event (provider compared case-insensitively), if its condition holds.
@@ -266,20 +350,13 @@ fn parse_row(row: &Row<'_>) -> Result<RoleDef, TableError> {
         ));
     }
     let when = match row.opt("when") {
-        None => None,
-        Some(w) => match w.split_once('=') {
-            Some((f, v)) if !f.trim().is_empty() => {
-                Some((f.trim().to_string(), v.trim().to_string()))
-            }
-            _ => {
-                return Err(row.error("when", format!("{w:?} is not Field=value or -")));
-            }
-        },
+        None => Vec::new(),
+        Some(w) => w
+            .split('&')
+            .map(|c| Cond::parse(c.trim()).map_err(|m| row.error("when", m)))
+            .collect::<Result<Vec<_>, _>>()?,
     };
-    let source = row.str("source");
-    if !(source.starts_with('S') || source.contains("UNCONFIRMED")) {
-        return Err(row.error("source", format!("{source:?} must name reference sources")));
-    }
+    let source = Refs::parse(row.str("source")).map_err(|m| row.error("source", m))?;
     Ok(RoleDef {
         provider: row.str("provider").to_string(),
         event_id,
@@ -290,7 +367,7 @@ fn parse_row(row: &Row<'_>) -> Result<RoleDef, TableError> {
         reason,
         reason_space,
         when,
-        source: source.to_string(),
+        source,
     })
 }
 
@@ -321,6 +398,80 @@ mod tests {
         }
     }
 
+    fn event_with(fields: &[(&str, &str)]) -> Event {
+        let mut m = crate::eventlog::Fields::new();
+        for (k, v) in fields {
+            m.insert(*k, (*v).to_string());
+        }
+        Event {
+            time: jiff::Timestamp::UNIX_EPOCH,
+            record_id: 1,
+            provider: "P".into(),
+            provider_guid: None,
+            channel: None,
+            computer: None,
+            level: None,
+            event_id: 1,
+            raw_event_id: 1,
+            qualifiers: None,
+            activity_id: None,
+            user_sid: None,
+            fields: std::sync::Arc::new(m),
+            file: "f".into(),
+            chunk: 0,
+            offset: 0,
+            verified: true,
+        }
+    }
+
+    #[test]
+    fn conditions_compare_numbers_and_lists() {
+        let c = Cond::parse("Value!=0x80004001|0x80070040").unwrap();
+        assert!(!c.holds(&event_with(&[("Value", "2147500033")])));
+        assert!(!c.holds(&event_with(&[("Value", "0x80070040")])));
+        assert!(c.holds(&event_with(&[("Value", "0x80090304")])));
+        assert!(
+            !c.holds(&event_with(&[])),
+            "an absent field never meets a condition"
+        );
+        let c = Cond::parse("Value>=0x80000000").unwrap();
+        assert!(c.holds(&event_with(&[("Value", "2148074244")])));
+        assert!(!c.holds(&event_with(&[("Value", "2884")])));
+        let c = Cond::parse("LogonType=10|12").unwrap();
+        assert!(c.holds(&event_with(&[("LogonType", "12")])));
+        assert!(!c.holds(&event_with(&[("LogonType", "2")])));
+    }
+
+    #[test]
+    fn audited_rows_of_issue_15() {
+        const RCM: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager";
+        const CORE: &str = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS";
+        let t = roles();
+        let row = |p: &str, id: u16| {
+            t.rows()
+                .iter()
+                .find(|r| r.provider == p && r.event_id == id)
+        };
+        // 1158 is a connection (with its address); the RDVH licensing event keeps its raw ID.
+        let r = row(RCM, 1158).expect("1158");
+        assert_eq!(r.role, Role::Connection);
+        assert_eq!(r.address, Some(FieldRef::One("Param1".into())));
+        assert_eq!(row(RCM, 50310).map(|r| r.role), Some(Role::Licensing));
+        // 1056 (self-signed certificate created) and RdpCoreTS 99 (TCP failure) have no role.
+        assert!(row(RCM, 1056).is_none() && row(CORE, 99).is_none());
+        // 227 counts only failure values other than the routine ones, and never alone.
+        let r = row(CORE, 227).expect("227");
+        assert_eq!(r.status(), Status::Unconfirmed);
+        assert!(!r.when.is_empty());
+        // Every licensing or security-error row that is confirmed names at least one source ID.
+        for r in t.rows() {
+            assert!(
+                !r.source.ids().is_empty() || r.status() == Status::Unconfirmed,
+                "{r:?}"
+            );
+        }
+    }
+
     #[test]
     fn role_names_match_their_serialised_form() {
         for (r, n) in Role::ALL {
@@ -334,6 +485,12 @@ mod tests {
         let h = SCHEMA.columns.join("\t");
         let ok = "P\t1\tlicensing\t-\t-\t-\t-\t-\t-\tS31";
         assert!(RoleTable::parse(&format!("{h}\n{ok}")).is_ok());
+        for good in [
+            "P\t1\tlicensing\t-\t-\t-\t-\t-\tA=1|0x2 & B!=x\tS31",
+            "P\t1\tlicensing\t-\t-\t-\t-\t-\tValue>=0x80000000\tS54; UNCONFIRMED: x",
+        ] {
+            assert!(RoleTable::parse(&format!("{h}\n{good}")).is_ok(), "{good}");
+        }
         for bad in [
             format!("{ok}\n{ok}"),
             "P\t1\tweird\t-\t-\t-\t-\t-\t-\tS31".to_string(),
@@ -342,6 +499,11 @@ mod tests {
             "P\t1\tlicensing\t-\t-\t-\tReason\t-\t-\tS31".to_string(),
             "P\t1\tlicensing\t-\t-\t-\t-\t-\tnoequals\tS31".to_string(),
             "P\t1\tlicensing\t-\t-\t-\t-\t-\t-\tmemory".to_string(),
+            "P\t1\tlicensing\t-\t-\t-\t-\t-\t-\tS54; RDVH mapping UNCONFIRMED".to_string(),
+            "P\t1\tlicensing\t-\t-\t-\t-\t-\t-\tS99".to_string(),
+            "P\t1\tlicensing\t-\t-\t-\t-\t-\tA=\tS31".to_string(),
+            "P\t1\tlicensing\t-\t-\t-\t-\t-\tA>=x\tS31".to_string(),
+            "P\t1\tlicensing\t-\t-\t-\t-\t-\t=1\tS31".to_string(),
             "P\t1\tlicensing".to_string(),
         ] {
             assert!(RoleTable::parse(&format!("{h}\n{bad}")).is_err(), "{bad}");

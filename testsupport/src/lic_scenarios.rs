@@ -178,3 +178,33 @@ pub fn ls_issued(n: u32, host: &str) -> Vec<Ev> {
         })
         .collect()
 }
+
+pub const RCM_OPERATIONAL_LOG: &str =
+    "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx";
+
+/// A session host whose sessions end at a one-hour active session limit (issue 15): the hourly
+/// rhythm of [`hourly_sessions`] with reason `reason` (4: active session limit), RCM 20518 at
+/// each cut when `rcm` is set, and `MaxConnectionTime` in computer Group Policy when
+/// `policy_ms` is given.
+pub fn time_limit_host(os: Os, reason: u32, rcm: bool, policy_ms: Option<u32>) -> Machine {
+    let (lsm, _) = hourly_sessions(2, reason, None);
+    let mut m = rdsh(os, 4, &[LS01]).with_ls_certificate().log(LSM_LOG, lsm);
+    if rcm {
+        let mut cuts = Vec::new();
+        for day in 0..2u32 {
+            let d = format!("2024-03-{:02}", 4 + day);
+            for t in ["09:02:12.1", "10:04:41.1"] {
+                cuts.push(crate::scenario::rcm_time_limit(
+                    &format!("{d}T{t}Z"),
+                    20518,
+                    3 + day,
+                ));
+            }
+        }
+        m = m.log(RCM_OPERATIONAL_LOG, cuts);
+    }
+    if let Some(ms) = policy_ms {
+        m = m.policy("MaxConnectionTime", Data::Dword(ms));
+    }
+    m
+}

@@ -276,6 +276,41 @@ pub static FIXTURES: &[RuleFixture] = &[
         },
     },
     RuleFixture {
+        id: "RDS-LIC-DISCONNECT",
+        positive: || {
+            // Sessions cut with reason 256 (an internal licensing error), and no RCM Admin log.
+            let (lsm, _) = crate::lic_scenarios::cut_first_logons(3, 256, &[]);
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(crate::lic_scenarios::LSM_LOG, lsm)
+        },
+        negative: || {
+            // The same sessions ended by the user logging off (reason 12).
+            let (lsm, _) = crate::lic_scenarios::cut_first_logons(3, 12, &[]);
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .log(crate::lic_scenarios::LSM_LOG, lsm)
+        },
+    },
+    RuleFixture {
+        id: "RDS-CONN-TIME-LIMIT",
+        positive: || {
+            // A one-hour active session limit in Group Policy; each hour ends with reason 4 and
+            // RCM 20518.
+            crate::lic_scenarios::time_limit_host(Os::Server2019, 4, true, Some(3_600_000))
+        },
+        negative: || {
+            // The same policy, and sessions that end by the user after hours (reason 11).
+            crate::lic_scenarios::rdsh(Os::Server2019, 4, &[crate::lic_scenarios::LS01])
+                .with_ls_certificate()
+                .policy("MaxConnectionTime", Data::Dword(3_600_000))
+                .log(
+                    crate::lic_scenarios::LSM_LOG,
+                    crate::lic_scenarios::healthy_sessions(),
+                )
+        },
+    },
+    RuleFixture {
         id: "RDS-CONN-NO-KEEPALIVE",
         positive: || {
             // Seed 003: alice's client lost its connection; session 3 stayed active, she got a
@@ -391,6 +426,70 @@ pub static FIXTURES: &[RuleFixture] = &[
                         "Remote Desktop Services",
                         "running",
                     )],
+                )
+        },
+    },
+    RuleFixture {
+        id: "RDS-CONN-LOGON-DENIED",
+        positive: || {
+            // carol is refused twice: she lacks "Allow log on through Remote Desktop Services".
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .log(
+                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                    dropped_session(),
+                )
+                .log(
+                    "Security.evtx",
+                    vec![
+                        crate::scenario::security_4625(
+                            "2024-03-01T09:10:00Z",
+                            r"CONTOSO\carol",
+                            10,
+                            "10.0.0.9",
+                            "0xc000015b",
+                            "0x0",
+                        ),
+                        crate::scenario::security_4625(
+                            "2024-03-01T09:11:00Z",
+                            r"CONTOSO\carol",
+                            10,
+                            "10.0.0.9",
+                            "0xc000015b",
+                            "0x0",
+                        ),
+                    ],
+                )
+        },
+        negative: || {
+            // The same host whose Security log holds bob's RDP logon and a failed file-share logon
+            // (logon type 3, no RDP connection near it): nothing was refused over RDP.
+            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+                .server_manager_licensing(4, &["LS01.contoso.local"])
+                .with_ls_certificate()
+                .log(
+                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+                    dropped_session(),
+                )
+                .log(
+                    "Security.evtx",
+                    vec![
+                        crate::scenario::security_4624(
+                            "2024-03-01T08:59:58Z",
+                            r"CONTOSO\bob",
+                            10,
+                            "10.0.0.5",
+                        ),
+                        crate::scenario::security_4625(
+                            "2024-03-01T09:10:00Z",
+                            r"CONTOSO\carol",
+                            3,
+                            "10.0.0.9",
+                            "0xc000006d",
+                            "0xc000006a",
+                        ),
+                    ],
                 )
         },
     },

@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 
 use jiff::Timestamp;
 
+use crate::catalog::events::catalog;
 use crate::catalog::settings::{Refs, SourceKind};
+use crate::catalog::sources::Status;
 use crate::catalog::table::{Key, Schema, TableError};
 use crate::diagnose::{Evidence, Model, Outcome};
 use crate::eventlog::{Event, RCM_PROVIDER};
@@ -36,6 +38,8 @@ pub struct EvidenceRow {
     pub rule: String,
     pub provider: &'static str,
     pub event_id: u16,
+    /// As the table says, except that an UNCONFIRMED row (or event) is read as `suggests`: it
+    /// never proves alone.
     pub strength: Strength,
 }
 
@@ -63,8 +67,13 @@ pub fn load(text: &str) -> Result<Vec<EvidenceRow>, TableError> {
                 ("contradicts", Strength::Contradicts),
             ],
         )?;
-        // Every row names its source (validated, not used at run time).
-        Refs::parse(row.str("src")).map_err(|m| row.error("src", m))?;
+        // Every row names its source; an UNCONFIRMED row (or event) never proves alone.
+        let src = Refs::parse(row.str("src")).map_err(|m| row.error("src", m))?;
+        let status = src.status().max(catalog().status(provider, event_id));
+        let strength = match (strength, status) {
+            (Strength::Proves, Status::Unconfirmed) => Strength::Suggests,
+            (s, _) => s,
+        };
         out.push(EvidenceRow {
             rule: row.str("rule").to_string(),
             provider,

@@ -84,7 +84,7 @@ impl Rule for SoftEnforcement {
         }
         let patterns: Vec<_> = m
             .timeline
-            .patterns_of(PatternKind::SoftEnforcement)
+            .patterns_of(PatternKind::HourlyDisconnects)
             .collect();
         if patterns.is_empty() {
             return match role {
@@ -163,7 +163,7 @@ fn time_limit_of_an_hour(m: &Model<'_>) -> bool {
     let opts = &m.timeline.options;
     let window = |ms: u64| {
         let d = SignedDuration::from_millis(i64::try_from(ms).unwrap_or(i64::MAX));
-        d >= opts.soft_enforcement_min && d <= opts.soft_enforcement_max
+        d >= opts.hourly_min && d <= opts.hourly_max
     };
     [MAX_CONNECTION_TIME, MAX_IDLE_TIME]
         .into_iter()
@@ -182,7 +182,7 @@ type Kept<'m> = Vec<(&'m Pattern, Vec<&'m IntervalCite>)>;
 /// The patterns with enough intervals not explained by a user, administrator, reconnect or
 /// time-limit disconnect, and the intervals ruled out (`S3 ended by …`).
 fn unexplained_intervals<'m>(m: &Model<'_>, patterns: &[&'m Pattern]) -> (Kept<'m>, Vec<String>) {
-    let repeats = m.timeline.options.soft_enforcement_repeats.max(1);
+    let repeats = m.timeline.options.hourly_repeats.max(1);
     let mut kept = Vec::new();
     let mut ruled_out = Vec::new();
     for p in patterns {

@@ -5,15 +5,19 @@
 
 mod conn_cert_key;
 mod conn_fips_override;
+mod conn_logon_denied;
 mod conn_no_keepalive;
 mod conn_security_error;
 mod conn_shared;
+mod conn_time_limit;
 mod lic_client_cache;
+mod lic_disconnect;
 mod lic_grace_expired;
 mod lic_mode_not_configured;
 mod lic_no_cals;
 mod lic_no_server;
 mod lic_policy_overrides;
+pub(crate) mod lic_reasons;
 mod lic_server_unreachable;
 mod lic_service_down;
 mod lic_shared;
@@ -36,8 +40,11 @@ pub static RULES: &[&dyn Rule] = &[
     &lic_service_down::ServiceDown,
     &lic_workgroup_auth::WorkgroupAuth,
     &lic_client_cache::ClientCache,
+    &lic_disconnect::LicensingDisconnect,
+    &conn_time_limit::TimeLimit,
     &conn_no_keepalive::NoKeepAlive,
     &conn_security_error::SecurityError,
     &conn_fips_override::FipsOverride,
     &conn_cert_key::CertKey,
+    &conn_logon_denied::LogonDenied,
 ];
