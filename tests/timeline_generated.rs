@@ -1146,7 +1146,7 @@ fn analyze_shows_clock_changes_in_the_host_section() {
     use rdsdiag_testsupport::scenario::{Machine, Os};
     let mut m = Machine::session_host("RDSH01", Os::Server2022, Some("contoso.local"));
     for (f, e) in clock_rollback(HOST).files() {
-        m = m.log(f, e);
+        m = m.log_as_written(f, e);
     }
     let dir = tempfile::tempdir().unwrap();
     let root = m.write_kape(&dir.path().join("RDSH01")).unwrap();

@@ -247,8 +247,20 @@ impl Machine {
         self
     }
 
-    /// Add events to a log file (created when missing). Events get this machine's name.
-    pub fn log(mut self, file: &str, events: Vec<Ev>) -> Machine {
+    /// Add events to a log file (created when missing), written in time order as Windows writes
+    /// them (record ids follow the time; events at the same time keep the order given). Events
+    /// get this machine's name. A log whose clock jumped: [`Machine::log_as_written`].
+    pub fn log(self, file: &str, events: Vec<Ev>) -> Machine {
+        let mut m = self.log_as_written(file, events);
+        if let Some((_, evs)) = m.logs.iter_mut().find(|(f, _)| f == file) {
+            evs.sort_by_key(|e| e.filetime);
+        }
+        m
+    }
+
+    /// Add events to a log file in the order given: record ids follow this order even where the
+    /// times go back (a clock that was changed). Events get this machine's name.
+    pub fn log_as_written(mut self, file: &str, events: Vec<Ev>) -> Machine {
         let events: Vec<Ev> = events
             .into_iter()
             .map(|e| {
