@@ -26,7 +26,12 @@ impl Model<'_> {
 
     /// The host's own events (see [`Model::is_own`]), in time order.
     pub fn own_events(&self) -> impl DoubleEndedIterator<Item = &Event> + '_ {
-        self.events.iter().filter(|e| self.is_own(e))
+        let foreign = &self.timeline.foreign_inputs;
+        self.events
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| !foreign.get(*i).copied().unwrap_or(false))
+            .map(|(_, e)| e)
     }
 
     /// The sessions of the host itself (sessions of other computers whose records share the

@@ -387,6 +387,10 @@ pub struct Timeline {
     /// host is unknown.
     #[serde(skip)]
     pub own_names: Vec<String>,
+    /// Per event of the slice given to [`build`] (by input index): whether its `Computer` is
+    /// another machine. Decided once here, so rules do not compare names per event.
+    #[serde(skip)]
+    pub foreign_inputs: Vec<bool>,
     pub options: TimelineOptions,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
@@ -415,7 +419,14 @@ impl Timeline {
 
     /// The session with this key (`S1`…).
     pub fn session(&self, key: &str) -> Option<&Session> {
-        self.sessions.iter().find(|s| s.key == key)
+        // Keys are positional (`S1` is `sessions[0]`): no scan for the usual lookup.
+        let at = key
+            .strip_prefix('S')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| self.sessions.get(i))
+            .filter(|s| s.key == key);
+        at.or_else(|| self.sessions.iter().find(|s| s.key == key))
     }
 
     /// The patterns of one kind, in timeline order.
@@ -591,7 +602,8 @@ pub fn build_with_names(
     let users = sessions::user_summaries(&sessions);
     let patterns = patterns::detect(&tevents, &sessions, opts);
     let summary = summarize(&tevents, &sessions, users.len(), &patterns, foreign);
-    let own_names = host_short.iter().chain(&also).cloned().collect();
+    let own_names: Vec<String> = host_short.iter().chain(&also).cloned().collect();
+    let foreign_inputs = foreign_inputs(events, &tevents, &own_names);
     let (first, last) = if clock.changes.is_empty() {
         (
             tevents.first().map(|e| e.time),
@@ -607,6 +619,7 @@ pub fn build_with_names(
     Timeline {
         host_computer: host_computer.map(str::to_string),
         own_names,
+        foreign_inputs,
         options: opts.clone(),
         first,
         last,
@@ -623,6 +636,26 @@ pub fn build_with_names(
         notes,
         events: tevents,
     }
+}
+
+/// Per input event, whether it names another computer: the timeline's flag for the events it
+/// kept, the same name check for the duplicates it dropped.
+fn foreign_inputs(events: &[Event], kept: &[TimelineEvent], own: &[String]) -> Vec<bool> {
+    let mut seen = vec![false; events.len()];
+    let mut foreign = vec![false; events.len()];
+    for e in kept {
+        seen[e.input_index] = true;
+        foreign[e.input_index] = e.foreign_computer;
+    }
+    if !own.is_empty() {
+        for (i, e) in events.iter().enumerate().filter(|(i, _)| !seen[*i]) {
+            foreign[i] = e
+                .computer
+                .as_deref()
+                .is_some_and(|c| !own.iter().any(|n| is_host(c, n)));
+        }
+    }
+    foreign
 }
 
 /// The events with their input index in deterministic order (clock epoch, time, record id,
@@ -748,6 +781,7 @@ fn correlate<'e>(
         files: BTreeMap::new(),
         no_session_id: 0,
     };
+    let mut last_computer: Option<(*const u8, bool)> = None;
     for (index, &(input_index, e)) in order.iter().enumerate() {
         let def = roles.lookup(e);
         let role = def.map_or(Role::Other, |d| d.role);
@@ -764,8 +798,16 @@ fn correlate<'e>(
         let status = catalog()
             .status(&e.provider, e.event_id)
             .max(def.map_or(Status::Confirmed, |d| d.status()));
+        // Consecutive records share their Computer string: decide once per string.
         let foreign = match (host_short, &e.computer) {
-            (Some(h), Some(c)) => !is_host(c, h) && !also.iter().any(|a| is_host(c, a)),
+            (Some(h), Some(c)) => match last_computer {
+                Some((p, f)) if std::ptr::eq(p, c.as_ptr()) => f,
+                _ => {
+                    let f = !is_host(c, h) && !also.iter().any(|a| is_host(c, a));
+                    last_computer = Some((c.as_ptr(), f));
+                    f
+                }
+            },
             _ => false,
         };
         *out.computers

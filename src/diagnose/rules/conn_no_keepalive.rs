@@ -30,8 +30,7 @@ const MAX_NAMED: usize = 5;
 
 /// One occurrence in words: who, which sessions, when, and what became of the old one.
 fn describe(m: &Model<'_>, p: &Pattern) -> String {
-    let session =
-        |key: Option<&String>| key.and_then(|k| m.timeline.sessions.iter().find(|s| &s.key == k));
+    let session = |key: Option<&String>| key.and_then(|k| m.timeline.session(k));
     let (old, new) = (session(p.sessions.first()), session(p.sessions.get(1)));
     let user = p.user.as_deref().unwrap_or("a user");
     let mut out = match (old, new) {

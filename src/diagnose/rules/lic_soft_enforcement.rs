@@ -56,7 +56,7 @@ fn look_alike(m: &Model<'_>, c: &IntervalCite) -> Option<String> {
             c.reason_code.unwrap_or_default()
         ));
     }
-    let session = m.timeline.sessions.iter().find(|s| s.key == c.session)?;
+    let session = m.timeline.session(&c.session)?;
     let d = session
         .intervals
         .iter()
