@@ -46,14 +46,7 @@ fn healthy_session_host() -> Machine {
         .policy("KeepAliveEnable", Data::Dword(1))
         .policy("KeepAliveInterval", Data::Dword(1))
         .log(LSM_FILE, dropped_session())
-        .log(
-            "System.evtx",
-            vec![scm_7036(
-                "2024-03-01T07:00:00Z",
-                "Remote Desktop Services",
-                "running",
-            )],
-        )
+        .rds_running("2024-03-01T07:00:00Z")
 }
 
 #[test]
@@ -159,14 +152,7 @@ fn service_down_cannot_start_manual_and_missing_log() {
             "Start",
             Data::Dword(3),
         )
-        .log(
-            "System.evtx",
-            vec![scm_7036(
-                "2024-03-01T07:00:00Z",
-                "Remote Desktop Services",
-                "running",
-            )],
-        );
+        .rds_running("2024-03-01T07:00:00Z");
     let r = analyse(&manual);
     let f = found(&r, "RDS-LIC-SERVICE-DOWN").expect("finding");
     assert_eq!(f.confidence, Confidence::Likely);

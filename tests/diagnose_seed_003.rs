@@ -11,7 +11,7 @@ use assert_cmd::Command;
 use rdsdiag::pipeline::{analyze_capture, AnalyzeOptions};
 use rdsdiag::report::CaptureReport;
 use rdsdiag_testsupport::hive::Data;
-use rdsdiag_testsupport::scenario::{lsm_39, lsm_40, lsm_session, scm_7036, Machine, Os};
+use rdsdiag_testsupport::scenario::{lsm_39, lsm_40, lsm_session, Machine, Os};
 use serde_json::Value;
 
 const LSM_FILE: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx";
@@ -53,14 +53,7 @@ fn seed_003() -> Machine {
                 lsm_session(24, "2024-05-06T11:00:00.4Z", 3, alice, "10.1.0.31"),
             ],
         )
-        .log(
-            "System.evtx",
-            vec![scm_7036(
-                "2024-05-06T07:00:00Z",
-                "Remote Desktop Services",
-                "running",
-            )],
-        )
+        .rds_running("2024-05-06T07:00:00Z")
 }
 
 fn kape(m: &Machine, dir: &Path) -> CaptureReport {

@@ -15,7 +15,7 @@ use rdsdiag_testsupport::lic_scenarios::{
     RCM_ADMIN_LOG,
 };
 use rdsdiag_testsupport::scenario::{
-    lsm_40, lsm_session, rcm_licensing, scm_7036, security_4624, Machine, Os,
+    lsm_40, lsm_session, rcm_licensing, security_4624, Machine, Os,
 };
 
 fn write(machine: &Machine, dir: &Path) -> PathBuf {
@@ -231,14 +231,7 @@ fn healthy_and_inconclusive_are_told_apart() {
                     Some("2024-06-30"),
                 )],
             )
-            .log(
-                "System.evtx",
-                vec![scm_7036(
-                    "2024-03-04T07:00:00Z",
-                    "Remote Desktop Services",
-                    "running",
-                )],
-            )
+            .rds_running("2024-03-04T07:00:00Z")
     };
     let healthy = analyse(&complete());
     let text = rdsdiag::render::verdict(&healthy);

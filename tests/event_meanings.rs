@@ -13,7 +13,7 @@ use rdsdiag_testsupport::evtx::Ev;
 use rdsdiag_testsupport::hive::Data;
 use rdsdiag_testsupport::scenario::{
     iso_shift, rcm_1056_self_signed, rcm_1158, rcm_licensing, rdpcore_139, rdpcore_226,
-    rdpcore_227, scm_7036, termdd_56, user_disconnects, Machine, Os,
+    rdpcore_227, termdd_56, user_disconnects, Machine, Os,
 };
 
 const LSM_FILE: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx";
@@ -41,14 +41,7 @@ fn host(around: impl Fn(&str) -> Vec<(&'static str, Ev)>) -> Machine {
         .policy("KeepAliveEnable", Data::Dword(1))
         .policy("KeepAliveInterval", Data::Dword(1))
         .log(LSM_FILE, lsm)
-        .log(
-            "System.evtx",
-            vec![scm_7036(
-                "2024-03-04T07:00:00Z",
-                "Remote Desktop Services",
-                "running",
-            )],
-        )
+        .rds_running("2024-03-04T07:00:00Z")
         .log(RCM_ADMIN_FILE, vec![])
         .log(RDPCORE_FILE, vec![]);
     // 1158 beside every connection attempt, as on the real Windows 10 host.

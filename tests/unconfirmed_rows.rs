@@ -20,7 +20,7 @@ use rdsdiag::timeline::roles::{roles, Cond, Role};
 use rdsdiag::timeline::PatternKind;
 use rdsdiag_testsupport::hive::Data;
 use rdsdiag_testsupport::scenario::{
-    catalogued_event, iso_shift, log_file_of, scm_7036, user_disconnects, Machine, Os,
+    catalogued_event, iso_shift, log_file_of, user_disconnects, Machine, Os,
 };
 
 const LSM_FILE: &str = "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx";
@@ -161,14 +161,7 @@ fn host_with(extra: impl Fn(&str) -> Vec<(String, rdsdiag_testsupport::evtx::Ev)
         .policy("KeepAliveEnable", Data::Dword(1))
         .policy("KeepAliveInterval", Data::Dword(1))
         .log(LSM_FILE, lsm)
-        .log(
-            "System.evtx",
-            vec![scm_7036(
-                "2024-03-04T07:00:00Z",
-                "Remote Desktop Services",
-                "running",
-            )],
-        )
+        .rds_running("2024-03-04T07:00:00Z")
         // The logs the licensing and connection rules need, so they decide.
         .log(
             "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Admin.evtx",

@@ -419,14 +419,7 @@ pub static FIXTURES: &[RuleFixture] = &[
             Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
                 .server_manager_licensing(4, &["LS01.contoso.local"])
                 .with_ls_certificate()
-                .log(
-                    "System.evtx",
-                    vec![scm_7036(
-                        "2024-03-01T09:00:00Z",
-                        "Remote Desktop Services",
-                        "running",
-                    )],
-                )
+                .rds_running("2024-03-01T09:00:00Z")
         },
     },
     RuleFixture {

@@ -247,6 +247,15 @@ impl Machine {
         self
     }
 
+    /// A System log in which Service Control Manager reports Remote Desktop Services running at
+    /// `time` (so rules that need the System log can decide).
+    pub fn rds_running(self, time: &str) -> Machine {
+        self.log(
+            "System.evtx",
+            vec![scm_7036(time, "Remote Desktop Services", "running")],
+        )
+    }
+
     /// Add events to a log file (created when missing), written in time order as Windows writes
     /// them (record ids follow the time; events at the same time keep the order given). Events
     /// get this machine's name. A log whose clock jumped: [`Machine::log_as_written`].
