@@ -341,35 +341,21 @@ pub static FIXTURES: &[RuleFixture] = &[
         id: "RDS-CONN-SECURITY-ERROR",
         positive: || {
             // Bob's session drops among TermDD 56 errors from his address.
-            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
-                .server_manager_licensing(4, &["LS01.contoso.local"])
-                .with_ls_certificate()
-                .log(
-                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
-                    dropped_session(),
-                )
-                .log(
-                    "System.evtx",
-                    vec![
-                        termdd_56("2024-03-01T09:29:10Z", "10.0.0.5"),
-                        termdd_56("2024-03-01T09:29:20Z", "10.0.0.5"),
-                        termdd_56("2024-03-01T09:29:30Z", "10.0.0.5"),
-                    ],
-                )
+            dropped_session_host().log(
+                "System.evtx",
+                vec![
+                    termdd_56("2024-03-01T09:29:10Z", "10.0.0.5"),
+                    termdd_56("2024-03-01T09:29:20Z", "10.0.0.5"),
+                    termdd_56("2024-03-01T09:29:30Z", "10.0.0.5"),
+                ],
+            )
         },
         negative: || {
             // One stray TermDD 56 near the disconnect is no burst.
-            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
-                .server_manager_licensing(4, &["LS01.contoso.local"])
-                .with_ls_certificate()
-                .log(
-                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
-                    dropped_session(),
-                )
-                .log(
-                    "System.evtx",
-                    vec![termdd_56("2024-03-01T09:29:10Z", "10.0.0.5")],
-                )
+            dropped_session_host().log(
+                "System.evtx",
+                vec![termdd_56("2024-03-01T09:29:10Z", "10.0.0.5")],
+            )
         },
     },
     RuleFixture {
@@ -426,64 +412,50 @@ pub static FIXTURES: &[RuleFixture] = &[
         id: "RDS-CONN-LOGON-DENIED",
         positive: || {
             // carol is refused twice: she lacks "Allow log on through Remote Desktop Services".
-            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
-                .server_manager_licensing(4, &["LS01.contoso.local"])
-                .with_ls_certificate()
-                .log(
-                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
-                    dropped_session(),
-                )
-                .log(
-                    "Security.evtx",
-                    vec![
-                        crate::scenario::security_4625(
-                            "2024-03-01T09:10:00Z",
-                            r"CONTOSO\carol",
-                            10,
-                            "10.0.0.9",
-                            "0xc000015b",
-                            "0x0",
-                        ),
-                        crate::scenario::security_4625(
-                            "2024-03-01T09:11:00Z",
-                            r"CONTOSO\carol",
-                            10,
-                            "10.0.0.9",
-                            "0xc000015b",
-                            "0x0",
-                        ),
-                    ],
-                )
+            dropped_session_host().log(
+                "Security.evtx",
+                vec![
+                    crate::scenario::security_4625(
+                        "2024-03-01T09:10:00Z",
+                        r"CONTOSO\carol",
+                        10,
+                        "10.0.0.9",
+                        "0xc000015b",
+                        "0x0",
+                    ),
+                    crate::scenario::security_4625(
+                        "2024-03-01T09:11:00Z",
+                        r"CONTOSO\carol",
+                        10,
+                        "10.0.0.9",
+                        "0xc000015b",
+                        "0x0",
+                    ),
+                ],
+            )
         },
         negative: || {
             // The same host whose Security log holds bob's RDP logon and a failed file-share logon
             // (logon type 3, no RDP connection near it): nothing was refused over RDP.
-            Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
-                .server_manager_licensing(4, &["LS01.contoso.local"])
-                .with_ls_certificate()
-                .log(
-                    "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
-                    dropped_session(),
-                )
-                .log(
-                    "Security.evtx",
-                    vec![
-                        crate::scenario::security_4624(
-                            "2024-03-01T08:59:58Z",
-                            r"CONTOSO\bob",
-                            10,
-                            "10.0.0.5",
-                        ),
-                        crate::scenario::security_4625(
-                            "2024-03-01T09:10:00Z",
-                            r"CONTOSO\carol",
-                            3,
-                            "10.0.0.9",
-                            "0xc000006d",
-                            "0xc000006a",
-                        ),
-                    ],
-                )
+            dropped_session_host().log(
+                "Security.evtx",
+                vec![
+                    crate::scenario::security_4624(
+                        "2024-03-01T08:59:58Z",
+                        r"CONTOSO\bob",
+                        10,
+                        "10.0.0.5",
+                    ),
+                    crate::scenario::security_4625(
+                        "2024-03-01T09:10:00Z",
+                        r"CONTOSO\carol",
+                        3,
+                        "10.0.0.9",
+                        "0xc000006d",
+                        "0xc000006a",
+                    ),
+                ],
+            )
         },
     },
 ];
@@ -511,6 +483,18 @@ pub fn keepalive_sessions() -> Vec<Ev> {
             "10.0.0.7",
         ),
     ]
+}
+
+/// A healthy Per User session host (RDSH01, Windows Server 2019) whose LocalSessionManager log
+/// holds [`dropped_session`]: the base of the connection rules' fixtures.
+pub fn dropped_session_host() -> Machine {
+    Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
+        .server_manager_licensing(4, &["LS01.contoso.local"])
+        .with_ls_certificate()
+        .log(
+            "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+            dropped_session(),
+        )
 }
 
 /// LocalSessionManager events of a session that drops: bob logs on at 09:00 and is disconnected at
