@@ -326,8 +326,12 @@ fn parse_reg_export_limited(bytes: &[u8], max_value_text: usize) -> Result<Parse
                 errors.push(err(
                     lineno,
                     format!(
-                        "value {name:?}: data longer than {} MiB of text (the limit for one value): skipped",
-                        max_value_text >> 20
+                        "value {name:?}: data longer than {} of text (the limit for one value): skipped",
+                        if max_value_text >= 1 << 20 {
+                            format!("{} MiB", max_value_text >> 20)
+                        } else {
+                            format!("{max_value_text} bytes")
+                        }
                     ),
                 ));
                 continue;
@@ -744,6 +748,28 @@ mod tests {
         let p = parse_reg_export(&bad).expect("parses");
         assert_eq!(p.errors[0].line, 4);
         assert!(p.errors[0].message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn a_value_past_the_text_limit_is_skipped_with_a_line_problem() {
+        // Limit 80 bytes of data text: a 21-byte value over three lines is read, one of 91
+        // bytes is skipped (its continuation lines consumed, not read as values), the next
+        // value still counts; one long single line past the limit likewise.
+        let row = "00,01,02,03,04,05,06,07,08,09,\\\r\n";
+        let text = format!(
+            "REGEDIT4\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\X]\r\n\"A\"=hex:{row}  {row}  ff\r\n\"B\"=hex:{row}  {row}  {row}  {row}  {row}  {row}  {row}  {row}  {row}  ff\r\n\"C\"=dword:00000001\r\n\"D\"=hex:{}\r\n\"E\"=dword:00000002\r\n",
+            ["ab"; 40].join(",")
+        );
+        let p = parse_reg_export_limited(text.as_bytes(), 80).expect("parses");
+        let names: Vec<&str> = p.keys[0].values.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, vec!["A", "C", "E"]);
+        assert_eq!(p.keys[0].values[0].data.as_ref().map(|d| d.type_code()), Some(3));
+        let lines: Vec<usize> = p.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![6, 17], "{:?}", p.errors);
+        assert!(p.errors[0]
+            .message
+            .starts_with("value \"B\": data longer than "));
+        assert!(p.errors[1].message.contains("(the limit for one value): skipped"));
     }
 
     #[test]
