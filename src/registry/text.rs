@@ -187,7 +187,8 @@ const REG5_HEADER: &str = "Windows Registry Editor Version 5.00";
 const REG4_HEADER: &str = "REGEDIT4";
 /// The longest data text one value may have (after joining its continuation lines): 32 MiB of
 /// `hex:` text holds about 10 MiB of data, ten times the 1 MB the registry's standard format allows
-/// for one value. A longer value is skipped with a line problem; memory stays bounded by the file.
+/// for one value (S91). A longer value is skipped with a line problem; memory stays bounded by the
+/// file.
 const MAX_VALUE_TEXT: usize = 32 << 20;
 
 /// Whether bytes look like a `.reg` export (header after an optional BOM).

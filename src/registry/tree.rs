@@ -16,7 +16,7 @@ use super::text::ParsedText;
 use super::types::{type_name, KeyView, Lookup, RegData, RegProvenance, RegValue, SourceForm};
 use crate::evidence::HiveKind;
 
-/// Registry keys nest at most 512 levels (Microsoft, "Registry element size limits", S86): a text
+/// Registry keys nest at most 512 levels (Microsoft, "Registry element size limits", S91): a text
 /// key deeper than this below its hive root is skipped with `reg-text-key-too-deep`.
 pub(crate) const MAX_KEY_DEPTH: usize = 512;
 
