@@ -95,7 +95,12 @@ fn worst_case(case: &str, n: usize) -> (String, InputKind, String) {
         }
         "deep" => {
             t.push_str(REG_HEADER);
-            write!(t, "[{BENCH_KEY}{}]\r\n\"V\"=dword:00000001\r\n", "\\a".repeat(n)).ok();
+            write!(
+                t,
+                "[{BENCH_KEY}{}]\r\n\"V\"=dword:00000001\r\n",
+                "\\a".repeat(n)
+            )
+            .ok();
             ("levels in one key path", InputKind::RegExport)
         }
         "hex" => {
@@ -149,7 +154,11 @@ fn text_worst_cases(dir: &std::path::Path) -> Vec<String> {
             let (what, kind, text) = worst_case(case, n);
             let bytes = regtext::encode(&text, Encoding::Utf16LeBom);
             drop(text);
-            let ext = if kind == InputKind::RegQuery { "txt" } else { "reg" };
+            let ext = if kind == InputKind::RegQuery {
+                "txt"
+            } else {
+                "reg"
+            };
             let inputs = vec![input(dir, &format!("{case}-{n}.{ext}"), kind, None, &bytes)];
             let (t, view) = time(3, || RegistryView::load(&inputs).view);
             let found = view.key(HiveKind::Software, "Bench").is_found();
@@ -158,7 +167,11 @@ fn text_worst_cases(dir: &std::path::Path) -> Vec<String> {
                 "| {n} {what} | {mb:.1} MB | {} | {:.1} ms/MB | {} |",
                 ms(t),
                 t.as_secs_f64() * 1e3 / mb,
-                if found { "key read" } else { "key skipped (depth limit)" }
+                if found {
+                    "key read"
+                } else {
+                    "key skipped (depth limit)"
+                }
             ));
         }
     }
@@ -168,7 +181,8 @@ fn text_worst_cases(dir: &std::path::Path) -> Vec<String> {
 fn main() {
     let tmp = tempfile::tempdir().expect("tmp");
     let text_rows = text_worst_cases(tmp.path());
-    let text_header = "| Worst case | Input (UTF-16LE) | Median | Per MB | Result |\n|---|---|---|---|---|";
+    let text_header =
+        "| Worst case | Input (UTF-16LE) | Median | Per MB | Result |\n|---|---|---|---|---|";
     if std::env::var("RDSDIAG_BENCH_TEXT_ONLY").is_ok_and(|v| v == "1") {
         println!("Registry text parsers, worst cases at N and 2N\n\n{text_header}");
         for r in text_rows {

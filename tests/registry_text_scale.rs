@@ -50,7 +50,10 @@ fn dword(view: &RegistryView, path: &str, name: &str) -> Option<u32> {
 }
 
 fn codes(i: &Input) -> Vec<&str> {
-    i.problems.iter().map(|p: &Problem| p.code.as_str()).collect()
+    i.problems
+        .iter()
+        .map(|p: &Problem| p.code.as_str())
+        .collect()
 }
 
 const VALUES: u32 = 3000;
@@ -72,7 +75,10 @@ fn many_values_in_one_key_reg_export() {
     assert_eq!(k.values[10].provenance.value, "VALUE00010");
     assert_eq!(k.values[10].data, RegData::Dword(0xffff));
     assert_eq!(k.values[20].provenance.value, "Value00021");
-    assert_eq!(k.values.last().map(|v| v.provenance.value.as_str()), Some("Extra"));
+    assert_eq!(
+        k.values.last().map(|v| v.provenance.value.as_str()),
+        Some("Extra")
+    );
     assert_eq!(dword(&view, "many", "value02999"), Some(2999));
     assert_eq!(dword(&view, "Many", "Value00010"), Some(0xffff));
     assert_eq!(dword(&view, "Many", "Value00020"), None);
@@ -110,7 +116,10 @@ fn chain(depth: usize) -> String {
 fn a_key_as_deep_as_the_registry_allows_is_read_and_a_chain_is_walked() {
     // One key exactly 512 levels below the hive root, and a chain of 100 keys each one level
     // deeper than the last (every line holds its full path, so the text grows with the square).
-    let mut t = format!("{HEADER}[{ROOT}]\r\n[{}]\r\n\"Depth\"=dword:00000200\r\n", chain(512));
+    let mut t = format!(
+        "{HEADER}[{ROOT}]\r\n[{}]\r\n\"Depth\"=dword:00000200\r\n",
+        chain(512)
+    );
     let mut p = ROOT.to_string();
     for d in 0..100 {
         write!(p, "\\C{d}").expect("write");
@@ -121,14 +130,24 @@ fn a_key_as_deep_as_the_registry_allows_is_read_and_a_chain_is_walked() {
     let rel = |depth: usize| chain(depth)[ROOT.len() + 1..].to_string();
     assert_eq!(dword(&view, &rel(512), "depth"), Some(512));
     // Its ancestors were never key lines: covered (the hive root is), but absent.
-    assert!(matches!(view.key(HiveKind::Software, &rel(300)), Lookup::Absent));
-    let c = |depth: usize| (0..depth).map(|d| format!("C{d}")).collect::<Vec<_>>().join("\\");
+    assert!(matches!(
+        view.key(HiveKind::Software, &rel(300)),
+        Lookup::Absent
+    ));
+    let c = |depth: usize| {
+        (0..depth)
+            .map(|d| format!("C{d}"))
+            .collect::<Vec<_>>()
+            .join("\\")
+    };
     assert_eq!(dword(&view, &c(100), "Depth"), Some(100));
     assert_eq!(key(&view, &c(50)).subkeys, vec!["C50".to_string()]);
     // The recursive query walks the chain (iteratively) and serialises flat.
     let r = query::run(&view, ROOT, None, true).expect("key maps");
     assert_eq!(r.keys.len(), 101);
-    assert!(serde_json::to_string(&r).expect("json").contains(r"C98\\C99"));
+    assert!(serde_json::to_string(&r)
+        .expect("json")
+        .contains(r"C98\\C99"));
     drop(r);
     drop(view);
 }
@@ -150,7 +169,9 @@ fn a_key_deeper_than_the_limit_is_skipped_with_a_typed_problem() {
         .filter(|p| p.code == "reg-text-key-too-deep")
         .collect();
     assert_eq!(too_deep.len(), 2, "{:?}", codes(&i));
-    assert!(too_deep[0].message.starts_with("line 6: key nests deeper than 512 levels"));
+    assert!(too_deep[0]
+        .message
+        .starts_with("line 6: key nests deeper than 512 levels"));
     assert!(too_deep[1].message.starts_with("line 9: "));
     assert_eq!(dword(&view, "Top", "X"), Some(1));
     // Skipped: the export says nothing about it.
@@ -221,7 +242,11 @@ fn thousands_of_deletions() {
     let mut t = HEADER.to_string();
     for i in 0..n {
         writeln!(t, "[{ROOT}\\Del\\K{i:05}]\r\n\"V\"=dword:{i:08x}\r\n\r").expect("write");
-        writeln!(t, "[{ROOT}\\Del\\K{i:05}\\Sub]\r\n\"W\"=dword:00000001\r\n\r").expect("write");
+        writeln!(
+            t,
+            "[{ROOT}\\Del\\K{i:05}\\Sub]\r\n\"W\"=dword:00000001\r\n\r"
+        )
+        .expect("write");
     }
     for i in (1..n).step_by(2) {
         writeln!(t, "[-{}\\DEL\\k{i:05}]\r\n\r", ROOT.to_lowercase()).expect("write");
@@ -237,7 +262,10 @@ fn thousands_of_deletions() {
         assert_eq!(dword(&view, &format!(r"Del\K{i:05}\Sub"), "W"), Some(1));
     }
     for i in [3, 999] {
-        assert!(matches!(view.key(HiveKind::Software, &format!(r"Del\K{i:05}")), Lookup::Absent));
+        assert!(matches!(
+            view.key(HiveKind::Software, &format!(r"Del\K{i:05}")),
+            Lookup::Absent
+        ));
         assert!(matches!(
             view.key(HiveKind::Software, &format!(r"Del\K{i:05}\Sub")),
             Lookup::Absent
@@ -246,8 +274,14 @@ fn thousands_of_deletions() {
     let k1 = key(&view, r"Del\K00001");
     assert_eq!(k1.values.len(), 1);
     assert!(k1.subkeys.is_empty());
-    assert!(matches!(view.key(HiveKind::Software, r"Del\K00001\Sub"), Lookup::Absent));
-    assert!(matches!(view.key(HiveKind::Software, r"Elsewhere\X"), Lookup::Absent));
+    assert!(matches!(
+        view.key(HiveKind::Software, r"Del\K00001\Sub"),
+        Lookup::Absent
+    ));
+    assert!(matches!(
+        view.key(HiveKind::Software, r"Elsewhere\X"),
+        Lookup::Absent
+    ));
     // The walk from the top sees the even keys, their subkeys, and the re-created one.
     let r = query::run(&view, &format!(r"{ROOT}\Del\K00000"), None, true).expect("key maps");
     assert_eq!(r.keys.len(), 2);
@@ -268,5 +302,8 @@ fn deleting_the_hive_root_forgets_everything_before_it() {
     assert_eq!(dword(&view, "A", "V"), None);
     assert_eq!(key(&view, "A").subkeys, vec!["C".to_string()]);
     assert_eq!(dword(&view, r"A\C", "V"), Some(2));
-    assert!(matches!(view.key(HiveKind::Software, r"A\B"), Lookup::Absent));
+    assert!(matches!(
+        view.key(HiveKind::Software, r"A\B"),
+        Lookup::Absent
+    ));
 }

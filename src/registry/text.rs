@@ -764,13 +764,18 @@ mod tests {
         let p = parse_reg_export_limited(text.as_bytes(), 80).expect("parses");
         let names: Vec<&str> = p.keys[0].values.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(names, vec!["A", "C", "E"]);
-        assert_eq!(p.keys[0].values[0].data.as_ref().map(|d| d.type_code()), Some(3));
+        assert_eq!(
+            p.keys[0].values[0].data.as_ref().map(|d| d.type_code()),
+            Some(3)
+        );
         let lines: Vec<usize> = p.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![6, 17], "{:?}", p.errors);
         assert!(p.errors[0]
             .message
             .starts_with("value \"B\": data longer than "));
-        assert!(p.errors[1].message.contains("(the limit for one value): skipped"));
+        assert!(p.errors[1]
+            .message
+            .contains("(the limit for one value): skipped"));
     }
 
     #[test]
