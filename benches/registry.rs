@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use rdsdiag::evidence::{HiveKind, InputKind};
-use rdsdiag::registry::{Lookup, RegistryView};
+use rdsdiag::registry::{Lookup, RegData, RegistryView};
 use rdsdiag_testsupport::hive::{self, Data, Key};
 use rdsdiag_testsupport::regtext::{self, Encoding};
 
@@ -118,6 +118,7 @@ fn worst_case(case: &str, n: usize) -> (String, InputKind, String) {
             for i in 0..n {
                 writeln!(t, "[{BENCH_KEY}\\K{i:06}]\r\n\"V\"=dword:00000001\r\n\r").ok();
             }
+            writeln!(t, "[{BENCH_KEY}]\r").ok();
             for i in 0..n {
                 writeln!(t, "[-{BENCH_KEY}\\K{i:06}]\r\n\r").ok();
             }
@@ -161,17 +162,22 @@ fn text_worst_cases(dir: &std::path::Path) -> Vec<String> {
             };
             let inputs = vec![input(dir, &format!("{case}-{n}.{ext}"), kind, None, &bytes)];
             let (t, view) = time(3, || RegistryView::load(&inputs).view);
-            let found = view.key(HiveKind::Software, "Bench").is_found();
+            let result = match view.key(HiveKind::Software, "Bench") {
+                Lookup::Found(k) if case == "del" => format!("{} subkeys left", k.subkeys.len()),
+                Lookup::Found(k) => match k.values.first().map(|v| &v.data) {
+                    Some(RegData::Binary(b)) if k.values.len() == 1 => {
+                        format!("{} bytes read", b.len())
+                    }
+                    _ => format!("{} values read", k.values.len()),
+                },
+                _ if case == "deep" => "refused (512-level limit)".to_string(),
+                other => format!("{other:?}"),
+            };
             let mb = bytes.len() as f64 / 1e6;
             rows.push(format!(
-                "| {n} {what} | {mb:.1} MB | {} | {:.1} ms/MB | {} |",
+                "| {n} {what} | {mb:.1} MB | {} | {:.1} ms/MB | {result} |",
                 ms(t),
                 t.as_secs_f64() * 1e3 / mb,
-                if found {
-                    "key read"
-                } else {
-                    "key skipped (depth limit)"
-                }
             ));
         }
     }
