@@ -2,12 +2,14 @@
 //! transaction logs onto a dirty copy, look up a few hundred values, and parse a large `.reg`
 //! export. Prints a markdown table; results are recorded in docs/performance.md ("Registry").
 //!
-//! Run: `cargo bench --bench registry` (set `RDSDIAG_BENCH_KEYS` to change the hive size).
+//! Run: `cargo bench --bench registry` (set `RDSDIAG_BENCH_KEYS` to change the hive size). A second
+//! table times the worst cases of the text parsers (issue 16) at N and 2N: time per MB must stay
+//! flat. `RDSDIAG_BENCH_TEXT_ONLY=1` prints only that table.
 
 use std::time::{Duration, Instant};
 
 use rdsdiag::evidence::{HiveKind, InputKind};
-use rdsdiag::registry::{Lookup, RegistryView};
+use rdsdiag::registry::{Lookup, RegData, RegistryView};
 use rdsdiag_testsupport::hive::{self, Data, Key};
 use rdsdiag_testsupport::regtext::{self, Encoding};
 
@@ -68,12 +70,136 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
+const REG_HEADER: &str = "Windows Registry Editor Version 5.00\r\n\r\n";
+const BENCH_KEY: &str = r"HKEY_LOCAL_MACHINE\SOFTWARE\Bench";
+
+/// The worst cases of the text parsers, each at a size `n`: (name, what n counts, kind, text).
+fn worst_case(case: &str, n: usize) -> (String, InputKind, String) {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    let (what, kind) = match case {
+        "values" => {
+            t.push_str(REG_HEADER);
+            writeln!(t, "[{BENCH_KEY}]\r").ok();
+            for i in 0..n {
+                writeln!(t, "\"Value{i:06}\"=dword:{i:08x}\r").ok();
+            }
+            ("values in one key (.reg)", InputKind::RegExport)
+        }
+        "query" => {
+            writeln!(t, "\r\n{BENCH_KEY}\r").ok();
+            for i in 0..n {
+                writeln!(t, "    Value{i:06}    REG_DWORD    0x{i:x}\r").ok();
+            }
+            ("values in one key (reg query)", InputKind::RegQuery)
+        }
+        "deep" => {
+            t.push_str(REG_HEADER);
+            write!(
+                t,
+                "[{BENCH_KEY}{}]\r\n\"V\"=dword:00000001\r\n",
+                "\\a".repeat(n)
+            )
+            .ok();
+            ("levels in one key path", InputKind::RegExport)
+        }
+        "hex" => {
+            t.push_str(REG_HEADER);
+            writeln!(t, "[{BENCH_KEY}]\r\n\"Blob\"=hex:00,01,02,\\\r").ok();
+            for i in 0..n {
+                let row: Vec<String> = (0..25).map(|j| format!("{:02x}", (i + j) % 256)).collect();
+                writeln!(t, "  {},\\\r", row.join(",")).ok();
+            }
+            t.push_str("  ff\r\n");
+            ("continuation lines of one hex value", InputKind::RegExport)
+        }
+        "del" => {
+            t.push_str(REG_HEADER);
+            for i in 0..n {
+                writeln!(t, "[{BENCH_KEY}\\K{i:06}]\r\n\"V\"=dword:00000001\r\n\r").ok();
+            }
+            writeln!(t, "[{BENCH_KEY}]\r").ok();
+            for i in 0..n {
+                writeln!(t, "[-{BENCH_KEY}\\K{i:06}]\r\n\r").ok();
+            }
+            ("keys, then a [-key] for each", InputKind::RegExport)
+        }
+        _ => {
+            // One line of n MB: a hex value.
+            t.push_str(REG_HEADER);
+            writeln!(t, "[{BENCH_KEY}]\r").ok();
+            t.push_str("\"Long\"=hex:");
+            let bytes = n * 1_000_000 / 3;
+            for i in 0..bytes {
+                t.push_str(if i == 0 { "ab" } else { ",ab" });
+            }
+            t.push_str("\r\n");
+            ("MB in one line (hex value)", InputKind::RegExport)
+        }
+    };
+    (what.to_string(), kind, t)
+}
+
+/// The text worst cases at N and 2N (UTF-16LE, as regedit writes): parse + tree, median of 3.
+fn text_worst_cases(dir: &std::path::Path) -> Vec<String> {
+    let mut rows = Vec::new();
+    for (case, n) in [
+        ("values", 40_000),
+        ("query", 40_000),
+        ("deep", 200_000),
+        ("hex", 40_000),
+        ("del", 20_000),
+        ("long", 10),
+    ] {
+        for n in [n, 2 * n] {
+            let (what, kind, text) = worst_case(case, n);
+            let bytes = regtext::encode(&text, Encoding::Utf16LeBom);
+            drop(text);
+            let ext = if kind == InputKind::RegQuery {
+                "txt"
+            } else {
+                "reg"
+            };
+            let inputs = vec![input(dir, &format!("{case}-{n}.{ext}"), kind, None, &bytes)];
+            let (t, view) = time(3, || RegistryView::load(&inputs).view);
+            let result = match view.key(HiveKind::Software, "Bench") {
+                Lookup::Found(k) if case == "del" => format!("{} subkeys left", k.subkeys.len()),
+                Lookup::Found(k) => match k.values.first().map(|v| &v.data) {
+                    Some(RegData::Binary(b)) if k.values.len() == 1 => {
+                        format!("{} bytes read", b.len())
+                    }
+                    _ => format!("{} values read", k.values.len()),
+                },
+                _ if case == "deep" => "refused (512-level limit)".to_string(),
+                other => format!("{other:?}"),
+            };
+            let mb = bytes.len() as f64 / 1e6;
+            rows.push(format!(
+                "| {n} {what} | {mb:.1} MB | {} | {:.1} ms/MB | {result} |",
+                ms(t),
+                t.as_secs_f64() * 1e3 / mb,
+            ));
+        }
+    }
+    rows
+}
+
 fn main() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text_rows = text_worst_cases(tmp.path());
+    let text_header =
+        "| Worst case | Input (UTF-16LE) | Median | Per MB | Result |\n|---|---|---|---|---|";
+    if std::env::var("RDSDIAG_BENCH_TEXT_ONLY").is_ok_and(|v| v == "1") {
+        println!("Registry text parsers, worst cases at N and 2N\n\n{text_header}");
+        for r in text_rows {
+            println!("{r}");
+        }
+        return;
+    }
     let n: usize = std::env::var("RDSDIAG_BENCH_KEYS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60_000);
-    let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
 
     let t = Instant::now();
@@ -272,6 +398,10 @@ fn main() {
     );
     println!("{rows_header}");
     for r in rows {
+        println!("{r}");
+    }
+    println!("\nRegistry text parsers, worst cases at N and 2N\n\n{text_header}");
+    for r in text_rows {
         println!("{r}");
     }
 }

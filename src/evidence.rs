@@ -212,6 +212,7 @@ problem_codes! {
     RegTextEmpty = "reg-text-empty",
     RegTextInvalid = "reg-text-invalid",
     RegTextKeySkipped = "reg-text-key-skipped",
+    RegTextKeyTooDeep = "reg-text-key-too-deep",
     RegTextLine = "reg-text-line",
     RegTextUnreadable = "reg-text-unreadable",
     TooLarge = "too-large",

@@ -724,7 +724,11 @@ fn load_text(read: &mut Read<'_>, form: SourceForm, bytes: &[u8]) -> Vec<TextTre
         .collect();
     line_problems.extend(unmapped.iter().map(|u| {
         Problem::warning(
-            ProblemCode::RegTextKeySkipped,
+            if u.too_deep {
+                ProblemCode::RegTextKeyTooDeep
+            } else {
+                ProblemCode::RegTextKeySkipped
+            },
             format!("line {}: {}", u.line, u.reason),
         )
     }));

@@ -10,8 +10,15 @@ pub fn fold(s: &str) -> String {
     s.to_uppercase()
 }
 
+/// Without allocating when both names are ASCII (then upper-casing is ASCII upper-casing).
 pub fn name_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.eq_ignore_ascii_case(b) || fold(a) == fold(b)
+    if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return false;
+    }
+    fold(a) == fold(b)
 }
 
 /// Split a `\`-separated path into its non-empty components.
@@ -184,5 +191,8 @@ mod tests {
         assert_eq!(control_set_number("ControlSetX"), None);
         assert_eq!(control_set_name(10), "ControlSet010");
         assert!(name_eq("WinStations", "Winstations"));
+        assert!(!name_eq("WinStations", "WinStation"));
+        assert!(name_eq("straße", "STRASSE"));
+        assert!(name_eq("É", "é"));
     }
 }

@@ -97,8 +97,8 @@ pub(crate) fn cp1252(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Decode a text export to lines. Undecodable parts become U+FFFD and an error naming the line.
-fn decode_lines(bytes: &[u8]) -> (TextEncoding, Vec<String>, Vec<TextError>) {
+/// Decode a text export. Undecodable parts become U+FFFD and an error naming the line.
+fn decode_text(bytes: &[u8]) -> (TextEncoding, String, Vec<TextError>) {
     let mut errors = Vec::new();
     let utf16 = |body: &[u8], be: bool, errors: &mut Vec<TextError>| -> String {
         let units = body.chunks_exact(2).map(|c| {
@@ -150,11 +150,12 @@ fn decode_lines(bytes: &[u8]) -> (TextEncoding, Vec<String>, Vec<TextError>) {
     } else {
         (TextEncoding::Utf8, utf8_lines(bytes, &mut errors))
     };
-    let lines = text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
-        .collect();
-    (encoding, lines, errors)
+    (encoding, text, errors)
+}
+
+/// The lines of decoded text (without `\r\n` / `\n`), borrowed: no copy per line.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
 }
 
 fn utf8_lines(bytes: &[u8], errors: &mut Vec<TextError>) -> String {
@@ -184,28 +185,43 @@ fn utf8_lines(bytes: &[u8], errors: &mut Vec<TextError>) -> String {
 
 const REG5_HEADER: &str = "Windows Registry Editor Version 5.00";
 const REG4_HEADER: &str = "REGEDIT4";
+/// The longest data text one value may have (after joining its continuation lines): 32 MiB of
+/// `hex:` text holds about 10 MiB of data, ten times the 1 MB the registry's standard format allows
+/// for one value (S91). A longer value is skipped with a line problem; memory stays bounded by the
+/// file.
+const MAX_VALUE_TEXT: usize = 32 << 20;
 
 /// Whether bytes look like a `.reg` export (header after an optional BOM).
 pub fn looks_like_reg_export(bytes: &[u8]) -> bool {
-    let (_, lines, _) = decode_lines(&bytes[..bytes.len().min(512)]);
-    lines
-        .iter()
+    let (_, text, _) = decode_text(&bytes[..bytes.len().min(512)]);
+    let found = lines(&text)
         .find(|l| !l.trim().is_empty())
         .is_some_and(|l| {
             let l = l.trim();
             l.eq_ignore_ascii_case(REG5_HEADER) || l.eq_ignore_ascii_case(REG4_HEADER)
-        })
+        });
+    found
 }
 
 /// Parse a `.reg` export. `Err` only when the file is not a `.reg` export at all (no header);
 /// bad lines are collected in `errors`.
 pub fn parse_reg_export(bytes: &[u8]) -> Result<ParsedText, TextError> {
-    let (encoding, lines, mut errors) = decode_lines(bytes);
-    let mut i = 0;
-    while i < lines.len() && lines[i].trim().is_empty() {
-        i += 1;
+    parse_reg_export_limited(bytes, MAX_VALUE_TEXT)
+}
+
+/// [`parse_reg_export`] with the limit on one value's data text as a parameter (for tests).
+fn parse_reg_export_limited(bytes: &[u8], max_value_text: usize) -> Result<ParsedText, TextError> {
+    let (encoding, text, mut errors) = decode_text(bytes);
+    let mut lines = lines(&text).enumerate().map(|(i, l)| (i + 1, l)).peekable();
+    let mut header = (1, "");
+    for (n, l) in lines.by_ref() {
+        if !l.trim().is_empty() {
+            header = (n, l.trim());
+            break;
+        }
+        header = (n + 1, "");
     }
-    let header = lines.get(i).map(|l| l.trim()).unwrap_or("");
+    let (header_line, header) = header;
     let regedit4 = if header.eq_ignore_ascii_case(REG5_HEADER) {
         false
     } else if header.eq_ignore_ascii_case(REG4_HEADER) {
@@ -213,18 +229,14 @@ pub fn parse_reg_export(bytes: &[u8]) -> Result<ParsedText, TextError> {
     } else {
         let shown: String = header.chars().take(60).collect();
         return Err(err(
-            i + 1,
+            header_line,
             format!(
                 "not a .reg export: expected {REG5_HEADER:?} or {REG4_HEADER:?}, found {shown:?}"
             ),
         ));
     };
-    i += 1;
     let mut keys: Vec<ParsedKey> = Vec::new();
-    while i < lines.len() {
-        let lineno = i + 1;
-        let raw = &lines[i];
-        i += 1;
+    while let Some((lineno, raw)) = lines.next() {
         let line = raw.trim_start();
         if line.trim().is_empty() || line.starts_with(';') {
             continue;
@@ -273,9 +285,12 @@ pub fn parse_reg_export(bytes: &[u8]) -> Result<ParsedText, TextError> {
             .get(..3)
             .is_some_and(|p| p.eq_ignore_ascii_case("hex"))
         {
+            // Continuation lines are appended in place (each byte is copied once). Past the
+            // limit the rest of the value is still consumed, but not kept.
             let mut truncated = false;
-            while let Some(stripped) = data_text.strip_suffix('\\') {
-                let next = lines.get(i).map(|l| l.trim());
+            let mut too_long = data_text.len() > max_value_text;
+            while data_text.ends_with('\\') {
+                let next = lines.peek().map(|(_, l)| l.trim());
                 match next {
                     Some(n)
                         if !n.is_empty()
@@ -283,8 +298,20 @@ pub fn parse_reg_export(bytes: &[u8]) -> Result<ParsedText, TextError> {
                             && !n.starts_with('"')
                             && !n.starts_with('@') =>
                     {
-                        data_text = format!("{}{}", stripped.trim_end(), n);
-                        i += 1;
+                        data_text.pop();
+                        let kept = data_text.trim_end().len();
+                        data_text.truncate(kept);
+                        if !too_long && data_text.len() + n.len() > max_value_text {
+                            too_long = true;
+                        }
+                        if too_long {
+                            // Keep only whether the value goes on.
+                            data_text.clear();
+                            data_text.push_str(if n.ends_with('\\') { "hex:\\" } else { "hex:" });
+                        } else {
+                            data_text.push_str(n);
+                        }
+                        lines.next();
                     }
                     _ => {
                         truncated = true;
@@ -294,6 +321,20 @@ pub fn parse_reg_export(bytes: &[u8]) -> Result<ParsedText, TextError> {
             }
             if truncated {
                 errors.push(err(lineno, format!("value {name:?}: hex data ends with '\\' but no continuation line follows (truncated)")));
+                continue;
+            }
+            if too_long {
+                errors.push(err(
+                    lineno,
+                    format!(
+                        "value {name:?}: data longer than {} of text (the limit for one value): skipped",
+                        if max_value_text >= 1 << 20 {
+                            format!("{} MiB", max_value_text >> 20)
+                        } else {
+                            format!("{max_value_text} bytes")
+                        }
+                    ),
+                ));
                 continue;
             }
         }
@@ -497,20 +538,20 @@ fn is_key_line(line: &str) -> bool {
 
 /// Whether bytes look like `reg query` output (a key line near the start).
 pub fn looks_like_reg_query(bytes: &[u8]) -> bool {
-    let (_, lines, _) = decode_lines(&bytes[..bytes.len().min(4096)]);
-    lines
-        .iter()
+    let (_, text, _) = decode_text(&bytes[..bytes.len().min(4096)]);
+    let found = lines(&text)
         .map(|l| l.trim_end())
         .find(|l| !l.is_empty())
-        .is_some_and(is_key_line)
+        .is_some_and(is_key_line);
+    found
 }
 
 /// Parse `reg query <key> /s` output. Never fails as a whole: a file without any key line yields
 /// no keys and an error for line 1.
 pub fn parse_reg_query(bytes: &[u8]) -> ParsedText {
-    let (encoding, lines, mut errors) = decode_lines(bytes);
+    let (encoding, text, mut errors) = decode_text(bytes);
     let mut keys: Vec<ParsedKey> = Vec::new();
-    for (idx, raw) in lines.iter().enumerate() {
+    for (idx, raw) in lines(&text).enumerate() {
         let lineno = idx + 1;
         let line = raw.trim_end_matches(['\r', '\0']);
         if line.trim().is_empty() {
@@ -574,9 +615,10 @@ pub fn parse_reg_query(bytes: &[u8]) -> ParsedText {
 
 /// Split `name    REG_TYPE    data` from the right on the type token (names may contain spaces).
 fn split_query_value(body: &str) -> Option<(&str, u32, &str)> {
+    let marker = format!("{SEP}REG_");
     let mut search_end = body.len();
     loop {
-        let pos = body[..search_end].rfind(&format!("{SEP}REG_"))?;
+        let pos = body[..search_end].rfind(&marker)?;
         let tok_start = pos + SEP.len();
         let after = &body[tok_start..];
         let tok_len = after.find(SEP).unwrap_or(after.len());
@@ -707,6 +749,33 @@ mod tests {
         let p = parse_reg_export(&bad).expect("parses");
         assert_eq!(p.errors[0].line, 4);
         assert!(p.errors[0].message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn a_value_past_the_text_limit_is_skipped_with_a_line_problem() {
+        // Limit 80 bytes of data text: a 21-byte value over three lines is read, one of 91
+        // bytes is skipped (its continuation lines consumed, not read as values), the next
+        // value still counts; one long single line past the limit likewise.
+        let row = "00,01,02,03,04,05,06,07,08,09,\\\r\n";
+        let text = format!(
+            "REGEDIT4\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\X]\r\n\"A\"=hex:{row}  {row}  ff\r\n\"B\"=hex:{row}  {row}  {row}  {row}  {row}  {row}  {row}  {row}  {row}  ff\r\n\"C\"=dword:00000001\r\n\"D\"=hex:{}\r\n\"E\"=dword:00000002\r\n",
+            ["ab"; 40].join(",")
+        );
+        let p = parse_reg_export_limited(text.as_bytes(), 80).expect("parses");
+        let names: Vec<&str> = p.keys[0].values.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, vec!["A", "C", "E"]);
+        assert_eq!(
+            p.keys[0].values[0].data.as_ref().map(|d| d.type_code()),
+            Some(3)
+        );
+        let lines: Vec<usize> = p.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![6, 17], "{:?}", p.errors);
+        assert!(p.errors[0]
+            .message
+            .starts_with("value \"B\": data longer than "));
+        assert!(p.errors[1]
+            .message
+            .contains("(the limit for one value): skipped"));
     }
 
     #[test]
