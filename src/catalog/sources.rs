@@ -87,9 +87,12 @@ pub enum Status {
 /// go without the space) and/or an UNCONFIRMED statement saying what is unknown
 /// (`S54; UNCONFIRMED: wording`, or `UNCONFIRMED: …` alone). Every ID must be defined
 /// ([`is_defined`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Refs(String);
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Refs {
+    text: String,
+    /// Decided once at parse: lookups per event must not search the text.
+    status: Status,
+}
 
 impl Refs {
     /// Split into the ID list and the UNCONFIRMED statement.
@@ -127,31 +130,34 @@ impl Refs {
                 ));
             }
         }
-        Ok(Refs(text.to_string()))
+        Ok(Refs {
+            text: text.to_string(),
+            status: if unconfirmed.is_some() {
+                Status::Unconfirmed
+            } else {
+                Status::Confirmed
+            },
+        })
     }
 
-    /// The whole column text.
+    /// The whole column text (what JSON shows).
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// The source IDs (`S01`, …) named.
     pub fn ids(&self) -> Vec<&str> {
-        Self::id_list(Self::parts(&self.0).0)
+        Self::id_list(Self::parts(&self.text).0)
     }
 
     /// The UNCONFIRMED statement, if any.
     pub fn unconfirmed(&self) -> Option<&str> {
-        Self::parts(&self.0).1
+        Self::parts(&self.text).1
     }
 
     /// Confirmed unless the cell carries an UNCONFIRMED statement.
     pub fn status(&self) -> Status {
-        if self.unconfirmed().is_some() {
-            Status::Unconfirmed
-        } else {
-            Status::Confirmed
-        }
+        self.status
     }
 }
 
@@ -195,5 +201,11 @@ mod tests {
         ] {
             assert!(Refs::parse(bad).is_err(), "{bad:?}");
         }
+    }
+}
+
+impl Serialize for Refs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
     }
 }

@@ -9,7 +9,7 @@ mod patterns;
 pub mod roles;
 mod sessions;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -782,8 +782,10 @@ fn correlate<'e>(
         no_session_id: 0,
     };
     let mut last_computer: Option<(*const u8, bool)> = None;
+    let mut statuses: HashMap<(usize, u16, usize), Status> = HashMap::new();
+    let mut rows: HashMap<(usize, u16), Option<usize>> = HashMap::new();
     for (index, &(input_index, e)) in order.iter().enumerate() {
-        let def = roles.lookup(e);
+        let def = roles.lookup_cached(e, &mut rows);
         let role = def.map_or(Role::Other, |d| d.role);
         let session = def
             .and_then(|d| d.session.as_ref())
@@ -795,9 +797,16 @@ fn correlate<'e>(
         let user = def.and_then(|d| d.user.as_ref()).and_then(|f| f.get(e));
         let address = def.and_then(|d| d.address.as_ref()).and_then(|f| f.get(e));
         let reason = def.map(|d| decode_reason(d, e)).unwrap_or_default();
-        let status = catalog()
-            .status(&e.provider, e.event_id)
-            .max(def.map_or(Status::Confirmed, |d| d.status()));
+        // Records of one provider share its name string: look each (provider, id, role row) up
+        // once.
+        let row = def.map_or(0, |d| std::ptr::from_ref(d) as usize);
+        let status = *statuses
+            .entry((e.provider.as_ptr() as usize, e.event_id, row))
+            .or_insert_with(|| {
+                catalog()
+                    .status(&e.provider, e.event_id)
+                    .max(def.map_or(Status::Confirmed, |d| d.status()))
+            });
         // Consecutive records share their Computer string: decide once per string.
         let foreign = match (host_short, &e.computer) {
             (Some(h), Some(c)) => match last_computer {

@@ -304,11 +304,30 @@ impl RoleTable {
 
     /// The row for this event (provider compared case-insensitively), if its condition holds.
     pub fn lookup(&self, event: &Event) -> Option<&RoleDef> {
-        let key = (event.provider.to_ascii_lowercase(), event.event_id);
-        self.by_key
-            .get(&key)
-            .map(|&i| &self.rows[i])
+        self.row_index(&event.provider, event.event_id)
+            .map(|i| &self.rows[i])
             .filter(|d| d.applies(event))
+    }
+
+    /// [`RoleTable::lookup`] for a run over many events: the row of each (provider string, id)
+    /// is found once (records of one provider share its name string), then only the row's
+    /// condition is checked per event.
+    pub fn lookup_cached<'t>(
+        &'t self,
+        event: &Event,
+        cache: &mut HashMap<(usize, u16), Option<usize>>,
+    ) -> Option<&'t RoleDef> {
+        let key = (event.provider.as_ptr() as usize, event.event_id);
+        let index = *cache
+            .entry(key)
+            .or_insert_with(|| self.row_index(&event.provider, event.event_id));
+        index.map(|i| &self.rows[i]).filter(|d| d.applies(event))
+    }
+
+    fn row_index(&self, provider: &str, event_id: u16) -> Option<usize> {
+        self.by_key
+            .get(&(provider.to_ascii_lowercase(), event_id))
+            .copied()
     }
 }
 
