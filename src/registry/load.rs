@@ -5,7 +5,7 @@
 //! is returned as a [`Reading`].
 
 use super::baseblock::{self, off, BaseBlock};
-use super::hive::{self, HiveSource};
+use super::hive::HiveSource;
 use super::integrity;
 use super::tree::{self, TextTree};
 use super::{
@@ -352,9 +352,14 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
     let problems = &mut hive.read.reading.problems;
     let Some(state) = check_readable(problems, &mut bytes, replay.state, replay.original, damaged)
     else {
+        let root = baseblock::le32(&bytes, off::ROOT_CELL);
         reject(
             &mut hive.read,
-            Problem::error(ProblemCode::HiveNoRoot, "the root key cannot be read"),
+            Problem::error(
+                ProblemCode::HiveNoRoot,
+                format!("the root key cannot be read: the base block's root cell offset {root:#x} does not lead to a key node"),
+            )
+            .at(off::ROOT_CELL as u64),
         );
         done.push(hive.read.done());
         return (None, done);
@@ -368,12 +373,12 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
             InputStatus::Parsed
         },
     );
-    let guard = hive::NilGuard {
-        subkeys: cells.nil_subkeys,
-        values: cells.nil_values,
-        data: cells.nil_data,
-    };
-    let source = HiveSource::new(hive.read.input.path.clone(), hive.kind, bytes, guard);
+    let source = HiveSource::new(
+        hive.read.input.path.clone(),
+        hive.kind,
+        bytes,
+        cells.verified,
+    );
     let open = OpenHive {
         read: hive.read,
         source,
@@ -521,8 +526,10 @@ fn reject(read: &mut Read<'_>, problem: Problem) {
     read.reading.problems.push(problem);
 }
 
+/// nt-hive can open the root key node (asked only when it would not assert on the root offset).
 fn root_readable(bytes: &[u8]) -> bool {
-    nt_hive::Hive::without_validation(bytes).is_ok_and(|h| h.root_key_node().is_ok())
+    crate::capture::hive_guard::root_safe(bytes)
+        && nt_hive::Hive::without_validation(bytes).is_ok_and(|h| h.root_key_node().is_ok())
 }
 
 fn dirty_reason(base: &BaseBlock) -> String {
