@@ -79,8 +79,9 @@ impl HiveSource {
         }
     }
 
-    /// Run `f` over the hive. nt-hive asserts on some malformed offsets; a panic there is turned
-    /// into `Unreadable` instead of taking the process down.
+    /// Run `f` over the hive. Lookups hand nt-hive only cells the integrity walk verified, so it
+    /// does not assert; should a panic happen anyway (damage no check foresaw), the lookup answers
+    /// `Unreadable` instead of failing the capture.
     fn with_hive<R>(&self, f: impl FnOnce(&Hive<&[u8]>) -> Lookup<R>) -> Lookup<R> {
         let hive = match Hive::without_validation(&self.bytes[..]) {
             Ok(h) => h,
@@ -91,7 +92,8 @@ impl HiveSource {
             Err(_) => Lookup::Unreadable(Unreadable {
                 file: self.file.clone(),
                 offset: None,
-                reason: "malformed hive structure (reader refused an invalid offset)".into(),
+                reason: "the hive reader failed on damage it does not recognise (an internal error)"
+                    .into(),
             }),
         }
     }
@@ -270,7 +272,9 @@ impl HiveSource {
             match v.data().map_err(|e| self.unreadable(&e, &what()))? {
                 KeyValueData::Small(s) => s.to_vec(),
                 KeyValueData::Big(slices) => {
-                    let mut out = Vec::with_capacity(v.data_size() as usize);
+                    // The size field is only a claim: reserve no more than the file holds.
+                    let mut out =
+                        Vec::with_capacity((v.data_size() as usize).min(self.bytes.len()));
                     for s in slices {
                         out.extend_from_slice(s.map_err(|e| self.unreadable(&e, &what()))?);
                     }

@@ -85,7 +85,7 @@ pub(super) fn load(inputs: &[Input]) -> RegistryLoad {
     let mut rejected = Vec::new();
     for hive in files.hives {
         let (index, kind, file) = (hive.read.index, hive.kind, hive.read.input.path.clone());
-        let (open, done) = open_hive(hive);
+        let (open, done) = open_isolated(hive);
         if open.is_none() {
             rejected.extend(rejected_hive(index, kind, file, &done));
         }
@@ -385,6 +385,57 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
         state,
     };
     (Some(open), done)
+}
+
+/// [`open_hive`], with a panic inside it (a reader bug on damage no check foresaw; the checks
+/// before nt-hive are meant to leave none) turned into a rejected hive with a `hive-reader-failed`
+/// problem, its logs not used, so the rest of the capture is still read.
+fn open_isolated(hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Reading)>) {
+    let index = hive.read.index;
+    let sha256 = hive.read.reading.sha256.clone();
+    let logs: Vec<(usize, Option<String>)> = hive
+        .logs
+        .iter()
+        .map(|l| (l.read.index, l.read.reading.sha256.clone()))
+        .collect();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| open_hive(hive))).unwrap_or_else(
+        |panic| {
+            let msg = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown");
+            let mut done = vec![(
+                index,
+                Reading {
+                    sha256,
+                    ..Reading::new(
+                        InputStatus::Rejected,
+                        vec![Problem::error(
+                            ProblemCode::HiveReaderFailed,
+                            format!("the hive reader failed on damage it does not recognise ({msg}); the rest of the capture was read"),
+                        )],
+                    )
+                },
+            )];
+            done.extend(logs.into_iter().map(|(i, sha256)| {
+                (
+                    i,
+                    Reading {
+                        sha256,
+                        ..Reading::new(
+                            InputStatus::Ignored,
+                            vec![Problem::info(
+                                ProblemCode::HiveLogNotUsed,
+                                "not used: the reader failed on its hive file",
+                            )],
+                        )
+                    },
+                )
+            }));
+            (None, done)
+        },
+    )
 }
 
 /// Why a file that starts with `regf` is not a primary hive file.
