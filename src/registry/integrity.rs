@@ -50,6 +50,9 @@ pub(crate) struct Damage {
     pub key: String,
     /// Offset of the damaged cell relative to the hive bins (as stored in the hive), or `NIL`.
     pub cell: u32,
+    /// When `cell` is `NIL`: the cell holding that offset (the key whose list or the value whose
+    /// data field names it), so the damage still has a place in the file.
+    pub holder: Option<u32>,
     pub what: String,
 }
 
@@ -57,6 +60,13 @@ impl Damage {
     /// File offset of the damaged cell, when the stored offset can be one.
     pub fn file_offset(&self) -> Option<u64> {
         (self.cell != NIL).then(|| BASE_BLOCK_SIZE as u64 + u64::from(self.cell))
+    }
+
+    /// File offset of the cell that holds the offset 0xFFFFFFFF, when `cell` is `NIL`.
+    pub fn holder_offset(&self) -> Option<u64> {
+        self.holder
+            .filter(|_| self.cell == NIL)
+            .map(|h| BASE_BLOCK_SIZE as u64 + u64::from(h))
     }
 }
 
@@ -105,6 +115,8 @@ impl Verified {
 
 /// One level of the current path: the key's name and the subkeys still to visit.
 struct Frame {
+    /// The key's cell.
+    cell: u32,
     name: String,
     children: Vec<u32>,
     next: usize,
@@ -119,6 +131,8 @@ struct Walker<'a> {
     cells: usize,
     max_cells: usize,
     big_data: bool,
+    /// The key or value cell being checked: where an offset 0xFFFFFFFF found now is stored.
+    holder: u32,
     out: Integrity,
 }
 
@@ -138,6 +152,7 @@ pub(crate) fn check(bytes: &[u8]) -> Integrity {
         cells: 0,
         max_cells: bins.len() / 8,
         big_data: base.minor >= 4,
+        holder: NIL,
         out: Integrity::default(),
     };
     if guard::root_safe(bytes) {
@@ -176,6 +191,7 @@ impl<'a> Walker<'a> {
             self.out.first = Some(Damage {
                 key: key(),
                 cell,
+                holder: (cell == NIL && self.holder != NIL).then_some(self.holder),
                 what: what(),
             });
         } else {
@@ -269,6 +285,7 @@ impl<'a> Walker<'a> {
                 );
                 continue;
             }
+            self.holder = frames.last().map_or(NIL, |f| f.cell);
             if let Some(f) = self.key(child, &frames) {
                 frames.push(f);
             }
@@ -346,6 +363,7 @@ impl<'a> Walker<'a> {
                 p
             }
         };
+        self.holder = off;
         let mut flags = 0;
         let nvalues = le32(nk, NK_VALUES);
         let value_list = le32(nk, NK_VALUE_LIST);
@@ -358,6 +376,7 @@ impl<'a> Walker<'a> {
         if values_ok {
             flags |= Verified::VALUES;
         }
+        self.holder = off;
         let mut children = Vec::new();
         let nsub = le32(nk, NK_SUBKEYS);
         let list = le32(nk, NK_SUBKEY_LIST);
@@ -378,6 +397,7 @@ impl<'a> Walker<'a> {
         }
         self.out.verified.keys.push((off, flags));
         Some(Frame {
+            cell: off,
             name,
             children,
             next: 0,
@@ -452,6 +472,7 @@ impl<'a> Walker<'a> {
         }
         let size = le32(vk, VK_DATA_SIZE);
         let data = le32(vk, VK_DATA);
+        let key_cell = std::mem::replace(&mut self.holder, off);
         let sound = if size & 0x8000_0000 != 0 || size == 0 {
             true // stored in the value cell itself, or nothing to read
         } else if !self.budget() {
@@ -469,6 +490,7 @@ impl<'a> Walker<'a> {
         } else {
             true
         };
+        self.holder = key_cell;
         if sound && guard::data_safe(self.file, off) {
             self.out.verified.data.push(off);
         }

@@ -470,9 +470,10 @@ fn report_cells(problems: &mut Vec<Problem>, report: &integrity::Integrity) -> b
     } else {
         first.key.clone()
     };
-    let at = match first.file_offset() {
-        Some(o) => format!("cell {:#x} (file offset {o:#x})", first.cell),
-        None => "cell offset 0xFFFFFFFF".to_string(),
+    let at = match (first.file_offset(), first.holder_offset()) {
+        (Some(o), _) => format!("cell {:#x} (file offset {o:#x})", first.cell),
+        (None, Some(h)) => format!("cell offset 0xFFFFFFFF, named by the cell at file offset {h:#x}"),
+        (None, None) => "cell offset 0xFFFFFFFF".to_string(),
     };
     let more = match report.more {
         0 => String::new(),
@@ -485,7 +486,7 @@ fn report_cells(problems: &mut Vec<Problem>, report: &integrity::Integrity) -> b
             first.what
         ),
     );
-    if let Some(o) = first.file_offset() {
+    if let Some(o) = first.file_offset().or(first.holder_offset()) {
         p = p.at(o);
     }
     problems.push(p);
