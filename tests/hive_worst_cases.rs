@@ -86,7 +86,11 @@ fn subkey_list(b: &[u8], key: &str) -> u32 {
 fn big_data(b: &[u8], name: &str) -> u32 {
     let vk = hive::find_value_cell(b, name).expect("value");
     let db = le32(b, vk + 8);
-    assert_eq!(&b[data_of(db)..data_of(db) + 2], b"db", "{name} is big data");
+    assert_eq!(
+        &b[data_of(db)..data_of(db) + 2],
+        b"db",
+        "{name} is big data"
+    );
     db
 }
 
@@ -244,8 +248,15 @@ fn cases() -> Vec<Case> {
     // An `ri` list: an item 0xFFFFFFFF, and every item naming the same leaf list.
     let services = hive::key_cell_offset(&clean, "Services");
     let ri = subkey_list(&clean, "Services");
-    assert_eq!(&clean[data_of(ri)..data_of(ri) + 2], b"ri", "Services has an ri list");
-    let items = usize::from(u16::from_le_bytes([clean[data_of(ri) + 2], clean[data_of(ri) + 3]]));
+    assert_eq!(
+        &clean[data_of(ri)..data_of(ri) + 2],
+        b"ri",
+        "Services has an ri list"
+    );
+    let items = usize::from(u16::from_le_bytes([
+        clean[data_of(ri) + 2],
+        clean[data_of(ri) + 3],
+    ]));
     assert!(items >= 2, "{items} leaf lists");
     let mut b = clean.clone();
     put32(&mut b, data_of(ri) + 4 + 4, NIL);
@@ -345,7 +356,11 @@ fn cases() -> Vec<Case> {
 fn deep_chain() -> Vec<Case> {
     let mut t = hive::system_tree(1);
     let path: Vec<String> = (0..600).map(|i| format!("K{i:03}")).collect();
-    t.set(&format!(r"ControlSet001\{}", path.join("\\")), "Deep", Data::Dword(1));
+    t.set(
+        &format!(r"ControlSet001\{}", path.join("\\")),
+        "Deep",
+        Data::Dword(1),
+    );
     let b = hive::build_hive(&t);
     let k512 = hive::key_cell_offset(&b, "K510");
     vec![system(
@@ -400,7 +415,15 @@ fn dirt_logs() -> Vec<Case> {
     let (suffix, log) = &d.logs[0];
     let bitmap = 512 + 4;
     let mut flipped = log.clone();
-    for (at, x) in [(36, 4), (230, 1), (259, 8), (264, 2), (406, 4), (442, 1), (456, 64)] {
+    for (at, x) in [
+        (36, 4),
+        (230, 1),
+        (259, 8),
+        (264, 2),
+        (406, 4),
+        (442, 1),
+        (456, 64),
+    ] {
         flipped[bitmap + at] ^= x;
     }
     let mut huge = log.clone();
@@ -467,7 +490,12 @@ fn no_panic(case: &str, cmd: &str, code: i32, out: &str, stderr: &str) {
         "{case}: {cmd} exits {code}\n{stderr}"
     );
     for text in [out, stderr] {
-        for word in ["panicked", "internal error", "hive-reader-failed", "reader failed"] {
+        for word in [
+            "panicked",
+            "internal error",
+            "hive-reader-failed",
+            "reader failed",
+        ] {
             assert!(!text.contains(word), "{case}: {cmd} says {word:?}:\n{text}");
         }
     }
@@ -526,7 +554,14 @@ fn every_command_reports_the_damage_without_panicking() {
         assert_eq!(code, 1, "{}: config of damaged evidence exits 1", case.name);
         assert_eq!(v["captures"][0]["status"], "analysed", "{}", case.name);
 
-        let (code, v, err) = run(&["reg", &path, r"HKLM\SYSTEM", "--recurse", "--format", "json"]);
+        let (code, v, err) = run(&[
+            "reg",
+            &path,
+            r"HKLM\SYSTEM",
+            "--recurse",
+            "--format",
+            "json",
+        ]);
         no_panic(case.name, "reg", code, &v.to_string(), &err);
         assert!([0, 1].contains(&code), "{}: reg exits {code}", case.name);
         let keys = v["keys"].as_array().expect("keys");

@@ -326,7 +326,10 @@ mod tests {
         assert!(!subkeys_safe(&ri(&[NIL]), 0x20), "nil item");
         // Garbage nt-hive refuses with an error is no hazard.
         assert!(subkeys_safe(&ri(&[0x7000_0000]), 0x20));
-        let junk = hive(&[(0x20, nk(0x100, 0, NIL)), (0x100, b"zz\x01\x00\xff\xff\xff\xff".to_vec())]);
+        let junk = hive(&[
+            (0x20, nk(0x100, 0, NIL)),
+            (0x100, b"zz\x01\x00\xff\xff\xff\xff".to_vec()),
+        ]);
         assert!(subkeys_safe(&junk, 0x20));
     }
 
@@ -352,8 +355,14 @@ mod tests {
         };
         assert!(values_safe(&values(&[0x200], vk(4, 0x300)), 0x20));
         assert!(!values_safe(&values(&[0x200, NIL], vk(4, 0x300)), 0x20));
-        assert!(data_safe(&values(&[0x200], vk(0x8000_0004, NIL)), 0x200), "inline");
-        assert!(!data_safe(&values(&[0x200], vk(0, NIL)), 0x200), "size 0, not inline");
+        assert!(
+            data_safe(&values(&[0x200], vk(0x8000_0004, NIL)), 0x200),
+            "inline"
+        );
+        assert!(
+            !data_safe(&values(&[0x200], vk(0, NIL)), 0x200),
+            "size 0, not inline"
+        );
         assert!(!data_safe(&values(&[0x200], vk(8, NIL)), 0x200));
         let big = |segments: &[u32]| {
             let mut db = b"db".to_vec();

@@ -92,8 +92,9 @@ impl HiveSource {
             Err(_) => Lookup::Unreadable(Unreadable {
                 file: self.file.clone(),
                 offset: None,
-                reason: "the hive reader failed on damage it does not recognise (an internal error)"
-                    .into(),
+                reason:
+                    "the hive reader failed on damage it does not recognise (an internal error)"
+                        .into(),
             }),
         }
     }
@@ -208,7 +209,9 @@ impl HiveSource {
         match self.verified.key(cell) {
             None => Err(unreadable(
                 at,
-                format!("key {key}: key cell {cell:#x} lies below damaged structure (not verified)"),
+                format!(
+                    "key {key}: key cell {cell:#x} lies below damaged structure (not verified)"
+                ),
             )),
             Some(f) if f & what == 0 => {
                 let list = if what == Verified::SUBKEYS {
@@ -427,7 +430,10 @@ impl HiveSource {
             while let Some((node, path, key)) = stack.pop() {
                 let mut view = self.view_of(&node, path, key);
                 let mut below = Vec::new();
-                if self.allowed(&node, &view.source_key, Verified::SUBKEYS).is_ok() {
+                if self
+                    .allowed(&node, &view.source_key, Verified::SUBKEYS)
+                    .is_ok()
+                {
                     if let Some(Ok(subkeys)) = node.subkeys() {
                         for k in subkeys.flatten() {
                             if let Some(next) = self.enter(&k, &view, &mut seen) {

@@ -382,7 +382,7 @@ impl<'a> Walker<'a> {
         let list = le32(nk, NK_SUBKEY_LIST);
         let subkeys_ok = if list == NIL {
             if nsub > 0 {
-                self.damage(&here, NIL, || {
+                self.damage(here, NIL, || {
                     format!("key cell {off:#x} counts {nsub} subkeys but has no subkey list (offset 0xFFFFFFFF)")
                 });
             }

@@ -472,7 +472,9 @@ fn report_cells(problems: &mut Vec<Problem>, report: &integrity::Integrity) -> b
     };
     let at = match (first.file_offset(), first.holder_offset()) {
         (Some(o), _) => format!("cell {:#x} (file offset {o:#x})", first.cell),
-        (None, Some(h)) => format!("cell offset 0xFFFFFFFF, named by the cell at file offset {h:#x}"),
+        (None, Some(h)) => {
+            format!("cell offset 0xFFFFFFFF, named by the cell at file offset {h:#x}")
+        }
         (None, None) => "cell offset 0xFFFFFFFF".to_string(),
     };
     let more = match report.more {
