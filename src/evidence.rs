@@ -197,6 +197,7 @@ problem_codes! {
     HiveLogReplayed = "hive-log-replayed",
     HiveLogUnreadable = "hive-log-unreadable",
     HiveNoRoot = "hive-no-root",
+    HiveReaderFailed = "hive-reader-failed",
     HiveReplayUnreadable = "hive-replay-unreadable",
     HiveRole = "hive-role",
     HiveSuperseded = "hive-superseded",

@@ -3,6 +3,7 @@
 //! SHA-256 and a status. Nothing is written beside the evidence; everything is opened read-only.
 
 mod discover;
+pub(crate) mod hive_guard;
 pub mod layout;
 pub mod roots;
 pub mod sniff;

@@ -1,6 +1,7 @@
 //! Recognise what a file is from its bytes: hive (and which hive), hive transaction log, EVTX,
 //! `.reg` export, `reg query` text, zip archive, or something else. Names are only a fallback hint.
 
+use super::hive_guard as guard;
 use crate::evidence::{HiveKind, InputKind};
 
 /// What the first bytes (and, for hives, the whole file) say about an input.
@@ -220,13 +221,24 @@ impl RootFacts {
     }
 }
 
-/// The root key's subkeys and OS identity values, or `None` when the root cannot be read.
+/// The root key's subkeys and OS identity values, or `None` when the root cannot be read. Each
+/// node is handed to nt-hive only for what `hive_guard` says it can do without panicking.
 fn root_facts(bytes: &[u8]) -> Option<RootFacts> {
-    // nt-hive asserts on some corrupt offsets; a damaged hive must not take the run down.
-    std::panic::catch_unwind(|| {
-        let hive = nt_hive::Hive::without_validation(bytes).ok()?;
-        let root = hive.root_key_node().ok()?;
-        let mut facts = RootFacts::default();
+    type Node<'h, 'b> = nt_hive::KeyNode<'h, &'b [u8]>;
+    let cell = |k: &Node<'_, '_>| {
+        let name = match k.name().ok()? {
+            nt_hive::NtHiveNameString::Latin1(s) | nt_hive::NtHiveNameString::Utf16LE(s) => s,
+        };
+        guard::cell_of(bytes, name, guard::NK_NAME, b"nk")
+    };
+    let subkeys_safe = |k: &Node<'_, '_>| cell(k).is_some_and(|c| guard::subkeys_safe(bytes, c));
+    if !guard::root_safe(bytes) {
+        return None;
+    }
+    let hive = nt_hive::Hive::without_validation(bytes).ok()?;
+    let root = hive.root_key_node().ok()?;
+    let mut facts = RootFacts::default();
+    if subkeys_safe(&root) {
         if let Some(Ok(subkeys)) = root.subkeys() {
             for key in subkeys.take(10_000) {
                 let Ok(key) = key else { continue };
@@ -237,16 +249,23 @@ fn root_facts(bytes: &[u8]) -> Option<RootFacts> {
                 }
             }
         }
-        if let Some(Ok(cv)) = root.subpath("Microsoft\\Windows NT\\CurrentVersion") {
-            facts.current_version = true;
-            let has = |name: &str| cv.value(name).is_some_and(|v| v.is_ok());
-            facts.os_identity =
-                has("ProductName") || has("CurrentBuild") || has("CurrentBuildNumber");
+    }
+    let mut node = root;
+    for name in ["Microsoft", "Windows NT", "CurrentVersion"] {
+        if !subkeys_safe(&node) {
+            return Some(facts);
         }
-        Some(facts)
-    })
-    .ok()
-    .flatten()
+        match node.subkey(name) {
+            Some(Ok(k)) => node = k,
+            _ => return Some(facts),
+        }
+    }
+    facts.current_version = true;
+    if cell(&node).is_some_and(|c| guard::values_safe(bytes, c)) {
+        let has = |name: &str| node.value(name).is_some_and(|v| v.is_ok());
+        facts.os_identity = has("ProductName") || has("CurrentBuild") || has("CurrentBuildNumber");
+    }
+    Some(facts)
 }
 
 /// The role the root's content shows, with the signal that decided it.

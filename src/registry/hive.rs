@@ -6,9 +6,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use nt_hive::{Hive, KeyNode, KeyValue, KeyValueData, NtHiveError, NtHiveNameString};
 
+use super::baseblock::{le32, off, BASE_BLOCK_SIZE};
 use super::decode::decode;
+use super::integrity::Verified;
 use super::paths;
 use super::types::{type_name, KeyView, Lookup, RegProvenance, RegValue, SourceForm, Unreadable};
+use crate::capture::hive_guard as guard;
 use crate::evidence::HiveKind;
 
 /// A hive file ready for lookups.
@@ -18,22 +21,9 @@ pub(crate) struct HiveSource {
     pub bytes: Vec<u8>,
     /// `Select\Current` of this hive (SYSTEM only), resolved at load.
     pub ccs: Lookup<u32>,
-    guard: NilGuard,
+    /// The cells the integrity walk verified at load: the only ones handed to nt-hive.
+    verified: Verified,
 }
-
-/// Key cells (hive-bins offsets, sorted) whose subkey or value lists hold offset 0xFFFFFFFF,
-/// found by the integrity walk at load. nt-hive asserts (panics) on that offset, so lookups answer
-/// `Unreadable` for those lists without handing them to nt-hive.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct NilGuard {
-    pub subkeys: Vec<u32>,
-    pub values: Vec<u32>,
-    /// Value cells whose data (or big-data segments) sit at 0xFFFFFFFF.
-    pub data: Vec<u32>,
-}
-
-/// Offset of the value name inside a key value (`vk`) cell, from its signature.
-const VK_NAME_OFFSET: usize = 20;
 
 /// The byte offset an nt-hive error points at, when it has one.
 fn nt_offset(e: &NtHiveError) -> Option<u64> {
@@ -53,8 +43,6 @@ fn nt_offset(e: &NtHiveError) -> Option<u64> {
 
 type Node<'h, 'b> = KeyNode<'h, &'b [u8]>;
 
-/// Offset of the key name inside a key node (`nk`) cell, from its signature.
-const NK_NAME_OFFSET: usize = 76;
 /// Seconds between 1601-01-01 (FILETIME epoch) and 1970-01-01.
 const FILETIME_UNIX_OFFSET: i64 = 11_644_473_600;
 
@@ -69,13 +57,13 @@ pub(crate) fn filetime(ft: u64) -> Option<jiff::Timestamp> {
 }
 
 impl HiveSource {
-    pub fn new(file: String, kind: HiveKind, bytes: Vec<u8>, guard: NilGuard) -> HiveSource {
+    pub fn new(file: String, kind: HiveKind, bytes: Vec<u8>, verified: Verified) -> HiveSource {
         let mut s = HiveSource {
             file,
             kind,
             bytes,
             ccs: Lookup::NotProvided { hive: kind },
-            guard,
+            verified,
         };
         if kind == HiveKind::System {
             s.ccs = paths::current_control_set(s.value(&["Select"], "Current"));
@@ -91,8 +79,9 @@ impl HiveSource {
         }
     }
 
-    /// Run `f` over the hive. nt-hive asserts on some malformed offsets; a panic there is turned
-    /// into `Unreadable` instead of taking the process down.
+    /// Run `f` over the hive. Lookups hand nt-hive only cells the integrity walk verified, so it
+    /// does not assert; should a panic happen anyway (damage no check foresaw), the lookup answers
+    /// `Unreadable` instead of failing the capture.
     fn with_hive<R>(&self, f: impl FnOnce(&Hive<&[u8]>) -> Lookup<R>) -> Lookup<R> {
         let hive = match Hive::without_validation(&self.bytes[..]) {
             Ok(h) => h,
@@ -103,7 +92,9 @@ impl HiveSource {
             Err(_) => Lookup::Unreadable(Unreadable {
                 file: self.file.clone(),
                 offset: None,
-                reason: "malformed hive structure (reader refused an invalid offset)".into(),
+                reason:
+                    "the hive reader failed on damage it does not recognise (an internal error)"
+                        .into(),
             }),
         }
     }
@@ -128,6 +119,25 @@ impl HiveSource {
         Ok(out)
     }
 
+    /// The root key node, when the integrity walk verified it (nt-hive asserts on some root
+    /// offsets; only a verified root is handed to it).
+    fn root<'h, 'b>(&self, hive: &'h Hive<&'b [u8]>) -> Lookup<Node<'h, 'b>> {
+        let root = le32(&self.bytes, off::ROOT_CELL);
+        if !guard::root_safe(&self.bytes) || self.verified.key(root).is_none() {
+            return Lookup::Unreadable(Unreadable {
+                file: self.file.clone(),
+                offset: Some(off::ROOT_CELL as u64),
+                reason: format!(
+                    "root key: the root cell offset {root:#x} does not lead to a sound key node (damaged hive)"
+                ),
+            });
+        }
+        match hive.root_key_node() {
+            Ok(n) => Lookup::Found(n),
+            Err(e) => Lookup::Unreadable(self.unreadable(&e, "root key")),
+        }
+    }
+
     /// Walk from the root; `Absent` when a component is missing. Returns the node and the path as
     /// spelled in the hive.
     fn walk<'h, 'b, S: AsRef<str>>(
@@ -135,14 +145,14 @@ impl HiveSource {
         hive: &'h Hive<&'b [u8]>,
         comps: &[S],
     ) -> Lookup<(Node<'h, 'b>, String)> {
-        let mut node = match hive.root_key_node() {
-            Ok(n) => n,
-            Err(e) => return Lookup::Unreadable(self.unreadable(&e, "root key")),
+        let mut node = match self.root(hive) {
+            Lookup::Found(n) => n,
+            other => return other.cast(),
         };
         let mut spelled: Vec<String> = Vec::with_capacity(comps.len());
         for c in comps {
             let c = c.as_ref();
-            if let Some(u) = self.guarded(&node, &paths::join(&spelled), true) {
+            if let Err(u) = self.allowed(&node, &paths::join(&spelled), Verified::SUBKEYS) {
                 return Lookup::Unreadable(u);
             }
             match node.subkey(c) {
@@ -166,70 +176,85 @@ impl HiveSource {
         Lookup::Found((node, paths::join(&spelled)))
     }
 
-    /// File offset of a key node's `nk` signature, from the address of the key name nt-hive
-    /// returns (it borrows our bytes at `nk + 76`), checked by the signature.
-    fn nk_at(&self, node: &Node<'_, '_>) -> Option<usize> {
-        let name = node.name().ok()?;
-        let slice = match name {
+    /// The hive-bins offset of a key node's cell, from the address of the key name nt-hive
+    /// returns (it borrows our bytes at `cell + 4 + 76`), checked by the `nk` signature.
+    fn cell_of(&self, node: &Node<'_, '_>) -> Option<u32> {
+        let name = match node.name().ok()? {
             NtHiveNameString::Latin1(s) | NtHiveNameString::Utf16LE(s) => s,
         };
-        let at = (slice.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
-        let nk = at.checked_sub(NK_NAME_OFFSET)?;
-        (self.bytes.get(nk..nk + 2)? == b"nk").then_some(nk)
+        guard::cell_of(&self.bytes, name, guard::NK_NAME, b"nk")
     }
 
-    /// `Some(Unreadable)` when the integrity walk found offset 0xFFFFFFFF in this key's subkey
-    /// list (`subkeys`) or value list (`!subkeys`): nt-hive would assert on it.
-    fn guarded(&self, node: &Node<'_, '_>, key: &str, subkeys: bool) -> Option<Unreadable> {
-        let list = if subkeys {
-            &self.guard.subkeys
-        } else {
-            &self.guard.values
-        };
-        if list.is_empty() {
-            return None;
-        }
-        let nk = self.nk_at(node)?;
-        let cell = u32::try_from(nk.checked_sub(super::baseblock::BASE_BLOCK_SIZE + 4)?).ok()?;
-        list.binary_search(&cell).ok()?;
-        let what = if subkeys { "subkey" } else { "value" };
-        Some(Unreadable {
+    /// File offset of a cell.
+    fn file_offset(cell: u32) -> u64 {
+        BASE_BLOCK_SIZE as u64 + u64::from(cell)
+    }
+
+    /// `Ok` when the integrity walk verified this key and `what` of it ([`Verified::SUBKEYS`],
+    /// [`Verified::VALUES`]) may be handed to nt-hive; else why not, with the key cell's offset.
+    fn allowed(&self, node: &Node<'_, '_>, key: &str, what: u8) -> Result<(), Unreadable> {
+        let key = if key.is_empty() { "(root)" } else { key };
+        let unreadable = |offset, reason| Unreadable {
             file: self.file.clone(),
-            offset: Some(nk as u64 - 4),
-            reason: format!(
-                "key {}: its {what} list holds cell offset 0xFFFFFFFF (damaged hive)",
-                if key.is_empty() { "(root)" } else { key }
-            ),
-        })
+            offset,
+            reason,
+        };
+        let Some(cell) = self.cell_of(node) else {
+            return Err(unreadable(
+                None,
+                format!("key {key}: its key node cannot be located (damaged name)"),
+            ));
+        };
+        let at = Some(Self::file_offset(cell));
+        match self.verified.key(cell) {
+            None => Err(unreadable(
+                at,
+                format!(
+                    "key {key}: key cell {cell:#x} lies below damaged structure (not verified)"
+                ),
+            )),
+            Some(f) if f & what == 0 => {
+                let list = if what == Verified::SUBKEYS {
+                    "subkey"
+                } else {
+                    "value"
+                };
+                Err(unreadable(
+                    at,
+                    format!("key {key}: its {list} list is damaged (key cell {cell:#x})"),
+                ))
+            }
+            Some(_) => Ok(()),
+        }
     }
 
     /// The last-written FILETIME of a key node. nt-hive 0.3 has no accessor; the key name it
-    /// returns borrows our bytes at `nk + 76`, which locates the cell (checked by its signature).
+    /// returns locates the cell.
     fn key_timestamp(&self, node: &Node<'_, '_>) -> Option<jiff::Timestamp> {
-        filetime(super::baseblock::le64(&self.bytes, self.nk_at(node)? + 4))
+        let cell = self.cell_of(node)?;
+        filetime(super::baseblock::le64(
+            &self.bytes,
+            BASE_BLOCK_SIZE + cell as usize + 4 + 4,
+        ))
     }
 
-    /// `Some(Unreadable)` when the integrity walk found this value's data at offset 0xFFFFFFFF
-    /// (located from the address of the name nt-hive returns, checked by the `vk` signature).
-    fn data_guarded(&self, v: &KeyValue<'_, &[u8]>, what: &str) -> Option<Unreadable> {
-        if self.guard.data.is_empty() {
-            return None;
+    /// `Err(Unreadable)` unless the integrity walk verified this value's data (located from the
+    /// address of the name nt-hive returns, checked by the `vk` signature).
+    fn data_allowed(&self, v: &KeyValue<'_, &[u8]>, what: &str) -> Result<(), Unreadable> {
+        let cell = v.name().ok().and_then(|n| {
+            let name = match n {
+                NtHiveNameString::Latin1(s) | NtHiveNameString::Utf16LE(s) => s,
+            };
+            guard::cell_of(&self.bytes, name, guard::VK_NAME, b"vk")
+        });
+        match cell {
+            Some(c) if self.verified.data(c) => Ok(()),
+            _ => Err(Unreadable {
+                file: self.file.clone(),
+                offset: cell.map(Self::file_offset),
+                reason: format!("{what}: its data cells are damaged or used twice (damaged hive)"),
+            }),
         }
-        let slice = match v.name().ok()? {
-            NtHiveNameString::Latin1(s) | NtHiveNameString::Utf16LE(s) => s,
-        };
-        let at = (slice.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
-        let vk = at.checked_sub(VK_NAME_OFFSET)?;
-        if self.bytes.get(vk..vk + 2)? != b"vk" {
-            return None;
-        }
-        let cell = u32::try_from(vk.checked_sub(super::baseblock::BASE_BLOCK_SIZE + 4)?).ok()?;
-        self.guard.data.binary_search(&cell).ok()?;
-        Some(Unreadable {
-            file: self.file.clone(),
-            offset: Some(vk as u64 - 4),
-            reason: format!("{what}: its data is at cell offset 0xFFFFFFFF (damaged hive)"),
-        })
     }
 
     fn read_value(&self, v: &KeyValue<'_, &[u8]>, key: &str) -> Result<RegValue, Unreadable> {
@@ -238,9 +263,6 @@ impl HiveSource {
             .map_err(|e| self.unreadable(&e, &format!("value name in {key}")))?
             .to_string_lossy();
         let what = || format!("value {name:?} in {key}");
-        if let Some(u) = self.data_guarded(v, &what()) {
-            return Err(u);
-        }
         let type_code = match v.data_type() {
             Ok(t) => t as u32,
             Err(NtHiveError::UnsupportedKeyValueDataType { actual, .. }) => actual,
@@ -249,10 +271,13 @@ impl HiveSource {
         let bytes = if v.data_size() == 0 {
             Vec::new()
         } else {
+            self.data_allowed(v, &what())?;
             match v.data().map_err(|e| self.unreadable(&e, &what()))? {
                 KeyValueData::Small(s) => s.to_vec(),
                 KeyValueData::Big(slices) => {
-                    let mut out = Vec::with_capacity(v.data_size() as usize);
+                    // The size field is only a claim: reserve no more than the file holds.
+                    let mut out =
+                        Vec::with_capacity((v.data_size() as usize).min(self.bytes.len()));
                     for s in slices {
                         out.extend_from_slice(s.map_err(|e| self.unreadable(&e, &what()))?);
                     }
@@ -292,7 +317,7 @@ impl HiveSource {
 
     pub fn value(&self, comps: &[&str], name: &str) -> Lookup<RegValue> {
         self.at_key(comps, |node, key| {
-            if let Some(u) = self.guarded(&node, &key, false) {
+            if let Err(u) = self.allowed(&node, &key, Verified::VALUES) {
                 return Lookup::Unreadable(u);
             }
             self.value_of(&node, &key, name)
@@ -343,47 +368,143 @@ impl HiveSource {
 
     pub fn key(&self, comps: &[&str], asked: &str) -> Lookup<KeyView> {
         self.at_key(comps, |node, key| {
-            let mut view = KeyView {
-                hive: self.kind,
-                path: asked.to_string(),
-                file: self.file.clone(),
-                form: SourceForm::Hive,
-                source_key: key.clone(),
-                last_written: self.key_timestamp(&node),
-                subkeys: Vec::new(),
-                values: Vec::new(),
-                unreadable: Vec::new(),
-            };
-            let a_subkey = format!("a subkey of {key}");
-            let subkeys_guard = self.guarded(&node, &key, true);
-            let values_guard = self.guarded(&node, &key, false);
-            view.unreadable.extend(subkeys_guard.iter().cloned());
-            view.unreadable.extend(values_guard.iter().cloned());
-            self.read_list(
-                if subkeys_guard.is_some() {
-                    None
-                } else {
-                    node.subkeys()
-                },
-                (&format!("subkeys of {key}"), &a_subkey),
-                |k| {
-                    k.name()
-                        .map(|n| n.to_string_lossy())
-                        .map_err(|e| self.unreadable(&e, &a_subkey))
-                },
-                (&mut view.subkeys, &mut view.unreadable),
-            );
-            self.read_list(
-                if values_guard.is_some() {
-                    None
-                } else {
-                    node.values()
-                },
-                (&format!("values of {key}"), &format!("a value of {key}")),
-                |v| self.read_value(&v, &key),
-                (&mut view.values, &mut view.unreadable),
-            );
-            Lookup::Found(view)
+            Lookup::Found(self.view_of(&node, asked.to_string(), key))
+        })
+    }
+
+    /// The view of one key node: its subkey names and values, and what of them cannot be read.
+    /// `path`: the key as asked; `key`: as spelled in the hive.
+    fn view_of(&self, node: &Node<'_, '_>, path: String, key: String) -> KeyView {
+        let mut view = KeyView {
+            hive: self.kind,
+            path,
+            file: self.file.clone(),
+            form: SourceForm::Hive,
+            source_key: key.clone(),
+            last_written: self.key_timestamp(node),
+            subkeys: Vec::new(),
+            values: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        let a_subkey = format!("a subkey of {key}");
+        let subkeys = self.allowed(node, &key, Verified::SUBKEYS);
+        let values = self.allowed(node, &key, Verified::VALUES);
+        view.unreadable.extend(subkeys.clone().err());
+        view.unreadable.extend(values.clone().err());
+        self.read_list(
+            subkeys.ok().and_then(|()| node.subkeys()),
+            (&format!("subkeys of {key}"), &a_subkey),
+            |k| {
+                k.name()
+                    .map(|n| n.to_string_lossy())
+                    .map_err(|e| self.unreadable(&e, &a_subkey))
+            },
+            (&mut view.subkeys, &mut view.unreadable),
+        );
+        self.read_list(
+            values.ok().and_then(|()| node.values()),
+            (&format!("values of {key}"), &format!("a value of {key}")),
+            |v| self.read_value(&v, &key),
+            (&mut view.values, &mut view.unreadable),
+        );
+        view
+    }
+
+    /// The key at `comps` and every key below it, depth first (a key before its subkeys, subkeys
+    /// in registry order), each handed to `visit`. Walks key cells, not names: each key cell is
+    /// visited once, so a subkey list naming an ancestor (a cycle) or a key listed under two
+    /// parents is walked once and reported on the key whose list repeats it; a key with an empty
+    /// name, or one the integrity walk did not verify (below damage, deeper than 512 levels), is
+    /// reported on its parent and not entered. What is visited is bounded by the keys the file
+    /// holds. `asked`: the key as asked (paths below it are built from it).
+    pub fn walk_tree(
+        &self,
+        comps: &[&str],
+        asked: &str,
+        visit: &mut dyn FnMut(KeyView),
+    ) -> Lookup<()> {
+        self.at_key(comps, |node, key| {
+            let mut seen = std::collections::HashSet::new();
+            seen.extend(self.cell_of(&node));
+            let mut stack = vec![(node, asked.to_string(), key)];
+            while let Some((node, path, key)) = stack.pop() {
+                let mut view = self.view_of(&node, path, key);
+                let mut below = Vec::new();
+                if self
+                    .allowed(&node, &view.source_key, Verified::SUBKEYS)
+                    .is_ok()
+                {
+                    if let Some(Ok(subkeys)) = node.subkeys() {
+                        for k in subkeys.flatten() {
+                            if let Some(next) = self.enter(&k, &view, &mut seen) {
+                                below.push((k, next.0, next.1));
+                            } else if let Some(u) = self.not_entered(&k, &view, &seen) {
+                                view.unreadable.push(u);
+                            }
+                        }
+                    }
+                }
+                stack.extend(below.into_iter().rev());
+                visit(view);
+            }
+            Lookup::Found(())
+        })
+    }
+
+    /// The paths (as asked, as spelled) of subkey `k` of `parent` when the walk enters it: a
+    /// verified key cell not seen before, with a name.
+    fn enter(
+        &self,
+        k: &Node<'_, '_>,
+        parent: &KeyView,
+        seen: &mut std::collections::HashSet<u32>,
+    ) -> Option<(String, String)> {
+        let cell = self.cell_of(k)?;
+        let name = k.name().ok()?.to_string_lossy();
+        if name.is_empty() || self.verified.key(cell).is_none() || seen.contains(&cell) {
+            return None;
+        }
+        seen.insert(cell);
+        let join = |p: &str| {
+            if p.is_empty() {
+                name.clone()
+            } else {
+                format!("{p}\\{name}")
+            }
+        };
+        Some((join(&parent.path), join(&parent.source_key)))
+    }
+
+    /// Why the walk does not enter subkey `k` of `parent` (see [`HiveSource::walk_tree`]).
+    fn not_entered(
+        &self,
+        k: &Node<'_, '_>,
+        parent: &KeyView,
+        seen: &std::collections::HashSet<u32>,
+    ) -> Option<Unreadable> {
+        let key = if parent.source_key.is_empty() {
+            "(root)"
+        } else {
+            &parent.source_key
+        };
+        let cell = self.cell_of(k);
+        let why = match cell {
+            None => "its key node cannot be located (damaged name)".to_string(),
+            Some(c) if seen.contains(&c) => format!(
+                "key cell {c:#x} is listed again (a cycle or a key under two parents): not walked again"
+            ),
+            Some(c) if k.name().is_ok_and(|n| n.is_empty()) => {
+                format!("key cell {c:#x} has an empty name: not walked")
+            }
+            Some(c) => format!(
+                "key cell {c:#x} lies below damaged structure or deeper than {} levels (not verified): not walked",
+                super::integrity::MAX_DEPTH
+            ),
+        };
+        Some(Unreadable {
+            file: self.file.clone(),
+            offset: cell.map(Self::file_offset),
+            reason: format!("a subkey of {key}: {why}"),
         })
     }
 }

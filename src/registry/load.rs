@@ -5,7 +5,7 @@
 //! is returned as a [`Reading`].
 
 use super::baseblock::{self, off, BaseBlock};
-use super::hive::{self, HiveSource};
+use super::hive::HiveSource;
 use super::integrity;
 use super::tree::{self, TextTree};
 use super::{
@@ -85,7 +85,7 @@ pub(super) fn load(inputs: &[Input]) -> RegistryLoad {
     let mut rejected = Vec::new();
     for hive in files.hives {
         let (index, kind, file) = (hive.read.index, hive.kind, hive.read.input.path.clone());
-        let (open, done) = open_hive(hive);
+        let (open, done) = open_isolated(hive);
         if open.is_none() {
             rejected.extend(rejected_hive(index, kind, file, &done));
         }
@@ -352,9 +352,14 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
     let problems = &mut hive.read.reading.problems;
     let Some(state) = check_readable(problems, &mut bytes, replay.state, replay.original, damaged)
     else {
+        let root = baseblock::le32(&bytes, off::ROOT_CELL);
         reject(
             &mut hive.read,
-            Problem::error(ProblemCode::HiveNoRoot, "the root key cannot be read"),
+            Problem::error(
+                ProblemCode::HiveNoRoot,
+                format!("the root key cannot be read: the base block's root cell offset {root:#x} does not lead to a key node"),
+            )
+            .at(off::ROOT_CELL as u64),
         );
         done.push(hive.read.done());
         return (None, done);
@@ -368,18 +373,69 @@ fn open_hive(mut hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Readi
             InputStatus::Parsed
         },
     );
-    let guard = hive::NilGuard {
-        subkeys: cells.nil_subkeys,
-        values: cells.nil_values,
-        data: cells.nil_data,
-    };
-    let source = HiveSource::new(hive.read.input.path.clone(), hive.kind, bytes, guard);
+    let source = HiveSource::new(
+        hive.read.input.path.clone(),
+        hive.kind,
+        bytes,
+        cells.verified,
+    );
     let open = OpenHive {
         read: hive.read,
         source,
         state,
     };
     (Some(open), done)
+}
+
+/// [`open_hive`], with a panic inside it (a reader bug on damage no check foresaw; the checks
+/// before nt-hive are meant to leave none) turned into a rejected hive with a `hive-reader-failed`
+/// problem, its logs not used, so the rest of the capture is still read.
+fn open_isolated(hive: HiveFile<'_>) -> (Option<OpenHive<'_>>, Vec<(usize, Reading)>) {
+    let index = hive.read.index;
+    let sha256 = hive.read.reading.sha256.clone();
+    let logs: Vec<(usize, Option<String>)> = hive
+        .logs
+        .iter()
+        .map(|l| (l.read.index, l.read.reading.sha256.clone()))
+        .collect();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| open_hive(hive))).unwrap_or_else(
+        |panic| {
+            let msg = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown");
+            let mut done = vec![(
+                index,
+                Reading {
+                    sha256,
+                    ..Reading::new(
+                        InputStatus::Rejected,
+                        vec![Problem::error(
+                            ProblemCode::HiveReaderFailed,
+                            format!("the hive reader failed on damage it does not recognise ({msg}); the rest of the capture was read"),
+                        )],
+                    )
+                },
+            )];
+            done.extend(logs.into_iter().map(|(i, sha256)| {
+                (
+                    i,
+                    Reading {
+                        sha256,
+                        ..Reading::new(
+                            InputStatus::Ignored,
+                            vec![Problem::info(
+                                ProblemCode::HiveLogNotUsed,
+                                "not used: the reader failed on its hive file",
+                            )],
+                        )
+                    },
+                )
+            }));
+            (None, done)
+        },
+    )
 }
 
 /// Why a file that starts with `regf` is not a primary hive file.
@@ -414,9 +470,12 @@ fn report_cells(problems: &mut Vec<Problem>, report: &integrity::Integrity) -> b
     } else {
         first.key.clone()
     };
-    let at = match first.file_offset() {
-        Some(o) => format!("cell {:#x} (file offset {o:#x})", first.cell),
-        None => "cell offset 0xFFFFFFFF".to_string(),
+    let at = match (first.file_offset(), first.holder_offset()) {
+        (Some(o), _) => format!("cell {:#x} (file offset {o:#x})", first.cell),
+        (None, Some(h)) => {
+            format!("cell offset 0xFFFFFFFF, named by the cell at file offset {h:#x}")
+        }
+        (None, None) => "cell offset 0xFFFFFFFF".to_string(),
     };
     let more = match report.more {
         0 => String::new(),
@@ -429,7 +488,7 @@ fn report_cells(problems: &mut Vec<Problem>, report: &integrity::Integrity) -> b
             first.what
         ),
     );
-    if let Some(o) = first.file_offset() {
+    if let Some(o) = first.file_offset().or(first.holder_offset()) {
         p = p.at(o);
     }
     problems.push(p);
@@ -521,8 +580,10 @@ fn reject(read: &mut Read<'_>, problem: Problem) {
     read.reading.problems.push(problem);
 }
 
+/// nt-hive can open the root key node (asked only when it would not assert on the root offset).
 fn root_readable(bytes: &[u8]) -> bool {
-    nt_hive::Hive::without_validation(bytes).is_ok_and(|h| h.root_key_node().is_ok())
+    crate::capture::hive_guard::root_safe(bytes)
+        && nt_hive::Hive::without_validation(bytes).is_ok_and(|h| h.root_key_node().is_ok())
 }
 
 fn dirty_reason(base: &BaseBlock) -> String {

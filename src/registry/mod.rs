@@ -29,6 +29,9 @@ pub use types::{
     type_name, KeyView, Lookup, RegData, RegProvenance, RegValue, SourceForm, Unreadable,
 };
 
+/// Windows nests keys at most 512 levels deep; walks of text exports stop there.
+pub const MAX_WALK_DEPTH: usize = 512;
+
 /// What the integrity walk of a hive found (see [`check_cells`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CellCheck {
@@ -237,6 +240,64 @@ impl RegistryView {
             return h.key(&comps, path);
         }
         self.or_rejected(hive, self.text_lookup(hive, &comps, |t, f| t.key(f, path)))
+    }
+
+    /// The key at `path` and every key below it, depth first (a key before its subkeys), each
+    /// handed to `visit`; the outcome for the key at `path`. Bounded whatever the evidence holds:
+    /// a hive is walked by key cell, each cell once (see [`hive::HiveSource::walk_tree`]); a text
+    /// export is a tree, walked by path, each path once, at most [`MAX_WALK_DEPTH`] levels below
+    /// `path`. Damage met on the way (a cycle, a key not entered) is reported in the
+    /// `unreadable` list of the key whose subkey list holds it.
+    pub fn walk(&self, hive: HiveKind, path: &str, visit: &mut dyn FnMut(KeyView)) -> Lookup<()> {
+        let comps = paths::split(path);
+        if let Some(h) = self.hive_source(hive) {
+            return h.walk_tree(&comps, path, visit);
+        }
+        let top = match self.key(hive, path) {
+            Lookup::Found(k) => k,
+            other => return other.cast(),
+        };
+        let base = comps.len();
+        let mut seen = std::collections::HashSet::new();
+        seen.insert(paths::fold_path(&comps));
+        let mut stack = vec![top];
+        while let Some(mut k) = stack.pop() {
+            let depth = paths::split(&k.path).len();
+            let mut below = Vec::new();
+            for s in &k.subkeys {
+                let child = if k.path.is_empty() {
+                    s.clone()
+                } else {
+                    format!("{}\\{s}", k.path)
+                };
+                let cc = paths::split(&child);
+                let why = if cc.len() != depth + 1 {
+                    format!("subkey {s:?} of {}: not a key name", k.path)
+                } else if depth + 1 - base > MAX_WALK_DEPTH {
+                    format!(
+                        "subkey {s:?} of {}: more than {MAX_WALK_DEPTH} levels below the query",
+                        k.path
+                    )
+                } else if !seen.insert(paths::fold_path(&cc)) {
+                    continue; // listed twice: walked once
+                } else {
+                    match self.key(hive, &child) {
+                        Lookup::Found(ck) => below.push(ck),
+                        Lookup::Unreadable(u) => k.unreadable.push(u),
+                        _ => {}
+                    }
+                    continue;
+                };
+                k.unreadable.push(Unreadable {
+                    file: k.file.clone(),
+                    offset: None,
+                    reason: why,
+                });
+            }
+            stack.extend(below.into_iter().rev());
+            visit(k);
+        }
+        Lookup::Found(())
     }
 
     /// `SYSTEM\Select\Current`: the number of the current control set.

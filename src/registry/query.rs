@@ -17,8 +17,6 @@ pub enum QueryError {
     BadKey { key: String, reason: String },
 }
 
-/// Registry keys nest at most 512 levels; deeper walks stop there.
-const MAX_DEPTH: usize = 512;
 /// At most this many keys in one answer (a damaged hive can list a key twice under itself).
 const MAX_KEYS: usize = 1_000_000;
 
@@ -203,59 +201,40 @@ pub fn run(
         }
         return Ok(result);
     }
-    // Depth-first walk with an explicit stack, bounded in depth: a damaged hive can make a key
-    // list an ancestor as its subkey.
-    let base_depth = paths::split(&path).len();
-    let mut stack: Vec<(String, KeyView)> = vec![(path, k)];
+    // Depth-first, through the view's bounded walk: each key once, cycles and keys it does not
+    // enter reported on the key that lists them.
     let mut found_value = false;
-    while let Some((p, k)) = stack.pop() {
+    let mut stopped = false;
+    let mut first = Some(k);
+    let mut take = |k: KeyView| {
         if result.keys.len() >= MAX_KEYS {
-            if let Some(last) = result.keys.last_mut() {
-                last.unreadable.push(Unreadable {
-                    file: last.file.clone(),
-                    offset: None,
-                    reason: format!("stopped after {MAX_KEYS} keys"),
-                });
-            }
-            break;
+            stopped = true;
+            return;
         }
-        let too_deep = paths::split(&p).len() - base_depth >= MAX_DEPTH;
-        let children: Vec<String> = if recurse && !too_deep {
-            k.subkeys
-                .iter()
-                .map(|s| {
-                    if p.is_empty() {
-                        s.clone()
-                    } else {
-                        format!("{p}\\{s}")
-                    }
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let mut q = queried(hive, &p, k, value);
-        if recurse && too_deep && !q.subkeys.is_empty() {
-            q.unreadable.push(Unreadable {
-                file: q.file.clone(),
-                offset: None,
-                reason: format!("subkeys not listed: more than {MAX_DEPTH} levels below the query (a loop in a damaged hive?)"),
-            });
-        }
+        let p = k.path.clone();
+        let q = queried(hive, &p, k, value);
         if value.is_none() || !q.values.is_empty() {
             found_value |= !q.values.is_empty();
             result.keys.push(q);
         }
-        for c in children.into_iter().rev() {
-            match view.key(hive, &c) {
-                Lookup::Found(ck) => stack.push((c, ck)),
-                Lookup::Unreadable(u) => {
-                    if let Some(last) = result.keys.last_mut() {
-                        last.unreadable.push(u);
-                    }
-                }
-                _ => {}
-            }
+    };
+    if recurse {
+        // The key itself was read above; the walk reads it again with its subkeys.
+        let _ = first.take();
+        match view.walk(hive, &path, &mut take) {
+            Lookup::Found(()) => {}
+            other => result.state = state_of(&other),
+        }
+    } else if let Some(k) = first.take() {
+        take(k);
+    }
+    if stopped {
+        if let Some(last) = result.keys.last_mut() {
+            last.unreadable.push(Unreadable {
+                file: last.file.clone(),
+                offset: None,
+                reason: format!("stopped after {MAX_KEYS} keys"),
+            });
         }
     }
     if value.is_some() && !found_value {
