@@ -161,6 +161,12 @@ impl Refs {
     }
 }
 
+impl Serialize for Refs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,11 +207,5 @@ mod tests {
         ] {
             assert!(Refs::parse(bad).is_err(), "{bad:?}");
         }
-    }
-}
-
-impl Serialize for Refs {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
     }
 }
