@@ -171,6 +171,47 @@ fn a_target_that_panics_fails_the_smoke() {
     );
 }
 
+/// Fixed finding of the `capture` target (`fixtures/regressions/capture/`): the role sniffer read
+/// the root through nt-hive, which asserts on a root or list offset of 0xFFFFFFFF; the panic was
+/// caught but still a panic. The sniffer now reads the few cells it needs itself, bounded.
+#[test]
+fn sniffing_hives_with_offsets_of_ffffffff_decides_without_a_panic() {
+    use rdsdiag::capture::sniff::hive_role;
+    use rdsdiag::evidence::HiveKind;
+    use rdsdiag_testsupport::hive::{self, Data};
+
+    let _serial = serial();
+    PANICS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    let good = hive::build_hive(&hive::system_tree(1));
+    assert_eq!(hive_role(&good).hive, Some(HiveKind::System));
+
+    let software = hive::build_hive(&hive::Key::new("ROOT").key(
+        hive::Key::new("Microsoft").key(
+            hive::Key::new("Windows NT").key(
+                hive::Key::new("CurrentVersion")
+                    .value("ProductName", Data::Sz("Windows Server 2022".into())),
+            ),
+        ),
+    ));
+    assert_eq!(hive_role(&software).hive, Some(HiveKind::Software));
+
+    let mut bad_root = good.clone();
+    bad_root[0x24..0x28].copy_from_slice(&u32::MAX.to_le_bytes());
+    hive::fix_checksum(&mut bad_root);
+    let s = hive_role(&bad_root);
+    assert_eq!(s.hive, Some(HiveKind::Other));
+    assert_eq!(s.note.as_deref(), Some("root key could not be read"));
+
+    let root_name = "CsiTool-CreateHive-{00000000-0000-0000-0000-000000000000}";
+    let mut bad_element = good.clone();
+    hive::set_subkey_element(&mut bad_element, root_name, 0, u32::MAX);
+    let s = hive_role(&bad_element);
+    assert_eq!(s.hive, Some(HiveKind::Other), "{s:?}");
+
+    let panics = std::mem::take(&mut *PANICS.lock().unwrap_or_else(|e| e.into_inner()));
+    assert!(panics.is_empty(), "{panics:#?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The generated seeds.
 

@@ -221,32 +221,190 @@ impl RootFacts {
 }
 
 /// The root key's subkeys and OS identity values, or `None` when the root cannot be read.
+///
+/// Read with [`RawHive`], a small reader that bounds every offset by the bytes the file has,
+/// not through nt-hive: nt-hive asserts on some corrupt offsets (a root or list offset of
+/// 0xFFFFFFFF), and a panic here, even caught, is a parser losing control of its input (fuzz
+/// target `capture`, `fixtures/regressions/capture/`).
 fn root_facts(bytes: &[u8]) -> Option<RootFacts> {
-    // nt-hive asserts on some corrupt offsets; a damaged hive must not take the run down.
-    std::panic::catch_unwind(|| {
-        let hive = nt_hive::Hive::without_validation(bytes).ok()?;
-        let root = hive.root_key_node().ok()?;
-        let mut facts = RootFacts::default();
-        if let Some(Ok(subkeys)) = root.subkeys() {
-            for key in subkeys.take(10_000) {
-                let Ok(key) = key else { continue };
-                if let Ok(name) = key.name() {
-                    facts
-                        .children
-                        .push(name.to_string_lossy().to_ascii_lowercase());
+    let hive = RawHive::new(bytes)?;
+    let root = hive.root()?;
+    let mut facts = RootFacts::default();
+    let mut budget = MAX_ROOT_CHILDREN;
+    hive.for_each_subkey(root, &mut budget, &mut |_, key| {
+        if let Some(name) = hive.key_name(key) {
+            facts.children.push(name.to_ascii_lowercase());
+        }
+        true
+    });
+    let mut key = Some(root);
+    for part in ["Microsoft", "Windows NT", "CurrentVersion"] {
+        key = key.and_then(|k| hive.subkey(k, part));
+    }
+    if let Some(cv) = key {
+        facts.current_version = true;
+        facts.os_identity = ["ProductName", "CurrentBuild", "CurrentBuildNumber"]
+            .iter()
+            .any(|n| hive.has_value(cv, n));
+    }
+    Some(facts)
+}
+
+/// Most subkeys of the root read for its role (and subkeys looked at per path step).
+const MAX_ROOT_CHILDREN: usize = 10_000;
+
+/// Just enough of the hive format (reference §14; key node `nk`, subkey lists `lf`/`lh`/`li`/
+/// `ri`, value lists and value cells `vk`) to read a root key's subkey names and look up a path
+/// and value names. Every read is bounded by the file; a bad offset is "not there", never a
+/// panic.
+struct RawHive<'a> {
+    /// The hive bins: cell offsets count from here (file offset 4096).
+    data: &'a [u8],
+    root: u32,
+}
+
+impl<'a> RawHive<'a> {
+    fn new(bytes: &'a [u8]) -> Option<RawHive<'a>> {
+        if !bytes.starts_with(REGF) {
+            return None;
+        }
+        let root = read_u32(bytes, 0x24)?;
+        Some(RawHive {
+            data: bytes.get(4096..)?,
+            root,
+        })
+    }
+
+    /// The data of the allocated cell at `offset` (without its size field).
+    fn cell(&self, offset: u32) -> Option<&'a [u8]> {
+        let at = offset as usize;
+        let size = i32::from_le_bytes(self.data.get(at..at + 4)?.try_into().ok()?);
+        if size >= 0 {
+            return None;
+        }
+        let len = (size.unsigned_abs() as usize).checked_sub(4)?;
+        self.data.get(at + 4..at + 4 + len)
+    }
+
+    /// The key node cell at `offset`.
+    fn key(&self, offset: u32) -> Option<&'a [u8]> {
+        self.cell(offset).filter(|c| c.starts_with(b"nk") && c.len() >= 0x4C)
+    }
+
+    fn root(&self) -> Option<&'a [u8]> {
+        self.key(self.root)
+    }
+
+    /// A stored name: Latin-1 when `compressed`, else UTF-16LE.
+    fn name(raw: &[u8], compressed: bool) -> String {
+        if compressed {
+            raw.iter().map(|&b| b as char).collect()
+        } else {
+            let units: Vec<u16> = raw
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16_lossy(&units)
+        }
+    }
+
+    fn key_name(&self, key: &[u8]) -> Option<String> {
+        let len = u16::from_le_bytes([key[0x48], key[0x49]]) as usize;
+        let flags = u16::from_le_bytes([key[2], key[3]]);
+        let raw = key.get(0x4C..0x4C + len)?;
+        Some(Self::name(raw, flags & 0x20 != 0))
+    }
+
+    /// Call `f` with each subkey and its offset (stable subkeys; `ri` lists one level deep)
+    /// until it returns `false` or `budget` keys were seen.
+    fn for_each_subkey(
+        &self,
+        key: &[u8],
+        budget: &mut usize,
+        f: &mut dyn FnMut(u32, &[u8]) -> bool,
+    ) {
+        if read_u32(key, 0x14).unwrap_or(0) == 0 {
+            return;
+        }
+        let Some(list) = read_u32(key, 0x1C).and_then(|o| self.cell(o)) else {
+            return;
+        };
+        self.walk_list(list, true, budget, f);
+    }
+
+    /// Returns `false` once the walk should stop.
+    fn walk_list(
+        &self,
+        list: &[u8],
+        may_index: bool,
+        budget: &mut usize,
+        f: &mut dyn FnMut(u32, &[u8]) -> bool,
+    ) -> bool {
+        let count = list.get(2..4).map_or(0, |c| u16::from_le_bytes([c[0], c[1]])) as usize;
+        let (stride, index) = match list.get(..2) {
+            Some(b"lf" | b"lh") => (8, false),
+            Some(b"li") => (4, false),
+            Some(b"ri") if may_index => (4, true),
+            _ => return true,
+        };
+        for i in 0..count {
+            let Some(offset) = read_u32(list, 4 + i * stride) else {
+                break;
+            };
+            if index {
+                if let Some(sub) = self.cell(offset) {
+                    if !self.walk_list(sub, false, budget, f) {
+                        return false;
+                    }
+                }
+                continue;
+            }
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            if let Some(k) = self.key(offset) {
+                if !f(offset, k) {
+                    return false;
                 }
             }
         }
-        if let Some(Ok(cv)) = root.subpath("Microsoft\\Windows NT\\CurrentVersion") {
-            facts.current_version = true;
-            let has = |name: &str| cv.value(name).is_some_and(|v| v.is_ok());
-            facts.os_identity =
-                has("ProductName") || has("CurrentBuild") || has("CurrentBuildNumber");
-        }
-        Some(facts)
-    })
-    .ok()
-    .flatten()
+        true
+    }
+
+    /// The subkey of `key` named `name` (case-insensitive).
+    fn subkey(&self, key: &[u8], name: &str) -> Option<&'a [u8]> {
+        let mut found = None;
+        let mut budget = MAX_ROOT_CHILDREN;
+        let wanted = name.to_lowercase();
+        self.for_each_subkey(key, &mut budget, &mut |offset, k| {
+            if self.key_name(k).is_some_and(|n| n.to_lowercase() == wanted) {
+                found = Some(offset);
+                return false;
+            }
+            true
+        });
+        self.key(found?)
+    }
+
+    /// Whether `key` has a value named `name` (case-insensitive).
+    fn has_value(&self, key: &[u8], name: &str) -> bool {
+        let count = read_u32(key, 0x24).unwrap_or(0) as usize;
+        let Some(list) = read_u32(key, 0x28).and_then(|o| self.cell(o)) else {
+            return false;
+        };
+        (0..count.min(list.len() / 4))
+            .filter_map(|i| read_u32(list, i * 4))
+            .filter_map(|o| self.cell(o))
+            .filter(|v| v.starts_with(b"vk") && v.len() >= 0x14)
+            .any(|v| {
+                let len = u16::from_le_bytes([v[2], v[3]]) as usize;
+                let compressed = u16::from_le_bytes([v[0x10], v[0x11]]) & 1 != 0;
+                v.get(0x14..0x14 + len).is_some_and(|raw| {
+                    Self::name(raw, compressed).to_lowercase() == name.to_lowercase()
+                })
+            })
+    }
 }
 
 /// The role the root's content shows, with the signal that decided it.
