@@ -206,7 +206,9 @@ pub fn capture(scratch: &Path, data: &[u8]) {
         let _ = sniff::hive_role(content);
         let _ = sniff::base_block_file_name(content);
         let _ = sniff::decode_text_head(content);
-        let Some(path) = safe_path(name) else { continue };
+        let Some(path) = safe_path(name) else {
+            continue;
+        };
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -251,7 +253,10 @@ mod tests {
 
     #[test]
     fn safe_paths_stay_below_the_root() {
-        assert_eq!(safe_path(b"../../etc/passwd"), Some(PathBuf::from("etc/passwd")));
+        assert_eq!(
+            safe_path(b"../../etc/passwd"),
+            Some(PathBuf::from("etc/passwd"))
+        );
         assert_eq!(safe_path(b"/abs\\C:x"), Some(PathBuf::from("abs/C_x")));
         assert_eq!(safe_path(b".."), None);
     }

@@ -108,8 +108,10 @@ fn zip_tree(from: &Path, to: &Path) {
                 add(zip, opts, base, &p);
             } else {
                 let name = p.strip_prefix(base).expect("below").to_string_lossy();
-                zip.start_file(name.replace('\\', "/"), opts).expect("entry");
-                zip.write_all(&std::fs::read(&p).expect("read")).expect("write");
+                zip.start_file(name.replace('\\', "/"), opts)
+                    .expect("entry");
+                zip.write_all(&std::fs::read(&p).expect("read"))
+                    .expect("write");
             }
         }
     }
@@ -135,7 +137,11 @@ fn set_writable(root: &Path, writable: bool) {
     for p in all {
         let mut perm = std::fs::metadata(&p).expect("stat").permissions();
         let mode = perm.mode();
-        perm.set_mode(if writable { mode | 0o200 } else { mode & !0o222 });
+        perm.set_mode(if writable {
+            mode | 0o200
+        } else {
+            mode & !0o222
+        });
         std::fs::set_permissions(&p, perm).expect("chmod");
     }
 }
@@ -180,9 +186,15 @@ fn no_command_creates_or_changes_anything_in_or_beside_the_evidence() {
     }
     let user = evidence.join("NTUSER");
     copy(&ntuser, &user.join("NTUSER.DAT"));
-    for log in ["transactions_ntuser.dat.log1", "transactions_ntuser.dat.log2"] {
+    for log in [
+        "transactions_ntuser.dat.log1",
+        "transactions_ntuser.dat.log2",
+    ] {
         let suffix = log.rsplit('.').next().expect("suffix");
-        copy(&root.join("regipy").join(log), &user.join(format!("NTUSER.DAT.{suffix}")));
+        copy(
+            &root.join("regipy").join(log),
+            &user.join(format!("NTUSER.DAT.{suffix}")),
+        );
     }
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
     copy_tree(&demo.join("RDSH01-kape"), &evidence.join("RDSH01-kape"));
@@ -211,8 +223,18 @@ fn no_command_creates_or_changes_anything_in_or_beside_the_evidence() {
     run(&case, &["analyze", &all]);
     run(&case, &["analyze", "--format", "json", &user, &kape, &zip]);
     run(&case, &["reg", &user, "HKCU", "--recurse"]);
-    run(&case, &["reg", "--format", "json", &kape, r"HKLM\SYSTEM", "-s"]);
-    run(&case, &["reg", &zip, r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server"]);
+    run(
+        &case,
+        &["reg", "--format", "json", &kape, r"HKLM\SYSTEM", "-s"],
+    );
+    run(
+        &case,
+        &[
+            "reg",
+            &zip,
+            r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server",
+        ],
+    );
     run(&case, &["events", &dc]);
     run(&case, &["events", &zip]);
     run(&case, &["timeline", &dc]);
@@ -230,7 +252,11 @@ fn no_command_creates_or_changes_anything_in_or_beside_the_evidence() {
         .map(|p| format!("{}: {:?} -> {:?}", p.display(), before.get(p), after.get(p)))
         .collect();
     assert!(changed.is_empty(), "the evidence changed: {changed:#?}");
-    assert_eq!(listing(&case), case_before, "a file appeared beside the evidence");
+    assert_eq!(
+        listing(&case),
+        case_before,
+        "a file appeared beside the evidence"
+    );
     assert_eq!(
         listing(outer.path()),
         outer_before,

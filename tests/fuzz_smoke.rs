@@ -185,14 +185,16 @@ fn sniffing_hives_with_offsets_of_ffffffff_decides_without_a_panic() {
     let good = hive::build_hive(&hive::system_tree(1));
     assert_eq!(hive_role(&good).hive, Some(HiveKind::System));
 
-    let software = hive::build_hive(&hive::Key::new("ROOT").key(
-        hive::Key::new("Microsoft").key(
-            hive::Key::new("Windows NT").key(
-                hive::Key::new("CurrentVersion")
-                    .value("ProductName", Data::Sz("Windows Server 2022".into())),
+    let software = hive::build_hive(
+        &hive::Key::new("ROOT").key(
+            hive::Key::new("Microsoft").key(
+                hive::Key::new("Windows NT").key(
+                    hive::Key::new("CurrentVersion")
+                        .value("ProductName", Data::Sz("Windows Server 2022".into())),
+                ),
             ),
         ),
-    ));
+    );
     assert_eq!(hive_role(&software).hive, Some(HiveKind::Software));
 
     let mut bad_root = good.clone();
@@ -287,14 +289,13 @@ mod seeds {
     }
 
     fn kape_machine() -> Machine {
-        Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local"))
-            .log(
-                "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
-                vec![
-                    scenario::lsm_session(21, "2024-03-01T08:00:00Z", 2, "CONTOSO\\alice", "10.0.0.5"),
-                    scenario::lsm_40("2024-03-01T09:00:00Z", 2, 11),
-                ],
-            )
+        Machine::session_host("RDSH01", Os::Server2019, Some("contoso.local")).log(
+            "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+            vec![
+                scenario::lsm_session(21, "2024-03-01T08:00:00Z", 2, "CONTOSO\\alice", "10.0.0.5"),
+                scenario::lsm_40("2024-03-01T09:00:00Z", 2, 11),
+            ],
+        )
     }
 
     fn capture_tree(files: &[(&str, &[u8])]) -> Vec<u8> {
@@ -343,20 +344,41 @@ mod seeds {
             "gen-dirty-dirt-log",
             &joined(&[&d.primary, &d.logs[0].1], LOG_SEPARATOR),
         );
-        put("hive", "demo-SYSTEM", &read("RDSH01-kape/C/Windows/System32/config/SYSTEM"));
-        put("hive", "demo-SOFTWARE", &read("RDSH01-kape/C/Windows/System32/config/SOFTWARE"));
+        put(
+            "hive",
+            "demo-SYSTEM",
+            &read("RDSH01-kape/C/Windows/System32/config/SYSTEM"),
+        );
+        put(
+            "hive",
+            "demo-SOFTWARE",
+            &read("RDSH01-kape/C/Windows/System32/config/SOFTWARE"),
+        );
 
         // regtext: .reg (v5 UTF-16LE, v5 UTF-8, REGEDIT4) and reg query text.
         let tree = typed_tree();
         let prefix = r"HKEY_LOCAL_MACHINE\SYSTEM";
         let v5 = regtext::reg_export(&tree, prefix, false);
-        put("regtext", "gen-v5-utf16.reg", &regtext::encode(&v5, Encoding::Utf16LeBom));
-        put("regtext", "gen-v5-utf8.reg", &regtext::encode(&v5, Encoding::Utf8));
+        put(
+            "regtext",
+            "gen-v5-utf16.reg",
+            &regtext::encode(&v5, Encoding::Utf16LeBom),
+        );
+        put(
+            "regtext",
+            "gen-v5-utf8.reg",
+            &regtext::encode(&v5, Encoding::Utf8),
+        );
         let v4 = regtext::reg_export(&tree, prefix, true);
         put("regtext", "gen-regedit4.reg", v4.as_bytes());
-        let deletions = format!("{v5}\r\n[-{prefix}\\Select]\r\n[{prefix}\\Select]\r\n\"Current\"=-\r\n");
+        let deletions =
+            format!("{v5}\r\n[-{prefix}\\Select]\r\n[{prefix}\\Select]\r\n\"Current\"=-\r\n");
         put("regtext", "gen-deletions.reg", deletions.as_bytes());
-        put("regtext", "gen-query.txt", regtext::reg_query(&tree, prefix).as_bytes());
+        put(
+            "regtext",
+            "gen-query.txt",
+            regtext::reg_query(&tree, prefix).as_bytes(),
+        );
         put(
             "regtext",
             "demo-HKLM-System.txt",
@@ -411,7 +433,11 @@ mod seeds {
         outer.write_all(&inner).unwrap();
         outer.start_file("notes.txt", stored).unwrap();
         outer.write_all(b"collected 2024-03-01").unwrap();
-        put("zip", "gen-zip-in-zip.zip", &outer.finish().unwrap().into_inner());
+        put(
+            "zip",
+            "gen-zip-in-zip.zip",
+            &outer.finish().unwrap().into_inner(),
+        );
 
         // capture: folder trees (KAPE, MSRD-Collect, loose hive with logs), contents cut short
         // except hives (their role needs the whole file).
@@ -436,9 +462,18 @@ mod seeds {
             "capture",
             "gen-msrd-tree",
             &capture_tree(&[
-                ("MSRD-Results-RDSH01/RDSH01_RegistryKeys/RDSH01_HKLM-System.txt", &sys_txt),
-                ("MSRD-Results-RDSH01/RDSH01_EventLogs/RDSH01_System.evtx", &lsm_head),
-                ("MSRD-Results-RDSH01/RDSH01_MSRD-Collect-Log.txt", b"MSRD-Collect\r\n"),
+                (
+                    "MSRD-Results-RDSH01/RDSH01_RegistryKeys/RDSH01_HKLM-System.txt",
+                    &sys_txt,
+                ),
+                (
+                    "MSRD-Results-RDSH01/RDSH01_EventLogs/RDSH01_System.evtx",
+                    &lsm_head,
+                ),
+                (
+                    "MSRD-Results-RDSH01/RDSH01_MSRD-Collect-Log.txt",
+                    b"MSRD-Collect\r\n",
+                ),
             ]),
         );
         let d = hive::dirty_with_new_logs(&old_b, &new_b, 100, 2, Some(1));

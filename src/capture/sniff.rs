@@ -288,7 +288,8 @@ impl<'a> RawHive<'a> {
 
     /// The key node cell at `offset`.
     fn key(&self, offset: u32) -> Option<&'a [u8]> {
-        self.cell(offset).filter(|c| c.starts_with(b"nk") && c.len() >= 0x4C)
+        self.cell(offset)
+            .filter(|c| c.starts_with(b"nk") && c.len() >= 0x4C)
     }
 
     fn root(&self) -> Option<&'a [u8]> {
@@ -340,7 +341,9 @@ impl<'a> RawHive<'a> {
         budget: &mut usize,
         f: &mut dyn FnMut(u32, &[u8]) -> bool,
     ) -> bool {
-        let count = list.get(2..4).map_or(0, |c| u16::from_le_bytes([c[0], c[1]])) as usize;
+        let count = list
+            .get(2..4)
+            .map_or(0, |c| u16::from_le_bytes([c[0], c[1]])) as usize;
         let (stride, index) = match list.get(..2) {
             Some(b"lf" | b"lh") => (8, false),
             Some(b"li") => (4, false),
