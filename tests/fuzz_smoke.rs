@@ -15,7 +15,13 @@ use rdsdiag::fuzzing;
 /// Regression inputs that still crash in code another change owns: skipped until that fix lands
 /// (the merge that lands it removes the line). Paths relative to the checkout.
 const KNOWN_CRASHES: &[(&str, &str)] = &[
-    // ("fixtures/regressions/hive/<name>", "issue 16: hive robustness, src/registry/hive.rs"),
+    // Found by the `hive` target: a primary whose root cell offset is 0xFFFFFFFF (and a log);
+    // nt-hive asserts in `registry::load::root_readable` (caught, but a panic). The first finding
+    // of issue 16, fixed by the hive-robustness change ("validate what nt-hive assumes").
+    (
+        "fixtures/regressions/hive/root-offset-ffffffff-with-log",
+        "issue 16: hive robustness (src/registry/load.rs root_readable -> nt-hive assert)",
+    ),
 ];
 
 /// One input may take this long in a debug build before the smoke calls it a hang.
