@@ -14,6 +14,8 @@ pub mod diagnose;
 pub mod error;
 pub mod eventlog;
 pub mod evidence;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host;
 pub mod pipeline;
 pub mod registry;

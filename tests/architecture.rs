@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("report", 6),
     ("batch", 7),
     ("pipeline", 8),
+    ("fuzzing", 8),
     ("render", 9),
 ];
 

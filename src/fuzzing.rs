@@ -1,0 +1,263 @@
+//! The bodies of the fuzz targets (`fuzz/fuzz_targets/*.rs`, run with `cargo +nightly fuzz`) and
+//! of the stable smoke test that replays their corpora (`tests/fuzz_smoke.rs`): one function per
+//! target, each feeding arbitrary bytes through the library's real entry points (the capture
+//! inventory, the registry loader with log replay, the text parsers, the EVTX reader) and
+//! walking everything that was read. Not part of the supported API. See `docs/reliability.md`.
+//!
+//! A target never asserts on what it reads: the only failures are a panic, a hang or memory out
+//! of proportion to the input. Targets that need files write the input below `scratch`, a
+//! folder the caller owns (one per process), and read it back through the pipeline, as the CLI
+//! would.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use crate::capture::{self, sniff, CaptureOptions};
+use crate::eventlog::{self, EventFilter};
+use crate::evidence::HiveKind;
+use crate::pipeline::{self, Options, Readers};
+use crate::registry::{self, query, RegistryView};
+
+/// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and the folders of
+/// `fuzz/corpus/` and `fixtures/regressions/`).
+pub const TARGETS: &[&str] = &["hive", "regtext", "evtx", "zip", "capture"];
+
+/// Separates the primary hive from its `.LOG1` and `.LOG2` in an input of the `hive` target.
+pub const LOG_SEPARATOR: &[u8] = b"\0--rdsdiag-log--\0";
+/// Separates the files of an input of the `capture` target (each: a relative path, a newline,
+/// the content).
+pub const FILE_SEPARATOR: &[u8] = b"\0--rdsdiag-file--\0";
+
+/// Run the body of target `name` over `data`; `false` for an unknown name.
+pub fn run(name: &str, scratch: &Path, data: &[u8]) -> bool {
+    match name {
+        "hive" => hive(scratch, data),
+        "regtext" => regtext(scratch, data),
+        "evtx" => evtx(data),
+        "zip" => zip(scratch, data),
+        "capture" => capture(scratch, data),
+        _ => return false,
+    }
+    true
+}
+
+/// Archive limits small enough that a fuzz input cannot make the run read gigabytes (the CLI's
+/// defaults are for real captures).
+fn options() -> Options {
+    Options {
+        capture: CaptureOptions {
+            max_zip_entries: 1_000,
+            max_zip_total_bytes: 64 << 20,
+            max_compression_ratio: 1_000,
+            max_file_bytes: 64 << 20,
+        },
+        time_limit: Some(std::time::Duration::from_secs(5)),
+        ..Options::default()
+    }
+}
+
+/// A fresh, empty folder `scratch/name`.
+fn fresh(scratch: &Path, name: &str) -> PathBuf {
+    let dir = scratch.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the scratch folder is writable");
+    dir
+}
+
+/// `data` split at every `sep`, at most `max` parts (the last keeps the rest).
+fn split<'a>(data: &'a [u8], sep: &[u8], max: usize) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    let mut rest = data;
+    while parts.len() + 1 < max {
+        match rest.windows(sep.len()).position(|w| w == sep) {
+            Some(i) => {
+                parts.push(&rest[..i]);
+                rest = &rest[i + sep.len()..];
+            }
+            None => break,
+        }
+    }
+    parts.push(rest);
+    parts
+}
+
+const KINDS: &[HiveKind] = &[
+    HiveKind::System,
+    HiveKind::Software,
+    HiveKind::Security,
+    HiveKind::Sam,
+    HiveKind::NtUser,
+    HiveKind::UsrClass,
+];
+
+/// Everything above the readers asks the view: every key of every hive it provides
+/// (`reg <root> /s`), the control set, the host's identity and the effective configuration.
+fn walk_view(view: &RegistryView) {
+    let _ = view.current_control_set();
+    let _ = view.sources();
+    for &kind in KINDS {
+        if view.provides(kind) {
+            let _ = query::run(view, query::hive_root_name(kind), None, true);
+        }
+    }
+    let _ = crate::host::HostIdentity::read(view);
+    let _ = crate::host::facts::host_facts(view);
+    let _ = crate::config::resolve(view);
+}
+
+/// Target `hive`: a primary hive file, optionally followed by its `.LOG1` and `.LOG2`
+/// (separated by [`LOG_SEPARATOR`]), loaded as a capture (open, pair logs, replay, integrity
+/// walk), then every key walked.
+pub fn hive(scratch: &Path, data: &[u8]) {
+    let parts = split(data, LOG_SEPARATOR, 3);
+    let dir = fresh(scratch, "hive");
+    for (part, name) in parts.iter().zip(["SYSTEM", "SYSTEM.LOG1", "SYSTEM.LOG2"]) {
+        std::fs::write(dir.join(name), part).expect("scratch is writable");
+    }
+    let _ = registry::check_cells(parts[0]);
+    if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
+        walk_view(&evidence.registry);
+    }
+}
+
+/// Target `regtext`: the bytes as a `.reg` export and as `reg query /s` text (both parsers
+/// directly), then as a capture file whose kind the inventory sniffs, every key walked.
+pub fn regtext(scratch: &Path, data: &[u8]) {
+    let _ = registry::text::looks_like_reg_export(data);
+    let _ = registry::text::looks_like_reg_query(data);
+    if let Ok(parsed) = registry::text::parse_reg_export(data) {
+        let _ = parsed.strict();
+    }
+    let _ = registry::text::parse_reg_query(data);
+    let dir = fresh(scratch, "regtext");
+    std::fs::write(dir.join("HKLM-System.txt"), data).expect("scratch is writable");
+    if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
+        walk_view(&evidence.registry);
+    }
+}
+
+/// Target `evtx`: the bytes as an EVTX file through the reader (chunk prescan, BinXML decoder,
+/// integrity account), with the RDS filter and with every event kept.
+pub fn evtx(data: &[u8]) {
+    for filter in [EventFilter::rds(), EventFilter::all()] {
+        if let Ok(report) = eventlog::read_evtx(Cursor::new(data), "fuzz.evtx", &filter) {
+            let _ = report.status();
+            for e in &report.events {
+                let _ = e.catalog_entry();
+            }
+        }
+    }
+}
+
+/// Target `zip`: the bytes as a zip capture: inventory in place (limits, nested archives,
+/// sniffing of each entry), then every reader over the entries, and the split into per-machine
+/// archives.
+pub fn zip(scratch: &Path, data: &[u8]) {
+    let dir = fresh(scratch, "zip");
+    let path = dir.join("capture.zip");
+    std::fs::write(&path, data).expect("scratch is writable");
+    let opts = options();
+    let _ = pipeline::captures_in(&path);
+    if let Ok(c) = capture::open(&path, &opts.capture) {
+        let _ = capture::split_archives(&c);
+        let evidence = pipeline::read_acquired(c, &opts, Readers::ALL);
+        walk_view(&evidence.registry);
+    }
+}
+
+/// A relative path made of safe components (letters, digits, `.`, `-`, `_`, `%`, space; no
+/// `.`/`..`), at most five levels, or `None`.
+fn safe_path(raw: &[u8]) -> Option<PathBuf> {
+    let text = String::from_utf8_lossy(raw);
+    let mut path = PathBuf::new();
+    for comp in text.split(['/', '\\']).filter(|c| !c.is_empty()).take(5) {
+        let clean: String = comp
+            .chars()
+            .take(48)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-% ".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if clean.trim_matches('.').is_empty() {
+            continue;
+        }
+        path.push(clean);
+    }
+    (!path.as_os_str().is_empty()).then_some(path)
+}
+
+/// Target `capture`: a folder tree (files separated by [`FILE_SEPARATOR`], each a relative path,
+/// a newline and its content): the sniffers on each file, then capture discovery over the tree
+/// (collector roots, captures of a folder, inventory, layout, per-machine split).
+pub fn capture(scratch: &Path, data: &[u8]) {
+    let root = fresh(scratch, "capture");
+    let tree = root.join("evidence");
+    let mut rel = Vec::new();
+    for part in split(data, FILE_SEPARATOR, 24) {
+        let (name, content) = match part.iter().position(|&b| b == b'\n') {
+            Some(i) => (&part[..i], &part[i + 1..]),
+            None => (part, &[][..]),
+        };
+        let _ = sniff::sniff_head(&content[..content.len().min(sniff::HEAD_LEN)]);
+        let _ = sniff::hive_role(content);
+        let _ = sniff::base_block_file_name(content);
+        let _ = sniff::decode_text_head(content);
+        let Some(path) = safe_path(name) else {
+            continue;
+        };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let _ = sniff::role_from_name(&file_name);
+        let _ = sniff::hive_role_named(content, &file_name);
+        let full = tree.join(&path);
+        if let Some(parent) = full.parent() {
+            if std::fs::create_dir_all(parent).is_err() {
+                continue;
+            }
+        }
+        // A path that is a folder already (or under a file) is skipped.
+        if std::fs::write(&full, content).is_ok() {
+            rel.push(path.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
+    let _ = capture::layout::detect("evidence", &rel);
+    let opts = options();
+    if !tree.is_dir() {
+        return;
+    }
+    let _ = capture::roots::find_captures(&tree);
+    for (path, _) in pipeline::captures_in(&tree) {
+        if let Ok(c) = capture::open(&path, &opts.capture) {
+            let _ = capture::split_archives(&c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_keeps_the_rest_in_the_last_part() {
+        assert_eq!(split(b"a--b--c", b"--", 2), vec![&b"a"[..], &b"b--c"[..]]);
+        assert_eq!(split(b"abc", b"--", 3), vec![&b"abc"[..]]);
+        assert_eq!(split(b"--", b"--", 3), vec![&b""[..], &b""[..]]);
+    }
+
+    #[test]
+    fn safe_paths_stay_below_the_root() {
+        assert_eq!(
+            safe_path(b"../../etc/passwd"),
+            Some(PathBuf::from("etc/passwd"))
+        );
+        assert_eq!(safe_path(b"/abs\\C:x"), Some(PathBuf::from("abs/C_x")));
+        assert_eq!(safe_path(b".."), None);
+    }
+}
