@@ -4,7 +4,7 @@
 //! the pipeline would catch, since a caught panic is still a parser that lost control of its
 //! input. See `docs/reliability.md`.
 //!
-//! `cargo test --test fuzz_smoke -- --ignored write_seeds` regenerates the generated seeds.
+//! `RDSDIAG_WRITE_SEEDS=1 cargo test --test fuzz_smoke freshly_generated_seeds` regenerates the generated seeds.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, Once};
@@ -60,17 +60,23 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 
 /// Replay the seeds and regressions of `target`; fail naming every input that panicked or hung.
 fn smoke(target: &str) {
-    let _serial = serial();
     let seeds = files_in(&checkout().join("fuzz/corpus").join(target));
     assert!(
         !seeds.is_empty(),
         "fuzz/corpus/{target}/ holds no seed: the smoke would check nothing"
     );
     let regressions = files_in(&checkout().join("fixtures/regressions").join(target));
+    let inputs: Vec<PathBuf> = seeds.into_iter().chain(regressions).collect();
+    replay(target, &inputs);
+}
+
+/// Run every input through `target`; fail naming every input that panicked or hung.
+fn replay(target: &str, inputs: &[PathBuf]) {
+    let _serial = serial();
     let scratch = tempfile::tempdir().expect("temp dir");
     let mut failures = Vec::new();
     let mut ran = 0;
-    for input in seeds.iter().chain(&regressions) {
+    for input in inputs {
         let rel = input
             .strip_prefix(checkout())
             .unwrap_or(input)
@@ -313,13 +319,14 @@ mod seeds {
         joined(&refs, FILE_SEPARATOR)
     }
 
-    pub fn write(root: &Path) {
+    /// Generate the seeds into `out/<target>/`, reading the demo captures of `checkout`.
+    pub fn write(checkout: &Path, out: &Path) {
         let put = |target: &str, name: &str, bytes: &[u8]| {
-            let dir = root.join("fuzz/corpus").join(target);
+            let dir = out.join(target);
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join(name), bytes).unwrap();
         };
-        let demo = root.join("fixtures/demo");
+        let demo = checkout.join("fixtures/demo");
         let read = |rel: &str| std::fs::read(demo.join(rel)).unwrap();
 
         // hive: clean, dirty with new-format logs (one and two files), old-format log.
@@ -492,8 +499,20 @@ mod seeds {
     }
 }
 
+/// The seed generators, freshly run, give inputs every target takes without a panic (the
+/// committed seeds are one such run: regf stamps hives with the time, so they are not compared
+/// byte for byte). `RDSDIAG_WRITE_SEEDS=1` also rewrites `fuzz/corpus/`.
 #[test]
-#[ignore = "writes the generated seeds into fuzz/corpus; run by hand"]
-fn write_seeds() {
-    seeds::write(checkout());
+fn freshly_generated_seeds_do_not_panic() {
+    let out = tempfile::tempdir().expect("temp dir");
+    seeds::write(checkout(), out.path());
+    for target in fuzzing::TARGETS {
+        let inputs = files_in(&out.path().join(target));
+        if !inputs.is_empty() {
+            replay(target, &inputs);
+        }
+    }
+    if std::env::var_os("RDSDIAG_WRITE_SEEDS").is_some() {
+        seeds::write(checkout(), &checkout().join("fuzz/corpus"));
+    }
 }

@@ -518,8 +518,18 @@ fn offsets(v: &Value, out: &mut Vec<u64>) {
 #[test]
 fn every_command_reports_the_damage_without_panicking() {
     let limit = count_keys(&tree()) + 2100;
+    // `DUMP=dir` also keeps every case in `dir/<case name>/` for measuring the release binary
+    // (`docs/performance.md`, "Worst cases").
+    let dump = std::env::var_os("DUMP").map(std::path::PathBuf::from);
     for case in cases() {
         let dir = write(&case.files);
+        if let Some(root) = &dump {
+            let keep = root.join(case.name.replace(' ', "_"));
+            std::fs::create_dir_all(&keep).expect("mkdir");
+            for (name, bytes) in &case.files {
+                std::fs::write(keep.join(name), bytes).expect("write");
+            }
+        }
         let path = dir.path().display().to_string();
         let e = &case.expect;
 
@@ -634,20 +644,4 @@ fn load(dir: &Path) -> RegistryView {
     let cap = capture::open(dir, &CaptureOptions::default()).expect("inventory");
     let mut inputs = cap.inputs;
     RegistryView::load(&inputs).apply_to(&mut inputs)
-}
-
-/// Not a check: writes every case into `$DUMP/<case name>/` for measuring the release binary
-/// (`docs/performance.md`, "Worst cases"): `DUMP=/tmp/cases cargo test --test hive_worst_cases
-/// -- --ignored`.
-#[test]
-#[ignore]
-fn dump_cases_for_measurement() {
-    let root = std::path::PathBuf::from(std::env::var("DUMP").expect("DUMP dir"));
-    for case in cases() {
-        let dir = root.join(case.name.replace(' ', "_"));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        for (name, bytes) in &case.files {
-            std::fs::write(dir.join(name), bytes).expect("write");
-        }
-    }
 }
