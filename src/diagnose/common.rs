@@ -18,13 +18,9 @@ impl Model<'_> {
         self.settings.get(name)
     }
 
-    /// Whether an event was written by the capture host (its `Computer` is the host's name or an
-    /// earlier name of it). Events of other computers never count toward this host's findings.
-    pub fn is_own(&self, e: &Event) -> bool {
-        self.timeline.is_own_computer(e.computer.as_deref())
-    }
-
-    /// The host's own events (see [`Model::is_own`]), in time order.
+    /// The host's own events, in time order: events whose `Computer` is another machine (not
+    /// the host nor an earlier name of it) never count toward this host's findings. The timeline
+    /// decided it once per record (`Timeline::foreign_inputs`).
     pub fn own_events(&self) -> impl DoubleEndedIterator<Item = &Event> + '_ {
         let foreign = &self.timeline.foreign_inputs;
         self.events

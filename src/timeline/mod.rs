@@ -383,10 +383,6 @@ pub struct TimelineSummary {
 pub struct Timeline {
     /// The capture's host name used for the foreign-computer check, if known.
     pub host_computer: Option<String>,
-    /// The short names (lower case) the host goes by: its name and earlier names. Empty when the
-    /// host is unknown.
-    #[serde(skip)]
-    pub own_names: Vec<String>,
     /// Per event of the slice given to [`build`] (by input index): whether its `Computer` is
     /// another machine. Decided once here, so rules do not compare names per event.
     #[serde(skip)]
@@ -440,15 +436,6 @@ impl Timeline {
         self.sessions
             .iter()
             .flat_map(|s| s.disconnects.iter().map(move |d| (s, d)))
-    }
-
-    /// Whether a record's `Computer` is the capture host (or one of its earlier names). A record
-    /// without a Computer, or a capture whose host is unknown, counts as the host's.
-    pub fn is_own_computer(&self, computer: Option<&str>) -> bool {
-        match computer {
-            Some(c) if !self.own_names.is_empty() => self.own_names.iter().any(|n| is_host(c, n)),
-            _ => true,
-        }
     }
 
     /// The events that play `role`, in timeline order.
@@ -618,7 +605,6 @@ pub fn build_with_names(
     };
     Timeline {
         host_computer: host_computer.map(str::to_string),
-        own_names,
         foreign_inputs,
         options: opts.clone(),
         first,
