@@ -34,11 +34,7 @@ impl Model<'_> {
     /// capture are left out).
     pub fn own_sessions(&self) -> impl Iterator<Item = &crate::timeline::Session> + '_ {
         let t = self.timeline;
-        t.sessions.iter().filter(move |s| {
-            s.events
-                .first()
-                .is_none_or(|&i| t.events.get(i).is_none_or(|e| !e.foreign_computer))
-        })
+        t.sessions.iter().filter(move |s| s.is_own(&t.events))
     }
 
     /// The host's own events of `provider` with canonical id in `ids`, in time order.

@@ -281,6 +281,16 @@ pub struct Session {
     pub events: Vec<usize>,
 }
 
+impl Session {
+    /// Whether the session is the capture host's: its first event does not name another
+    /// computer (sessions of other computers whose records share the capture are not).
+    pub fn is_own(&self, events: &[TimelineEvent]) -> bool {
+        self.events
+            .first()
+            .is_none_or(|&i| events.get(i).is_none_or(|e| !e.foreign_computer))
+    }
+}
+
 /// Per-user totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserSummary {
@@ -883,13 +893,13 @@ fn summarize(
 ) -> TimelineSummary {
     // Licensing disconnects are the host's own: sessions of other computers whose records share
     // the capture never count toward this host's problems.
-    let own = |s: &&Session| {
-        s.events
-            .first()
-            .is_none_or(|&i| !events[i].foreign_computer)
-    };
     let disconnects = || sessions.iter().flat_map(|s| &s.disconnects);
-    let own_disconnects = || sessions.iter().filter(own).flat_map(|s| &s.disconnects);
+    let own_disconnects = || {
+        sessions
+            .iter()
+            .filter(|s| s.is_own(events))
+            .flat_map(|s| &s.disconnects)
+    };
     let mut summary = TimelineSummary {
         events: events.len(),
         sessions: sessions.len(),

@@ -133,14 +133,7 @@ pub(super) fn detect(
     opts: &TimelineOptions,
 ) -> Vec<Pattern> {
     // Sessions of other computers (their records share the capture) are not this host's.
-    let own: Vec<&Session> = sessions
-        .iter()
-        .filter(|s| {
-            s.events
-                .first()
-                .is_none_or(|&i| !events[i].foreign_computer)
-        })
-        .collect();
+    let own: Vec<&Session> = sessions.iter().filter(|s| s.is_own(events)).collect();
     let sessions = own.as_slice();
     let mut out = Vec::new();
     licensing_disconnects(events, sessions, opts, &mut out);
