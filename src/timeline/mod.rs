@@ -281,6 +281,21 @@ pub struct Session {
     pub events: Vec<usize>,
 }
 
+impl Disconnect {
+    /// The event that carries the disconnect's reason code (LSM 40), else its first event.
+    pub fn reason_event(&self, events: &[TimelineEvent]) -> Option<&EventRef> {
+        self.events
+            .iter()
+            .find(|r| {
+                self.reason_code.is_some()
+                    && events
+                        .get(r.index)
+                        .is_some_and(|e| e.reason_code == self.reason_code)
+            })
+            .or(self.events.first())
+    }
+}
+
 impl Session {
     /// Whether the session is the capture host's: its first event does not name another
     /// computer (sessions of other computers whose records share the capture are not).

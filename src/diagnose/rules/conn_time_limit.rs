@@ -203,16 +203,7 @@ fn observe(m: &Model<'_>) -> BTreeMap<&'static str, Seen> {
             let Some(row) = d.reason_code.and_then(|c| row(Source::Reason, c)) else {
                 continue;
             };
-            let carrier = d
-                .events
-                .iter()
-                .find(|r| {
-                    m.timeline
-                        .event(r)
-                        .is_some_and(|e| e.reason_code == d.reason_code)
-                })
-                .or(d.events.first());
-            if let Some(r) = carrier {
+            if let Some(r) = d.reason_event(&m.timeline.events) {
                 let what = format!("disconnect reason {}", row.code);
                 seen.entry(row.setting)
                     .or_default()

@@ -136,15 +136,9 @@ fn hits(m: &Model<'_>, rule: &str) -> Vec<Hit> {
     let mut out = Vec::new();
     for s in m.own_sessions() {
         for d in s.disconnects.iter().filter(|d| d.licensing_reason) {
-            let (Some(code), Some(r)) = (d.reason_code, d.events.first()) else {
+            let (Some(code), Some(carrier)) = (d.reason_code, d.reason_event(&t.events)) else {
                 continue;
             };
-            // The event that carries the reason (LSM 40), else the first of the disconnect.
-            let carrier = d
-                .events
-                .iter()
-                .find(|e| t.event(e).is_some_and(|e| e.reason_code == Some(code)))
-                .unwrap_or(r);
             if let Some(row) = row_for(CodeSpace::Server, code, servers).filter(|x| x.rule == rule)
             {
                 out.push(Hit {
