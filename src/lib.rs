@@ -16,6 +16,7 @@ pub mod eventlog;
 pub mod evidence;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gpresult;
 pub mod host;
 pub mod pipeline;
 pub mod registry;

@@ -12,6 +12,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("capture", 1),
     ("registry", 2),
     ("eventlog", 2),
+    ("gpresult", 2),
     ("config", 3),
     ("host", 3),
     ("timeline", 4),
