@@ -56,6 +56,8 @@ pub enum InputKind {
     RegExport,
     /// Text output of `reg query <key> /s`.
     RegQuery,
+    /// gpresult output: the XML (`/x`), text (`/z`, `/v`) or HTML (`/h`) report.
+    Gpresult,
     /// A zip archive inside a capture (not opened: pass it as its own path).
     Archive,
     /// Anything else (collector logs, renderings, screenshots…).
@@ -63,9 +65,9 @@ pub enum InputKind {
 }
 
 impl InputKind {
-    /// Evidence rdsdiag reads: registry evidence and event logs.
+    /// Evidence rdsdiag reads: registry evidence, event logs and gpresult output.
     pub fn is_evidence(self) -> bool {
-        self.is_registry() || self == InputKind::Evtx
+        self.is_registry() || matches!(self, InputKind::Evtx | InputKind::Gpresult)
     }
 
     /// Read whole by its reader, which hashes it as it reads (event logs, registry text): the
@@ -73,7 +75,7 @@ impl InputKind {
     pub fn hashed_by_reader(self) -> bool {
         matches!(
             self,
-            InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery
+            InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery | InputKind::Gpresult
         )
     }
 
@@ -92,6 +94,7 @@ impl InputKind {
             InputKind::Evtx => "evtx",
             InputKind::RegExport => "reg_export",
             InputKind::RegQuery => "reg_query",
+            InputKind::Gpresult => "gpresult",
             InputKind::Archive => "archive",
             InputKind::Other => "other",
         }
@@ -183,6 +186,8 @@ problem_codes! {
     EvtxTruncatedTail = "evtx-truncated-tail",
     EvtxZeroPadding = "evtx-zero-padding",
     ForeignComputer = "foreign-computer",
+    GpresultDamaged = "gpresult-damaged",
+    GpresultInvalid = "gpresult-invalid",
     HiveBadBaseBlock = "hive-bad-base-block",
     HiveBaseBlock = "hive-base-block",
     HiveBaseBlockChecksum = "hive-base-block-checksum",

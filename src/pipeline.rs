@@ -84,6 +84,8 @@ pub struct Evidence {
     pub registry: RegistryView,
     /// The relevant events of every EVTX input, sorted by (time, file, record id).
     pub events: Vec<Event>,
+    /// Every gpresult report of the capture that could be read (read with the registry).
+    pub gpresult: Vec<crate::gpresult::Report>,
 }
 
 /// Why a capture could not be analysed: it could not be opened (missing, refused archive, not
@@ -123,12 +125,32 @@ pub fn read_acquired(mut capture: Capture, opts: &Options, readers: Readers) -> 
     if readers.events {
         events = read_event_logs(&mut capture.inputs, &opts.events, deadline);
     }
+    let gpresult = if readers.registry {
+        read_gpresult(&mut capture.inputs)
+    } else {
+        Vec::new()
+    };
     finish_inputs(&mut capture.inputs, readers);
     Evidence {
         capture,
         registry,
         events,
+        gpresult,
     }
+}
+
+/// Read every pending gpresult input and apply what the reader found to it; the reports that
+/// could be read, in path order.
+fn read_gpresult(inputs: &mut [Input]) -> Vec<crate::gpresult::Report> {
+    inputs
+        .par_iter_mut()
+        .filter(|i| i.kind == InputKind::Gpresult && i.status == InputStatus::Pending)
+        .filter_map(|input| {
+            let (report, reading) = crate::gpresult::read_input(input);
+            input.apply(reading);
+            report
+        })
+        .collect()
 }
 
 /// Read every pending EVTX input (one task per file on the global pool) and apply what each
@@ -157,6 +179,9 @@ fn finish_inputs(inputs: &mut [Input], readers: Readers) {
                     "transaction log not used: no dirty hive of the capture pairs with it"
                 }
                 InputKind::Evtx if !readers.events => "event log not read by this command",
+                InputKind::Gpresult if !readers.registry => {
+                    "gpresult output not read by this command"
+                }
                 kind if kind.is_registry() && !readers.registry => {
                     "registry evidence not read by this command"
                 }
@@ -357,6 +382,7 @@ fn split_by_logs(evidence: &Evidence) -> Option<Vec<(Evidence, Vec<String>)>> {
                 capture,
                 registry: RegistryView::load(&[]).view,
                 events,
+                gpresult: Vec::new(),
             };
             (part, outside.clone())
         })
@@ -573,12 +599,12 @@ pub fn config(paths: &[PathBuf], opts: &Options) -> ConfigReport {
             isolated(path, || {
                 let evidence = read_isolated(path, opts, Readers::REGISTRY)?;
                 let (host, settings) = resolve(&evidence.registry);
-                Ok(ConfigCapture::analysed(
-                    path.clone(),
-                    host,
-                    settings,
-                    evidence.capture.inputs,
-                ))
+                let group_policy = config::group_policy::from_reports(&evidence.gpresult);
+                let user_policy = config::user_policy::read(&evidence.registry, &settings);
+                Ok(
+                    ConfigCapture::analysed(path.clone(), host, settings, evidence.capture.inputs)
+                        .with_policy(group_policy, user_policy),
+                )
             })
             .unwrap_or_else(|f| ConfigCapture::failed(f.path, f.reason))
         })

@@ -2,6 +2,7 @@
 //! `.reg` export, `reg query` text, zip archive, or something else. Names are only a fallback hint.
 
 use super::hive_guard as guard;
+use crate::catalog::gpresult::{signature_of, GpresultForm};
 use crate::evidence::{HiveKind, InputKind};
 
 /// What the first bytes (and, for hives, the whole file) say about an input.
@@ -87,6 +88,41 @@ pub fn sniff_head(head: &[u8]) -> Sniffed {
         }
     }
     Sniffed::kind(InputKind::Other)
+}
+
+/// [`sniff_head`], then gpresult output ([`gpresult_form`]) for what is nothing else.
+pub fn sniff_head_named(head: &[u8], path: &str) -> Sniffed {
+    let s = sniff_head(head);
+    if s.kind == InputKind::Other && gpresult_form(head, path).is_some() {
+        return Sniffed::kind(InputKind::Gpresult);
+    }
+    s
+}
+
+/// gpresult output recognised by its content: the XML report's `Rsop` root (`gpresult /x`), the
+/// text report's section headers (`gpresult /z`, `/v`), the HTML report's GPO and winning-GPO
+/// tables (`gpresult /h`). An HTML page whose head does not show them (a long script block first)
+/// still counts when its name is a collector's gpresult name (`catalog/gpresult_files.tsv`).
+pub fn gpresult_form(head: &[u8], path: &str) -> Option<GpresultForm> {
+    let text = decode_text_head(head)?;
+    let lower = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .to_ascii_lowercase();
+    if lower.starts_with("<?xml") || lower.starts_with("<rsop") {
+        return lower.contains("<rsop").then_some(GpresultForm::Xml);
+    }
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
+        let named = signature_of(path).is_some_and(|s| s.form == GpresultForm::Html);
+        let tables = lower.contains("winning gpo")
+            || lower.contains("applied gpos")
+            || lower.contains("denied gpos");
+        return (named || tables).then_some(GpresultForm::Html);
+    }
+    let text_report = lower.contains("applied group policy objects")
+        || lower.contains("resultant set of policies for")
+        || (lower.contains("rsop data for") && lower.contains("logging mode"));
+    text_report.then_some(GpresultForm::Text)
 }
 
 /// The file name stored in a hive base block, if readable.

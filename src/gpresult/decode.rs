@@ -89,18 +89,6 @@ impl Decoded {
     }
 }
 
-/// Decode the head of a file for sniffing (a cut character at the end is dropped).
-pub(crate) fn decode_head(head: &[u8]) -> Option<String> {
-    let (encoding, bom) = detect(head);
-    let body = head.get(bom..)?;
-    let text = match encoding {
-        Encoding::Utf16Le => utf16(body, true),
-        Encoding::Utf16Be => utf16(body, false),
-        _ => String::from_utf8_lossy(body).into_owned(),
-    };
-    (!text.trim().is_empty()).then_some(text)
-}
-
 /// Decode any gpresult file to text (for tools and tests).
 pub fn decode_text(bytes: &[u8]) -> String {
     Decoded::new(bytes).map(|d| d.text).unwrap_or_default()
@@ -147,7 +135,6 @@ mod tests {
         ] {
             let d = Decoded::new(bytes).expect("decodes");
             let _ = d.file_offset(usize::MAX);
-            let _ = decode_head(bytes);
         }
     }
 }

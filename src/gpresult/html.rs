@@ -19,10 +19,6 @@
 use super::xml::unescape;
 use super::{normalise_guid, Entry, Gpo, Issue, Item, Report, Scope};
 
-pub(super) fn looks_like(lower: &str) -> bool {
-    lower.contains("winning gpo") || lower.contains("applied gpos") || lower.contains("denied gpos")
-}
-
 #[derive(Default)]
 struct Table {
     /// The heading text before the table.
@@ -425,7 +421,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(looks_like(&SAMPLE.to_ascii_lowercase()));
+        assert!(crate::capture::sniff::gpresult_form(SAMPLE.as_bytes(), "x").is_some());
     }
 
     #[test]

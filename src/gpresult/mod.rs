@@ -12,6 +12,9 @@ mod xml;
 
 use serde::Serialize;
 
+use crate::capture::Input;
+use crate::evidence::{InputStatus, Problem, ProblemCode, Reading};
+
 pub use crate::catalog::gpresult::GpresultForm;
 pub use decode::decode_text;
 
@@ -231,23 +234,93 @@ pub struct ParseError {
     pub reason: String,
 }
 
-/// Recognise gpresult output by its content: the XML report's `Rsop` root, the text report's
-/// section headers, the HTML report's GPO and winning-GPO tables. An HTML file whose head does not
-/// show them (a report with a long script block first) is still recognised when its name is one
-/// of the collector signatures of `gpresult_files.tsv`. `None`: not gpresult output.
+/// Recognise gpresult output by its content (see [`crate::capture::sniff::gpresult_form`]).
 pub fn sniff(head: &[u8], path: &str) -> Option<GpresultForm> {
-    let text = decode::decode_head(head)?;
-    let t = text.trim_start_matches('\u{feff}').trim_start();
-    let lower = t.to_ascii_lowercase();
-    if lower.starts_with("<?xml") || lower.starts_with("<rsop") {
-        return lower.contains("<rsop").then_some(GpresultForm::Xml);
+    crate::capture::sniff::gpresult_form(head, path)
+}
+
+/// Largest gpresult file read (a real report is a few MiB).
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Read one gpresult input of a capture: its report (when it could be read at all) and the
+/// reading (status, problems, SHA-256) for the pipeline to apply.
+pub fn read_input(input: &Input) -> (Option<Report>, Reading) {
+    use sha2::{Digest, Sha256};
+    use std::io::Read as _;
+
+    let mut bytes = Vec::new();
+    let read = input.open_stream().and_then(|r| {
+        r.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| crate::Error::io(input.display_path(), e))
+    });
+    if let Err(e) = read {
+        return (
+            None,
+            Reading::new(
+                InputStatus::Rejected,
+                vec![Problem::error(ProblemCode::Unreadable, e.to_string())],
+            ),
+        );
     }
-    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
-        let named = crate::catalog::gpresult::signature_of(path)
-            .is_some_and(|s| s.form == GpresultForm::Html);
-        return (named || html::looks_like(&lower)).then_some(GpresultForm::Html);
+    let sha256 = Some(crate::capture::lower_hex(&Sha256::digest(&bytes)));
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        let mut r = Reading::new(
+            InputStatus::Rejected,
+            vec![Problem::error(
+                ProblemCode::TooLarge,
+                format!("gpresult file larger than {MAX_FILE_BYTES} bytes: not read"),
+            )],
+        );
+        r.sha256 = None;
+        return (None, r);
     }
-    text::looks_like(&lower).then_some(GpresultForm::Text)
+    let head = &bytes[..bytes.len().min(crate::capture::sniff::HEAD_LEN)];
+    let Some(form) = sniff(head, &input.path) else {
+        let mut r = Reading::new(
+            InputStatus::Rejected,
+            vec![Problem::error(
+                ProblemCode::GpresultInvalid,
+                "no longer recognised as gpresult output",
+            )],
+        );
+        r.sha256 = sha256;
+        return (None, r);
+    };
+    let (report, mut reading) = match parse(&input.path, form, &bytes) {
+        Ok(report) => {
+            let problems: Vec<Problem> = report
+                .issues
+                .iter()
+                .map(|i| {
+                    Problem::warning(
+                        ProblemCode::GpresultDamaged,
+                        format!("{} report: {}", form.switch(), i.message),
+                    )
+                    .at(i.offset)
+                })
+                .collect();
+            let status = if problems.is_empty() {
+                InputStatus::Parsed
+            } else {
+                InputStatus::Partial
+            };
+            (Some(report), Reading::new(status, problems))
+        }
+        Err(e) => (
+            None,
+            Reading::new(
+                InputStatus::Rejected,
+                vec![Problem::error(
+                    ProblemCode::GpresultInvalid,
+                    format!("{} report: {}", form.switch(), e.reason),
+                )
+                .at(e.offset)],
+            ),
+        ),
+    };
+    reading.sha256 = sha256;
+    (report, reading)
 }
 
 /// Read one gpresult file of a known form.

@@ -16,12 +16,6 @@
 
 use super::{Entry, Gpo, Issue, Item, Report, Scope};
 
-pub(super) fn looks_like(lower: &str) -> bool {
-    lower.contains("applied group policy objects")
-        || lower.contains("resultant set of policies for")
-        || (lower.contains("rsop data for") && lower.contains("logging mode"))
-}
-
 enum Section {
     None,
     Applied(usize),
@@ -324,7 +318,7 @@ USER SETTINGS\r
         );
         assert_eq!(r.entries[0].scope, Some(Scope::Computer));
         assert!(r.issues.is_empty());
-        assert!(looks_like(&SAMPLE.to_ascii_lowercase()));
+        assert!(crate::capture::sniff::gpresult_form(SAMPLE.as_bytes(), "x").is_some());
     }
 
     #[test]

@@ -300,6 +300,40 @@ impl RegistryView {
         Lookup::Found(())
     }
 
+    /// Every hive file of `kind` the capture holds, used or superseded, in precedence order, with
+    /// whether it could be read (`None`) or why not. Per-user hives (NTUSER) are one per user, and
+    /// only the first answers [`RegistryView::value`]; this lists them all.
+    pub fn hive_files(&self, kind: HiveKind) -> Vec<(String, Option<Unreadable>)> {
+        let mut out: Vec<(String, Option<Unreadable>)> = self
+            .hives
+            .iter()
+            .filter(|h| h.kind == kind)
+            .map(|h| (h.file.clone(), None))
+            .collect();
+        out.extend(
+            self.rejected
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, u)| (u.file.clone(), Some(u.clone()))),
+        );
+        out
+    }
+
+    /// A value in one particular hive file (by its input path), for kinds with one file per user.
+    /// `NotProvided` when no readable hive file has that path.
+    pub fn value_in_file(&self, file: &str, path: &str, name: &str) -> Lookup<RegValue> {
+        let comps = paths::split(path);
+        match self.hives.iter().find(|h| h.file == file) {
+            Some(h) => h.value(&comps, name),
+            None => match self.rejected.iter().find(|(_, u)| u.file == file) {
+                Some((_, u)) => Lookup::Unreadable(u.clone()),
+                None => Lookup::NotProvided {
+                    hive: HiveKind::Other,
+                },
+            },
+        }
+    }
+
     /// `SYSTEM\Select\Current`: the number of the current control set.
     pub fn current_control_set(&self) -> Lookup<u32> {
         self.ccs.clone()

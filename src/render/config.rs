@@ -4,7 +4,10 @@
 
 use std::fmt::Write as _;
 
-use crate::config::{SettingState, Settings};
+use crate::catalog::gpresult::GpresultForm;
+use crate::config::group_policy::{GpoRef, ListedGpo};
+use crate::config::{GroupPolicy, SettingState, Settings, UserPolicy};
+use crate::gpresult::Scope;
 use crate::report::ConfigReport;
 
 /// Column titles of the table.
@@ -204,6 +207,228 @@ pub fn render_report(report: &ConfigReport) -> String {
         if let Some(s) = &c.settings {
             out.push('\n');
             out.push_str(&render_text(s));
+        }
+        if let Some(gp) = &c.group_policy {
+            out.push('\n');
+            out.push_str(&render_group_policy(gp));
+        }
+        if let Some(up) = &c.user_policy {
+            out.push('\n');
+            out.push_str(&render_user_policy(up));
+        }
+    }
+    out
+}
+
+fn gpo_words(g: &GpoRef) -> String {
+    let mut s = format!("'{}'", clean(&g.name));
+    if let Some(guid) = &g.guid {
+        s.push_str(&format!(" {}", clean(guid)));
+    }
+    if let Some(link) = &g.link {
+        s.push_str(&format!(" linked to {}", clean(link)));
+    }
+    if let Some(v) = &g.version {
+        s.push_str(&format!(", version {}", clean(v)));
+    }
+    if g.enforced == Some(true) {
+        s.push_str(", enforced");
+    }
+    if !g.value.is_empty() {
+        s.push_str(&format!(" [{}]", clean(&g.value)));
+    }
+    s
+}
+
+/// The gpresult block: files, applied GPOs in order, and per setting the winning GPO and the
+/// ones it beat.
+pub fn render_group_policy(gp: &GroupPolicy) -> String {
+    let mut out = String::from("Group Policy (gpresult):\n");
+    for f in &gp.files {
+        let mut about = Vec::new();
+        if let Some(c) = &f.computer {
+            about.push(format!("computer {}", clean(c)));
+        }
+        if let Some(u) = &f.user {
+            about.push(format!("user {}", clean(u)));
+        }
+        let _ = writeln!(
+            out,
+            "  file: {} ({}{})",
+            clean(&f.file),
+            f.form.switch(),
+            if about.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", about.join(", "))
+            }
+        );
+    }
+    for scope in [Scope::Computer, Scope::User] {
+        let applied: Vec<&ListedGpo> = gp
+            .gpos
+            .iter()
+            .filter(|g| g.gpo.applied && g.gpo.scope.unwrap_or(Scope::Computer) == scope)
+            .collect();
+        let denied: Vec<&ListedGpo> = gp
+            .gpos
+            .iter()
+            .filter(|g| !g.gpo.applied && g.gpo.scope.unwrap_or(Scope::Computer) == scope)
+            .collect();
+        if !applied.is_empty() {
+            let _ = writeln!(
+                out,
+                "  Applied GPOs ({}), in the order listed (with AppliedOrder: first applied first; the last applied wins):",
+                scope.name()
+            );
+            for (i, g) in applied.iter().enumerate() {
+                let r = GpoRef {
+                    name: g.gpo.name.clone(),
+                    guid: g.gpo.guid.clone(),
+                    link: g.gpo.link.clone(),
+                    version: g
+                        .gpo
+                        .version_sysvol
+                        .or(g.gpo.version_directory)
+                        .map(|v| v.to_string()),
+                    enforced: g.gpo.enforced,
+                    precedence: None,
+                    value: String::new(),
+                };
+                let _ = writeln!(out, "    {}. {}", i + 1, gpo_words(&r));
+            }
+        }
+        if !denied.is_empty() {
+            let _ = writeln!(out, "  Not applied ({}):", scope.name());
+            for g in denied {
+                let _ = writeln!(
+                    out,
+                    "    '{}'{}",
+                    clean(&g.gpo.name),
+                    g.gpo
+                        .reason
+                        .as_deref()
+                        .map(|r| format!(": {}", clean(r)))
+                        .or_else(|| match (g.gpo.filter_allowed, g.gpo.access_denied) {
+                            (_, Some(true)) => Some(": access denied".into()),
+                            (Some(false), _) => Some(": filtered out".into()),
+                            _ => None,
+                        })
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    for som in gp
+        .soms
+        .iter()
+        .filter(|s| s.blocks_inheritance == Some(true))
+    {
+        let _ = writeln!(out, "  Blocks inheritance: {}", clean(&som.path));
+    }
+    if gp.settings.is_empty() {
+        out.push_str("  No RDS policy setting in the gpresult output.\n");
+    } else {
+        out.push_str("  RDS settings:\n");
+    }
+    for c in &gp.settings {
+        let policy = c
+            .policy
+            .as_deref()
+            .map(|p| format!(" \"{}\"", clean(p)))
+            .unwrap_or_default();
+        let winner = match &c.winner {
+            Some(w) => format!("set by {}", gpo_words(w)),
+            None if !c.unordered.is_empty() => format!(
+                "set by {} (this form shows no precedence)",
+                c.unordered
+                    .iter()
+                    .map(gpo_words)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "no GPO named".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "    {} ({}){policy}: {winner} [{}, {}]",
+            c.setting,
+            c.scope.name(),
+            clean(&c.file),
+            c.form.switch()
+        );
+        for b in &c.beaten {
+            let _ = writeln!(out, "      beat {}", gpo_words(b));
+        }
+        if c.form == GpresultForm::Html && c.winner.is_some() {
+            let _ = writeln!(out, "      (the HTML report names only the winning GPO)");
+        }
+    }
+    if !gp.unmapped.is_empty() {
+        let _ = writeln!(
+            out,
+            "  Terminal Services policies not mapped to a setting: {}",
+            gp.unmapped
+                .iter()
+                .map(|u| clean(u))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    out
+}
+
+/// The user-policy block: per setting, each user's value and whether it applies.
+pub fn render_user_policy(up: &UserPolicy) -> String {
+    let mut out = format!(
+        "User policy ({} user hive{}; {}):\n",
+        up.hives.len(),
+        if up.hives.len() == 1 { "" } else { "s" },
+        up.rule
+    );
+    for h in up.hives.iter().filter(|h| h.unreadable.is_some()) {
+        let _ = writeln!(
+            out,
+            "  {} ({}): unreadable: {}",
+            clean(&h.user),
+            clean(&h.file),
+            clean(h.unreadable.as_deref().unwrap_or_default())
+        );
+    }
+    if up.settings.is_empty() {
+        out.push_str("  No user hive sets an RDS user policy.\n");
+    }
+    for s in &up.settings {
+        let _ = writeln!(
+            out,
+            "  {}{}{}:",
+            s.setting,
+            s.computer_policy
+                .as_deref()
+                .map(|c| format!(" (computer policy: {})", clean(c)))
+                .unwrap_or_default(),
+            if s.users_differ { ", users differ" } else { "" }
+        );
+        for u in &s.users {
+            let _ = writeln!(
+                out,
+                "    {}: {} ({}) [{}]",
+                clean(&u.user),
+                clean(&u.display),
+                u.status.describe(),
+                clean(&u.provenance.file)
+            );
+        }
+        if !s.not_set.is_empty() {
+            let _ = writeln!(
+                out,
+                "    not set: {}",
+                s.not_set
+                    .iter()
+                    .map(|u| clean(u))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
     }
     out

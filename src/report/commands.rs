@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::status::{status_of_inputs, RunStatus};
 use super::{HostReport, SCHEMA_VERSION};
 use crate::capture::Input;
-use crate::config::Settings;
+use crate::config::{GroupPolicy, Settings, UserPolicy};
 use crate::eventlog::Event;
 use crate::evidence::{InputKind, InputStatus, Integrity, Problem};
 use crate::registry::query::{QueryState, RegQueryResult};
@@ -52,6 +52,14 @@ pub struct ConfigCapture {
     pub host: Option<HostReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,
+    /// What gpresult output says: applied GPOs, and per setting the winning GPO and the ones it
+    /// beat. Absent when the capture holds no gpresult output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_policy: Option<GroupPolicy>,
+    /// User policy of every user hive, resolved against computer policy. Absent when the capture
+    /// holds no user hive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_policy: Option<UserPolicy>,
     /// The capture's files as read (for the status; `analyze` shows them).
     #[serde(skip)]
     pub inputs: Vec<Input>,
@@ -70,8 +78,21 @@ impl ConfigCapture {
             error: None,
             host: Some(host),
             settings: Some(settings),
+            group_policy: None,
+            user_policy: None,
             inputs,
         }
+    }
+
+    /// The gpresult and user-policy blocks.
+    pub fn with_policy(
+        mut self,
+        group_policy: Option<GroupPolicy>,
+        user_policy: Option<UserPolicy>,
+    ) -> Self {
+        self.group_policy = group_policy;
+        self.user_policy = user_policy;
+        self
     }
 
     pub fn failed(path: PathBuf, error: String) -> Self {
@@ -81,6 +102,8 @@ impl ConfigCapture {
             error: Some(error),
             host: None,
             settings: None,
+            group_policy: None,
+            user_policy: None,
             inputs: Vec::new(),
         }
     }

@@ -1,0 +1,384 @@
+//! Which GPO set each RDS policy setting, and which GPOs it beat, from the gpresult output a
+//! capture holds (`gpresult /x`, `/z`, `/h`; read by [`crate::gpresult`]). The reader only says
+//! what each report lists; this ties the entries to the catalogued settings: Administrative
+//! Templates policies by their display name (`catalog/gp_policies.tsv`), registry entries by the
+//! policy location of `setting_sources.tsv`. Precedence is the report's own (RSoP precedence 1 is
+//! the winner, S112); only the XML form shows the GPOs a winner beat.
+
+use serde::Serialize;
+
+use crate::catalog::gpresult::{policy_named, GpresultForm};
+use crate::catalog::settings::{catalog, Role, SourceKind};
+use crate::evidence::HiveKind;
+use crate::gpresult::{Entry, Gpo, Item, Report, Scope, Som};
+
+/// A GPO as a setting's chain names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GpoRef {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Where it is linked (SOM path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Version in Active Directory / SYSVOL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforced: Option<bool>,
+    /// RSoP precedence (1 won).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precedence: Option<u32>,
+    /// What this GPO sets, as the report shows it (`Enabled: Per Device`, `4`).
+    pub value: String,
+}
+
+/// One RDS setting as one gpresult file attributes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingChain {
+    /// A setting of `settings.tsv`.
+    pub setting: String,
+    pub scope: Scope,
+    /// The Administrative Templates policy, when the report names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The gpresult file.
+    pub file: String,
+    pub form: GpresultForm,
+    /// The GPO whose value applies; `None` when the form does not say (several GPOs in a text
+    /// report, which shows no precedence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub winner: Option<GpoRef>,
+    /// The GPOs that set it too and lost, highest precedence first (XML form only).
+    pub beaten: Vec<GpoRef>,
+    /// GPOs that set it where the form shows no precedence (text form with several GPOs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unordered: Vec<GpoRef>,
+}
+
+/// One gpresult file read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GpresultFile {
+    pub file: String,
+    pub form: GpresultForm,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub computer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// A GPO of a report's list, with the file it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedGpo {
+    pub file: String,
+    #[serde(flatten)]
+    pub gpo: Gpo,
+}
+
+/// What the capture's gpresult output says about Group Policy. Absent from a report when the
+/// capture holds no gpresult output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupPolicy {
+    pub files: Vec<GpresultFile>,
+    /// Every GPO each report lists, applied first, in application order.
+    pub gpos: Vec<ListedGpo>,
+    /// The scopes of management searched (XML form), with block inheritance.
+    pub soms: Vec<Som>,
+    /// Per RDS setting and scope: the winning GPO and the ones it beat.
+    pub settings: Vec<SettingChain>,
+    /// Terminal Services policies the reports name that no setting of the catalogue maps
+    /// (another report language, or a policy rdsdiag does not resolve).
+    pub unmapped: Vec<String>,
+}
+
+impl GroupPolicy {
+    /// The chains of a setting, XML form first.
+    pub fn chains<'a>(&'a self, setting: &'a str) -> impl Iterator<Item = &'a SettingChain> {
+        self.settings.iter().filter(move |c| c.setting == setting)
+    }
+}
+
+/// Lower-case, `\`-trimmed, without a root (`HKLM\`, `HKEY_CURRENT_USER\`) or leading `Software\`.
+fn norm_key(key: &str) -> String {
+    let mut k = key.trim().trim_matches('\\').to_ascii_lowercase();
+    for root in [
+        "hkey_local_machine\\",
+        "hkey_current_user\\",
+        "hklm\\",
+        "hkcu\\",
+        "machine\\",
+        "user\\",
+    ] {
+        if let Some(rest) = k.strip_prefix(root) {
+            k = rest.to_string();
+        }
+    }
+    match k.strip_prefix("software\\") {
+        Some(rest) => rest.to_string(),
+        None => k,
+    }
+}
+
+/// The setting a registry entry sets: the policy location (SOFTWARE for computer, NTUSER for user
+/// policy) of `setting_sources.tsv` with this key and value name.
+fn setting_for_registry(scope: Option<Scope>, key: &str, value: &str) -> Option<String> {
+    let key = norm_key(key);
+    let hive = match scope {
+        Some(Scope::User) => HiveKind::NtUser,
+        _ => HiveKind::Software,
+    };
+    catalog()
+        .settings
+        .iter()
+        .find(|def| {
+            def.sources.iter().any(|row| {
+                row.source == SourceKind::Policy
+                    && row.hive == Some(hive)
+                    && (row.role == Role::Candidate || hive == HiveKind::NtUser)
+                    && norm_key(&row.path) == key
+                    && row
+                        .value
+                        .as_deref()
+                        .is_some_and(|v| v.eq_ignore_ascii_case(value))
+            })
+        })
+        .map(|def| def.name.clone())
+}
+
+/// The setting and policy name of an entry, or the unmapped Terminal Services policy name.
+fn classify(e: &Entry) -> Result<(String, Option<String>), Option<String>> {
+    match &e.item {
+        Item::Policy { name, category, .. } => match policy_named(name) {
+            Some(p) => Ok((p.setting.clone(), Some(name.clone()))),
+            None => {
+                let ts = category.as_deref().is_some_and(|c| {
+                    c.to_ascii_lowercase().contains("remote desktop")
+                        || c.to_ascii_lowercase().contains("terminal serv")
+                });
+                Err(ts.then(|| name.clone()))
+            }
+        },
+        Item::Registry { key, value, .. } => {
+            let v = value.as_deref().unwrap_or_default();
+            match setting_for_registry(e.scope, key, v) {
+                Some(s) => Ok((s, None)),
+                None => {
+                    let ts = norm_key(key).ends_with("windows nt\\terminal services");
+                    Err((ts && !v.is_empty()).then(|| format!("{key}\\{v}")))
+                }
+            }
+        }
+    }
+}
+
+fn shown_value(item: &Item) -> String {
+    match item {
+        Item::Policy { state, options, .. } => {
+            let opts: Vec<String> = options
+                .iter()
+                .map(|(n, v)| {
+                    if n.is_empty() {
+                        v.clone()
+                    } else {
+                        format!("{}: {v}", n.trim_end_matches(':'))
+                    }
+                })
+                .collect();
+            if opts.is_empty() {
+                state.clone()
+            } else {
+                format!("{state} ({})", opts.join("; "))
+            }
+        }
+        Item::Registry { data, state, .. } => match (data, state) {
+            (Some(d), _) => d.clone(),
+            (None, Some(s)) => s.clone(),
+            (None, None) => String::new(),
+        },
+    }
+}
+
+fn gpo_ref(report: &Report, e: &Entry) -> GpoRef {
+    let listed = match (&e.gpo_guid, &e.gpo_name) {
+        (Some(g), _) => report.gpo_by_guid(e.scope, g),
+        (None, Some(n)) => report.gpo_by_name(e.scope, n),
+        _ => None,
+    };
+    let version = listed.and_then(|g| match (g.version_directory, g.version_sysvol) {
+        (Some(d), Some(s)) if d == s => Some(d.to_string()),
+        (Some(d), Some(s)) => Some(format!("AD {d}, SYSVOL {s}")),
+        (Some(d), None) => Some(d.to_string()),
+        (None, Some(s)) => Some(s.to_string()),
+        _ => None,
+    });
+    GpoRef {
+        name: listed
+            .map(|g| g.name.clone())
+            .or_else(|| e.gpo_name.clone())
+            .or_else(|| e.gpo_guid.clone())
+            .unwrap_or_else(|| "(not named)".into()),
+        guid: listed
+            .and_then(|g| g.guid.clone())
+            .or_else(|| e.gpo_guid.clone()),
+        link: listed.and_then(|g| g.link.clone()),
+        version,
+        enforced: listed.and_then(|g| g.enforced),
+        precedence: e.precedence,
+        value: shown_value(&e.item),
+    }
+}
+
+/// Read the gpresult reports of a capture into the per-setting chains. `None` when there is no
+/// report (the capture holds no gpresult output).
+pub fn from_reports(reports: &[Report]) -> Option<GroupPolicy> {
+    if reports.is_empty() {
+        return None;
+    }
+    let mut ordered: Vec<&Report> = reports.iter().collect();
+    ordered.sort_by(|a, b| (a.form, &a.file).cmp(&(b.form, &b.file)));
+    let mut out = GroupPolicy {
+        files: Vec::new(),
+        gpos: Vec::new(),
+        soms: Vec::new(),
+        settings: Vec::new(),
+        unmapped: Vec::new(),
+    };
+    for r in ordered {
+        out.files.push(GpresultFile {
+            file: r.file.clone(),
+            form: r.form,
+            computer: r.computer.clone(),
+            user: r.user.clone(),
+        });
+        let mut gpos: Vec<&Gpo> = r.gpos.iter().collect();
+        // Applied first, in application order (AppliedOrder where the form gives it, else the
+        // report's own order), then the ones that did not apply.
+        gpos.sort_by_key(|g| (g.scope, !g.applied, g.applied_order.unwrap_or(u32::MAX)));
+        out.gpos.extend(gpos.into_iter().map(|g| ListedGpo {
+            file: r.file.clone(),
+            gpo: g.clone(),
+        }));
+        out.soms.extend(r.soms.iter().cloned());
+
+        // Group the entries by (scope, setting), in the report's order.
+        let mut groups: Vec<(Scope, String, Option<String>, Vec<&Entry>)> = Vec::new();
+        for e in &r.entries {
+            match classify(e) {
+                Ok((setting, policy)) => {
+                    let scope = e.scope.unwrap_or(Scope::Computer);
+                    match groups
+                        .iter_mut()
+                        .find(|(s, n, _, _)| *s == scope && *n == setting)
+                    {
+                        Some((_, _, p, list)) => {
+                            if p.is_none() {
+                                *p = policy;
+                            }
+                            list.push(e);
+                        }
+                        None => groups.push((scope, setting, policy, vec![e])),
+                    }
+                }
+                Err(Some(name)) => {
+                    if !out.unmapped.contains(&name) {
+                        out.unmapped.push(name);
+                    }
+                }
+                Err(None) => {}
+            }
+        }
+        for (scope, setting, policy, mut list) in groups {
+            // The same GPO can appear twice for one setting (its policy and the registry value it
+            // writes): keep one entry per GPO, the policy first.
+            let mut seen: Vec<String> = Vec::new();
+            list.retain(|e| {
+                let id = e
+                    .gpo_guid
+                    .clone()
+                    .or_else(|| e.gpo_name.clone())
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let key = format!("{id}/{}", e.precedence.unwrap_or(0));
+                if seen.contains(&key) {
+                    false
+                } else {
+                    seen.push(key);
+                    true
+                }
+            });
+            let mut chain = SettingChain {
+                setting,
+                scope,
+                policy,
+                file: r.file.clone(),
+                form: r.form,
+                winner: None,
+                beaten: Vec::new(),
+                unordered: Vec::new(),
+            };
+            if list.iter().all(|e| e.precedence.is_some()) {
+                list.sort_by_key(|e| e.precedence.unwrap_or(u32::MAX));
+                let mut refs = list.iter().map(|e| gpo_ref(r, e));
+                chain.winner = refs.next();
+                chain.beaten = refs.collect();
+            } else if list.len() == 1 || r.form == GpresultForm::Html {
+                // The HTML report lists only the winning GPO of each setting.
+                chain.winner = list.first().map(|e| gpo_ref(r, e));
+            } else {
+                chain.unordered = list.iter().map(|e| gpo_ref(r, e)).collect();
+            }
+            out.settings.push(chain);
+        }
+    }
+    // Catalogue order, then scope (computer first), then file order.
+    let order = |name: &str| {
+        catalog()
+            .settings
+            .iter()
+            .position(|d| d.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    out.settings
+        .sort_by_key(|c| (order(&c.setting), c.scope, c.form, c.file.clone()));
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_compare_without_roots() {
+        assert_eq!(
+            norm_key(r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services"),
+            norm_key(r"Policies\Microsoft\Windows NT\Terminal Services")
+        );
+        assert_eq!(
+            setting_for_registry(
+                Some(Scope::Computer),
+                r"HKLM\Software\Policies\Microsoft\Windows NT\Terminal Services",
+                "licensingmode"
+            )
+            .as_deref(),
+            Some("licensing_mode")
+        );
+        assert_eq!(
+            setting_for_registry(
+                Some(Scope::User),
+                r"Software\Policies\Microsoft\Windows NT\Terminal Services",
+                "MaxIdleTime"
+            )
+            .as_deref(),
+            Some("max_idle_time")
+        );
+        assert_eq!(
+            setting_for_registry(Some(Scope::Computer), r"Software\Other", "MaxIdleTime"),
+            None
+        );
+    }
+
+    #[test]
+    fn no_report_no_block() {
+        assert!(from_reports(&[]).is_none());
+    }
+}
