@@ -52,12 +52,13 @@ pub enum InputKind {
     HiveLog,
     /// An EVTX event log (`ElfFile\0`).
     Evtx,
+    /// gpresult output: the XML (`/x`), text (`/z`, `/v`) or HTML (`/h`) report (read with the
+    /// registry evidence; alone it is not evidence of a host).
+    Gpresult,
     /// A `.reg` export (`Windows Registry Editor Version 5.00` or `REGEDIT4`).
     RegExport,
     /// Text output of `reg query <key> /s`.
     RegQuery,
-    /// gpresult output: the XML (`/x`), text (`/z`, `/v`) or HTML (`/h`) report.
-    Gpresult,
     /// A zip archive inside a capture (not opened: pass it as its own path).
     Archive,
     /// Anything else (collector logs, renderings, screenshots…).
@@ -65,9 +66,9 @@ pub enum InputKind {
 }
 
 impl InputKind {
-    /// Evidence rdsdiag reads: registry evidence, event logs and gpresult output.
+    /// Evidence rdsdiag reads: registry evidence and event logs.
     pub fn is_evidence(self) -> bool {
-        self.is_registry() || matches!(self, InputKind::Evtx | InputKind::Gpresult)
+        self.is_registry() || self == InputKind::Evtx
     }
 
     /// Read whole by its reader, which hashes it as it reads (event logs, registry text): the
@@ -75,7 +76,7 @@ impl InputKind {
     pub fn hashed_by_reader(self) -> bool {
         matches!(
             self,
-            InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery | InputKind::Gpresult
+            InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery
         )
     }
 
@@ -92,9 +93,9 @@ impl InputKind {
             InputKind::Hive => "hive",
             InputKind::HiveLog => "hive_log",
             InputKind::Evtx => "evtx",
+            InputKind::Gpresult => "gpresult",
             InputKind::RegExport => "reg_export",
             InputKind::RegQuery => "reg_query",
-            InputKind::Gpresult => "gpresult",
             InputKind::Archive => "archive",
             InputKind::Other => "other",
         }

@@ -17,7 +17,7 @@ use crate::capture::{self, Capture, CaptureOptions, Input};
 use crate::config;
 use crate::diagnose;
 use crate::eventlog::{self, query::Query, Event, EventFilter};
-use crate::evidence::{Deadline, InputKind, InputStatus, Problem, ProblemCode};
+use crate::evidence::{Deadline, InputKind, InputStatus, Problem, ProblemCode, Reading};
 use crate::host::facts::host_facts;
 use crate::host::{self, HostIdentity};
 use crate::registry::{self, RegistryView};
@@ -125,11 +125,7 @@ pub fn read_acquired(mut capture: Capture, opts: &Options, readers: Readers) -> 
     if readers.events {
         events = read_event_logs(&mut capture.inputs, &opts.events, deadline);
     }
-    let gpresult = if readers.registry {
-        read_gpresult(&mut capture.inputs)
-    } else {
-        Vec::new()
-    };
+    let gpresult = read_gpresult(&mut capture.inputs, readers.registry);
     finish_inputs(&mut capture.inputs, readers);
     Evidence {
         capture,
@@ -139,13 +135,23 @@ pub fn read_acquired(mut capture: Capture, opts: &Options, readers: Readers) -> 
     }
 }
 
-/// Read every pending gpresult input and apply what the reader found to it; the reports that
-/// could be read, in path order.
-fn read_gpresult(inputs: &mut [Input]) -> Vec<crate::gpresult::Report> {
+/// Read every pending gpresult input (read with the registry: it is configuration evidence) and
+/// apply what the reader found to it; the reports that could be read, in path order.
+fn read_gpresult(inputs: &mut [Input], registry: bool) -> Vec<crate::gpresult::Report> {
     inputs
         .par_iter_mut()
         .filter(|i| i.kind == InputKind::Gpresult && i.status == InputStatus::Pending)
         .filter_map(|input| {
+            if !registry {
+                input.apply(Reading::new(
+                    InputStatus::Ignored,
+                    vec![Problem::info(
+                        ProblemCode::NotRead,
+                        "gpresult output not read by this command",
+                    )],
+                ));
+                return None;
+            }
             let (report, reading) = crate::gpresult::read_input(input);
             input.apply(reading);
             report
@@ -599,11 +605,11 @@ pub fn config(paths: &[PathBuf], opts: &Options) -> ConfigReport {
             isolated(path, || {
                 let evidence = read_isolated(path, opts, Readers::REGISTRY)?;
                 let (host, settings) = resolve(&evidence.registry);
-                let group_policy = config::group_policy::from_reports(&evidence.gpresult);
+                let gpresult = config::gpresult::from_reports(&evidence.gpresult);
                 let user_policy = config::user_policy::read(&evidence.registry, &settings);
                 Ok(
                     ConfigCapture::analysed(path.clone(), host, settings, evidence.capture.inputs)
-                        .with_policy(group_policy, user_policy),
+                        .with_policy(gpresult, user_policy),
                 )
             })
             .unwrap_or_else(|f| ConfigCapture::failed(f.path, f.reason))

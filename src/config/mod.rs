@@ -5,14 +5,14 @@
 //! Entry points: [`resolve`] (settings) over any [`RegistrySource`] (the capture's registry view,
 //! or a [`MemorySource`]), and [`render::render_text`] for the `config` table.
 
-pub mod group_policy;
+pub mod gpresult;
 mod model;
 mod resolve;
 mod source;
 pub mod user_policy;
 mod view;
 
-pub use group_policy::GroupPolicy;
+pub use gpresult::GpresultSummary;
 pub use model::{
     names, Related, Setting, SettingState, SettingValue, Settings, Shadowed, UnknownReason,
     UnknownSource,

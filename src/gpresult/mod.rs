@@ -243,9 +243,8 @@ pub fn sniff(head: &[u8], path: &str) -> Option<GpresultForm> {
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
 
 /// Read one gpresult input of a capture: its report (when it could be read at all) and the
-/// reading (status, problems, SHA-256) for the pipeline to apply.
+/// reading (status, problems) for the pipeline to apply. The inventory hashed the file.
 pub fn read_input(input: &Input) -> (Option<Report>, Reading) {
-    use sha2::{Digest, Sha256};
     use std::io::Read as _;
 
     let mut bytes = Vec::new();
@@ -263,31 +262,32 @@ pub fn read_input(input: &Input) -> (Option<Report>, Reading) {
             ),
         );
     }
-    let sha256 = Some(crate::capture::lower_hex(&Sha256::digest(&bytes)));
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        let mut r = Reading::new(
-            InputStatus::Rejected,
-            vec![Problem::error(
-                ProblemCode::TooLarge,
-                format!("gpresult file larger than {MAX_FILE_BYTES} bytes: not read"),
-            )],
+        return (
+            None,
+            Reading::new(
+                InputStatus::Rejected,
+                vec![Problem::error(
+                    ProblemCode::TooLarge,
+                    format!("gpresult file larger than {MAX_FILE_BYTES} bytes: not read"),
+                )],
+            ),
         );
-        r.sha256 = None;
-        return (None, r);
     }
     let head = &bytes[..bytes.len().min(crate::capture::sniff::HEAD_LEN)];
     let Some(form) = sniff(head, &input.path) else {
-        let mut r = Reading::new(
-            InputStatus::Rejected,
-            vec![Problem::error(
-                ProblemCode::GpresultInvalid,
-                "no longer recognised as gpresult output",
-            )],
+        return (
+            None,
+            Reading::new(
+                InputStatus::Rejected,
+                vec![Problem::error(
+                    ProblemCode::GpresultInvalid,
+                    "no longer recognised as gpresult output",
+                )],
+            ),
         );
-        r.sha256 = sha256;
-        return (None, r);
     };
-    let (report, mut reading) = match parse(&input.path, form, &bytes) {
+    match parse(&input.path, form, &bytes) {
         Ok(report) => {
             let problems: Vec<Problem> = report
                 .issues
@@ -318,9 +318,7 @@ pub fn read_input(input: &Input) -> (Option<Report>, Reading) {
                 .at(e.offset)],
             ),
         ),
-    };
-    reading.sha256 = sha256;
-    (report, reading)
+    }
 }
 
 /// Read one gpresult file of a known form.

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::catalog::gpresult::GpresultForm;
-use crate::config::group_policy::{GpoRef, ListedGpo};
-use crate::config::{GroupPolicy, SettingState, Settings, UserPolicy};
+use crate::config::gpresult::{GpresultGpo, ListedGpo};
+use crate::config::{GpresultSummary, SettingState, Settings, UserPolicy};
 use crate::gpresult::Scope;
 use crate::report::ConfigReport;
 
@@ -208,9 +208,9 @@ pub fn render_report(report: &ConfigReport) -> String {
             out.push('\n');
             out.push_str(&render_text(s));
         }
-        if let Some(gp) = &c.group_policy {
+        if let Some(gp) = &c.gpresult {
             out.push('\n');
-            out.push_str(&render_group_policy(gp));
+            out.push_str(&render_gpresult(gp));
         }
         if let Some(up) = &c.user_policy {
             out.push('\n');
@@ -220,7 +220,7 @@ pub fn render_report(report: &ConfigReport) -> String {
     out
 }
 
-fn gpo_words(g: &GpoRef) -> String {
+fn gpo_words(g: &GpresultGpo) -> String {
     let mut s = format!("'{}'", clean(&g.name));
     if let Some(guid) = &g.guid {
         s.push_str(&format!(" {}", clean(guid)));
@@ -242,7 +242,7 @@ fn gpo_words(g: &GpoRef) -> String {
 
 /// The gpresult block: files, applied GPOs in order, and per setting the winning GPO and the
 /// ones it beat.
-pub fn render_group_policy(gp: &GroupPolicy) -> String {
+pub fn render_gpresult(gp: &GpresultSummary) -> String {
     let mut out = String::from("Group Policy (gpresult):\n");
     for f in &gp.files {
         let mut about = Vec::new();
@@ -282,7 +282,7 @@ pub fn render_group_policy(gp: &GroupPolicy) -> String {
                 scope.name()
             );
             for (i, g) in applied.iter().enumerate() {
-                let r = GpoRef {
+                let r = GpresultGpo {
                     name: g.gpo.name.clone(),
                     guid: g.gpo.guid.clone(),
                     link: g.gpo.link.clone(),

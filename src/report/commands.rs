@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::status::{status_of_inputs, RunStatus};
 use super::{HostReport, SCHEMA_VERSION};
 use crate::capture::Input;
-use crate::config::{GroupPolicy, Settings, UserPolicy};
+use crate::config::{GpresultSummary, Settings, UserPolicy};
 use crate::eventlog::Event;
 use crate::evidence::{InputKind, InputStatus, Integrity, Problem};
 use crate::registry::query::{QueryState, RegQueryResult};
@@ -55,7 +55,7 @@ pub struct ConfigCapture {
     /// What gpresult output says: applied GPOs, and per setting the winning GPO and the ones it
     /// beat. Absent when the capture holds no gpresult output.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub group_policy: Option<GroupPolicy>,
+    pub gpresult: Option<GpresultSummary>,
     /// User policy of every user hive, resolved against computer policy. Absent when the capture
     /// holds no user hive.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,7 +78,7 @@ impl ConfigCapture {
             error: None,
             host: Some(host),
             settings: Some(settings),
-            group_policy: None,
+            gpresult: None,
             user_policy: None,
             inputs,
         }
@@ -87,10 +87,10 @@ impl ConfigCapture {
     /// The gpresult and user-policy blocks.
     pub fn with_policy(
         mut self,
-        group_policy: Option<GroupPolicy>,
+        gpresult: Option<GpresultSummary>,
         user_policy: Option<UserPolicy>,
     ) -> Self {
-        self.group_policy = group_policy;
+        self.gpresult = gpresult;
         self.user_policy = user_policy;
         self
     }
@@ -102,7 +102,7 @@ impl ConfigCapture {
             error: Some(error),
             host: None,
             settings: None,
-            group_policy: None,
+            gpresult: None,
             user_policy: None,
             inputs: Vec::new(),
         }

@@ -14,7 +14,7 @@ use crate::gpresult::{Entry, Gpo, Item, Report, Scope, Som};
 
 /// A GPO as a setting's chain names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GpoRef {
+pub struct GpresultGpo {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
@@ -48,12 +48,12 @@ pub struct SettingChain {
     /// The GPO whose value applies; `None` when the form does not say (several GPOs in a text
     /// report, which shows no precedence).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub winner: Option<GpoRef>,
+    pub winner: Option<GpresultGpo>,
     /// The GPOs that set it too and lost, highest precedence first (XML form only).
-    pub beaten: Vec<GpoRef>,
+    pub beaten: Vec<GpresultGpo>,
     /// GPOs that set it where the form shows no precedence (text form with several GPOs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unordered: Vec<GpoRef>,
+    pub unordered: Vec<GpresultGpo>,
 }
 
 /// One gpresult file read.
@@ -78,7 +78,7 @@ pub struct ListedGpo {
 /// What the capture's gpresult output says about Group Policy. Absent from a report when the
 /// capture holds no gpresult output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GroupPolicy {
+pub struct GpresultSummary {
     pub files: Vec<GpresultFile>,
     /// Every GPO each report lists, applied first, in application order.
     pub gpos: Vec<ListedGpo>,
@@ -91,7 +91,7 @@ pub struct GroupPolicy {
     pub unmapped: Vec<String>,
 }
 
-impl GroupPolicy {
+impl GpresultSummary {
     /// The chains of a setting, XML form first.
     pub fn chains<'a>(&'a self, setting: &'a str) -> impl Iterator<Item = &'a SettingChain> {
         self.settings.iter().filter(move |c| c.setting == setting)
@@ -198,7 +198,7 @@ fn shown_value(item: &Item) -> String {
     }
 }
 
-fn gpo_ref(report: &Report, e: &Entry) -> GpoRef {
+fn gpo_ref(report: &Report, e: &Entry) -> GpresultGpo {
     let listed = match (&e.gpo_guid, &e.gpo_name) {
         (Some(g), _) => report.gpo_by_guid(e.scope, g),
         (None, Some(n)) => report.gpo_by_name(e.scope, n),
@@ -211,7 +211,7 @@ fn gpo_ref(report: &Report, e: &Entry) -> GpoRef {
         (None, Some(s)) => Some(s.to_string()),
         _ => None,
     });
-    GpoRef {
+    GpresultGpo {
         name: listed
             .map(|g| g.name.clone())
             .or_else(|| e.gpo_name.clone())
@@ -230,13 +230,13 @@ fn gpo_ref(report: &Report, e: &Entry) -> GpoRef {
 
 /// Read the gpresult reports of a capture into the per-setting chains. `None` when there is no
 /// report (the capture holds no gpresult output).
-pub fn from_reports(reports: &[Report]) -> Option<GroupPolicy> {
+pub fn from_reports(reports: &[Report]) -> Option<GpresultSummary> {
     if reports.is_empty() {
         return None;
     }
     let mut ordered: Vec<&Report> = reports.iter().collect();
     ordered.sort_by(|a, b| (a.form, &a.file).cmp(&(b.form, &b.file)));
-    let mut out = GroupPolicy {
+    let mut out = GpresultSummary {
         files: Vec::new(),
         gpos: Vec::new(),
         soms: Vec::new(),
