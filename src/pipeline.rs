@@ -605,7 +605,7 @@ pub fn config(paths: &[PathBuf], opts: &Options) -> ConfigReport {
             isolated(path, || {
                 let evidence = read_isolated(path, opts, Readers::REGISTRY)?;
                 let (host, settings) = resolve(&evidence.registry);
-                let gpresult = config::gpresult::from_reports(&evidence.gpresult);
+                let gpresult = config::gpresult::from_reports(&evidence.gpresult, Some(&settings));
                 let user_policy = config::user_policy::read(&evidence.registry, &settings);
                 Ok(
                     ConfigCapture::analysed(path.clone(), host, settings, evidence.capture.inputs)

@@ -12,6 +12,8 @@ use crate::catalog::settings::{catalog, Role, SourceKind};
 use crate::evidence::HiveKind;
 use crate::gpresult::{Entry, Gpo, Item, Report, Scope, Som};
 
+use super::model::{SettingValue, Settings};
+
 /// A GPO as a setting's chain names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GpresultGpo {
@@ -51,9 +53,15 @@ pub struct SettingChain {
     pub winner: Option<GpresultGpo>,
     /// The GPOs that set it too and lost, highest precedence first (XML form only).
     pub beaten: Vec<GpresultGpo>,
-    /// GPOs that set it where the form shows no precedence (text form with several GPOs).
+    /// GPOs that set it where the form shows no precedence (text form with several GPOs) and
+    /// the machine's own policy value does not tell which won.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unordered: Vec<GpresultGpo>,
+    /// The winner was inferred: the report shows no precedence, and exactly one GPO's value is
+    /// the value the machine's computer policy key holds (the Registry extension writes the
+    /// winning value there).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
 }
 
 /// One gpresult file read.
@@ -228,9 +236,35 @@ fn gpo_ref(report: &Report, e: &Entry) -> GpresultGpo {
     }
 }
 
-/// Read the gpresult reports of a capture into the per-setting chains. `None` when there is no
-/// report (the capture holds no gpresult output).
-pub fn from_reports(reports: &[Report]) -> Option<GpresultSummary> {
+/// Whether a value as a report shows it is the machine's effective computer-policy value.
+fn is_effective(shown: &str, value: &SettingValue) -> bool {
+    let shown = shown.trim();
+    match value {
+        SettingValue::ServerList(list) => {
+            let items: Vec<String> = shown
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect();
+            items
+                == list
+                    .iter()
+                    .map(|s| s.to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+        }
+        SettingValue::Thumbprint(t) => shown.eq_ignore_ascii_case(t),
+        other => match (shown.parse::<u64>().ok(), other.as_u64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        },
+    }
+}
+
+/// Read the gpresult reports of a capture into the per-setting chains. `settings` (the resolved
+/// configuration) lets a report without precedence name its winner when exactly one GPO's value
+/// is the one the machine's computer policy key holds. `None` when there is no report (the
+/// capture holds no gpresult output).
+pub fn from_reports(reports: &[Report], settings: Option<&Settings>) -> Option<GpresultSummary> {
     if reports.is_empty() {
         return None;
     }
@@ -315,6 +349,7 @@ pub fn from_reports(reports: &[Report]) -> Option<GpresultSummary> {
                 winner: None,
                 beaten: Vec::new(),
                 unordered: Vec::new(),
+                inferred: false,
             };
             if list.iter().all(|e| e.precedence.is_some()) {
                 list.sort_by_key(|e| e.precedence.unwrap_or(u32::MAX));
@@ -325,7 +360,34 @@ pub fn from_reports(reports: &[Report]) -> Option<GpresultSummary> {
                 // The HTML report lists only the winning GPO of each setting.
                 chain.winner = list.first().map(|e| gpo_ref(r, e));
             } else {
-                chain.unordered = list.iter().map(|e| gpo_ref(r, e)).collect();
+                let refs: Vec<GpresultGpo> = list.iter().map(|e| gpo_ref(r, e)).collect();
+                // The machine's own computer-policy value names the winner when exactly one
+                // GPO set that value.
+                let effective = settings
+                    .and_then(|s| s.get(&chain.setting))
+                    .filter(|s| {
+                        scope == Scope::Computer
+                            && s.source == Some(SourceKind::Policy)
+                            && s.state == super::model::SettingState::Set
+                    })
+                    .and_then(|s| s.value.as_ref());
+                let winners: Vec<usize> = effective
+                    .map(|v| {
+                        refs.iter()
+                            .enumerate()
+                            .filter(|(_, g)| is_effective(&g.value, v))
+                            .map(|(i, _)| i)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if let [w] = winners[..] {
+                    let mut refs = refs;
+                    chain.winner = Some(refs.remove(w));
+                    chain.beaten = refs;
+                    chain.inferred = true;
+                } else {
+                    chain.unordered = refs;
+                }
             }
             out.settings.push(chain);
         }
@@ -379,6 +441,12 @@ mod tests {
 
     #[test]
     fn no_report_no_block() {
-        assert!(from_reports(&[]).is_none());
+        assert!(from_reports(&[], None).is_none());
+        assert!(is_effective(
+            "ls1, LS2",
+            &SettingValue::ServerList(vec!["ls1".into(), "ls2".into()])
+        ));
+        assert!(is_effective("900000", &SettingValue::DurationMs(900_000)));
+        assert!(!is_effective("x", &SettingValue::DurationMs(1)));
     }
 }

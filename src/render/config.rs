@@ -360,6 +360,12 @@ pub fn render_gpresult(gp: &GpresultSummary) -> String {
         for b in &c.beaten {
             let _ = writeln!(out, "      beat {}", gpo_words(b));
         }
+        if c.inferred {
+            let _ = writeln!(
+                out,
+                "      (this form shows no precedence: the winner is the GPO whose value the computer policy key holds)"
+            );
+        }
         if c.form == GpresultForm::Html && c.winner.is_some() {
             let _ = writeln!(out, "      (the HTML report names only the winning GPO)");
         }

@@ -1,0 +1,481 @@
+//! gpresult output and user policy in `config` (issue 19): generated bundles (a KAPE tree of a
+//! session host) with gpresult reports of each form written from the documented formats
+//! (`testsupport::gpresult`, `docs/configuration.md`) give the right winning and beaten GPO for
+//! the licensing mode, the license servers and a time limit; user hives give per-user time limits
+//! resolved with "computer policy wins" (R2); bundles without these files keep their answers.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use rdsdiag::config::gpresult::{GpresultSummary, SettingChain};
+use rdsdiag::config::user_policy::UserValueStatus;
+use rdsdiag::config::UserPolicy;
+use rdsdiag::evidence::{InputKind, InputStatus};
+use rdsdiag::gpresult::Scope as GpScope;
+use rdsdiag::pipeline::{self, Options};
+use rdsdiag_testsupport::gpresult::{user_hive, Gpo, Report, Scope, Setting};
+use rdsdiag_testsupport::hive::Data;
+use rdsdiag_testsupport::scenario::{Machine, Os};
+
+const DDP: &str = "{31B2F340-016D-11D2-945F-00C04FB984F9}";
+const BASELINE: &str = "{6AC1786C-016F-11D2-945F-00C04FB98401}";
+const DENIED: &str = "{0F3A6B1C-1D2E-4F50-8A9B-0C1D2E3F4A5B}";
+const USERS_GPO: &str = "{7B2C9D40-AAAA-4BBB-8CCC-DDDDEEEEFFFF}";
+
+/// The machine: computer policy holds what the winning GPO (RDS-Servers-Baseline) set.
+fn machine() -> Machine {
+    Machine::session_host("RDSH01", Os::Server2019, Some("contoso.com"))
+        .policy("LicensingMode", Data::Dword(4))
+        .policy("LicenseServers", Data::Sz("ls1.contoso.com".into()))
+        .policy("MaxIdleTime", Data::Dword(900_000))
+}
+
+/// RDS-Servers-Baseline (linked to the RDS OU, applied last) beats the Default Domain Policy for
+/// the licensing mode, the license servers and the idle limit; a user GPO sets a disconnection
+/// limit; one GPO was filtered out.
+fn report() -> Report {
+    let c = Scope::Computer;
+    Report {
+        computer: r"CONTOSO\RDSH01$".into(),
+        user: r"CONTOSO\alice".into(),
+        gpos: vec![
+            Gpo::applied(c, "Default Domain Policy", DDP, "contoso.com", 1, 12),
+            Gpo::applied(c, "RDS-Servers-Baseline", BASELINE, "contoso.com/RDS", 2, 7).enforced(),
+            Gpo::denied(
+                c,
+                "Workstation Settings",
+                DENIED,
+                "contoso.com",
+                "Denied (Security)",
+            ),
+            Gpo::applied(
+                Scope::User,
+                "RDS-Users",
+                USERS_GPO,
+                "contoso.com/Users",
+                1,
+                3,
+            ),
+        ],
+        soms: vec![
+            (c, "contoso.com".into(), false),
+            (c, "contoso.com/RDS".into(), true),
+        ],
+        settings: vec![
+            Setting::policy(
+                c,
+                BASELINE,
+                1,
+                "Set the Remote Desktop licensing mode",
+                &[(
+                    "Specify the licensing mode for the RD Session Host server",
+                    "Per Device",
+                )],
+            ),
+            Setting::policy(
+                c,
+                DDP,
+                2,
+                "Set the Remote Desktop licensing mode",
+                &[(
+                    "Specify the licensing mode for the RD Session Host server",
+                    "Per User",
+                )],
+            ),
+            Setting::policy(
+                c,
+                BASELINE,
+                1,
+                "Use the specified Remote Desktop license servers",
+                &[("License servers to use", "ls1.contoso.com")],
+            ),
+            Setting::policy(
+                c,
+                DDP,
+                2,
+                "Use the specified Remote Desktop license servers",
+                &[("License servers to use", "ls-old.contoso.com")],
+            ),
+            Setting::value(c, BASELINE, 1, "MaxIdleTime", Data::Dword(900_000)),
+            Setting::value(c, DDP, 2, "MaxIdleTime", Data::Dword(3_600_000)),
+            // The text form names registry values only: the licensing values as values too.
+            Setting::value(c, BASELINE, 1, "LicensingMode", Data::Dword(4)),
+            Setting::value(c, DDP, 2, "LicensingMode", Data::Dword(2)),
+            Setting::value(
+                c,
+                BASELINE,
+                1,
+                "LicenseServers",
+                Data::Sz("ls1.contoso.com".into()),
+            ),
+            Setting::value(
+                c,
+                DDP,
+                2,
+                "LicenseServers",
+                Data::Sz("ls-old.contoso.com".into()),
+            ),
+            Setting::value(
+                Scope::User,
+                USERS_GPO,
+                1,
+                "MaxDisconnectionTime",
+                Data::Dword(300_000),
+            ),
+        ],
+    }
+}
+
+fn config_of(dir: &Path) -> rdsdiag::report::ConfigCapture {
+    let mut r = pipeline::config(&[dir.to_path_buf()], &Options::default());
+    assert_eq!(r.captures.len(), 1);
+    r.captures.remove(0)
+}
+
+fn chain<'a>(gp: &'a GpresultSummary, setting: &str, scope: GpScope) -> &'a SettingChain {
+    gp.settings
+        .iter()
+        .find(|c| c.setting == setting && c.scope == scope)
+        .unwrap_or_else(|| panic!("no chain for {setting}: {:#?}", gp.settings))
+}
+
+/// The winner and the beaten GPOs of a chain, by name.
+fn names(c: &SettingChain) -> (Option<&str>, Vec<&str>) {
+    (
+        c.winner.as_ref().map(|w| w.name.as_str()),
+        c.beaten.iter().map(|b| b.name.as_str()).collect(),
+    )
+}
+
+fn bundle(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    machine().write_kape(dir.path()).unwrap();
+    for (path, bytes) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn xml_form_gives_winner_and_beaten_gpo_with_link_and_version() {
+    let dir = bundle(&[("RDSH01_GPResult.xml", report().xml_bytes())]);
+    let c = config_of(dir.path());
+    let input = c.inputs.iter().find(|i| i.path.ends_with(".xml")).unwrap();
+    assert_eq!(
+        (input.kind, input.status),
+        (InputKind::Gpresult, InputStatus::Parsed)
+    );
+    let gp = c.gpresult.as_ref().expect("gpresult block");
+    for setting in ["licensing_mode", "license_servers", "max_idle_time"] {
+        let ch = chain(gp, setting, GpScope::Computer);
+        assert_eq!(
+            names(ch),
+            (Some("RDS-Servers-Baseline"), vec!["Default Domain Policy"]),
+            "{setting}"
+        );
+        let w = ch.winner.as_ref().unwrap();
+        assert_eq!(w.guid.as_deref(), Some(BASELINE));
+        assert_eq!(w.link.as_deref(), Some("contoso.com/RDS"));
+        assert_eq!((w.version.as_deref(), w.enforced), (Some("7"), Some(true)));
+        assert_eq!(ch.beaten[0].link.as_deref(), Some("contoso.com"));
+        assert_eq!(ch.beaten[0].precedence, Some(2));
+    }
+    let mode = chain(gp, "licensing_mode", GpScope::Computer);
+    assert_eq!(
+        mode.policy.as_deref(),
+        Some("Set the Remote Desktop licensing mode")
+    );
+    assert!(
+        mode.winner.as_ref().unwrap().value.contains("Per Device"),
+        "{mode:?}"
+    );
+    assert!(mode.beaten[0].value.contains("Per User"));
+    let user = chain(gp, "max_disconnection_time", GpScope::User);
+    assert_eq!(names(user), (Some("RDS-Users"), vec![]));
+    // The GPO list: applied in application order, then the filtered one.
+    let applied: Vec<&str> = gp
+        .gpos
+        .iter()
+        .filter(|g| g.gpo.applied && g.gpo.scope == Some(GpScope::Computer))
+        .map(|g| g.gpo.name.as_str())
+        .collect();
+    assert_eq!(applied, ["Default Domain Policy", "RDS-Servers-Baseline"]);
+    assert!(gp
+        .gpos
+        .iter()
+        .any(|g| !g.gpo.applied && g.gpo.name == "Workstation Settings"));
+    assert!(gp
+        .soms
+        .iter()
+        .any(|s| s.path == "contoso.com/RDS" && s.blocks_inheritance == Some(true)));
+}
+
+#[test]
+fn text_form_names_the_winner_by_the_machines_own_value() {
+    let text = rdsdiag_testsupport::gpresult::utf16le_bom(&report().text());
+    let dir = bundle(&[("RDSH01-GPResult-Z.txt", text)]);
+    let c = config_of(dir.path());
+    let gp = c.gpresult.as_ref().expect("gpresult block");
+    for setting in ["licensing_mode", "license_servers", "max_idle_time"] {
+        let ch = chain(gp, setting, GpScope::Computer);
+        assert_eq!(
+            names(ch),
+            (Some("RDS-Servers-Baseline"), vec!["Default Domain Policy"]),
+            "{setting}: {ch:#?}"
+        );
+        assert!(ch.inferred, "the text form shows no precedence");
+    }
+    let applied: Vec<&str> = gp
+        .gpos
+        .iter()
+        .filter(|g| g.gpo.applied)
+        .map(|g| g.gpo.name.as_str())
+        .collect();
+    assert!(applied.contains(&"RDS-Servers-Baseline"), "{applied:?}");
+    let denied = gp.gpos.iter().find(|g| !g.gpo.applied).unwrap();
+    assert_eq!(denied.gpo.reason.as_deref(), Some("Denied (Security)"));
+}
+
+#[test]
+fn text_form_without_a_matching_machine_value_leaves_the_order_open() {
+    // The machine's policy holds a value neither GPO set: the text form cannot say which won.
+    let dir = tempfile::tempdir().unwrap();
+    machine()
+        .policy("MaxIdleTime", Data::Dword(60_000))
+        .write_kape(dir.path())
+        .unwrap();
+    std::fs::write(dir.path().join("gpresult.txt"), report().text()).unwrap();
+    let c = config_of(dir.path());
+    let ch = chain(
+        c.gpresult.as_ref().unwrap(),
+        "max_idle_time",
+        GpScope::Computer,
+    );
+    assert!(ch.winner.is_none() && ch.beaten.is_empty(), "{ch:#?}");
+    assert_eq!(ch.unordered.len(), 2);
+}
+
+#[test]
+fn html_form_gives_the_winning_gpo() {
+    let dir = bundle(&[(
+        "RDSH01_SystemInfo/RDSH01_Gpresult.html",
+        report().html().into_bytes(),
+    )]);
+    let c = config_of(dir.path());
+    let gp = c.gpresult.as_ref().expect("gpresult block");
+    for setting in ["licensing_mode", "license_servers", "max_idle_time"] {
+        let ch = chain(gp, setting, GpScope::Computer);
+        assert_eq!(
+            ch.winner.as_ref().map(|w| w.name.as_str()),
+            Some("RDS-Servers-Baseline"),
+            "{setting}"
+        );
+        assert!(ch.beaten.is_empty(), "the HTML report names only winners");
+        let w = ch.winner.as_ref().unwrap();
+        assert_eq!(
+            (w.guid.as_deref(), w.link.as_deref()),
+            (Some(BASELINE), Some("contoso.com/RDS"))
+        );
+    }
+}
+
+#[test]
+fn damaged_gpresult_is_partial_or_rejected_with_its_offset() {
+    let xml = report().xml();
+    let cut = xml[..xml.find("<q4:RegistrySetting>").unwrap() + 40].to_string();
+    let dir = bundle(&[
+        ("cut_gpresult.xml", cut.into_bytes()),
+        (
+            "bad_gpresult.xml",
+            b"<?xml version=\"1.0\"?>\n<Rsop><Other></Rsop>".to_vec(),
+        ),
+    ]);
+    let c = config_of(dir.path());
+    let cut = c
+        .inputs
+        .iter()
+        .find(|i| i.path.ends_with("cut_gpresult.xml"))
+        .unwrap();
+    assert_eq!(cut.status, InputStatus::Partial, "{:?}", cut.problems);
+    assert!(cut
+        .problems
+        .iter()
+        .any(|p| p.code == "gpresult-damaged" && p.offset.is_some()));
+    let bad = c
+        .inputs
+        .iter()
+        .find(|i| i.path.ends_with("bad_gpresult.xml"))
+        .unwrap();
+    assert!(
+        matches!(bad.status, InputStatus::Partial | InputStatus::Rejected),
+        "{bad:?}"
+    );
+    // What the cut file holds before the damage is still used.
+    let gp = c.gpresult.as_ref().expect("gpresult block");
+    assert!(gp.settings.iter().any(|ch| ch.setting == "licensing_mode"));
+}
+
+fn user_policy_bundle() -> tempfile::TempDir {
+    bundle(&[
+        (
+            "C/Users/alice/NTUSER.DAT",
+            user_hive(&[
+                ("MaxIdleTime", Data::Dword(1_800_000)),
+                ("MaxDisconnectionTime", Data::Dword(300_000)),
+            ]),
+        ),
+        (
+            "C/Users/bob/NTUSER.DAT",
+            user_hive(&[("MaxIdleTime", Data::Dword(600_000))]),
+        ),
+        ("C/Users/carol/NTUSER.DAT", user_hive(&[])),
+    ])
+}
+
+#[test]
+fn user_policy_time_limits_per_user_resolved_against_computer_policy() {
+    let dir = user_policy_bundle();
+    let c = config_of(dir.path());
+    let up: &UserPolicy = c.user_policy.as_ref().expect("user policy block");
+    let users: Vec<&str> = up.hives.iter().map(|h| h.user.as_str()).collect();
+    assert_eq!(users, ["alice", "bob", "carol"]);
+
+    // Idle limit: computer policy sets 15 minutes, so both users' values are overridden (R2).
+    let idle = up
+        .settings
+        .iter()
+        .find(|s| s.setting == "max_idle_time")
+        .unwrap();
+    assert!(
+        idle.computer_policy
+            .as_deref()
+            .is_some_and(|v| v.contains("900000")),
+        "{idle:?}"
+    );
+    let by_user: Vec<(&str, UserValueStatus)> = idle
+        .users
+        .iter()
+        .map(|u| (u.user.as_str(), u.status))
+        .collect();
+    assert_eq!(
+        by_user,
+        [
+            ("alice", UserValueStatus::OverriddenByComputerPolicy),
+            ("bob", UserValueStatus::OverriddenByComputerPolicy)
+        ]
+    );
+    assert!(idle.users_differ);
+    assert_eq!(idle.not_set, ["carol"]);
+    assert!(
+        idle.users[0].display.contains("1800000"),
+        "{:?}",
+        idle.users[0]
+    );
+
+    // Disconnection limit: no computer policy, so alice's own value applies to alice.
+    let disc = up
+        .settings
+        .iter()
+        .find(|s| s.setting == "max_disconnection_time")
+        .unwrap();
+    assert_eq!(disc.computer_policy, None);
+    assert_eq!(disc.users.len(), 1);
+    assert_eq!(disc.users[0].status, UserValueStatus::Effective);
+    assert!(disc.users[0].provenance.file.ends_with("alice/NTUSER.DAT"));
+    assert!(
+        !up.settings.iter().any(|s| s.setting == "licensing_mode"),
+        "computer-only settings are not user policy"
+    );
+}
+
+#[test]
+fn config_text_and_json_show_gpo_chain_and_user_policy() {
+    let dir = user_policy_bundle();
+    std::fs::write(dir.path().join("RDSH01_GPResult.xml"), report().xml_bytes()).unwrap();
+    let out = Command::cargo_bin("rdsdiag")
+        .unwrap()
+        .arg("config")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Group Policy (gpresult):"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "licensing_mode (computer) \"Set the Remote Desktop licensing mode\": set by 'RDS-Servers-Baseline' {BASELINE} linked to contoso.com/RDS, version 7, enforced"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "beat 'Default Domain Policy' {DDP} linked to contoso.com, version 12"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Blocks inheritance: contoso.com/RDS"),
+        "{text}"
+    );
+    assert!(
+        text.contains("'Workstation Settings': filtered out"),
+        "{text}"
+    );
+    assert!(text.contains("User policy (3 user hives;"), "{text}");
+    assert!(
+        text.contains("alice: 30 minutes (1800000 ms) (overridden by computer policy)"),
+        "{text}"
+    );
+
+    let out = Command::cargo_bin("rdsdiag")
+        .unwrap()
+        .args(["config", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cap = &json["captures"][0];
+    let chains = cap["gpresult"]["settings"].as_array().unwrap();
+    let mode = chains
+        .iter()
+        .find(|c| c["setting"] == "licensing_mode")
+        .unwrap();
+    assert_eq!(mode["winner"]["name"], "RDS-Servers-Baseline");
+    assert_eq!(mode["beaten"][0]["guid"], DDP);
+    assert_eq!(mode["form"], "xml");
+    let idle = cap["user_policy"]["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["setting"] == "max_idle_time")
+        .unwrap();
+    assert_eq!(idle["users"][0]["status"], "overridden_by_computer_policy");
+}
+
+#[test]
+fn bundles_without_gpresult_or_user_hives_keep_their_answers() {
+    let plain = bundle(&[]);
+    let with = bundle(&[
+        ("RDSH01_GPResult.xml", report().xml_bytes()),
+        ("RDSH01_Gpresult.html", report().html().into_bytes()),
+    ]);
+    let a = config_of(plain.path());
+    let b = config_of(with.path());
+    assert!(a.gpresult.is_none() && a.user_policy.is_none());
+    assert_eq!(
+        serde_json::to_value(&a.settings).unwrap(),
+        serde_json::to_value(&b.settings).unwrap(),
+        "gpresult output never changes the resolved settings"
+    );
+    let json = serde_json::to_value(&a).unwrap();
+    assert!(
+        json.get("gpresult").is_none() && json.get("user_policy").is_none(),
+        "{json}"
+    );
+    let text = rdsdiag::render::config::render_report(&rdsdiag::report::ConfigReport::new(vec![a]));
+    assert!(
+        !text.contains("gpresult") && !text.contains("User policy"),
+        "{text}"
+    );
+}
