@@ -20,7 +20,7 @@ use crate::registry::{self, query, RegistryView};
 
 /// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and the folders of
 /// `fuzz/corpus/` and `fixtures/regressions/`).
-pub const TARGETS: &[&str] = &["hive", "regtext", "evtx", "zip", "capture"];
+pub const TARGETS: &[&str] = &["hive", "regtext", "evtx", "zip", "capture", "gpresult"];
 
 /// Separates the primary hive from its `.LOG1` and `.LOG2` in an input of the `hive` target.
 pub const LOG_SEPARATOR: &[u8] = b"\0--rdsdiag-log--\0";
@@ -36,6 +36,7 @@ pub fn run(name: &str, scratch: &Path, data: &[u8]) -> bool {
         "evtx" => evtx(data),
         "zip" => zip(scratch, data),
         "capture" => capture(scratch, data),
+        "gpresult" => gpresult(scratch, data),
         _ => return false,
     }
     true
@@ -162,6 +163,30 @@ pub fn zip(scratch: &Path, data: &[u8]) {
         let _ = capture::split_archives(&c);
         let evidence = pipeline::read_acquired(c, &opts, Readers::ALL);
         walk_view(&evidence.registry);
+    }
+}
+
+/// Target `gpresult`: the bytes through the gpresult sniffer and each form's reader (XML, text,
+/// HTML) directly, then as a capture file read with the registry, its report tied to the
+/// settings (winning and beaten GPOs) as `config` does.
+pub fn gpresult(scratch: &Path, data: &[u8]) {
+    use crate::catalog::gpresult::GpresultForm;
+    let _ = crate::gpresult::sniff(&data[..data.len().min(sniff::HEAD_LEN)], "gpresult.html");
+    let _ = crate::gpresult::decode_text(data);
+    let mut reports = Vec::new();
+    for form in [GpresultForm::Xml, GpresultForm::Text, GpresultForm::Html] {
+        if let Ok(r) = crate::gpresult::parse("fuzz", form, data) {
+            reports.push(r);
+        }
+    }
+    let settings = crate::config::Settings::default();
+    let _ = crate::config::gpresult::from_reports(&reports, Some(&settings));
+    let dir = fresh(scratch, "gpresult");
+    std::fs::write(dir.join("RDSH01_Gpresult.html"), data).expect("scratch is writable");
+    if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
+        let settings = crate::config::resolve(&evidence.registry);
+        let _ = crate::config::gpresult::from_reports(&evidence.gpresult, Some(&settings));
+        let _ = crate::config::user_policy::read(&evidence.registry, &settings);
     }
 }
 

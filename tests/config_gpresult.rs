@@ -479,3 +479,55 @@ fn bundles_without_gpresult_or_user_hives_keep_their_answers() {
         "{text}"
     );
 }
+
+#[test]
+fn mutated_reports_never_panic_and_keep_offsets_in_the_file() {
+    use rdsdiag::gpresult::{parse, GpresultForm};
+    let r = report();
+    let samples = [
+        r.xml_bytes(),
+        r.xml().into_bytes(),
+        r.text().into_bytes(),
+        r.html().into_bytes(),
+    ];
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for sample in &samples {
+        for _ in 0..300 {
+            let mut b = sample.clone();
+            for _ in 0..1 + next() % 8 {
+                let i = (next() as usize) % b.len();
+                match next() % 3 {
+                    0 => b[i] = next() as u8,
+                    1 => b.truncate(i),
+                    _ => {
+                        let j = (next() as usize) % b.len().max(1);
+                        let chunk: Vec<u8> = b[j.min(i)..j.max(i)].to_vec();
+                        b.splice(i..i, chunk.into_iter().take(256));
+                    }
+                }
+                if b.is_empty() {
+                    break;
+                }
+            }
+            for form in [GpresultForm::Xml, GpresultForm::Text, GpresultForm::Html] {
+                match parse("m", form, &b) {
+                    Ok(rep) => {
+                        for e in &rep.entries {
+                            assert!(e.offset <= b.len() as u64);
+                        }
+                        for i in &rep.issues {
+                            assert!(i.offset <= b.len() as u64);
+                        }
+                    }
+                    Err(e) => assert!(e.offset <= b.len() as u64, "{e}"),
+                }
+            }
+        }
+    }
+}

@@ -135,6 +135,11 @@ fn capture_seeds_and_regressions_do_not_panic() {
 }
 
 #[test]
+fn gpresult_seeds_and_regressions_do_not_panic() {
+    smoke("gpresult");
+}
+
+#[test]
 fn every_target_has_its_fuzz_target_file_and_a_dictionary() {
     let _serial = serial();
     for t in fuzzing::TARGETS {
@@ -230,6 +235,7 @@ mod seeds {
 
     use rdsdiag::fuzzing::{FILE_SEPARATOR, LOG_SEPARATOR};
     use rdsdiag_testsupport::evtx::{self as tevtx, Ev, EvtxBuilder};
+    use rdsdiag_testsupport::gpresult;
     use rdsdiag_testsupport::hive::{self, Data, Key};
     use rdsdiag_testsupport::regtext::{self, Encoding};
     use rdsdiag_testsupport::scenario::{self, Machine, Os};
@@ -293,6 +299,72 @@ mod seeds {
             },
         );
         k
+    }
+
+    fn gpresult_report() -> gpresult::Report {
+        use gpresult::{Gpo, Scope, Setting};
+        let (a, b) = (
+            "{11111111-2222-3333-4444-555555555555}",
+            "{31B2F340-016D-11D2-945F-00C04FB984F9}",
+        );
+        gpresult::Report {
+            computer: r"CONTOSO\RDSH01$".into(),
+            user: r"CONTOSO\alice".into(),
+            gpos: vec![
+                Gpo::applied(
+                    Scope::Computer,
+                    "Default Domain Policy",
+                    b,
+                    "contoso.com",
+                    1,
+                    3,
+                ),
+                Gpo::applied(
+                    Scope::Computer,
+                    "RDS <Baseline> & more",
+                    a,
+                    "contoso.com/RDS",
+                    2,
+                    9,
+                )
+                .enforced(),
+                Gpo::denied(
+                    Scope::User,
+                    "Filtered",
+                    "{0}",
+                    "contoso.com",
+                    "Denied (WMI Filter)",
+                ),
+            ],
+            soms: vec![(Scope::Computer, "contoso.com/RDS".into(), true)],
+            settings: vec![
+                Setting::policy(
+                    Scope::Computer,
+                    a,
+                    1,
+                    "Set the Remote Desktop licensing mode",
+                    &[(
+                        "Specify the licensing mode for the RD Session Host server",
+                        "Per Device",
+                    )],
+                ),
+                Setting::policy(
+                    Scope::Computer,
+                    b,
+                    2,
+                    "Set the Remote Desktop licensing mode",
+                    &[],
+                ),
+                Setting::value(Scope::Computer, a, 1, "MaxIdleTime", Data::Dword(900_000)),
+                Setting::value(
+                    Scope::Computer,
+                    b,
+                    2,
+                    "LicenseServers",
+                    Data::Sz("ls1".into()),
+                ),
+            ],
+        }
     }
 
     fn kape_machine() -> Machine {
@@ -481,6 +553,31 @@ mod seeds {
                 (
                     "MSRD-Results-RDSH01/RDSH01_MSRD-Collect-Log.txt",
                     b"MSRD-Collect\r\n",
+                ),
+            ]),
+        );
+        // gpresult: each form of a report (testsupport::gpresult), and damaged ones.
+        let report = gpresult_report();
+        let xml = report.xml();
+        put("gpresult", "gen-gpresult-x.xml", &report.xml_bytes());
+        put("gpresult", "gen-gpresult-x-utf8.xml", xml.as_bytes());
+        put(
+            "gpresult",
+            "gen-gpresult-x-cut.xml",
+            xml[..xml.len() * 2 / 3].as_bytes(),
+        );
+        put("gpresult", "gen-gpresult-z.txt", report.text().as_bytes());
+        put("gpresult", "gen-gpresult-h.html", report.html().as_bytes());
+        put(
+            "capture",
+            "gen-gpresult-tree",
+            &capture_tree(&[
+                ("C/Windows/System32/config/SYSTEM", &sys),
+                ("C/Windows/System32/config/SOFTWARE", &sw),
+                ("RDSH01_GPResult.xml", &report.xml_bytes()),
+                (
+                    "C/Users/alice/NTUSER.DAT",
+                    &gpresult::user_hive(&[("MaxIdleTime", Data::Dword(600_000))]),
                 ),
             ]),
         );

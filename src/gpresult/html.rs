@@ -266,8 +266,10 @@ pub(super) fn read(s: &str, report: &mut Report) -> Result<(), (usize, String)> 
             pos += rest.find("-->").map_or(rest.len(), |i| i + 3);
             continue;
         }
-        let end = rest.find('>').map_or(rest.len(), |i| i + 1);
-        let tag = &rest[1..end.saturating_sub(1).max(1)];
+        let (tag, end) = match rest.find('>') {
+            Some(i) => (&rest[1..i], i + 1),
+            None => (&rest[1..], rest.len()),
+        };
         pos += end;
         let closing = tag.starts_with('/');
         let name: String = tag
