@@ -564,7 +564,7 @@ mod seeds {
         put(
             "gpresult",
             "gen-gpresult-x-cut.xml",
-            xml[..xml.len() * 2 / 3].as_bytes(),
+            &xml.as_bytes()[..xml.len() * 2 / 3],
         );
         put("gpresult", "gen-gpresult-z.txt", report.text().as_bytes());
         put("gpresult", "gen-gpresult-h.html", report.html().as_bytes());

@@ -376,11 +376,7 @@ fn set<T>(slot: &mut Option<T>, v: Option<T>) {
 fn fill(open: &mut Open, rel: &str, text: &str) {
     match open {
         Open::Gpo(g) => match rel {
-            "Name" => {
-                if g.name.is_empty() {
-                    g.name = text.to_string();
-                }
-            }
+            "Name" if g.name.is_empty() => g.name = text.to_string(),
             "Path/Identifier" => set(&mut g.guid, Some(normalise_guid(text))),
             "Path/Domain" => set(&mut g.domain, Some(text.to_string())),
             "VersionDirectory" => set(&mut g.version_directory, parse_u32(text)),
