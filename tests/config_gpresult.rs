@@ -531,3 +531,30 @@ fn mutated_reports_never_panic_and_keep_offsets_in_the_file() {
         }
     }
 }
+
+/// A real user hive of the public corpus (dirty, with its two logs): read, replayed and listed as
+/// a user hive; it holds no RDS user policy.
+#[test]
+fn a_real_dirty_user_hive_is_listed_without_user_policy() {
+    let Some(hive) = rdsdiag_testsupport::corpus::path("regipy/transactions_NTUSER.DAT") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let from = hive.parent().unwrap();
+    for name in [
+        "transactions_NTUSER.DAT",
+        "transactions_ntuser.dat.log1",
+        "transactions_ntuser.dat.log2",
+    ] {
+        std::fs::copy(from.join(name), dir.path().join(name)).unwrap();
+    }
+    let c = config_of(dir.path());
+    let up = c
+        .user_policy
+        .as_ref()
+        .expect("a user hive is in the capture");
+    assert_eq!(up.hives.len(), 1);
+    assert_eq!(up.hives[0].unreadable, None);
+    assert!(up.settings.is_empty(), "{:?}", up.settings);
+    assert!(c.gpresult.is_none());
+}
