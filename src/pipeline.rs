@@ -431,6 +431,8 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         inputs: &evidence.capture.inputs,
     });
     let mixed = other_computers(&host.identity, &evidence);
+    let gpresult = config::gpresult::from_reports(&evidence.gpresult, Some(&settings));
+    let user_policy = config::user_policy::read(&evidence.registry, &settings);
     let capture = evidence.capture;
     CaptureReport {
         path: capture.path,
@@ -441,6 +443,8 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         layout: Some(capture.layout),
         host: Some(host),
         settings: Some(settings),
+        gpresult,
+        user_policy,
         mixed,
         findings: diagnosis.findings,
         undecided: diagnosis.undecided,

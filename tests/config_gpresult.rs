@@ -558,3 +558,50 @@ fn a_real_dirty_user_hive_is_listed_without_user_policy() {
     assert!(up.settings.is_empty(), "{:?}", up.settings);
     assert!(c.gpresult.is_none());
 }
+
+#[test]
+fn analyze_shows_the_gpo_chain_and_user_policy_in_markdown_json_and_text() {
+    let dir = user_policy_bundle();
+    std::fs::write(dir.path().join("RDSH01_GPResult.xml"), report().xml_bytes()).unwrap();
+    let run = |format: &str| {
+        let out = Command::cargo_bin("rdsdiag")
+            .unwrap()
+            .args(["analyze", "--format", format])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let md = run("markdown");
+    assert!(md.contains("### Group Policy (gpresult)"), "{md}");
+    assert!(
+        md.contains(&format!(
+            "| licensing_mode | computer | RDS-Servers-Baseline {BASELINE} @ contoso.com/RDS v7 (enforced)"
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("Default Domain Policy {DDP} @ contoso.com v12")),
+        "{md}"
+    );
+    assert!(md.contains("### User policy"), "{md}");
+    assert!(
+        md.contains(
+            "| max_idle_time | alice | 30 minutes (1800000 ms) | overridden by computer policy |"
+        ),
+        "{md}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let cap = &json["captures"][0];
+    assert_eq!(
+        cap["gpresult"]["settings"][0]["winner"]["name"],
+        "RDS-Servers-Baseline"
+    );
+    assert_eq!(
+        cap["user_policy"]["hives"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let text = run("text");
+    assert!(text.contains("Group Policy (gpresult):"), "{text}");
+    assert!(text.contains("User policy (3 user hives;"), "{text}");
+}

@@ -155,6 +155,12 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
         }
         out.push('\n');
     }
+    if let Some(gp) = &c.gpresult {
+        render_gpresult(out, gp);
+    }
+    if let Some(up) = &c.user_policy {
+        render_user_policy(out, up);
+    }
     if let Some(t) = &c.timeline {
         let s = &t.summary;
         let _ = writeln!(out, "### Timeline\n");
@@ -210,4 +216,112 @@ mod tests {
         assert_eq!(escape("<script>"), "\\<script\\>");
         assert_eq!(escape("C:\\Win`x`\nnext"), "C:\\\\Win\\`x\\` next");
     }
+}
+
+fn gpo_cell(g: &crate::config::gpresult::GpresultGpo) -> String {
+    let mut s = g.name.clone();
+    if let Some(guid) = &g.guid {
+        s.push_str(&format!(" {guid}"));
+    }
+    if let Some(link) = &g.link {
+        s.push_str(&format!(" @ {link}"));
+    }
+    if let Some(v) = &g.version {
+        s.push_str(&format!(" v{v}"));
+    }
+    if g.enforced == Some(true) {
+        s.push_str(" (enforced)");
+    }
+    if !g.value.is_empty() {
+        s.push_str(&format!(": {}", g.value));
+    }
+    escape(&s)
+}
+
+/// Which GPO set each RDS setting and which it beat (gpresult output).
+fn render_gpresult(out: &mut String, gp: &crate::config::GpresultSummary) {
+    let _ = writeln!(out, "### Group Policy (gpresult)\n");
+    for f in &gp.files {
+        let _ = writeln!(out, "- {} ({})", escape(&f.file), f.form.switch());
+    }
+    out.push('\n');
+    if gp.settings.is_empty() {
+        let _ = writeln!(out, "No RDS policy setting in the gpresult output.\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| setting | scope | winning GPO | beat | file |\n|---|---|---|---|---|"
+    );
+    for c in &gp.settings {
+        let winner = match &c.winner {
+            Some(w) if c.inferred => format!("{} (inferred)", gpo_cell(w)),
+            Some(w) => gpo_cell(w),
+            None if !c.unordered.is_empty() => format!(
+                "one of: {} (no precedence in this form)",
+                c.unordered
+                    .iter()
+                    .map(gpo_cell)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            None => "-".into(),
+        };
+        let beat = if c.beaten.is_empty() {
+            "-".to_string()
+        } else {
+            c.beaten.iter().map(gpo_cell).collect::<Vec<_>>().join("; ")
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} ({}) |",
+            c.setting,
+            c.scope.name(),
+            winner,
+            beat,
+            escape(&c.file),
+            c.form.switch()
+        );
+    }
+    out.push('\n');
+}
+
+/// Every user hive's RDS user policy, resolved with "computer policy wins".
+fn render_user_policy(out: &mut String, up: &crate::config::UserPolicy) {
+    let _ = writeln!(out, "### User policy\n");
+    let _ = writeln!(
+        out,
+        "{} user hive(s); {}.\n",
+        up.hives.len(),
+        escape(&up.rule)
+    );
+    if up.settings.is_empty() {
+        let _ = writeln!(out, "No user hive sets an RDS user policy.\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| setting | user | value | status |\n|---|---|---|---|"
+    );
+    for s in &up.settings {
+        for u in &s.users {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                s.setting,
+                escape(&u.user),
+                escape(&u.display),
+                u.status.describe()
+            );
+        }
+        if !s.not_set.is_empty() {
+            let _ = writeln!(
+                out,
+                "| {} | {} | not set | - |",
+                s.setting,
+                escape(&s.not_set.join(", "))
+            );
+        }
+    }
+    out.push('\n');
 }

@@ -95,6 +95,18 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
             let _ = writeln!(out, "  {line}");
         }
     }
+    if let Some(gp) = &c.gpresult {
+        let _ = writeln!(out);
+        for line in super::config::render_gpresult(gp).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    if let Some(up) = &c.user_policy {
+        let _ = writeln!(out);
+        for line in super::config::render_user_policy(up).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     if let Some(t) = &c.timeline {
         render_timeline(out, t, &p);
     }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::capture::{Input, LayoutInfo};
-use crate::config::Settings;
+use crate::config::{GpresultSummary, Settings, UserPolicy};
 use crate::diagnose::{Finding, Severity, Undecided};
 use crate::evidence::InputStatus;
 use crate::host::facts::HostFacts;
@@ -137,6 +137,12 @@ pub struct CaptureReport {
     /// Effective RDS configuration, `settings.<name>` (see `docs/configuration.md`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<Settings>,
+    /// Which GPO set each setting and which it beat, from gpresult output (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpresult: Option<GpresultSummary>,
+    /// Every user hive's RDS user policy (absent without user hives).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_policy: Option<UserPolicy>,
     /// Other computers whose evidence the capture mixes with the host's (see [`OtherComputer`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mixed: Vec<OtherComputer>,
@@ -163,6 +169,8 @@ impl CaptureReport {
             layout: None,
             host: None,
             settings: None,
+            gpresult: None,
+            user_policy: None,
             mixed: Vec::new(),
             findings: Vec::new(),
             undecided: Vec::new(),
