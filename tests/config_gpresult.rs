@@ -605,3 +605,39 @@ fn analyze_shows_the_gpo_chain_and_user_policy_in_markdown_json_and_text() {
     assert!(text.contains("Group Policy (gpresult):"), "{text}");
     assert!(text.contains("User policy (3 user hives;"), "{text}");
 }
+
+#[test]
+fn a_report_that_disagrees_with_the_hives_says_so() {
+    let agree = bundle(&[("RDSH01_GPResult.xml", report().xml_bytes())]);
+    let c = config_of(agree.path());
+    let idle = chain(
+        c.gpresult.as_ref().unwrap(),
+        "max_idle_time",
+        GpScope::Computer,
+    );
+    assert_eq!(idle.matches_registry, Some(true));
+
+    // The hives were collected after the idle limit changed: the report's winner no longer holds.
+    let dir = tempfile::tempdir().unwrap();
+    machine()
+        .policy("MaxIdleTime", Data::Dword(60_000))
+        .write_kape(dir.path())
+        .unwrap();
+    std::fs::write(dir.path().join("RDSH01_GPResult.xml"), report().xml_bytes()).unwrap();
+    let c = config_of(dir.path());
+    let idle = chain(
+        c.gpresult.as_ref().unwrap(),
+        "max_idle_time",
+        GpScope::Computer,
+    );
+    assert_eq!(
+        idle.winner.as_ref().map(|w| w.name.as_str()),
+        Some("RDS-Servers-Baseline")
+    );
+    assert_eq!(idle.matches_registry, Some(false));
+    let text = rdsdiag::render::config::render_gpresult(c.gpresult.as_ref().unwrap());
+    assert!(
+        text.contains("the computer policy key holds another value"),
+        "{text}"
+    );
+}

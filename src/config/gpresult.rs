@@ -62,6 +62,11 @@ pub struct SettingChain {
     /// winning value there).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub inferred: bool,
+    /// Whether the machine's computer policy key holds the winner's value (computer scope, when
+    /// the report shows the value as data and the SOFTWARE evidence decides): `false` means the
+    /// report and the hives disagree (one is older than the other).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches_registry: Option<bool>,
 }
 
 /// One gpresult file read.
@@ -260,6 +265,19 @@ fn is_effective(shown: &str, value: &SettingValue) -> bool {
     }
 }
 
+/// Whether the machine's computer policy key holds `shown` for `setting`: `None` when the
+/// configuration is not known (no SOFTWARE evidence, or not resolved).
+fn registry_agrees(settings: Option<&Settings>, setting: &str, shown: &str) -> Option<bool> {
+    let s = settings?.get(setting)?;
+    if s.unknown.iter().any(|u| u.source == SourceKind::Policy) {
+        return None;
+    }
+    Some(match (&s.source, &s.value) {
+        (Some(SourceKind::Policy), Some(v)) => is_effective(shown, v),
+        _ => false,
+    })
+}
+
 /// Read the gpresult reports of a capture into the per-setting chains. `settings` (the resolved
 /// configuration) lets a report without precedence name its winner when exactly one GPO's value
 /// is the one the machine's computer policy key holds. `None` when there is no report (the
@@ -350,6 +368,7 @@ pub fn from_reports(reports: &[Report], settings: Option<&Settings>) -> Option<G
                 beaten: Vec::new(),
                 unordered: Vec::new(),
                 inferred: false,
+                matches_registry: None,
             };
             if list.iter().all(|e| e.precedence.is_some()) {
                 list.sort_by_key(|e| e.precedence.unwrap_or(u32::MAX));
@@ -388,6 +407,14 @@ pub fn from_reports(reports: &[Report], settings: Option<&Settings>) -> Option<G
                 } else {
                     chain.unordered = refs;
                 }
+            }
+            if scope == Scope::Computer && !chain.inferred {
+                chain.matches_registry = match (&chain.winner, list.first().map(|e| &e.item)) {
+                    (Some(w), Some(Item::Registry { .. })) => {
+                        registry_agrees(settings, &chain.setting, &w.value)
+                    }
+                    _ => None,
+                };
             }
             out.settings.push(chain);
         }

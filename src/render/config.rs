@@ -360,6 +360,12 @@ pub fn render_gpresult(gp: &GpresultSummary) -> String {
         for b in &c.beaten {
             let _ = writeln!(out, "      beat {}", gpo_words(b));
         }
+        if c.matches_registry == Some(false) {
+            let _ = writeln!(
+                out,
+                "      (the computer policy key holds another value: the gpresult output and the hives are not from the same time)"
+            );
+        }
         if c.inferred {
             let _ = writeln!(
                 out,
