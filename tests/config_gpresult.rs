@@ -641,3 +641,48 @@ fn a_report_that_disagrees_with_the_hives_says_so() {
         "{text}"
     );
 }
+
+/// Many GPOs setting one value (a hostile or generated report) stay linear: every entry's GPO is
+/// named through an index, duplicates are dropped through a set.
+#[test]
+fn many_gpos_on_one_setting_stay_linear() {
+    let n = 10_000u32;
+    let c = Scope::Computer;
+    let mut r = report();
+    r.gpos.clear();
+    r.settings.clear();
+    for i in 0..n {
+        let guid = format!("{{00000000-0000-0000-0000-{i:012}}}");
+        r.gpos.push(Gpo::applied(
+            c,
+            &format!("GPO {i}"),
+            &guid,
+            "contoso.com",
+            i + 1,
+            1,
+        ));
+        r.settings.push(Setting::value(
+            c,
+            &guid,
+            i + 1,
+            "MaxIdleTime",
+            Data::Dword(i),
+        ));
+    }
+    let started = std::time::Instant::now();
+    let report = rdsdiag::gpresult::parse(
+        "big.xml",
+        rdsdiag::gpresult::GpresultForm::Xml,
+        &r.xml_bytes(),
+    )
+    .unwrap();
+    let gp = rdsdiag::config::gpresult::from_reports(&[report], None).unwrap();
+    let ch = chain(&gp, "max_idle_time", GpScope::Computer);
+    assert_eq!(ch.winner.as_ref().map(|w| w.name.as_str()), Some("GPO 0"));
+    assert_eq!(ch.beaten.len(), n as usize - 1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -5,6 +5,8 @@
 //! policy location of `setting_sources.tsv`. Precedence is the report's own (RSoP precedence 1 is
 //! the winner, S112); only the XML form shows the GPOs a winner beat.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 
 use crate::catalog::gpresult::{policy_named, GpresultForm};
@@ -111,6 +113,9 @@ impl GpresultSummary {
     }
 }
 
+/// Most unmapped policy names listed.
+const MAX_UNMAPPED: usize = 200;
+
 /// Lower-case, `\`-trimmed, without a root (`HKLM\`, `HKEY_CURRENT_USER\`) or leading `Software\`.
 fn norm_key(key: &str) -> String {
     let mut k = key.trim().trim_matches('\\').to_ascii_lowercase();
@@ -211,12 +216,58 @@ fn shown_value(item: &Item) -> String {
     }
 }
 
-fn gpo_ref(report: &Report, e: &Entry) -> GpresultGpo {
-    let listed = match (&e.gpo_guid, &e.gpo_name) {
-        (Some(g), _) => report.gpo_by_guid(e.scope, g),
-        (None, Some(n)) => report.gpo_by_name(e.scope, n),
-        _ => None,
-    };
+/// A report's GPOs by (scope, GUID) and (scope, name), upper-cased, so naming the GPO of each
+/// entry stays linear in the report.
+struct GpoIndex<'r> {
+    by_guid: HashMap<(Option<Scope>, String), &'r Gpo>,
+    by_name: HashMap<(Option<Scope>, String), &'r Gpo>,
+}
+
+impl<'r> GpoIndex<'r> {
+    fn new(report: &'r Report) -> Self {
+        let mut by_guid = HashMap::new();
+        let mut by_name = HashMap::new();
+        for g in &report.gpos {
+            if let Some(guid) = &g.guid {
+                by_guid
+                    .entry((g.scope, guid.to_ascii_uppercase()))
+                    .or_insert(g);
+                by_guid
+                    .entry((None, guid.to_ascii_uppercase()))
+                    .or_insert(g);
+            }
+            by_name
+                .entry((g.scope, g.name.to_ascii_uppercase()))
+                .or_insert(g);
+            by_name
+                .entry((None, g.name.to_ascii_uppercase()))
+                .or_insert(g);
+        }
+        GpoIndex { by_guid, by_name }
+    }
+
+    fn find(
+        &self,
+        scope: Option<Scope>,
+        guid: Option<&str>,
+        name: Option<&str>,
+    ) -> Option<&'r Gpo> {
+        let look = |map: &HashMap<(Option<Scope>, String), &'r Gpo>, key: &str| {
+            let key = key.to_ascii_uppercase();
+            map.get(&(scope, key.clone()))
+                .or_else(|| map.get(&(None, key)))
+                .copied()
+        };
+        match (guid, name) {
+            (Some(g), _) => look(&self.by_guid, g),
+            (None, Some(n)) => look(&self.by_name, n),
+            _ => None,
+        }
+    }
+}
+
+fn gpo_ref(index: &GpoIndex<'_>, e: &Entry) -> GpresultGpo {
+    let listed = index.find(e.scope, e.gpo_guid.as_deref(), e.gpo_name.as_deref());
     let version = listed.and_then(|g| match (g.version_directory, g.version_sysvol) {
         (Some(d), Some(s)) if d == s => Some(d.to_string()),
         (Some(d), Some(s)) => Some(format!("AD {d}, SYSVOL {s}")),
@@ -286,6 +337,7 @@ pub fn from_reports(reports: &[Report], settings: Option<&Settings>) -> Option<G
     if reports.is_empty() {
         return None;
     }
+    let mut unmapped: HashSet<String> = HashSet::new();
     let mut ordered: Vec<&Report> = reports.iter().collect();
     ordered.sort_by(|a, b| (a.form, &a.file).cmp(&(b.form, &b.file)));
     let mut out = GpresultSummary {
@@ -312,6 +364,7 @@ pub fn from_reports(reports: &[Report], settings: Option<&Settings>) -> Option<G
         }));
         out.soms.extend(r.soms.iter().cloned());
 
+        let index = GpoIndex::new(r);
         // Group the entries by (scope, setting), in the report's order.
         let mut groups: Vec<(Scope, String, Option<String>, Vec<&Entry>)> = Vec::new();
         for e in &r.entries {
@@ -332,7 +385,7 @@ pub fn from_reports(reports: &[Report], settings: Option<&Settings>) -> Option<G
                     }
                 }
                 Err(Some(name)) => {
-                    if !out.unmapped.contains(&name) {
+                    if out.unmapped.len() < MAX_UNMAPPED && unmapped.insert(name.clone()) {
                         out.unmapped.push(name);
                     }
                 }
@@ -342,7 +395,7 @@ pub fn from_reports(reports: &[Report], settings: Option<&Settings>) -> Option<G
         for (scope, setting, policy, mut list) in groups {
             // The same GPO can appear twice for one setting (its policy and the registry value it
             // writes): keep one entry per GPO, the policy first.
-            let mut seen: Vec<String> = Vec::new();
+            let mut seen: HashSet<String> = HashSet::new();
             list.retain(|e| {
                 let id = e
                     .gpo_guid
@@ -351,12 +404,7 @@ pub fn from_reports(reports: &[Report], settings: Option<&Settings>) -> Option<G
                     .unwrap_or_default()
                     .to_ascii_lowercase();
                 let key = format!("{id}/{}", e.precedence.unwrap_or(0));
-                if seen.contains(&key) {
-                    false
-                } else {
-                    seen.push(key);
-                    true
-                }
+                seen.insert(key)
             });
             let mut chain = SettingChain {
                 setting,
@@ -372,14 +420,14 @@ pub fn from_reports(reports: &[Report], settings: Option<&Settings>) -> Option<G
             };
             if list.iter().all(|e| e.precedence.is_some()) {
                 list.sort_by_key(|e| e.precedence.unwrap_or(u32::MAX));
-                let mut refs = list.iter().map(|e| gpo_ref(r, e));
+                let mut refs = list.iter().map(|e| gpo_ref(&index, e));
                 chain.winner = refs.next();
                 chain.beaten = refs.collect();
             } else if list.len() == 1 || r.form == GpresultForm::Html {
                 // The HTML report lists only the winning GPO of each setting.
-                chain.winner = list.first().map(|e| gpo_ref(r, e));
+                chain.winner = list.first().map(|e| gpo_ref(&index, e));
             } else {
-                let refs: Vec<GpresultGpo> = list.iter().map(|e| gpo_ref(r, e)).collect();
+                let refs: Vec<GpresultGpo> = list.iter().map(|e| gpo_ref(&index, e)).collect();
                 // The machine's own computer-policy value names the winner when exactly one
                 // GPO set that value.
                 let effective = settings

@@ -73,19 +73,53 @@ impl Decoded {
 
     /// The byte offset in the file of a byte position in `text`.
     pub fn file_offset(&self, pos: usize) -> u64 {
-        let mut pos = pos.min(self.text.len());
-        while !self.text.is_char_boundary(pos) {
+        self.mapper().map(pos)
+    }
+
+    /// A converter from text positions to file offsets that is linear over positions given in
+    /// increasing order (the order readers report them in).
+    pub fn mapper(&self) -> OffsetMapper<'_> {
+        OffsetMapper {
+            decoded: self,
+            pos: 0,
+            units: 0,
+        }
+    }
+
+    /// File bytes one text range takes.
+    fn file_bytes(&self, slice: &str) -> usize {
+        match self.encoding {
+            Encoding::Utf8 => slice.len(),
+            Encoding::Latin1 => slice.chars().count(),
+            Encoding::Utf16Le | Encoding::Utf16Be => {
+                2 * slice.chars().map(char::len_utf16).sum::<usize>()
+            }
+        }
+    }
+}
+
+/// See [`Decoded::mapper`].
+pub(crate) struct OffsetMapper<'d> {
+    decoded: &'d Decoded,
+    /// The last text position mapped and its file bytes (without the BOM).
+    pos: usize,
+    units: usize,
+}
+
+impl OffsetMapper<'_> {
+    pub fn map(&mut self, pos: usize) -> u64 {
+        let text = &self.decoded.text;
+        let mut pos = pos.min(text.len());
+        while !text.is_char_boundary(pos) {
             pos -= 1;
         }
-        let prefix = &self.text[..pos];
-        let n = match self.encoding {
-            Encoding::Utf8 => prefix.len(),
-            Encoding::Latin1 => prefix.chars().count(),
-            Encoding::Utf16Le | Encoding::Utf16Be => {
-                2 * prefix.chars().map(char::len_utf16).sum::<usize>()
-            }
-        };
-        (self.bom + n) as u64
+        if pos < self.pos {
+            self.pos = 0;
+            self.units = 0;
+        }
+        self.units += self.decoded.file_bytes(&text[self.pos..pos]);
+        self.pos = pos;
+        (self.decoded.bom + self.units) as u64
     }
 }
 

@@ -47,6 +47,15 @@ impl Table {
     }
 }
 
+/// The byte position of `needle` (ASCII) in `hay`, ignoring ASCII case; linear in the distance.
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() || h.len() < n.len() {
+        return None;
+    }
+    (0..=h.len() - n.len()).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+}
+
 fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -203,6 +212,7 @@ impl State<'_> {
                 .gpos
                 .iter_mut()
                 .rev()
+                .take(16)
                 .find(|g| g.name == name_of_gpo && g.scope == self.scope)
             {
                 for r in &t.rows {
@@ -281,8 +291,7 @@ pub(super) fn read(s: &str, report: &mut Report) -> Result<(), (usize, String)> 
         match (name.as_str(), closing) {
             ("script" | "style", false) => {
                 let close = format!("</{name}");
-                let lower_rest = s[pos..].to_ascii_lowercase();
-                pos += lower_rest.find(&close).unwrap_or(lower_rest.len());
+                pos += find_ci(&s[pos..], &close).unwrap_or(s.len() - pos);
             }
             ("table", false) => {
                 if tables.len() >= super::MAX_DEPTH {

@@ -338,11 +338,13 @@ pub fn parse(file: &str, form: GpresultForm, bytes: &[u8]) -> Result<Report, Par
         GpresultForm::Html => html::read(&decoded.text, &mut report),
     };
     // Offsets inside the parsers are positions in the decoded text; report file offsets.
+    let mut mapper = decoded.mapper();
     for e in &mut report.entries {
-        e.offset = decoded.file_offset(e.offset as usize);
+        e.offset = mapper.map(e.offset as usize);
     }
+    let mut mapper = decoded.mapper();
     for i in &mut report.issues {
-        i.offset = decoded.file_offset(i.offset as usize);
+        i.offset = mapper.map(i.offset as usize);
     }
     match result {
         Ok(()) => Ok(report),
