@@ -205,19 +205,6 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn evidence_cannot_break_tables_or_inject_links() {
-        assert_eq!(escape("a|b"), "a\\|b");
-        assert_eq!(escape("[x](http://evil)"), "\\[x\\](http://evil)");
-        assert_eq!(escape("<script>"), "\\<script\\>");
-        assert_eq!(escape("C:\\Win`x`\nnext"), "C:\\\\Win\\`x\\` next");
-    }
-}
-
 fn gpo_cell(g: &crate::config::gpresult::GpresultGpo) -> String {
     let mut s = g.name.clone();
     if let Some(guid) = &g.guid {
@@ -324,4 +311,17 @@ fn render_user_policy(out: &mut String, up: &crate::config::UserPolicy) {
         }
     }
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn evidence_cannot_break_tables_or_inject_links() {
+        assert_eq!(escape("a|b"), "a\\|b");
+        assert_eq!(escape("[x](http://evil)"), "\\[x\\](http://evil)");
+        assert_eq!(escape("<script>"), "\\<script\\>");
+        assert_eq!(escape("C:\\Win`x`\nnext"), "C:\\\\Win\\`x\\` next");
+    }
 }
