@@ -185,9 +185,6 @@ fn finish_inputs(inputs: &mut [Input], readers: Readers) {
                     "transaction log not used: no dirty hive of the capture pairs with it"
                 }
                 InputKind::Evtx if !readers.events => "event log not read by this command",
-                InputKind::Gpresult if !readers.registry => {
-                    "gpresult output not read by this command"
-                }
                 kind if kind.is_registry() && !readers.registry => {
                     "registry evidence not read by this command"
                 }

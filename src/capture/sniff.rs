@@ -90,13 +90,17 @@ pub fn sniff_head(head: &[u8]) -> Sniffed {
     Sniffed::kind(InputKind::Other)
 }
 
-/// [`sniff_head`], then gpresult output ([`gpresult_form`]) for what is nothing else.
-pub fn sniff_head_named(head: &[u8], path: &str) -> Sniffed {
-    let s = sniff_head(head);
-    if s.kind == InputKind::Other && gpresult_form(head, path).is_some() {
+/// [`sniff_head`], then a file the content leaves as `Other` that is gpresult output
+/// ([`gpresult_form`]: by content, an HTML report also by a collector's file name).
+pub fn sniff_named(head: &[u8], path: &str) -> Sniffed {
+    let sniffed = sniff_head(head);
+    if sniffed.kind != InputKind::Other {
+        return sniffed;
+    }
+    if gpresult_form(head, path).is_some() {
         return Sniffed::kind(InputKind::Gpresult);
     }
-    s
+    sniffed
 }
 
 /// gpresult output recognised by its content: the XML report's `Rsop` root (`gpresult /x`), the
