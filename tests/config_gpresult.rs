@@ -686,3 +686,17 @@ fn many_gpos_on_one_setting_stay_linear() {
         started.elapsed()
     );
 }
+
+/// The text blocks as people read them (reviewed snapshot).
+#[test]
+fn gpresult_and_user_policy_text_blocks() {
+    let dir = user_policy_bundle();
+    std::fs::write(dir.path().join("RDSH01_GPResult.xml"), report().xml_bytes()).unwrap();
+    let c = config_of(dir.path());
+    let text = format!(
+        "{}\n{}",
+        rdsdiag::render::config::render_gpresult(c.gpresult.as_ref().unwrap()),
+        rdsdiag::render::config::render_user_policy(c.user_policy.as_ref().unwrap())
+    );
+    insta::assert_snapshot!("gpresult_and_user_policy_text", text);
+}

@@ -278,7 +278,7 @@ pub fn render_gpresult(gp: &GpresultSummary) -> String {
         if !applied.is_empty() {
             let _ = writeln!(
                 out,
-                "  Applied GPOs ({}), in the order listed (with AppliedOrder: first applied first; the last applied wins):",
+                "  Applied GPOs ({}), first applied first (a later GPO wins a conflict unless an earlier link is enforced):",
                 scope.name()
             );
             for (i, g) in applied.iter().enumerate() {
