@@ -276,10 +276,16 @@ pub fn render_gpresult(gp: &GpresultSummary) -> String {
             .filter(|g| !g.gpo.applied && g.gpo.scope.unwrap_or(Scope::Computer) == scope)
             .collect();
         if !applied.is_empty() {
+            let ordered = applied.iter().all(|g| g.gpo.applied_order.is_some());
             let _ = writeln!(
                 out,
-                "  Applied GPOs ({}), first applied first (a later GPO wins a conflict unless an earlier link is enforced):",
-                scope.name()
+                "  Applied GPOs ({}), {}:",
+                scope.name(),
+                if ordered {
+                    "first applied first (a later GPO wins a conflict unless an earlier link is enforced)"
+                } else {
+                    "as the report lists them (this form gives no application order)"
+                }
             );
             for (i, g) in applied.iter().enumerate() {
                 let r = GpresultGpo {
