@@ -279,6 +279,11 @@ fn html_form_gives_the_winning_gpo() {
             (Some(BASELINE), Some("contoso.com/RDS"))
         );
     }
+    let mode = chain(gp, "licensing_mode", GpScope::Computer);
+    assert!(
+        mode.winner.as_ref().unwrap().value.contains("Per Device"),
+        "{mode:?}"
+    );
 }
 
 #[test]

@@ -27,6 +27,9 @@ struct Table {
     row: Option<Vec<(String, bool)>>,
     cell: Option<(String, bool)>,
     offset: usize,
+    /// Two-column tables nested in a row (a policy's options in a `colspan` row right after
+    /// it): (number of rows completed before it, the name/value pairs).
+    nested: Vec<(usize, Vec<(String, String)>)>,
 }
 
 impl Table {
@@ -132,7 +135,18 @@ impl State<'_> {
         let Some(header) = t.rows.first() else {
             return;
         };
-        let name_of_gpo = t.context.clone();
+        // A GPO heading may carry its GUID: `Name [{GUID}]`.
+        let (name_of_gpo, heading_guid) = match t
+            .context
+            .strip_suffix("}]")
+            .and_then(|s| s.rsplit_once(" [{"))
+        {
+            Some((name, guid)) => (
+                name.to_string(),
+                Some(normalise_guid(&format!("{{{guid}}}"))),
+            ),
+            None => (t.context.clone(), None),
+        };
         if let (Some(link), true) = (column(header, "Link Location"), header.len() > 1) {
             let enforced = column(header, "Enforced");
             let status = column(header, "Link Status");
@@ -150,6 +164,7 @@ impl State<'_> {
                     link_enabled: cell(status).and_then(|c| yes_no(&c)),
                     applied: denied.is_none(),
                     reason: cell(denied),
+                    guid: heading_guid.clone(),
                     ..Gpo::default()
                 });
             }
@@ -158,9 +173,26 @@ impl State<'_> {
         if let Some(win) = column(header, "Winning GPO") {
             let state_col = column(header, "Setting");
             let value_col = column(header, "Value");
-            for row in &t.rows[1..] {
+            let mut nested = t.nested.iter().peekable();
+            for (i, row) in t.rows.iter().enumerate().skip(1) {
                 if !self.room(t.offset) {
                     return;
+                }
+                // Options nested after this row (before the next completed row).
+                let mut options = Vec::new();
+                let next_is_options_row = t
+                    .rows
+                    .get(i + 1)
+                    .is_none_or(|r| r.len() == 1 || r[0].0.is_empty());
+                while let Some((at, opts)) = nested.peek() {
+                    if *at < i {
+                        nested.next();
+                    } else if *at == i || (*at == i + 1 && next_is_options_row) {
+                        options.extend(opts.iter().cloned());
+                        nested.next();
+                    } else {
+                        break;
+                    }
                 }
                 let cell = |i: Option<usize>| i.and_then(|i| row.get(i)).map(|(c, _)| c.clone());
                 let Some(name) = cell(Some(0)).filter(|n| !n.is_empty()) else {
@@ -184,7 +216,7 @@ impl State<'_> {
                         name,
                         state: cell(state_col).unwrap_or_default(),
                         category: (!t.context.is_empty()).then(|| t.context.clone()),
-                        options: Vec::new(),
+                        options,
                     }
                 };
                 self.report.entries.push(Entry {
@@ -310,7 +342,29 @@ pub(super) fn read(s: &str, report: &mut Report) -> Result<(), (usize, String)> 
             ("table", true) => {
                 if let Some(mut t) = tables.pop() {
                     t.close_row();
-                    state.table(t);
+                    match tables.last_mut() {
+                        // A two-column table inside a table: the options of the row before.
+                        Some(parent)
+                            if !t.rows.is_empty() && t.rows.iter().all(|r| r.len() == 2) =>
+                        {
+                            let at = parent.rows.len();
+                            if parent.nested.len() < super::MAX_ENTRIES {
+                                parent.nested.push((
+                                    at,
+                                    t.rows
+                                        .into_iter()
+                                        .map(|r| {
+                                            (
+                                                r[0].0.trim_end_matches(':').to_string(),
+                                                r[1].0.clone(),
+                                            )
+                                        })
+                                        .collect(),
+                                ));
+                            }
+                        }
+                        _ => state.table(t),
+                    }
                 }
             }
             ("tr", false) => {
@@ -433,6 +487,44 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(crate::capture::sniff::gpresult_form(SAMPLE.as_bytes(), "x").is_some());
+    }
+
+    #[test]
+    fn options_nested_in_the_next_row_belong_to_the_policy() {
+        let html = r#"<html><body><div>Computer Configuration (Enabled)</div>
+<table><tr><th>Policy</th><th>Setting</th><th>Winning GPO</th></tr>
+<tr><td>Set the Remote Desktop licensing mode</td><td>Enabled</td><td>A</td></tr>
+<tr><td colspan="3"><table><tr><td>Specify the licensing mode:</td><td>Per User</td></tr></table></td></tr>
+<tr><td>Set time limit for disconnected sessions</td><td>Enabled</td><td>B</td></tr>
+</table></body></html>"#;
+        let mut r = Report::new("h.html", GpresultForm::Html);
+        read(html, &mut r).expect("reads");
+        assert_eq!(r.entries.len(), 2, "{:?}", r.entries);
+        match &r.entries[0].item {
+            Item::Policy { options, .. } => {
+                assert_eq!(
+                    options,
+                    &[(
+                        "Specify the licensing mode".to_string(),
+                        "Per User".to_string()
+                    )]
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        match &r.entries[1].item {
+            Item::Policy { options, .. } => assert!(options.is_empty()),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.entries[1].gpo_name.as_deref(), Some("B"));
+
+        let html = "<html><div>Applied GPOs</div><div>Baseline [{ab-cd}]</div><table><tr><th>Link Location</th><th>Enforced</th></tr><tr><td>x.com</td><td>No</td></tr></table></html>";
+        let mut r = Report::new("h.html", GpresultForm::Html);
+        read(html, &mut r).expect("reads");
+        assert_eq!(
+            (r.gpos[0].name.as_str(), r.gpos[0].guid.as_deref()),
+            ("Baseline", Some("{AB-CD}"))
+        );
     }
 
     #[test]

@@ -388,17 +388,19 @@ impl Report {
                         options,
                     } => {
                         h += &format!(
-                            "<table class=\"info3\"><tr><th>Policy</th><th>Setting</th><th>Comment</th><th>Winning GPO</th></tr><tr><td>{}</td><td>{}</td><td></td><td>{gpo}</td></tr></table>\r\n",
+                            "<table class=\"info3\"><tr><th>Policy</th><th>Setting</th><th>Comment</th><th>Winning GPO</th></tr><tr><td>{}</td><td>{}</td><td></td><td>{gpo}</td></tr>",
                             esc(name),
                             esc(state)
                         );
+                        // The options in a row spanning the table, right after the policy.
                         if !options.is_empty() {
-                            h += "<table class=\"subtable\">";
+                            h += "<tr><td colspan=\"4\"><table class=\"subtable\">";
                             for (n, v) in options {
                                 h += &format!("<tr><td>{}:</td><td>{}</td></tr>", esc(n), esc(v));
                             }
-                            h += "</table>\r\n";
+                            h += "</table></td></tr>";
                         }
+                        h += "</table>\r\n";
                     }
                     What::Value { name, data } => {
                         h += &format!(
