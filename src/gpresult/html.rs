@@ -10,8 +10,9 @@
 //!   two-column table with `Revision` (`AD (7), SYSVOL (7)`) and `Unique ID` rows its version and
 //!   GUID;
 //! - settings tables headed `Policy | Setting | … | Winning GPO` (Administrative Templates; a
-//!   two-column table right after a policy row holds its options) and `Setting | Value | Winning
-//!   GPO` (extra registry settings, named by key path).
+//!   two-column table nested in the row after a policy row, or right after the table, holds its
+//!   options) and `Setting | Value | Winning GPO` (extra registry settings, named by key path);
+//!   a GPO heading may carry the GUID (`Name [{GUID}]`).
 //!
 //! The report shows only the winning GPO of each setting. Lenient about unclosed tags, linear,
 //! table nesting bounded by [`super::MAX_DEPTH`]; `<script>` and `<style>` content is skipped.
