@@ -2,6 +2,7 @@
 
 pub mod builds;
 pub mod events;
+pub mod group_policy;
 pub mod ntstatus;
 pub mod reasons;
 pub mod settings;

@@ -7,6 +7,7 @@
 
 mod baseblock;
 pub mod decode;
+pub mod pol;
 mod hive;
 mod integrity;
 mod load;
