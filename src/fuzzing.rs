@@ -103,6 +103,7 @@ fn walk_view(view: &RegistryView) {
     let _ = crate::host::HostIdentity::read(view);
     let _ = crate::host::facts::host_facts(view);
     let _ = crate::config::resolve(view);
+    let _ = crate::config::resolve_capture(view);
 }
 
 /// Target `hive`: a primary hive file, optionally followed by its `.LOG1` and `.LOG2`

@@ -157,7 +157,7 @@ fn finish_inputs(inputs: &mut [Input], readers: Readers) {
                     "transaction log not used: no dirty hive of the capture pairs with it"
                 }
                 InputKind::Evtx if !readers.events => "event log not read by this command",
-                kind if kind.is_registry() && !readers.registry => {
+                kind if (kind.is_registry() || kind.is_group_policy()) && !readers.registry => {
                     "registry evidence not read by this command"
                 }
                 _ => "recognised but not read by this version of rdsdiag",
@@ -183,11 +183,13 @@ fn finish_inputs(inputs: &mut [Input], readers: Readers) {
 
 /// Resolve: the host's identity and facts, and the effective RDS configuration.
 fn resolve(registry: &RegistryView) -> (HostReport, config::Settings) {
+    let (settings, group_policy) = config::resolve_capture(registry);
     let host = HostReport {
         identity: HostIdentity::read(registry),
         facts: host_facts(registry),
+        group_policy,
     };
-    (host, config::resolve(registry))
+    (host, settings)
 }
 
 /// Run `f` with a capture isolated: a panic inside it becomes a [`Failure`] naming the capture.

@@ -280,7 +280,7 @@ fn hash_and_sniff(
     let mut head = vec![0u8; HEAD_LEN];
     let n = read_up_to(&mut reader, &mut head)?;
     head.truncate(n);
-    let mut sniffed = sniff::sniff_head(&head);
+    let mut sniffed = sniff::sniff_named(&head, &input.path);
     let mut total = n as u64;
     if sniffed.kind.hashed_by_reader() && n > 0 {
         // Event logs and registry text are hashed by their readers as they read them (each

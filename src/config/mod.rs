@@ -5,6 +5,7 @@
 //! Entry points: [`resolve`] (settings) over any [`RegistrySource`] (the capture's registry view,
 //! or a [`MemorySource`]), and [`render::render_text`] for the `config` table.
 
+pub mod gpo;
 mod model;
 mod resolve;
 mod source;
@@ -14,5 +15,7 @@ pub use model::{
     names, Related, Setting, SettingState, SettingValue, Settings, Shadowed, UnknownReason,
     UnknownSource,
 };
+pub use gpo::{GpoAttribution, GroupPolicy};
 pub use resolve::{display_value, resolve, resolve_with};
 pub use source::{KeyInfo, MemorySource, RegistrySource};
+pub use view::resolve_capture;

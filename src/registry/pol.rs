@@ -389,6 +389,53 @@ pub fn parse_gpt_ini(bytes: &[u8]) -> Result<GptIni, String> {
     }
 }
 
+/// What a Group Policy file of the capture holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GpContent {
+    /// A `Registry.pol`, parsed (`error` set when damage stopped the parse).
+    Policy(PolicyFile),
+    /// A `GPT.INI`.
+    GptIni(GptIni),
+    /// The file could not be used: why (it is `rejected` in the inventory).
+    Unusable(String),
+}
+
+/// A Group Policy file of the capture, with what its path says (which artifact of
+/// `catalog/group_policy.tsv`, which GPO, which scope) and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpFile {
+    /// Input path relative to the capture root.
+    pub path: String,
+    /// The artifact row its path matched (`local_gpo`, `history_cache`, …); `None` when the path
+    /// names no GPO.
+    pub artifact: Option<&'static str>,
+    /// Upper-case braced GPO GUID from the path; `None` for the local GPO (or no match).
+    pub guid: Option<String>,
+    pub scope: Option<crate::catalog::group_policy::Scope>,
+    pub content: GpContent,
+}
+
+/// Read a Group Policy input's bytes into a [`GpFile`] and the problems found (the first
+/// problem, if any, decides: damage in a pol file with entries before it is `partial`).
+pub fn read_gp_file(path: &str, bytes: &[u8], is_gpt_ini: bool) -> GpFile {
+    let m = crate::catalog::group_policy::classify_file(path);
+    let content = if is_gpt_ini {
+        match parse_gpt_ini(bytes) {
+            Ok(g) => GpContent::GptIni(g),
+            Err(e) => GpContent::Unusable(e),
+        }
+    } else {
+        GpContent::Policy(parse(bytes, path))
+    };
+    GpFile {
+        path: path.to_string(),
+        artifact: m.as_ref().map(|m| m.artifact.name.as_str()),
+        guid: m.as_ref().and_then(|m| m.guid.clone()),
+        scope: m.as_ref().and_then(|m| m.scope),
+        content,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ fn form_name(f: SourceForm) -> &'static str {
         SourceForm::Hive => "hive",
         SourceForm::RegExport => ".reg export",
         SourceForm::RegQuery => "reg query text",
+        SourceForm::PolicyFile => "Registry.pol",
     }
 }
 

@@ -241,6 +241,10 @@ pub struct HostReport {
     pub identity: HostIdentity,
     #[serde(flatten)]
     pub facts: HostFacts,
+    /// The applied GPOs and the Group Policy files of the capture, when it holds any (see
+    /// `docs/configuration.md`, "Which GPO set it").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_policy: Option<crate::config::GroupPolicy>,
 }
 
 /// Counts of inputs per status, so a reader sees at once what was looked at.
