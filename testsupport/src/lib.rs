@@ -3,6 +3,7 @@ pub mod clock;
 pub mod corpus;
 pub mod demo;
 pub mod evtx;
+pub mod gpo;
 pub mod hive;
 pub mod lic_scenarios;
 pub mod regtext;

@@ -1,0 +1,301 @@
+//! Group Policy attribution end to end on generated bundles: a session host whose SOFTWARE hive
+//! records three applied GPOs (the local GPO, 'Default Domain Policy' linked to the domain,
+//! 'RDS-Servers-Baseline' linked to OU=RDS), with their Registry.pol files in the machine's cache
+//! or in a SYSVOL copy, or missing. `config` must name the GPO that wrote each value and the
+//! earlier GPOs that set it too and lost; without the files the answers stay as they were.
+
+use std::path::Path;
+
+use rdsdiag::config::gpo::{AttributionStatus, GpoOp};
+use rdsdiag::config::Setting;
+use rdsdiag::pipeline::{self, Options};
+use rdsdiag_testsupport::gpo::{self, Gpo, Instr, Place, DEFAULT_DOMAIN_POLICY};
+use rdsdiag_testsupport::hive::Data;
+use rdsdiag_testsupport::scenario::{Machine, Os};
+
+const DOMAIN: &str = "contoso.local";
+const BASELINE: &str = "{6A2C2E1B-7F43-4C1E-9C6B-0D1E2F3A4B5C}";
+
+fn sz(s: &str) -> Data {
+    Data::Sz(s.into())
+}
+
+/// The three GPOs in application order: local, domain, OU (S101, S102).
+fn gpos() -> Vec<Gpo> {
+    vec![
+        Gpo::local(2).sets(vec![Instr::ts("MaxIdleTime", Data::Dword(3_600_000))]),
+        Gpo::domain(
+            "Default Domain Policy",
+            DEFAULT_DOMAIN_POLICY,
+            "DC=contoso,DC=local",
+            7,
+        )
+        .sets(vec![
+            Instr::ts("LicensingMode", Data::Dword(4)),
+            Instr::ts("LicenseServers", sz("ls-old.contoso.local")),
+            Instr::ts("MaxDisconnectionTime", Data::Dword(60_000)),
+        ]),
+        Gpo::domain(
+            "RDS-Servers-Baseline",
+            BASELINE,
+            "OU=RDS,DC=contoso,DC=local",
+            65_539,
+        )
+        .sets(vec![
+            Instr::ts("LicensingMode", Data::Dword(2)),
+            Instr::ts("LicenseServers", sz("ls01.contoso.local,ls02.contoso.local")),
+            Instr::ts("MaxDisconnectionTime", Data::Dword(10_800_000)),
+            Instr::ts_del("fSingleSessionPerUser"),
+        ]),
+    ]
+}
+
+/// The machine with the merged policy the three GPOs leave in the registry.
+fn machine(record: bool) -> Machine {
+    let m = Machine::session_host("RDSH01", Os::Server2019, Some(DOMAIN))
+        .policy("LicensingMode", Data::Dword(2))
+        .policy("LicenseServers", sz("ls01.contoso.local,ls02.contoso.local"))
+        .policy("MaxDisconnectionTime", Data::Dword(10_800_000))
+        .policy("MaxIdleTime", Data::Dword(3_600_000));
+    if record {
+        gpo::record_applied(m, DOMAIN, &gpos())
+    } else {
+        m
+    }
+}
+
+fn config_of(dir: &Path) -> rdsdiag::report::ConfigCapture {
+    let report = pipeline::config(&[dir.to_path_buf()], &Options::default());
+    assert_eq!(report.captures.len(), 1, "{:?}", report.captures);
+    report.captures.into_iter().next().unwrap()
+}
+
+fn setting<'a>(c: &'a rdsdiag::report::ConfigCapture, name: &str) -> &'a Setting {
+    c.settings.as_ref().unwrap().get(name).unwrap()
+}
+
+fn bundle(record: bool, files: &[(usize, Place)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    machine(record).write_kape(dir.path()).unwrap();
+    let all = gpos();
+    let chosen: Vec<(&Gpo, Place)> = files.iter().map(|(i, p)| (&all[*i], *p)).collect();
+    gpo::write_files(dir.path(), DOMAIN, &chosen).unwrap();
+    dir
+}
+
+fn winner_name(s: &Setting) -> Option<String> {
+    s.gpo
+        .as_ref()?
+        .winner
+        .as_ref()?
+        .gpo
+        .display_name
+        .clone()
+}
+
+fn shadowed_names(s: &Setting) -> Vec<String> {
+    s.gpo
+        .as_ref()
+        .map(|a| {
+            a.shadowed
+                .iter()
+                .map(|v| v.gpo.display_name.clone().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn cached_pol_files_name_the_winner_and_the_losers() {
+    let dir = bundle(
+        true,
+        &[
+            (0, Place::MachineCache),
+            (1, Place::MachineCache),
+            (2, Place::MachineCache),
+        ],
+    );
+    let c = config_of(dir.path());
+
+    let mode = setting(&c, "licensing_mode");
+    assert_eq!(mode.value.as_ref().and_then(|v| v.as_u64()), Some(2));
+    let a = mode.gpo.as_ref().expect("licensing mode is attributed");
+    assert_eq!(a.status, AttributionStatus::Attributed);
+    let w = a.winner.as_ref().unwrap();
+    assert_eq!(w.gpo.display_name.as_deref(), Some("RDS-Servers-Baseline"));
+    assert_eq!(w.gpo.guid.as_deref(), Some(BASELINE));
+    assert_eq!(
+        w.gpo.link.as_deref(),
+        Some("LDAP://OU=RDS,DC=contoso,DC=local")
+    );
+    assert_eq!(w.gpo.version, Some(65_539));
+    assert_eq!(w.op, GpoOp::Set);
+    assert!(w.file.ends_with(&format!("{BASELINE}/Machine/Registry.pol")), "{}", w.file);
+    assert_eq!(shadowed_names(mode), ["Default Domain Policy"]);
+    assert_eq!(
+        a.shadowed[0].value.as_ref().and_then(|v| v.as_u64()),
+        Some(4),
+        "the loser's own value (Per User) is shown"
+    );
+    assert_eq!(a.gpo_to_change().and_then(|g| g.guid.as_deref()), Some(BASELINE));
+    assert_eq!(a.chain.len(), 3, "{:?}", a.chain);
+    assert!(a.notes.is_empty(), "{:?}", a.notes);
+
+    let servers = setting(&c, "license_servers");
+    assert_eq!(winner_name(servers).as_deref(), Some("RDS-Servers-Baseline"));
+    assert_eq!(shadowed_names(servers), ["Default Domain Policy"]);
+    assert_eq!(
+        servers.gpo.as_ref().unwrap().shadowed[0]
+            .value
+            .as_ref()
+            .and_then(|v| v.as_list().map(|l| l.to_vec())),
+        Some(vec!["ls-old.contoso.local".to_string()])
+    );
+
+    let disc = setting(&c, "max_disconnection_time");
+    assert_eq!(winner_name(disc).as_deref(), Some("RDS-Servers-Baseline"));
+    assert_eq!(shadowed_names(disc), ["Default Domain Policy"]);
+
+    let idle = setting(&c, "max_idle_time");
+    let a = idle.gpo.as_ref().unwrap();
+    assert!(a.winner.as_ref().unwrap().gpo.local, "{a:?}");
+    assert!(a.shadowed.is_empty());
+
+    // A policy only deleted by a GPO, and absent from the registry: the deletion is the last word.
+    let single = setting(&c, "single_session_per_user");
+    let a = single.gpo.as_ref().unwrap();
+    assert_eq!(a.winner.as_ref().unwrap().op, GpoOp::Delete);
+
+    // Every pol file is listed as read; the GPO list comes from the Registry extension's history.
+    let gp = c.host.as_ref().unwrap().group_policy.as_ref().unwrap();
+    assert_eq!(gp.files.len(), 3);
+    assert!(gp.files.iter().all(|f| f.status == "parsed"), "{:?}", gp.files);
+    assert_eq!(gp.lists[0].gpos.len(), 3);
+}
+
+#[test]
+fn a_sysvol_copy_gives_the_same_winners_and_its_gpt_ini_version() {
+    let dir = bundle(
+        true,
+        &[(0, Place::Sysvol), (1, Place::Sysvol), (2, Place::Sysvol)],
+    );
+    let c = config_of(dir.path());
+    for name in ["licensing_mode", "license_servers", "max_disconnection_time"] {
+        let s = setting(&c, name);
+        assert_eq!(winner_name(s).as_deref(), Some("RDS-Servers-Baseline"), "{name}");
+        assert_eq!(shadowed_names(s), ["Default Domain Policy"], "{name}");
+    }
+    let gp = c.host.as_ref().unwrap().group_policy.as_ref().unwrap();
+    let baseline = gp.lists[0]
+        .gpos
+        .iter()
+        .find(|g| g.guid.as_deref() == Some(BASELINE))
+        .unwrap();
+    assert_eq!(baseline.gpt_ini_version, Some(65_539));
+    assert!(gp
+        .files
+        .iter()
+        .any(|f| f.artifact == Some("gpt_ini") && f.version == Some(65_539)));
+}
+
+#[test]
+fn without_pol_files_the_applied_gpos_are_named_and_the_answers_do_not_change() {
+    let with = config_of(
+        bundle(
+            true,
+            &[
+                (0, Place::MachineCache),
+                (1, Place::MachineCache),
+                (2, Place::MachineCache),
+            ],
+        )
+        .path(),
+    );
+    let without = config_of(bundle(true, &[]).path());
+    let bare = config_of(bundle(false, &[]).path());
+    for (a, b) in with
+        .settings
+        .as_ref()
+        .unwrap()
+        .iter()
+        .zip(without.settings.as_ref().unwrap().iter())
+    {
+        assert_eq!(
+            (&a.state, &a.value, &a.source, &a.display, &a.shadowed),
+            (&b.state, &b.value, &b.source, &b.display, &b.shadowed),
+            "{}",
+            a.name
+        );
+    }
+    let mode = setting(&without, "licensing_mode").gpo.as_ref().unwrap();
+    assert_eq!(mode.status, AttributionStatus::PolFilesNotProvided);
+    assert!(mode.winner.is_none());
+    assert_eq!(mode.missing.len(), 3);
+    assert!(mode.gpo_to_change().is_none());
+    assert!(mode.notes[0].contains("'RDS-Servers-Baseline'"), "{:?}", mode.notes);
+    // A setting no policy location holds gets no attribution.
+    assert!(setting(&without, "drain_mode").gpo.is_none());
+    // No Group Policy evidence at all: nothing is added.
+    assert!(bare.host.as_ref().unwrap().group_policy.is_none());
+    assert!(bare.settings.as_ref().unwrap().iter().all(|s| s.gpo.is_none()));
+}
+
+#[test]
+fn a_missing_later_gpo_leaves_the_winner_open() {
+    // Only the local GPO's and the Default Domain Policy's files: the OU GPO applied after them
+    // could override what they set.
+    let dir = bundle(true, &[(0, Place::MachineCache), (1, Place::MachineCache)]);
+    let c = config_of(dir.path());
+    let a = setting(&c, "licensing_mode").gpo.as_ref().unwrap();
+    assert_eq!(a.status, AttributionStatus::Partial);
+    assert_eq!(
+        a.winner.as_ref().unwrap().gpo.display_name.as_deref(),
+        Some("Default Domain Policy")
+    );
+    assert!(a.gpo_to_change().is_none());
+    let m = &a.missing[0];
+    assert_eq!(m.gpo.guid.as_deref(), Some(BASELINE));
+    assert_eq!(m.reason, "not_provided");
+    assert!(m.after_winner);
+    // The registry's value (Per Device) is not what the Default Domain Policy sets: noted.
+    assert!(
+        a.notes.iter().any(|n| n.contains("the registry holds")),
+        "{:?}",
+        a.notes
+    );
+}
+
+#[test]
+fn a_damaged_pol_file_is_partial_with_its_offset_and_counts_as_unreadable() {
+    let dir = bundle(
+        true,
+        &[
+            (0, Place::MachineCache),
+            (1, Place::MachineCache),
+            (2, Place::MachineCache),
+        ],
+    );
+    let pol = dir.path().join(format!(
+        "C/ProgramData/Microsoft/Group Policy/History/{BASELINE}/Machine/Registry.pol"
+    ));
+    let bytes = std::fs::read(&pol).unwrap();
+    // Cut inside the first instruction: nothing of the file can be read.
+    std::fs::write(&pol, &bytes[..20]).unwrap();
+    let report = pipeline::config(&[dir.path().to_path_buf()], &Options::default());
+    let c = &report.captures[0];
+    let input = c
+        .inputs
+        .iter()
+        .find(|i| i.path.ends_with(&format!("{BASELINE}/Machine/Registry.pol")))
+        .unwrap();
+    assert_eq!(input.status.name(), "rejected");
+    let p = &input.problems[0];
+    assert_eq!(p.code.as_str(), "policy-file-invalid");
+    assert!(p.offset.is_some());
+    let a = setting(c, "licensing_mode").gpo.as_ref().unwrap();
+    assert_eq!(a.status, AttributionStatus::Partial);
+    assert!(a
+        .missing
+        .iter()
+        .any(|m| m.reason == "unreadable" && m.gpo.guid.as_deref() == Some(BASELINE)));
+}
