@@ -299,3 +299,10 @@ fn a_damaged_pol_file_is_partial_with_its_offset_and_counts_as_unreadable() {
         .iter()
         .any(|m| m.reason == "unreadable" && m.gpo.guid.as_deref() == Some(BASELINE)));
 }
+
+#[test]
+fn zz_scratch_write() {
+    let d = bundle(true, &[(0, Place::MachineCache), (1, Place::MachineCache), (2, Place::Sysvol)]);
+    let _ = std::fs::remove_dir_all("/tmp/gpo-bundle");
+    std::process::Command::new("cp").args(["-r", d.path().to_str().unwrap(), "/tmp/gpo-bundle"]).status().unwrap();
+}

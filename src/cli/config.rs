@@ -22,7 +22,9 @@ pub struct ConfigArgs {
     pub limits: LimitArgs,
 }
 
-pub fn run_config(args: &ConfigArgs, out: Output) -> Exit {
+/// `verbose` (the global `-v`): show, for each setting a GPO set, every applied GPO's step (the
+/// Group Policy chain).
+pub fn run_config(args: &ConfigArgs, out: Output, verbose: u8) -> Exit {
     let report = pipeline::config(&args.paths, &args.limits.options());
     for c in &report.captures {
         if let Some(e) = &c.error {
@@ -31,7 +33,16 @@ pub fn run_config(args: &ConfigArgs, out: Output) -> Exit {
     }
     let (rendered, for_people) = match args.format {
         Format::Json => (render::json::pretty(&report), false),
-        Format::Text => (Ok(render::config::render_report(&report)), true),
+        Format::Text => (
+            Ok(render::config::render_report_with(
+                &report,
+                render::config::RenderOptions {
+                    evidence: true,
+                    chain: verbose > 0,
+                },
+            )),
+            true,
+        ),
     };
     finish(out.write(rendered, for_people), report.status())
 }

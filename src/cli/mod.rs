@@ -257,7 +257,7 @@ pub fn run() -> std::process::ExitCode {
     let exit = match &cli.command {
         Command::Analyze(args) => run_analyze(args, out),
         Command::Events(args) => run_events(args, out),
-        Command::Config(args) => config::run_config(args, out),
+        Command::Config(args) => config::run_config(args, out, cli.verbose),
         Command::Reg(args) => reg::run_reg(args, out),
         Command::Timeline(args) => timeline::run_timeline(args, out),
         Command::Batch(args) => batch::run_batch(args, out),

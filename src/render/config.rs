@@ -15,11 +15,16 @@ const HEADERS: [&str; 5] = ["SETTING", "STATE", "EFFECTIVE VALUE", "SOURCE", "SH
 pub struct RenderOptions {
     /// List where each winning value was read (file, key, value).
     pub evidence: bool,
+    /// Show, per setting a GPO set, every applied GPO's step (the `explain` chain).
+    pub chain: bool,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { evidence: true }
+        RenderOptions {
+            evidence: true,
+            chain: false,
+        }
     }
 }
 
@@ -150,6 +155,12 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
         out.push_str(&notes);
     }
 
+    let gp = gpo_section(settings, opts.chain);
+    if !gp.is_empty() {
+        out.push_str("\nGroup Policy (which GPO set each policy value; later-applied GPOs win):\n");
+        out.push_str(&gp);
+    }
+
     if opts.evidence {
         let mut ev = String::new();
         let line = |ev: &mut String, label: &str, p: &crate::registry::RegProvenance| {
@@ -182,8 +193,77 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
     out
 }
 
+/// One line per setting whose machine-policy value the Group Policy evidence speaks of: the GPO
+/// that wrote it and the GPOs it beat, or what is missing; with `chain`, every applied GPO's step.
+pub fn gpo_section(settings: &Settings, chain: bool) -> String {
+    use crate::config::gpo::{AttributionStatus, GpoOp};
+    let mut out = String::new();
+    for s in settings.iter() {
+        let Some(a) = &s.gpo else { continue };
+        let head = match (&a.winner, a.status) {
+            (_, AttributionStatus::PolFilesNotProvided) => {
+                "set by Group Policy; the applied GPOs' Registry.pol files were not provided"
+                    .to_string()
+            }
+            (None, AttributionStatus::GpoListUnknown) => {
+                "the list of applied GPOs is not in the evidence".to_string()
+            }
+            (None, _) => "no applied GPO's Registry.pol sets it".to_string(),
+            (Some(w), status) => {
+                let what = match w.op {
+                    GpoOp::Delete => format!("deleted by {}", w.gpo.describe()),
+                    GpoOp::SoftSet => format!("{} (if absent) from {}", w.display, w.gpo.describe()),
+                    GpoOp::Set => format!("{} from {}", w.display, w.gpo.describe()),
+                };
+                let beat = if a.shadowed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", which beat {}",
+                        a.shadowed
+                            .iter()
+                            .map(|l| format!("{} ({})", l.gpo.label(), l.display))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                let open = if status == AttributionStatus::Partial {
+                    " [not final: a later GPO's Registry.pol is missing]"
+                } else {
+                    ""
+                };
+                format!("{what}{beat}{open}")
+            }
+        };
+        let _ = writeln!(out, "  {}: {}", s.name, clean(&head));
+        for n in &a.notes {
+            let _ = writeln!(out, "    note: {}", clean(n));
+        }
+        if chain {
+            for step in &a.chain {
+                let _ = writeln!(out, "    {}", clean(step));
+            }
+            for u in &a.unplaced {
+                let _ = writeln!(
+                    out,
+                    "    not in the applied list: {} {} ({})",
+                    u.gpo.label(),
+                    clean(&u.display),
+                    clean(&u.file)
+                );
+            }
+        }
+    }
+    out
+}
+
 /// Every capture's configuration table and host facts.
 pub fn render_report(report: &ConfigReport) -> String {
+    render_report_with(report, RenderOptions::default())
+}
+
+/// [`render_report`] with the sections chosen by `opts`.
+pub fn render_report_with(report: &ConfigReport, opts: RenderOptions) -> String {
     let mut out = String::new();
     for (i, c) in report.captures.iter().enumerate() {
         if i > 0 {
@@ -203,7 +283,7 @@ pub fn render_report(report: &ConfigReport) -> String {
         }
         if let Some(s) = &c.settings {
             out.push('\n');
-            out.push_str(&render_text(s));
+            out.push_str(&render_text_with(s, opts));
         }
     }
     out

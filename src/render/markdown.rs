@@ -154,6 +154,19 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
             );
         }
         out.push('\n');
+        let gp = super::config::gpo_section(settings, true);
+        if !gp.is_empty() {
+            let _ = writeln!(
+                out,
+                "Group Policy (which GPO set each policy value; later-applied GPOs win):\n"
+            );
+            for line in gp.lines() {
+                let depth = line.len() - line.trim_start().len();
+                let bullet = if depth > 2 { "  - " } else { "- " };
+                let _ = writeln!(out, "{bullet}{}", escape(line.trim()));
+            }
+            out.push('\n');
+        }
     }
     if let Some(t) = &c.timeline {
         let s = &t.summary;

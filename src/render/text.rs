@@ -90,6 +90,7 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
         let _ = writeln!(out, "\n{}", p.bold("Effective configuration"));
         let ro = super::config::RenderOptions {
             evidence: opts.verbose > 0,
+            chain: opts.verbose > 0,
         };
         for line in super::config::render_text_with(settings, ro).lines() {
             let _ = writeln!(out, "  {line}");
