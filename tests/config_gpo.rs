@@ -300,9 +300,75 @@ fn a_damaged_pol_file_is_partial_with_its_offset_and_counts_as_unreadable() {
         .any(|m| m.reason == "unreadable" && m.gpo.guid.as_deref() == Some(BASELINE)));
 }
 
+fn analyze(dir: &Path) -> rdsdiag::report::CaptureReport {
+    let report = pipeline::analyze(&[dir.to_path_buf()], &Options::default());
+    report.captures.into_iter().next().unwrap()
+}
+
+fn explanation(c: &rdsdiag::report::CaptureReport, id: &str) -> String {
+    c.findings
+        .iter()
+        .find(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no {id} finding: {:?}", c.findings))
+        .explanation
+        .clone()
+}
+
 #[test]
-fn zz_scratch_write() {
-    let d = bundle(true, &[(0, Place::MachineCache), (1, Place::MachineCache), (2, Place::Sysvol)]);
-    let _ = std::fs::remove_dir_all("/tmp/gpo-bundle");
-    std::process::Command::new("cp").args(["-r", d.path().to_str().unwrap(), "/tmp/gpo-bundle"]).status().unwrap();
+fn the_policy_override_finding_names_the_gpo_to_change() {
+    let write = |files: &[(usize, Place)]| {
+        let dir = tempfile::tempdir().unwrap();
+        // The positive fixture of RDS-LIC-POLICY-OVERRIDES, with the GPOs that set the policy.
+        let m = gpo::record_applied(
+            machine(false).server_manager_licensing(4, &["ls-sm.contoso.local"]),
+            DOMAIN,
+            &gpos(),
+        );
+        m.write_kape(dir.path()).unwrap();
+        let all = gpos();
+        let chosen: Vec<(&Gpo, Place)> = files.iter().map(|(i, p)| (&all[*i], *p)).collect();
+        gpo::write_files(dir.path(), DOMAIN, &chosen).unwrap();
+        dir
+    };
+    let with = write(&[(0, Place::MachineCache), (1, Place::MachineCache), (2, Place::MachineCache)]);
+    let text = explanation(&analyze(with.path()), "RDS-LIC-POLICY-OVERRIDES");
+    assert!(
+        text.contains("edit the GPO 'RDS-Servers-Baseline' {6A2C2E1B-7F43-4C1E-9C6B-0D1E2F3A4B5C}, linked to OU=RDS,DC=contoso,DC=local"),
+        "{text}"
+    );
+    assert!(text.contains("'Default Domain Policy' (Per User (4))"), "{text}");
+    let c = analyze(with.path());
+    let f = c.findings.iter().find(|f| f.id == "RDS-LIC-POLICY-OVERRIDES").unwrap();
+    let json = serde_json::to_string(&f.evidence).unwrap();
+    assert!(json.contains("Registry.pol"), "{json}");
+
+    let without = write(&[]);
+    let text = explanation(&analyze(without.path()), "RDS-LIC-POLICY-OVERRIDES");
+    assert!(text.contains("Registry.pol files were not provided"), "{text}");
+    assert!(!text.contains("edit the GPO"), "{text}");
+
+    let bare = tempfile::tempdir().unwrap();
+    machine(false)
+        .server_manager_licensing(4, &["ls-sm.contoso.local"])
+        .write_kape(bare.path())
+        .unwrap();
+    let text = explanation(&analyze(bare.path()), "RDS-LIC-POLICY-OVERRIDES");
+    assert!(!text.contains("GPO"), "without Group Policy evidence the finding is as before: {text}");
+}
+
+#[test]
+fn the_time_limit_finding_names_the_gpo_that_sets_the_limit() {
+    // The positive fixture of RDS-CONN-TIME-LIMIT (a one-hour active session limit in computer
+    // policy), with two GPOs setting MaxConnectionTime: the OU GPO's one hour wins.
+    let local = Gpo::local(1).sets(vec![Instr::ts("MaxConnectionTime", Data::Dword(28_800_000))]);
+    let ou = Gpo::domain("RDS-Servers-Baseline", BASELINE, "OU=RDS,DC=contoso,DC=local", 4)
+        .sets(vec![Instr::ts("MaxConnectionTime", Data::Dword(3_600_000))]);
+    let m = rdsdiag_testsupport::lic_scenarios::time_limit_host(Os::Server2019, 4, true, Some(3_600_000));
+    let m = gpo::record_applied(m, DOMAIN, &[local.clone(), ou.clone()]);
+    let dir = tempfile::tempdir().unwrap();
+    m.write_kape(dir.path()).unwrap();
+    gpo::write_files(dir.path(), DOMAIN, &[(&local, Place::MachineCache), (&ou, Place::Sysvol)]).unwrap();
+    let text = explanation(&analyze(dir.path()), "RDS-CONN-TIME-LIMIT");
+    assert!(text.contains("edit the GPO 'RDS-Servers-Baseline'"), "{text}");
+    assert!(text.contains("'Local Group Policy' (8 hours"), "{text}");
 }
