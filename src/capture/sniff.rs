@@ -104,12 +104,25 @@ pub fn sniff_named(head: &[u8], path: &str) -> Sniffed {
         return sniffed;
     }
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    if name.eq_ignore_ascii_case("gpt.ini")
-        && crate::registry::pol::parse_gpt_ini(&head[..head.len().min(4096)]).is_ok()
-    {
+    if name.eq_ignore_ascii_case("gpt.ini") && has_general_section(&head[..head.len().min(4096)]) {
         return Sniffed::kind(InputKind::GptIni);
     }
     sniffed
+}
+
+/// Whether INI text (UTF-8, or UTF-16LE with a BOM) has a `[General]` line.
+fn has_general_section(head: &[u8]) -> bool {
+    let text = if head.starts_with(&[0xFF, 0xFE]) {
+        let units: Vec<u16> = head[2..]
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        String::from_utf8_lossy(head).into_owned()
+    };
+    text.lines()
+        .any(|l| l.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case("[general]"))
 }
 
 /// The file name stored in a hive base block, if readable.
