@@ -43,7 +43,10 @@ fn gpos() -> Vec<Gpo> {
         )
         .sets(vec![
             Instr::ts("LicensingMode", Data::Dword(2)),
-            Instr::ts("LicenseServers", sz("ls01.contoso.local,ls02.contoso.local")),
+            Instr::ts(
+                "LicenseServers",
+                sz("ls01.contoso.local,ls02.contoso.local"),
+            ),
             Instr::ts("MaxDisconnectionTime", Data::Dword(10_800_000)),
             Instr::ts_del("fSingleSessionPerUser"),
         ]),
@@ -54,7 +57,10 @@ fn gpos() -> Vec<Gpo> {
 fn machine(record: bool) -> Machine {
     let m = Machine::session_host("RDSH01", Os::Server2019, Some(DOMAIN))
         .policy("LicensingMode", Data::Dword(2))
-        .policy("LicenseServers", sz("ls01.contoso.local,ls02.contoso.local"))
+        .policy(
+            "LicenseServers",
+            sz("ls01.contoso.local,ls02.contoso.local"),
+        )
         .policy("MaxDisconnectionTime", Data::Dword(10_800_000))
         .policy("MaxIdleTime", Data::Dword(3_600_000));
     if record {
@@ -84,13 +90,7 @@ fn bundle(record: bool, files: &[(usize, Place)]) -> tempfile::TempDir {
 }
 
 fn winner_name(s: &Setting) -> Option<String> {
-    s.gpo
-        .as_ref()?
-        .winner
-        .as_ref()?
-        .gpo
-        .display_name
-        .clone()
+    s.gpo.as_ref()?.winner.as_ref()?.gpo.display_name.clone()
 }
 
 fn shadowed_names(s: &Setting) -> Vec<String> {
@@ -130,19 +130,30 @@ fn cached_pol_files_name_the_winner_and_the_losers() {
     );
     assert_eq!(w.gpo.version, Some(65_539));
     assert_eq!(w.op, GpoOp::Set);
-    assert!(w.file.ends_with(&format!("{BASELINE}/Machine/Registry.pol")), "{}", w.file);
+    assert!(
+        w.file
+            .ends_with(&format!("{BASELINE}/Machine/Registry.pol")),
+        "{}",
+        w.file
+    );
     assert_eq!(shadowed_names(mode), ["Default Domain Policy"]);
     assert_eq!(
         a.shadowed[0].value.as_ref().and_then(|v| v.as_u64()),
         Some(4),
         "the loser's own value (Per User) is shown"
     );
-    assert_eq!(a.gpo_to_change().and_then(|g| g.guid.as_deref()), Some(BASELINE));
+    assert_eq!(
+        a.gpo_to_change().and_then(|g| g.guid.as_deref()),
+        Some(BASELINE)
+    );
     assert_eq!(a.chain.len(), 3, "{:?}", a.chain);
     assert!(a.notes.is_empty(), "{:?}", a.notes);
 
     let servers = setting(&c, "license_servers");
-    assert_eq!(winner_name(servers).as_deref(), Some("RDS-Servers-Baseline"));
+    assert_eq!(
+        winner_name(servers).as_deref(),
+        Some("RDS-Servers-Baseline")
+    );
     assert_eq!(shadowed_names(servers), ["Default Domain Policy"]);
     assert_eq!(
         servers.gpo.as_ref().unwrap().shadowed[0]
@@ -169,7 +180,11 @@ fn cached_pol_files_name_the_winner_and_the_losers() {
     // Every pol file is listed as read; the GPO list comes from the Registry extension's history.
     let gp = c.host.as_ref().unwrap().group_policy.as_ref().unwrap();
     assert_eq!(gp.files.len(), 3);
-    assert!(gp.files.iter().all(|f| f.status == "parsed"), "{:?}", gp.files);
+    assert!(
+        gp.files.iter().all(|f| f.status == "parsed"),
+        "{:?}",
+        gp.files
+    );
     assert_eq!(gp.lists[0].gpos.len(), 3);
 }
 
@@ -180,9 +195,17 @@ fn a_sysvol_copy_gives_the_same_winners_and_its_gpt_ini_version() {
         &[(0, Place::Sysvol), (1, Place::Sysvol), (2, Place::Sysvol)],
     );
     let c = config_of(dir.path());
-    for name in ["licensing_mode", "license_servers", "max_disconnection_time"] {
+    for name in [
+        "licensing_mode",
+        "license_servers",
+        "max_disconnection_time",
+    ] {
         let s = setting(&c, name);
-        assert_eq!(winner_name(s).as_deref(), Some("RDS-Servers-Baseline"), "{name}");
+        assert_eq!(
+            winner_name(s).as_deref(),
+            Some("RDS-Servers-Baseline"),
+            "{name}"
+        );
         assert_eq!(shadowed_names(s), ["Default Domain Policy"], "{name}");
     }
     let gp = c.host.as_ref().unwrap().group_policy.as_ref().unwrap();
@@ -232,12 +255,21 @@ fn without_pol_files_the_applied_gpos_are_named_and_the_answers_do_not_change() 
     assert!(mode.winner.is_none());
     assert_eq!(mode.missing.len(), 3);
     assert!(mode.gpo_to_change().is_none());
-    assert!(mode.notes[0].contains("'RDS-Servers-Baseline'"), "{:?}", mode.notes);
+    assert!(
+        mode.notes[0].contains("'RDS-Servers-Baseline'"),
+        "{:?}",
+        mode.notes
+    );
     // A setting no policy location holds gets no attribution.
     assert!(setting(&without, "drain_mode").gpo.is_none());
     // No Group Policy evidence at all: nothing is added.
     assert!(bare.host.as_ref().unwrap().group_policy.is_none());
-    assert!(bare.settings.as_ref().unwrap().iter().all(|s| s.gpo.is_none()));
+    assert!(bare
+        .settings
+        .as_ref()
+        .unwrap()
+        .iter()
+        .all(|s| s.gpo.is_none()));
 }
 
 #[test]
@@ -286,7 +318,10 @@ fn a_damaged_pol_file_is_partial_with_its_offset_and_counts_as_unreadable() {
     let input = c
         .inputs
         .iter()
-        .find(|i| i.path.ends_with(&format!("{BASELINE}/Machine/Registry.pol")))
+        .find(|i| {
+            i.path
+                .ends_with(&format!("{BASELINE}/Machine/Registry.pol"))
+        })
         .unwrap();
     assert_eq!(input.status.name(), "rejected");
     let p = &input.problems[0];
@@ -330,21 +365,35 @@ fn the_policy_override_finding_names_the_gpo_to_change() {
         gpo::write_files(dir.path(), DOMAIN, &chosen).unwrap();
         dir
     };
-    let with = write(&[(0, Place::MachineCache), (1, Place::MachineCache), (2, Place::MachineCache)]);
+    let with = write(&[
+        (0, Place::MachineCache),
+        (1, Place::MachineCache),
+        (2, Place::MachineCache),
+    ]);
     let text = explanation(&analyze(with.path()), "RDS-LIC-POLICY-OVERRIDES");
     assert!(
         text.contains("edit the GPO 'RDS-Servers-Baseline' {6A2C2E1B-7F43-4C1E-9C6B-0D1E2F3A4B5C}, linked to OU=RDS,DC=contoso,DC=local"),
         "{text}"
     );
-    assert!(text.contains("'Default Domain Policy' (Per User (4))"), "{text}");
+    assert!(
+        text.contains("'Default Domain Policy' (Per User (4))"),
+        "{text}"
+    );
     let c = analyze(with.path());
-    let f = c.findings.iter().find(|f| f.id == "RDS-LIC-POLICY-OVERRIDES").unwrap();
+    let f = c
+        .findings
+        .iter()
+        .find(|f| f.id == "RDS-LIC-POLICY-OVERRIDES")
+        .unwrap();
     let json = serde_json::to_string(&f.evidence).unwrap();
     assert!(json.contains("Registry.pol"), "{json}");
 
     let without = write(&[]);
     let text = explanation(&analyze(without.path()), "RDS-LIC-POLICY-OVERRIDES");
-    assert!(text.contains("Registry.pol files were not provided"), "{text}");
+    assert!(
+        text.contains("Registry.pol files were not provided"),
+        "{text}"
+    );
     assert!(!text.contains("edit the GPO"), "{text}");
 
     let bare = tempfile::tempdir().unwrap();
@@ -353,22 +402,46 @@ fn the_policy_override_finding_names_the_gpo_to_change() {
         .write_kape(bare.path())
         .unwrap();
     let text = explanation(&analyze(bare.path()), "RDS-LIC-POLICY-OVERRIDES");
-    assert!(!text.contains("GPO"), "without Group Policy evidence the finding is as before: {text}");
+    assert!(
+        !text.contains("GPO"),
+        "without Group Policy evidence the finding is as before: {text}"
+    );
 }
 
 #[test]
 fn the_time_limit_finding_names_the_gpo_that_sets_the_limit() {
     // The positive fixture of RDS-CONN-TIME-LIMIT (a one-hour active session limit in computer
     // policy), with two GPOs setting MaxConnectionTime: the OU GPO's one hour wins.
-    let local = Gpo::local(1).sets(vec![Instr::ts("MaxConnectionTime", Data::Dword(28_800_000))]);
-    let ou = Gpo::domain("RDS-Servers-Baseline", BASELINE, "OU=RDS,DC=contoso,DC=local", 4)
-        .sets(vec![Instr::ts("MaxConnectionTime", Data::Dword(3_600_000))]);
-    let m = rdsdiag_testsupport::lic_scenarios::time_limit_host(Os::Server2019, 4, true, Some(3_600_000));
+    let local = Gpo::local(1).sets(vec![Instr::ts(
+        "MaxConnectionTime",
+        Data::Dword(28_800_000),
+    )]);
+    let ou = Gpo::domain(
+        "RDS-Servers-Baseline",
+        BASELINE,
+        "OU=RDS,DC=contoso,DC=local",
+        4,
+    )
+    .sets(vec![Instr::ts("MaxConnectionTime", Data::Dword(3_600_000))]);
+    let m = rdsdiag_testsupport::lic_scenarios::time_limit_host(
+        Os::Server2019,
+        4,
+        true,
+        Some(3_600_000),
+    );
     let m = gpo::record_applied(m, DOMAIN, &[local.clone(), ou.clone()]);
     let dir = tempfile::tempdir().unwrap();
     m.write_kape(dir.path()).unwrap();
-    gpo::write_files(dir.path(), DOMAIN, &[(&local, Place::MachineCache), (&ou, Place::Sysvol)]).unwrap();
+    gpo::write_files(
+        dir.path(),
+        DOMAIN,
+        &[(&local, Place::MachineCache), (&ou, Place::Sysvol)],
+    )
+    .unwrap();
     let text = explanation(&analyze(dir.path()), "RDS-CONN-TIME-LIMIT");
-    assert!(text.contains("edit the GPO 'RDS-Servers-Baseline'"), "{text}");
+    assert!(
+        text.contains("edit the GPO 'RDS-Servers-Baseline'"),
+        "{text}"
+    );
     assert!(text.contains("'Local Group Policy' (8 hours"), "{text}");
 }

@@ -121,8 +121,11 @@ fn has_general_section(head: &[u8]) -> bool {
     } else {
         String::from_utf8_lossy(head).into_owned()
     };
-    text.lines()
-        .any(|l| l.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case("[general]"))
+    text.lines().any(|l| {
+        l.trim()
+            .trim_start_matches('\u{feff}')
+            .eq_ignore_ascii_case("[general]")
+    })
 }
 
 /// The file name stored in a hive base block, if readable.

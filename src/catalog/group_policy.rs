@@ -79,7 +79,9 @@ pub struct FileMatch {
 
 static SCHEMA: Schema = Schema {
     table: "group_policy.tsv",
-    columns: &["name", "kind", "scope", "hive", "path", "values", "src", "meaning"],
+    columns: &[
+        "name", "kind", "scope", "hive", "path", "values", "src", "meaning",
+    ],
     keys: &[Key {
         name: "artifact name",
         columns: &["name"],
@@ -167,7 +169,9 @@ pub fn artifacts() -> &'static [Artifact] {
 
 /// The GPO-list rows, in table order (the first present is used).
 pub fn gpo_lists() -> impl Iterator<Item = &'static Artifact> {
-    artifacts().iter().filter(|a| a.kind == ArtifactKind::GpoList)
+    artifacts()
+        .iter()
+        .filter(|a| a.kind == ArtifactKind::GpoList)
 }
 
 /// The row named `name`.
@@ -239,7 +243,10 @@ pub fn classify_file(path: &str) -> Option<FileMatch> {
     let comps: Vec<&str> = path.split(['/', '\\']).filter(|c| !c.is_empty()).collect();
     // Only the last components can matter (bounded work on deep paths).
     let comps = &comps[comps.len().saturating_sub(16)..];
-    for a in artifacts().iter().filter(|a| a.kind != ArtifactKind::GpoList) {
+    for a in artifacts()
+        .iter()
+        .filter(|a| a.kind != ArtifactKind::GpoList)
+    {
         let pat: Vec<&str> = a.path.split('/').collect();
         for start in 0..comps.len() {
             let mut caps = Caps::default();
@@ -285,7 +292,8 @@ mod tests {
         .unwrap();
         assert_eq!(m.artifact.name, "datastore_cache");
         assert_eq!(m.scope, Some(Scope::User));
-        let m = classify_file(&format!("SYSVOL/contoso/Policies/{g}/MACHINE/Registry.pol")).unwrap();
+        let m =
+            classify_file(&format!("SYSVOL/contoso/Policies/{g}/MACHINE/Registry.pol")).unwrap();
         assert_eq!(m.artifact.name, "gpo_folder");
         let m = classify_file("C/Windows/System32/GroupPolicy/Machine/Registry.pol").unwrap();
         assert_eq!(m.artifact.name, "local_gpo");

@@ -371,7 +371,9 @@ fn read_list<S: RegistrySource + ?Sized>(
         let local = ds_path
             .as_deref()
             .is_some_and(|d| d.eq_ignore_ascii_case("LocalGPO"))
-            || link.as_deref().is_some_and(|l| l.eq_ignore_ascii_case("Local"));
+            || link
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case("Local"));
         let guid = get(&names.gpo_name).map(|g| {
             if group_policy::is_braced_guid(&g) {
                 g.to_ascii_uppercase()
@@ -594,7 +596,10 @@ fn gpo_value(
                 let d = super::resolve::display_value(cat, def, &v);
                 (Some(v), d)
             }
-            None => (None, format!("{} of type {}", e.value_name, e.data.type_name())),
+            None => (
+                None,
+                format!("{} of type {}", e.value_name, e.data.type_name()),
+            ),
         }
     };
     GpoValue {
@@ -673,10 +678,11 @@ fn attribute_one(
                 .push(gpo_value(cat, def, row, ref_of_file(f), f, effect));
         }
     }
-    let reported = gp
-        .reported
-        .iter()
-        .find(|r| r.scope == Scope::Machine && r.key.eq_ignore_ascii_case(&key) && r.value_name.eq_ignore_ascii_case(name));
+    let reported = gp.reported.iter().find(|r| {
+        r.scope == Scope::Machine
+            && r.key.eq_ignore_ascii_case(&key)
+            && r.value_name.eq_ignore_ascii_case(name)
+    });
 
     let Some(list) = list else {
         if !registry_has_it && out.unplaced.is_empty() && reported.is_none() {
@@ -687,8 +693,7 @@ fn attribute_one(
             Some(ListState::Unreadable { detail }) => format!("unreadable ({detail})"),
             _ => "absent: the SOFTWARE hive records no Group Policy history".to_string(),
         };
-        out.chain
-            .push(format!("the list of applied GPOs is {why}"));
+        out.chain.push(format!("the list of applied GPOs is {why}"));
         if let Some(r) = reported {
             from_report(&mut out, r);
         } else if !out.unplaced.is_empty() {

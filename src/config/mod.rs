@@ -11,11 +11,11 @@ mod resolve;
 mod source;
 mod view;
 
+pub use gpo::{GpoAttribution, GroupPolicy};
 pub use model::{
     names, Related, Setting, SettingState, SettingValue, Settings, Shadowed, UnknownReason,
     UnknownSource,
 };
-pub use gpo::{GpoAttribution, GroupPolicy};
 pub use resolve::{display_value, resolve, resolve_with};
 pub use source::{KeyInfo, MemorySource, RegistrySource};
 pub use view::resolve_capture;

@@ -237,7 +237,9 @@ impl Files<'_> {
                     InputStatus::Rejected,
                     vec![Problem::error(
                         ProblemCode::TooLarge,
-                        format!("Group Policy file larger than {MAX_GP_FILE_BYTES} bytes: not read"),
+                        format!(
+                            "Group Policy file larger than {MAX_GP_FILE_BYTES} bytes: not read"
+                        ),
                     )],
                 ),
             ));

@@ -7,11 +7,11 @@
 
 mod baseblock;
 pub mod decode;
-pub mod pol;
 mod hive;
 mod integrity;
 mod load;
 mod paths;
+pub mod pol;
 pub mod query;
 pub mod replay;
 pub mod text;

@@ -233,7 +233,10 @@ pub fn parse(bytes: &[u8], file: &str) -> PolicyFile {
     match c.u32() {
         Some(VERSION) => {}
         Some(v) => {
-            out.error = Some(err(4, format!("unsupported PReg version {v} (only 1 is defined)")));
+            out.error = Some(err(
+                4,
+                format!("unsupported PReg version {v} (only 1 is defined)"),
+            ));
             return out;
         }
         None => {
@@ -508,7 +511,12 @@ mod tests {
         let bytes = file(&[
             entry(TS, "LicensingMode", 4, &2u32.to_le_bytes()),
             entry(TS, "**delvals.", 1, &utf16z(" ")),
-            entry(r"Software\Policies\Microsoft", "**DeleteKeys", 1, &utf16z("Windows NT")),
+            entry(
+                r"Software\Policies\Microsoft",
+                "**DeleteKeys",
+                1,
+                &utf16z("Windows NT"),
+            ),
         ]);
         let p = parse(&bytes, "x");
         let e = p.effect_on(TS, "LicensingMode").unwrap();
@@ -528,7 +536,10 @@ mod tests {
         assert_eq!(p.entries.len(), 1);
         let e = p.error.unwrap();
         assert_eq!(e.offset as usize, size_at + 6);
-        assert!(e.to_string().contains("C/GroupPolicy/Machine/Registry.pol"), "{e}");
+        assert!(
+            e.to_string().contains("C/GroupPolicy/Machine/Registry.pol"),
+            "{e}"
+        );
         assert!(good < bytes.len());
     }
 
@@ -557,7 +568,11 @@ mod tests {
         assert!(parse_gpt_ini(b"Version=1").is_err());
         let utf16: Vec<u8> = [0xFF, 0xFE]
             .into_iter()
-            .chain("[general]\nversion=7\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .chain(
+                "[general]\nversion=7\n"
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes),
+            )
             .collect();
         assert_eq!(parse_gpt_ini(&utf16).unwrap().version, Some(7));
     }

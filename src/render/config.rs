@@ -212,7 +212,9 @@ pub fn gpo_section(settings: &Settings, chain: bool) -> String {
             (Some(w), status) => {
                 let what = match w.op {
                     GpoOp::Delete => format!("deleted by {}", w.gpo.describe()),
-                    GpoOp::SoftSet => format!("{} (if absent) from {}", w.display, w.gpo.describe()),
+                    GpoOp::SoftSet => {
+                        format!("{} (if absent) from {}", w.display, w.gpo.describe())
+                    }
                     GpoOp::Set => format!("{} from {}", w.display, w.gpo.describe()),
                 };
                 let beat = if a.shadowed.is_empty() {

@@ -212,7 +212,11 @@ pub enum Place {
 
 /// Write each GPO's machine Registry.pol (and, for SYSVOL copies, its GPT.INI) below a KAPE tree
 /// at `dir`; the files written, relative to `dir`.
-pub fn write_files(dir: &Path, domain: &str, gpos: &[(&Gpo, Place)]) -> std::io::Result<Vec<PathBuf>> {
+pub fn write_files(
+    dir: &Path,
+    domain: &str,
+    gpos: &[(&Gpo, Place)],
+) -> std::io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (g, place) in gpos {
         let folder = if g.local {
