@@ -445,3 +445,108 @@ fn the_time_limit_finding_names_the_gpo_that_sets_the_limit() {
     );
     assert!(text.contains("'Local Group Policy' (8 hours"), "{text}");
 }
+
+#[test]
+fn the_gpo_list_is_absent_unreadable_or_not_provided_and_says_so() {
+    use rdsdiag::catalog::settings::catalog;
+    use rdsdiag::config::{gpo::attribute, resolve, GroupPolicy, MemorySource};
+    use rdsdiag::evidence::HiveKind;
+    use rdsdiag::registry::pol::read_gp_file;
+    use rdsdiag::registry::RegData;
+
+    let ts = r"Policies\Microsoft\Windows NT\Terminal Services";
+    let history =
+        r"Microsoft\Windows\CurrentVersion\Group Policy\History\{35378EAC-683F-11D2-A89A-00C04FBBCFA2}";
+    let pol = gpo::registry_pol(&[Instr::ts("LicensingMode", Data::Dword(2))]);
+    let file = read_gp_file(
+        &format!("SYSVOL/contoso.local/Policies/{BASELINE}/Machine/Registry.pol"),
+        &pol,
+        false,
+    );
+    let status_and_chain = |m: &MemorySource| {
+        let mut settings = resolve(m);
+        let gp = GroupPolicy::read(m, std::slice::from_ref(&file));
+        attribute(&mut settings, catalog(), &gp);
+        let a = settings.get("licensing_mode").unwrap().gpo.clone().unwrap();
+        (a.status, a.chain.join(" | "), a.unplaced.len())
+    };
+
+    // SOFTWARE not provided: the list is unknown, the file that sets the value is unplaced.
+    let mut m = MemorySource::new();
+    m.provide(HiveKind::System, "SYSTEM", rdsdiag::registry::SourceForm::Hive);
+    let (status, chain, unplaced) = status_and_chain(&m);
+    assert_eq!(status, AttributionStatus::GpoListUnknown);
+    assert!(chain.contains("not provided (SOFTWARE hive not provided)"), "{chain}");
+    assert_eq!(unplaced, 1);
+
+    // SOFTWARE provided with the policy value but no Group Policy history: absent.
+    m.set(HiveKind::Software, ts, "LicensingMode", RegData::Dword(2));
+    let (status, chain, _) = status_and_chain(&m);
+    assert_eq!(status, AttributionStatus::GpoListUnknown);
+    assert!(chain.contains("absent"), "{chain}");
+
+    // The history key is there but cannot be read: unreadable.
+    m.set_unreadable(HiveKind::Software, history, "bad cell");
+    let (status, chain, _) = status_and_chain(&m);
+    assert_eq!(status, AttributionStatus::GpoListUnknown);
+    assert!(chain.contains("unreadable"), "{chain}");
+}
+
+#[test]
+fn the_cli_shows_the_gpo_in_text_json_markdown_and_the_chain_with_v() {
+    use assert_cmd::Command;
+    let dir = bundle(
+        true,
+        &[
+            (0, Place::MachineCache),
+            (1, Place::MachineCache),
+            (2, Place::Sysvol),
+        ],
+    );
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("rdsdiag")
+            .unwrap()
+            .args(args)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&["config"]);
+    assert!(
+        text.contains("licensing_mode: Per Device (2) from 'RDS-Servers-Baseline'"),
+        "{text}"
+    );
+    assert!(text.contains("which beat 'Default Domain Policy' (Per User (4))"), "{text}");
+    assert!(!text.contains("1. 'Local Group Policy'"), "no chain without -v: {text}");
+    let verbose = run(&["-v", "config"]);
+    assert!(
+        verbose.contains("2. 'Default Domain Policy' {31B2F340-016D-11D2-945F-00C04FB984F9}, linked to DC=contoso,DC=local, version 7: sets Per User (4)"),
+        "{verbose}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run(&["config", "--format", "json"])).unwrap();
+    let gpo = &json["captures"][0]["settings"]["licensing_mode"]["gpo"];
+    assert_eq!(gpo["status"], "attributed");
+    assert_eq!(gpo["winner"]["gpo"]["guid"], BASELINE);
+    assert_eq!(gpo["shadowed"][0]["gpo"]["display_name"], "Default Domain Policy");
+    assert_eq!(gpo["shadowed"][0]["value"]["code"], 4);
+    let files = json["captures"][0]["host"]["group_policy"]["files"]
+        .as_array()
+        .unwrap();
+    assert!(files.iter().any(|f| f["where"] == "local_gpo"));
+    assert!(files.iter().any(|f| f["where"] == "history_cache"));
+    assert!(files.iter().any(|f| f["where"] == "gpo_folder"));
+    let md = run(&["analyze", "--format", "markdown"]);
+    assert!(md.contains("Group Policy (which GPO set each policy value"), "{md}");
+    assert!(md.contains("'RDS-Servers-Baseline'"), "{md}");
+    let analyzed: serde_json::Value =
+        serde_json::from_str(&run(&["analyze", "--format", "json"])).unwrap();
+    let kinds: Vec<&str> = analyzed["captures"][0]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "policy_file").count(), 3, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "gpt_ini").count(), 1, "{kinds:?}");
+}
