@@ -550,3 +550,75 @@ fn the_cli_shows_the_gpo_in_text_json_markdown_and_the_chain_with_v() {
     assert_eq!(kinds.iter().filter(|k| **k == "policy_file").count(), 3, "{kinds:?}");
     assert_eq!(kinds.iter().filter(|k| **k == "gpt_ini").count(), 1, "{kinds:?}");
 }
+
+#[test]
+fn the_application_order_not_the_file_decides_the_winner() {
+    // The same files, but the history records the OU GPO before the Default Domain Policy: the
+    // recorded order is taken as the application order, so the Default Domain Policy wins.
+    let dir = tempfile::tempdir().unwrap();
+    let all = gpos();
+    let swapped = [all[0].clone(), all[2].clone(), all[1].clone()];
+    gpo::record_applied(machine(false), DOMAIN, &swapped)
+        .write_kape(dir.path())
+        .unwrap();
+    gpo::write_files(
+        dir.path(),
+        DOMAIN,
+        &[
+            (&all[0], Place::MachineCache),
+            (&all[1], Place::MachineCache),
+            (&all[2], Place::MachineCache),
+        ],
+    )
+    .unwrap();
+    let c = config_of(dir.path());
+    let a = setting(&c, "licensing_mode").gpo.as_ref().unwrap();
+    assert_eq!(
+        a.winner.as_ref().unwrap().gpo.display_name.as_deref(),
+        Some("Default Domain Policy")
+    );
+    assert_eq!(shadowed_names(setting(&c, "licensing_mode")), ["RDS-Servers-Baseline"]);
+    // The registry holds what the OU GPO sets: the files and the registry disagree, noted.
+    assert!(a.notes.iter().any(|n| n.contains("the registry holds")), "{:?}", a.notes);
+}
+
+mod pol_parser {
+    use proptest::prelude::*;
+    use rdsdiag::registry::pol::parse;
+    use rdsdiag_testsupport::gpo::{registry_pol, Instr};
+    use rdsdiag_testsupport::hive::Data;
+
+    proptest! {
+        /// Any bytes after a valid header: no panic, instructions in file order inside the file,
+        /// and damage named with an offset inside the file.
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut bytes = b"PReg\x01\0\0\0".to_vec();
+            bytes.extend(&body);
+            let p = parse(&bytes, "Registry.pol");
+            let mut last = 0;
+            for e in &p.entries {
+                prop_assert!(e.offset >= last && (e.offset as usize) < bytes.len());
+                last = e.offset + 1;
+            }
+            if let Some(e) = &p.error {
+                prop_assert!(e.offset as usize <= bytes.len());
+            }
+        }
+
+        /// Generated files read back whole, one entry per instruction, whatever is cut off a copy.
+        #[test]
+        fn generated_files_round_trip(n in 0u32..20, cut in 0usize..400) {
+            let instrs: Vec<Instr> = (0..n)
+                .map(|i| Instr::ts(&format!("V{i}"), Data::Dword(i)))
+                .collect();
+            let bytes = registry_pol(&instrs);
+            let p = parse(&bytes, "x");
+            prop_assert!(p.error.is_none());
+            prop_assert_eq!(p.entries.len(), n as usize);
+            let cut = cut.min(bytes.len());
+            let q = parse(&bytes[..bytes.len() - cut], "x");
+            prop_assert!(q.entries.len() <= n as usize);
+        }
+    }
+}
