@@ -455,8 +455,7 @@ fn the_gpo_list_is_absent_unreadable_or_not_provided_and_says_so() {
     use rdsdiag::registry::RegData;
 
     let ts = r"Policies\Microsoft\Windows NT\Terminal Services";
-    let history =
-        r"Microsoft\Windows\CurrentVersion\Group Policy\History\{35378EAC-683F-11D2-A89A-00C04FBBCFA2}";
+    let history = r"Microsoft\Windows\CurrentVersion\Group Policy\History\{35378EAC-683F-11D2-A89A-00C04FBBCFA2}";
     let pol = gpo::registry_pol(&[Instr::ts("LicensingMode", Data::Dword(2))]);
     let file = read_gp_file(
         &format!("SYSVOL/contoso.local/Policies/{BASELINE}/Machine/Registry.pol"),
@@ -473,10 +472,17 @@ fn the_gpo_list_is_absent_unreadable_or_not_provided_and_says_so() {
 
     // SOFTWARE not provided: the list is unknown, the file that sets the value is unplaced.
     let mut m = MemorySource::new();
-    m.provide(HiveKind::System, "SYSTEM", rdsdiag::registry::SourceForm::Hive);
+    m.provide(
+        HiveKind::System,
+        "SYSTEM",
+        rdsdiag::registry::SourceForm::Hive,
+    );
     let (status, chain, unplaced) = status_and_chain(&m);
     assert_eq!(status, AttributionStatus::GpoListUnknown);
-    assert!(chain.contains("not provided (SOFTWARE hive not provided)"), "{chain}");
+    assert!(
+        chain.contains("not provided (SOFTWARE hive not provided)"),
+        "{chain}"
+    );
     assert_eq!(unplaced, 1);
 
     // SOFTWARE provided with the policy value but no Group Policy history: absent.
@@ -517,18 +523,28 @@ fn the_cli_shows_the_gpo_in_text_json_markdown_and_the_chain_with_v() {
         text.contains("licensing_mode: Per Device (2) from 'RDS-Servers-Baseline'"),
         "{text}"
     );
-    assert!(text.contains("which beat 'Default Domain Policy' (Per User (4))"), "{text}");
-    assert!(!text.contains("1. 'Local Group Policy'"), "no chain without -v: {text}");
+    assert!(
+        text.contains("which beat 'Default Domain Policy' (Per User (4))"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("1. 'Local Group Policy'"),
+        "no chain without -v: {text}"
+    );
     let verbose = run(&["-v", "config"]);
     assert!(
         verbose.contains("2. 'Default Domain Policy' {31B2F340-016D-11D2-945F-00C04FB984F9}, linked to DC=contoso,DC=local, version 7: sets Per User (4)"),
         "{verbose}"
     );
-    let json: serde_json::Value = serde_json::from_str(&run(&["config", "--format", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["config", "--format", "json"])).unwrap();
     let gpo = &json["captures"][0]["settings"]["licensing_mode"]["gpo"];
     assert_eq!(gpo["status"], "attributed");
     assert_eq!(gpo["winner"]["gpo"]["guid"], BASELINE);
-    assert_eq!(gpo["shadowed"][0]["gpo"]["display_name"], "Default Domain Policy");
+    assert_eq!(
+        gpo["shadowed"][0]["gpo"]["display_name"],
+        "Default Domain Policy"
+    );
     assert_eq!(gpo["shadowed"][0]["value"]["code"], 4);
     let files = json["captures"][0]["host"]["group_policy"]["files"]
         .as_array()
@@ -537,7 +553,10 @@ fn the_cli_shows_the_gpo_in_text_json_markdown_and_the_chain_with_v() {
     assert!(files.iter().any(|f| f["where"] == "history_cache"));
     assert!(files.iter().any(|f| f["where"] == "gpo_folder"));
     let md = run(&["analyze", "--format", "markdown"]);
-    assert!(md.contains("Group Policy (which GPO set each policy value"), "{md}");
+    assert!(
+        md.contains("Group Policy (which GPO set each policy value"),
+        "{md}"
+    );
     assert!(md.contains("'RDS-Servers-Baseline'"), "{md}");
     let analyzed: serde_json::Value =
         serde_json::from_str(&run(&["analyze", "--format", "json"])).unwrap();
@@ -547,8 +566,16 @@ fn the_cli_shows_the_gpo_in_text_json_markdown_and_the_chain_with_v() {
         .iter()
         .map(|i| i["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "policy_file").count(), 3, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| **k == "gpt_ini").count(), 1, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "policy_file").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "gpt_ini").count(),
+        1,
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -577,9 +604,16 @@ fn the_application_order_not_the_file_decides_the_winner() {
         a.winner.as_ref().unwrap().gpo.display_name.as_deref(),
         Some("Default Domain Policy")
     );
-    assert_eq!(shadowed_names(setting(&c, "licensing_mode")), ["RDS-Servers-Baseline"]);
+    assert_eq!(
+        shadowed_names(setting(&c, "licensing_mode")),
+        ["RDS-Servers-Baseline"]
+    );
     // The registry holds what the OU GPO sets: the files and the registry disagree, noted.
-    assert!(a.notes.iter().any(|n| n.contains("the registry holds")), "{:?}", a.notes);
+    assert!(
+        a.notes.iter().any(|n| n.contains("the registry holds")),
+        "{:?}",
+        a.notes
+    );
 }
 
 mod pol_parser {

@@ -96,18 +96,14 @@ impl<'a> Effect<'a> {
     }
 }
 
-fn norm_key(key: &str) -> String {
-    key.trim_matches('\\').to_ascii_lowercase()
-}
-
 impl PolicyFile {
-    /// What the file does, in order, to value `name` of `key` (`None`: nothing).
+    /// What the file does, in order, to value `name` of `key` (`None`: nothing). One pass over
+    /// the instructions, without allocating per instruction.
     pub fn effect_on(&self, key: &str, name: &str) -> Option<Effect<'_>> {
-        let want = norm_key(key);
+        let want = key.trim_matches('\\');
         let mut out = None;
         for e in &self.entries {
-            let k = norm_key(&e.key);
-            let on_key = k == want;
+            let on_key = e.key.trim_matches('\\').eq_ignore_ascii_case(want);
             match &e.op {
                 PolOp::Set { value } if on_key && value.eq_ignore_ascii_case(name) => {
                     out = Some(Effect::Set(e))
@@ -124,20 +120,36 @@ impl PolicyFile {
                 {
                     out = Some(Effect::Deleted(e))
                 }
-                PolOp::DeleteKeys { keys } => {
-                    let hit = keys.iter().any(|sub| {
-                        let full = norm_key(&format!("{}\\{}", e.key, sub));
-                        want == full || want.starts_with(&format!("{full}\\"))
-                    });
-                    if hit {
-                        out = Some(Effect::Deleted(e));
-                    }
+                PolOp::DeleteKeys { keys } if deletes_key(&e.key, keys, want) => {
+                    out = Some(Effect::Deleted(e))
                 }
                 _ => {}
             }
         }
         out
     }
+}
+
+/// Whether `**DeleteKeys` of `base` naming `subkeys` deletes `key` (the subkey itself or a key
+/// below it).
+fn deletes_key(base: &str, subkeys: &[String], key: &str) -> bool {
+    let base = base.trim_matches('\\');
+    let Some(rest) = key
+        .get(..base.len())
+        .filter(|head| head.eq_ignore_ascii_case(base))
+        .and_then(|_| key.get(base.len()..))
+        .and_then(|r| r.strip_prefix('\\'))
+    else {
+        return false;
+    };
+    subkeys.iter().any(|sub| {
+        let sub = sub.trim_matches('\\');
+        !sub.is_empty()
+            && rest
+                .get(..sub.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(sub))
+            && matches!(rest.as_bytes().get(sub.len()), None | Some(b'\\'))
+    })
 }
 
 /// The operation a value field stands for (case-insensitive prefixes, as gpedit writes them in
