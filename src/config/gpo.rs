@@ -422,7 +422,7 @@ impl GroupPolicy {
             .flat_map(|r| r.src.ids())
             .map(str::to_string)
             .collect();
-        refs.extend(["S101".to_string(), "S102".to_string()]);
+        refs.extend(["S40", "S41", "S101", "S102"].map(String::from));
         refs.sort();
         refs.dedup();
         let mut gp = GroupPolicy {

@@ -247,6 +247,28 @@ impl Files<'_> {
         }
         let (mut read, bytes) = read_hashed(index, input, ProblemCode::PolicyFileUnreadable);
         let Some(bytes) = bytes else {
+            // Kept as a file that could not be read, so its GPO counts as unreadable, not as
+            // not provided.
+            let reason = read
+                .reading
+                .problems
+                .first()
+                .map(|p| p.message.clone())
+                .unwrap_or_default();
+            let mut file = read_gp_file(&input.path, &[], gpt);
+            file.content = if gpt {
+                GpContent::Unusable(reason)
+            } else {
+                GpContent::Policy(super::pol::PolicyFile {
+                    entries: Vec::new(),
+                    error: Some(super::pol::PolError {
+                        file: input.path.clone(),
+                        offset: 0,
+                        reason: format!("cannot be read: {reason}"),
+                    }),
+                })
+            };
+            self.group_policy.push(file);
             self.done.push(read.done());
             return;
         };
