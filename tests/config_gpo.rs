@@ -656,3 +656,60 @@ mod pol_parser {
         }
     }
 }
+
+#[test]
+fn a_pol_file_damaged_after_some_instructions_is_used_up_to_the_damage() {
+    let dir = bundle(
+        true,
+        &[
+            (0, Place::MachineCache),
+            (1, Place::MachineCache),
+            (2, Place::MachineCache),
+        ],
+    );
+    let pol = dir.path().join(format!(
+        "C/ProgramData/Microsoft/Group Policy/History/{BASELINE}/Machine/Registry.pol"
+    ));
+    let bytes = std::fs::read(&pol).unwrap();
+    // Keep the first instruction (LicensingMode) whole and 10 bytes of the second.
+    let first = gpo::registry_pol(&gpos()[2].machine[..1]).len();
+    std::fs::write(&pol, &bytes[..first + 10]).unwrap();
+    let report = pipeline::config(&[dir.path().to_path_buf()], &Options::default());
+    let c = &report.captures[0];
+    let input = c
+        .inputs
+        .iter()
+        .find(|i| {
+            i.path
+                .ends_with(&format!("{BASELINE}/Machine/Registry.pol"))
+        })
+        .unwrap();
+    assert_eq!(input.status.name(), "partial");
+    // The offset names the instruction the file ends in.
+    assert_eq!(input.problems[0].offset, Some(first as u64));
+
+    // The instruction before the damage still wins, with a note that the rest is unknown.
+    let mode = setting(c, "licensing_mode").gpo.as_ref().unwrap();
+    assert_eq!(mode.status, AttributionStatus::Attributed);
+    assert_eq!(
+        winner_name(setting(c, "licensing_mode")).as_deref(),
+        Some("RDS-Servers-Baseline")
+    );
+    assert!(
+        mode.notes
+            .iter()
+            .any(|n| n.contains("damaged after the instruction read")),
+        "{:?}",
+        mode.notes
+    );
+    // The value after the damage: the OU GPO's file is unreadable there, so it may still win.
+    let servers = setting(c, "license_servers").gpo.as_ref().unwrap();
+    assert_eq!(servers.status, AttributionStatus::Partial);
+    assert_eq!(
+        servers.winner.as_ref().unwrap().gpo.display_name.as_deref(),
+        Some("Default Domain Policy")
+    );
+    assert!(servers.missing.iter().any(|m| m.reason == "unreadable"
+        && m.after_winner
+        && m.gpo.guid.as_deref() == Some(BASELINE)));
+}

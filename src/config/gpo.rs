@@ -808,12 +808,13 @@ fn attribute_one(
         .collect();
     for (order, reason) in consulted {
         let Some(reason) = reason else { continue };
-        if Some(order) == winner_order && reason == "unreadable" {
+        if Some(order) == winner_order {
             // The winner's own file is damaged after the instruction read: a later instruction
             // of the same file could change it.
             out.notes.push(
                 "the winning GPO's Registry.pol is damaged after the instruction read: a later instruction of the same file could change it".into(),
             );
+            continue;
         }
         if let Some(g) = list.gpos.get(order) {
             out.missing.push(MissingGpo {

@@ -283,13 +283,19 @@ pub fn parse(bytes: &[u8], file: &str) -> PolicyFile {
             }
         };
         let step = (|| -> Result<PolEntry, PolError> {
-            let key = c
-                .string()
-                .ok_or_else(|| err(start, "file ends inside the key of an instruction".into()))?;
+            let key = c.string().ok_or_else(|| {
+                err(
+                    start,
+                    "file ends inside the key of the instruction that starts here".into(),
+                )
+            })?;
             expect(&mut c, ";", SEMI)?;
-            let value_name = c
-                .string()
-                .ok_or_else(|| err(start, "file ends inside the value name".into()))?;
+            let value_name = c.string().ok_or_else(|| {
+                err(
+                    start,
+                    "file ends inside the value name of the instruction that starts here".into(),
+                )
+            })?;
             expect(&mut c, ";", SEMI)?;
             let at = c.pos;
             let type_code = c
