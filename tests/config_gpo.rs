@@ -713,3 +713,18 @@ fn a_pol_file_damaged_after_some_instructions_is_used_up_to_the_damage() {
         && m.after_winner
         && m.gpo.guid.as_deref() == Some(BASELINE)));
 }
+
+#[test]
+fn group_policy_section_snapshot() {
+    let dir = bundle(
+        true,
+        &[
+            (0, Place::MachineCache),
+            (1, Place::MachineCache),
+            (2, Place::Sysvol),
+        ],
+    );
+    let c = config_of(dir.path());
+    let text = rdsdiag::render::config::gpo_section(c.settings.as_ref().unwrap(), true);
+    insta::assert_snapshot!("config_gpo_section", text);
+}
