@@ -65,6 +65,9 @@ pub enum AnalyzeFormat {
     /// One JSON line per capture, then the fleet summary with cross-capture correlation (as
     /// `rdsdiag batch`).
     Jsonl,
+    /// One self-contained HTML page (inline CSS and SVG, loads nothing): verdict, findings,
+    /// session chart, configuration, host, inputs (docs/html-report.md).
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -328,6 +331,11 @@ fn run_analyze(args: &AnalyzeArgs, out: Output) -> Exit {
         AnalyzeFormat::Text => (Ok(render::text::render(&report, out.text)), true),
         AnalyzeFormat::Markdown => (Ok(render::markdown::render(&report)), true),
         AnalyzeFormat::Jsonl => (batch::jsonl_of_reports(&report.captures), false),
+        // Times in UTC until `analyze` takes a `--tz`; the host's zone is shown beside.
+        AnalyzeFormat::Html => (
+            Ok(render::html::render(&report, &render::OutputTz::utc())),
+            true,
+        ),
     };
     finish(out.write(rendered, for_people), report.status())
 }

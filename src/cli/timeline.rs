@@ -20,6 +20,8 @@ pub enum TimelineFormat {
     Jsonl,
     /// JSONL that Timesketch imports (message, datetime, timestamp_desc + fields).
     Timesketch,
+    /// One self-contained HTML page with the session chart (docs/html-report.md).
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +81,7 @@ pub fn run_timeline(args: &TimelineArgs, out: Output) -> Exit {
         TimelineFormat::Text => (Ok(render::timeline::render_text(t, &tz)), true),
         TimelineFormat::Jsonl => (Ok(render::timeline::render_jsonl(t, &tz)), false),
         TimelineFormat::Timesketch => (Ok(render::timeline::render_timesketch(t, &tz)), false),
+        TimelineFormat::Html => (Ok(render::html::render_timeline(&outcome, &tz)), true),
     };
     let written = out.write(rendered, for_people);
     if outcome.events_read == 0 {

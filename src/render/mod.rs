@@ -1,4 +1,4 @@
-//! The render layer: every output format of every command (text, Markdown, JSON, JSONL,
+//! The render layer: every output format of every command (text, Markdown, HTML, JSON, JSONL,
 //! Timesketch) over the serialisable outcome types of the library. Nothing outside this module
 //! (and the CLI that writes what it returns) formats output for people or writes JSON text.
 
@@ -6,6 +6,7 @@ pub mod config;
 pub mod events;
 pub mod fleet;
 pub mod host;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod notes;
