@@ -39,6 +39,9 @@ pub struct BatchArgs {
     pub progress: bool,
     #[arg(long, hide = true)]
     pub no_progress: bool,
+    /// Also write the fleet dashboard, one self-contained HTML page, to FILE (docs/html-report.md).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -50,6 +53,9 @@ pub struct MergeArgs {
     pub files: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = BatchFormat::Jsonl)]
     pub format: BatchFormat,
+    /// Also write the fleet dashboard to FILE: the same page `batch --html` writes.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run_batch(args: &BatchArgs, out: Output) -> Exit {
@@ -113,6 +119,7 @@ pub fn run_batch(args: &BatchArgs, out: Output) -> Exit {
     bar.finish_and_clear();
     let summary = batch::summarize(&digests);
     let tail = summary_tail(args.format, &digests, &summary);
+    let dashboard = write_dashboard(args.html.as_deref(), &digests, &summary);
     let written = match (tail, render_error) {
         (Ok(tail), None) => {
             if !broken_pipe {
@@ -130,7 +137,7 @@ pub fn run_batch(args: &BatchArgs, out: Output) -> Exit {
             false
         }
     };
-    finish(written, summary.status(&digests))
+    finish(written && dashboard, summary.status(&digests))
 }
 
 pub fn run_merge(args: &MergeArgs) -> Exit {
@@ -157,6 +164,9 @@ pub fn run_merge(args: &MergeArgs) -> Exit {
     lines.sort_by(|a, b| path_of(a).cmp(path_of(b)));
     let digests: Vec<Digest> = lines.iter().map(Digest::from_value).collect();
     let summary = batch::summarize(&digests);
+    if !write_dashboard(args.html.as_deref(), &digests, &summary) {
+        return Exit::InputError;
+    }
     let mut rendered = String::new();
     if args.format == BatchFormat::Jsonl {
         for l in &lines {
@@ -206,6 +216,24 @@ fn summary_tail(
     match format {
         BatchFormat::Jsonl => render::json::summary_line(summary).map(|s| s + "\n"),
         BatchFormat::Text => Ok(render::fleet::text(digests, summary)),
+    }
+}
+
+/// Write the fleet dashboard when `--html FILE` asked for it; false (after saying why) when the
+/// file could not be written.
+fn write_dashboard(path: Option<&Path>, digests: &[Digest], summary: &FleetSummary) -> bool {
+    let Some(path) = path else {
+        return true;
+    };
+    match std::fs::write(path, render::html::fleet::render(digests, summary)) {
+        Ok(()) => true,
+        Err(e) => {
+            show_error(
+                format!("{}: the fleet dashboard could not be written: {e}", path.display()),
+                None,
+            );
+            false
+        }
     }
 }
 
