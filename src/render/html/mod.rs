@@ -109,7 +109,8 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 /// The Content-Security-Policy of every page: nothing may be loaded from anywhere; inline
-/// styles, `data:` images, and only our own script (by its SHA-256) may run.
+/// styles, `data:` images, and only our own script (by the SHA-256 of its exact text, which
+/// [`page`] writes with nothing around it) may run.
 fn csp() -> String {
     let hash = base64(&Sha256::digest(SCRIPT.as_bytes()));
     format!(
@@ -141,7 +142,7 @@ fn page(title: &str, header: &[String], body: &str) -> String {
     out.push_str(body);
     let _ = write!(
         out,
-        "<footer>Written by rdsdiag {} offline from the evidence; this file loads nothing from anywhere (docs/html-report.md).</footer>\n</main>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n",
+        "<footer>Written by rdsdiag {} offline from the evidence; this file loads nothing from anywhere (docs/html-report.md).</footer>\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
         env!("CARGO_PKG_VERSION")
     );
     out
