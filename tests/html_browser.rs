@@ -105,10 +105,7 @@ fn screenshot(browser: &Path, page: &Path, png: &Path, width: u32, height: u32) 
 }
 
 fn url(page: &Path) -> String {
-    format!(
-        "file://{}",
-        page.canonicalize().expect("page").display()
-    )
+    format!("file://{}", page.canonicalize().expect("page").display())
 }
 
 fn write_page(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -119,7 +116,9 @@ fn write_page(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// The text of the first element whose opening tag contains `marker`.
 fn text_of<'a>(dom: &'a str, marker: &str) -> &'a str {
-    let i = dom.find(marker).unwrap_or_else(|| panic!("{marker} not in the DOM"));
+    let i = dom
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in the DOM"));
     let open_end = i + dom[i..].find('>').expect("tag end") + 1;
     let close = open_end + dom[open_end..].find("</").expect("close");
     &dom[open_end..close]
@@ -156,7 +155,10 @@ fn demo_report_in_a_browser() {
         assert!(dom.contains(&format!("data-lane=\"{id}\"")), "lane {id}");
     }
     for id in finding_ids(&json) {
-        assert!(dom.contains(&format!("data-finding=\"{id}\"")), "finding {id}");
+        assert!(
+            dom.contains(&format!("data-finding=\"{id}\"")),
+            "finding {id}"
+        );
     }
     // The filter script ran (the policy allows it by its hash): it shows its controls.
     assert!(
@@ -187,8 +189,15 @@ fn hostile_names_stay_text_in_a_browser() {
     );
     let dom = dump_dom(&b, &page);
     let lower = dom.to_ascii_lowercase();
-    assert_eq!(lower.matches("<script").count(), 1, "only our own script element");
-    assert!(!lower.contains("<img"), "the browser built an image from the evidence");
+    assert_eq!(
+        lower.matches("<script").count(),
+        1,
+        "only our own script element"
+    );
+    assert!(
+        !lower.contains("<img"),
+        "the browser built an image from the evidence"
+    );
     // The DOM holds the names as text (serialised escaped again).
     assert!(dom.contains("&lt;SCRIPT&gt;ALERT(1)&lt;/SCRIPT&gt;"));
     assert!(dom.contains("&lt;img src=x onerror=alert(2)&gt;"));
@@ -220,7 +229,10 @@ fn fleet_dashboard_in_a_browser() {
     let mut links = Vec::new();
     for c in summary["cross_findings"].as_array().expect("cross") {
         let id = c["id"].as_str().expect("id");
-        assert!(dom.contains(&format!("<code class=\"fid\">{id}</code>")), "{id}");
+        assert!(
+            dom.contains(&format!("<code class=\"fid\">{id}</code>")),
+            "{id}"
+        );
         links.extend(
             c["links"]
                 .as_array()

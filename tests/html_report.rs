@@ -62,7 +62,14 @@ fn demo_page_holds_everything_in_order() {
         .sum();
     assert!(page.matches("<circle class=\"dc k-").count() <= disconnects);
     assert!(page.matches("<circle class=\"dc k-").count() > 0);
-    for class in ["licensing", "time-limit", "user", "network", "admin", "other"] {
+    for class in [
+        "licensing",
+        "time-limit",
+        "user",
+        "network",
+        "admin",
+        "other",
+    ] {
         assert!(page.contains(&format!("background:var(--c-{class})\"></span>{class}")));
     }
     // Inputs with their hashes; configuration with each setting.
@@ -71,7 +78,10 @@ fn demo_page_holds_everything_in_order() {
         assert!(page.contains(sha), "input hash {sha}");
     }
     for name in json["settings"].as_object().expect("settings").keys() {
-        assert!(page.contains(&format!("<code>{name}</code>")), "setting {name}");
+        assert!(
+            page.contains(&format!("<code>{name}</code>")),
+            "setting {name}"
+        );
     }
     assert!(page.contains("@media print"), "a print style sheet");
     assert!(page.contains("@media (max-width:700px)"), "a phone layout");
@@ -99,9 +109,15 @@ fn hostile_names_are_shown_as_text() {
         .is_some_and(|u| u.contains("<img")));
     let lower = page.to_ascii_lowercase();
     assert_eq!(lower.matches("<script").count(), 1, "only our own script");
-    assert!(!lower.contains("<img"), "no image element from the evidence");
+    assert!(
+        !lower.contains("<img"),
+        "no image element from the evidence"
+    );
     assert!(!lower.contains("onerror=alert(2)>"));
-    assert!(page.contains("&lt;SCRIPT&gt;ALERT(1)&lt;/SCRIPT&gt;"), "computer name as text");
+    assert!(
+        page.contains("&lt;SCRIPT&gt;ALERT(1)&lt;/SCRIPT&gt;"),
+        "computer name as text"
+    );
     assert!(
         page.contains("CONTOSO\\&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"),
         "user name as text"
@@ -121,9 +137,16 @@ fn thousands_of_sessions_stay_within_bounds() {
     let path = capture.to_str().expect("utf8");
     let page = analyze_html(path);
     let json = capture_json(path);
-    assert_eq!(json["timeline"]["sessions"].as_array().map(Vec::len), Some(400));
+    assert_eq!(
+        json["timeline"]["sessions"].as_array().map(Vec::len),
+        Some(400)
+    );
     assert!(page.contains("data-lanes=\"user\""), "lanes per user");
-    assert_eq!(lanes(&page), 150, "149 users with the most sessions, then the rest");
+    assert_eq!(
+        lanes(&page),
+        150,
+        "149 users with the most sessions, then the rest"
+    );
     assert!(page.contains("other users"));
     assert!(page.contains("The first 500 of") || page.matches("<tr data-filter=").count() == 400);
     // Fewer sessions than lanes: one lane each.
@@ -186,17 +209,22 @@ fn fleet_pages(dir: &std::path::Path) -> (String, String) {
 fn fleet_dashboard_is_the_same_from_batch_and_merge() {
     let dir = tempfile::tempdir().expect("tmp");
     let (whole, merged) = fleet_pages(dir.path());
-    assert_eq!(whole, merged, "merge --html writes what batch --html writes");
+    assert_eq!(
+        whole, merged,
+        "merge --html writes what batch --html writes"
+    );
     let root = dir.path().join("farm");
     let text = run(&["batch", root.to_str().expect("utf8")]);
-    let summary: Value =
-        serde_json::from_str(text.lines().last().expect("summary")).expect("json");
+    let summary: Value = serde_json::from_str(text.lines().last().expect("summary")).expect("json");
     for (id, _) in summary["findings"].as_object().expect("findings") {
         assert!(whole.contains(&format!("data-finding=\"{id}\"")), "{id}");
     }
     for c in summary["cross_findings"].as_array().expect("cross") {
         let id = c["id"].as_str().expect("id");
-        assert!(whole.contains(&format!("<code class=\"fid\">{id}</code>")), "{id}");
+        assert!(
+            whole.contains(&format!("<code class=\"fid\">{id}</code>")),
+            "{id}"
+        );
     }
     // Each host has a section, and every link to a host lands on one.
     let sections: Vec<&str> = whole
@@ -218,7 +246,11 @@ fn fleet_dashboard_is_the_same_from_batch_and_merge() {
     }
     assert!(whole.contains("ls02.contoso.local"));
     assert!(whole.contains("not in this batch"));
-    for mode in summary["licensing_modes"].as_object().expect("modes").keys() {
+    for mode in summary["licensing_modes"]
+        .as_object()
+        .expect("modes")
+        .keys()
+    {
         assert!(whole.contains(&format!("<td>{mode}</td>")), "mode {mode}");
     }
     assert!(whole.contains("Windows versions"));
@@ -249,5 +281,8 @@ fn a_dashboard_that_cannot_be_written_fails_the_run() {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    assert!(words.contains("the fleet dashboard could not be written"), "{words}");
+    assert!(
+        words.contains("the fleet dashboard could not be written"),
+        "{words}"
+    );
 }

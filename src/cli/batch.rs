@@ -229,7 +229,10 @@ fn write_dashboard(path: Option<&Path>, digests: &[Digest], summary: &FleetSumma
         Ok(()) => true,
         Err(e) => {
             show_error(
-                format!("{}: the fleet dashboard could not be written: {e}", path.display()),
+                format!(
+                    "{}: the fleet dashboard could not be written: {e}",
+                    path.display()
+                ),
                 None,
             );
             false

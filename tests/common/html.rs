@@ -38,7 +38,8 @@ pub fn run(args: &[&str]) -> String {
 
 /// The analyze JSON of one capture (`captures[0]`).
 pub fn capture_json(path: &str) -> Value {
-    let v: Value = serde_json::from_str(&run(&["analyze", "--format", "json", path])).expect("json");
+    let v: Value =
+        serde_json::from_str(&run(&["analyze", "--format", "json", path])).expect("json");
     v["captures"][0].clone()
 }
 
@@ -77,12 +78,22 @@ pub fn farm(dir: &Path) {
             .policy("LicensingMode", Data::Dword(4))
             .policy("LicenseServers", Data::Sz(servers.into()))
     };
-    host("RDSH01", Os::Server2022, Some("contoso.local"), "LS01.contoso.local")
-        .write_kape(&dir.join("RDSH01"))
-        .expect("write");
-    host("RDSH02", Os::Server2016, Some("contoso.local"), "LS01, LS02.contoso.local")
-        .write_kape(&dir.join("RDSH02"))
-        .expect("write");
+    host(
+        "RDSH01",
+        Os::Server2022,
+        Some("contoso.local"),
+        "LS01.contoso.local",
+    )
+    .write_kape(&dir.join("RDSH01"))
+    .expect("write");
+    host(
+        "RDSH02",
+        Os::Server2016,
+        Some("contoso.local"),
+        "LS01, LS02.contoso.local",
+    )
+    .write_kape(&dir.join("RDSH02"))
+    .expect("write");
     host("RDSH03", Os::Server2016, None, "ls01.contoso.local")
         .write_kape_zip(&dir.join("RDSH03.zip"))
         .expect("write");
@@ -137,12 +148,14 @@ pub fn assert_offline(html: &str, doc_links: &[String]) {
     for href in attr_values(html, "href") {
         let href = href.replace("&amp;", "&");
         assert!(
-            href.starts_with('#') || doc_links.iter().any(|l| *l == href),
+            href.starts_with('#') || doc_links.contains(&href),
             "external href that is no documentation link: {href}"
         );
     }
     let lower = html.to_ascii_lowercase();
-    for bad in ["@import", "url(", "<link", "<iframe", "<object", "<embed", "<img"] {
+    for bad in [
+        "@import", "url(", "<link", "<iframe", "<object", "<embed", "<img",
+    ] {
         assert!(!lower.contains(bad), "the page holds {bad}");
     }
     assert!(

@@ -459,7 +459,11 @@ fn seg_grid(out: &mut String, axis: &Axis, seg: &Seg, tz: &OutputTz, height: f64
         .unwrap_or(31_536_000);
     let off = offset_seconds(tz, Timestamp::from_second(seg.a as i64).unwrap_or_default());
     let hour_px = seg.w / (span / 3600.0);
-    let fine = if step > 3600 && hour_px >= 6.0 { 3600 } else { step };
+    let fine = if step > 3600 && hour_px >= 6.0 {
+        3600
+    } else {
+        step
+    };
     let mut at = ((seg.a as i64 + off).div_euclid(fine) + 1) * fine - off;
     let mut guard = 0;
     let mut labelled = false;
@@ -491,7 +495,8 @@ fn seg_grid(out: &mut String, axis: &Axis, seg: &Seg, tz: &OutputTz, height: f64
 
 fn tick_label(tz: &OutputTz, t: Timestamp, step: i64, short: bool) -> String {
     let full = tz.format(t);
-    let (Some(date), Some(md), Some(hm)) = (full.get(..10), full.get(5..10), full.get(11..16)) else {
+    let (Some(date), Some(md), Some(hm)) = (full.get(..10), full.get(5..10), full.get(11..16))
+    else {
         return full;
     };
     if step >= 86_400 {
@@ -511,7 +516,9 @@ where
     let mut bins: BTreeMap<(i64, String), (f64, Vec<&'a str>)> = BTreeMap::new();
     for (t, kind, title) in items {
         let x = axis.x(t);
-        let e = bins.entry((x.round() as i64, kind)).or_insert((x, Vec::new()));
+        let e = bins
+            .entry((x.round() as i64, kind))
+            .or_insert((x, Vec::new()));
         e.1.push(title);
     }
     bins

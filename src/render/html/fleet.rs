@@ -131,7 +131,7 @@ pub fn render(digests: &[Digest], s: &FleetSummary) -> String {
                 escape(&u.server),
                 u.capture
                     .as_deref()
-                    .map_or("<span class=\"muted\">not in this batch</span>".to_string(), |c| link(c)),
+                    .map_or("<span class=\"muted\">not in this batch</span>".to_string(), &link),
                 u.used_by.iter().map(|p| link(p)).collect::<Vec<_>>().join(", "),
                 if cross.is_empty() { "-".into() } else { cross.join("<br>") }
             );
@@ -152,12 +152,7 @@ pub fn render(digests: &[Digest], s: &FleetSummary) -> String {
     } else {
         b.push_str("<ul>\n");
         for f in &s.failed {
-            let _ = writeln!(
-                b,
-                "<li>{}: {}</li>",
-                link(&f.path),
-                escape(&f.reason)
-            );
+            let _ = writeln!(b, "<li>{}: {}</li>", link(&f.path), escape(&f.reason));
         }
         b.push_str("</ul>\n");
     }

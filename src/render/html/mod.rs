@@ -286,10 +286,7 @@ fn capture(out: &mut String, c: &CaptureReport, id: &str, tz: &OutputTz) {
     );
     if c.status != CaptureStatus::Failed {
         findings(out, c, id, tz);
-        let _ = writeln!(
-            out,
-            "<section id=\"{id}-timeline\">\n<h3>Sessions</h3>"
-        );
+        let _ = writeln!(out, "<section id=\"{id}-timeline\">\n<h3>Sessions</h3>");
         match &c.timeline {
             Some(t) => timeline_section(out, t, id, tz),
             None => out.push_str("<p>No timeline.</p>\n"),
@@ -364,7 +361,11 @@ fn finding(out: &mut String, f: &Finding, id: &str, tz: &OutputTz, open: bool) {
         if open { " open" } else { "" },
         f.evidence.len(),
         f.remedy.len(),
-        if f.links.is_empty() { "" } else { ", references" }
+        if f.links.is_empty() {
+            ""
+        } else {
+            ", references"
+        }
     );
     out.push_str("<h5>Evidence</h5>\n<ul class=\"evidence\">\n");
     for (i, e) in f.evidence.iter().enumerate() {
@@ -390,7 +391,11 @@ fn finding(out: &mut String, f: &Finding, id: &str, tz: &OutputTz, open: bool) {
     }
     if !f.links.is_empty() {
         let links: Vec<String> = f.links.iter().map(|l| doc_link(l)).collect();
-        let _ = writeln!(out, "<p class=\"links\">References: {}</p>", links.join(", "));
+        let _ = writeln!(
+            out,
+            "<p class=\"links\">References: {}</p>",
+            links.join(", ")
+        );
     }
     let _ = writeln!(
         out,
@@ -692,7 +697,10 @@ fn input_row(out: &mut String, i: &Input) {
             e.records_unverified,
             e.records_skipped,
             if e.chunks_not_read_time_limit > 0 {
-                format!(", {} chunks not read (time limit)", e.chunks_not_read_time_limit)
+                format!(
+                    ", {} chunks not read (time limit)",
+                    e.chunks_not_read_time_limit
+                )
             } else {
                 String::new()
             }
@@ -707,7 +715,9 @@ fn input_row(out: &mut String, i: &Input) {
                 crate::evidence::ProblemSeverity::Error => "error",
             },
             p.code,
-            p.offset.map(|o| format!(" at offset {o}")).unwrap_or_default(),
+            p.offset
+                .map(|o| format!(" at offset {o}"))
+                .unwrap_or_default(),
             p.message
         )));
     }
@@ -744,7 +754,10 @@ pub fn render_timeline(o: &TimelineOutcome, tz: &OutputTz) -> String {
     page(
         &format!(
             "rdsdiag timeline: {}",
-            o.timeline.host_computer.as_deref().unwrap_or("unknown host")
+            o.timeline
+                .host_computer
+                .as_deref()
+                .unwrap_or("unknown host")
         ),
         &header,
         &body,
@@ -781,7 +794,10 @@ mod tests {
 
     #[test]
     fn prose_keeps_code_spans_and_escapes() {
-        assert_eq!(prose("run `gpupdate` <now>"), "run <code>gpupdate</code> &lt;now&gt;");
+        assert_eq!(
+            prose("run `gpupdate` <now>"),
+            "run <code>gpupdate</code> &lt;now&gt;"
+        );
         assert_eq!(prose("odd ` tick"), "odd ` tick");
     }
 
@@ -801,7 +817,10 @@ mod tests {
         let p = OutputTz::parse("+01:00").unwrap();
         assert_eq!(when(&p, t), "2024-03-04 09:02:11+01:00");
         assert_eq!(offset_seconds(&p, t), 3600);
-        assert_eq!(offset_seconds(&OutputTz::parse("-05:30").unwrap(), t), -19800);
+        assert_eq!(
+            offset_seconds(&OutputTz::parse("-05:30").unwrap(), t),
+            -19800
+        );
         assert_eq!(offset_seconds(&OutputTz::utc(), t), 0);
     }
 }
