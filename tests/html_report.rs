@@ -141,6 +141,10 @@ fn thousands_of_sessions_stay_within_bounds() {
         json["timeline"]["sessions"].as_array().map(Vec::len),
         Some(400)
     );
+    if let Some(keep) = std::env::var_os("RDSDIAG_KEEP_HTML") {
+        // To look at the per-user view: RDSDIAG_KEEP_HTML=DIR.
+        std::fs::write(std::path::Path::new(&keep).join("busy.html"), &page).expect("keep");
+    }
     assert!(page.contains("data-lanes=\"user\""), "lanes per user");
     assert_eq!(
         lanes(&page),

@@ -468,26 +468,53 @@ fn timeline_section(out: &mut String, t: &TimelineReport, id: &str, tz: &OutputT
             s.sessions - t.sessions.len()
         );
     }
-    if !t.patterns.is_empty() {
-        out.push_str("<h4>Patterns</h4>\n<ul>\n");
-        for p in &t.patterns {
-            let _ = writeln!(
-                out,
-                "<li data-pattern=\"{k}\"><b>{k}</b> at {}: {} <span class=\"muted\">(sessions {})</span></li>",
-                escape(&when(tz, p.time)),
-                escape(&p.summary),
-                escape(&p.sessions.join(" ")),
-                k = p.kind.name()
-            );
-        }
-        out.push_str("</ul>\n");
-    }
     let scope = format!("{id}-sessions");
     let _ = writeln!(out, "<div id=\"{scope}\">");
     chart::filter_controls(out, &scope);
     chart::render(out, t, id, tz);
+    patterns(out, t, tz);
     sessions_table(out, &t.sessions, tz);
     out.push_str("</div>\n");
+}
+
+/// Patterns listed before the rest folds away (the chart highlights them all).
+const PATTERNS_SHOWN: usize = 8;
+
+fn patterns(out: &mut String, t: &TimelineReport, tz: &OutputTz) {
+    if t.patterns.is_empty() {
+        return;
+    }
+    let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+    for p in &t.patterns {
+        *kinds.entry(p.kind.name()).or_insert(0) += 1;
+    }
+    let counts: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = writeln!(
+        out,
+        "<h4>Patterns ({})</h4>\n<ul class=\"patterns\">",
+        counts.join(", ")
+    );
+    for (i, p) in t.patterns.iter().enumerate() {
+        if i == PATTERNS_SHOWN {
+            let _ = writeln!(
+                out,
+                "</ul>\n<details><summary>{} more patterns</summary>\n<ul class=\"patterns\">",
+                t.patterns.len() - PATTERNS_SHOWN
+            );
+        }
+        let _ = writeln!(
+            out,
+            "<li data-pattern=\"{k}\"><b>{k}</b> at {}: {} <span class=\"muted\">(sessions {})</span></li>",
+            escape(&when(tz, p.time)),
+            escape(&p.summary),
+            escape(&p.sessions.join(" ")),
+            k = p.kind.name()
+        );
+    }
+    out.push_str("</ul>\n");
+    if t.patterns.len() > PATTERNS_SHOWN {
+        out.push_str("</details>\n");
+    }
 }
 
 /// Session rows listed in the table; the chart and the JSON hold them all.
