@@ -274,10 +274,12 @@ fn capture(out: &mut String, c: &CaptureReport, id: &str, tz: &OutputTz) {
             escape(&super::split_text(split))
         );
     }
-    let _ = writeln!(
+    if c.status != CaptureStatus::Failed {
+        let _ = writeln!(
         out,
         "<nav class=\"toc\"><a href=\"#{id}-verdict\">Verdict</a><a href=\"#{id}-findings\">Findings</a><a href=\"#{id}-timeline\">Sessions</a><a href=\"#{id}-config\">Configuration</a><a href=\"#{id}-host\">Host</a><a href=\"#{id}-inputs\">Inputs</a></nav>"
-    );
+        );
+    }
     let _ = writeln!(
         out,
         "<section id=\"{id}-verdict\" class=\"verdict v-{v}\" data-verdict=\"{v}\">\n<h3>Verdict: <span class=\"verdict-word\">{v}</span></h3>\n<p class=\"verdict-text\">{}</p>\n</section>",
@@ -288,7 +290,13 @@ fn capture(out: &mut String, c: &CaptureReport, id: &str, tz: &OutputTz) {
         findings(out, c, id, tz);
         let _ = writeln!(out, "<section id=\"{id}-timeline\">\n<h3>Sessions</h3>");
         match &c.timeline {
-            Some(t) => timeline_section(out, t, id, tz),
+            Some(t) => timeline_section(
+                out,
+                t,
+                id,
+                tz,
+                c.host.as_ref().map(|h| host_zone(&h.identity)),
+            ),
             None => out.push_str("<p>No timeline.</p>\n"),
         }
         out.push_str("</section>\n");
@@ -440,7 +448,13 @@ fn evidence(e: &Evidence, tz: &OutputTz) -> String {
     }
 }
 
-fn timeline_section(out: &mut String, t: &TimelineReport, id: &str, tz: &OutputTz) {
+fn timeline_section(
+    out: &mut String,
+    t: &TimelineReport,
+    id: &str,
+    tz: &OutputTz,
+    host_zone: Option<String>,
+) {
     let s = &t.summary;
     match (t.first, t.last) {
         (Some(a), Some(b)) => {
@@ -472,6 +486,7 @@ fn timeline_section(out: &mut String, t: &TimelineReport, id: &str, tz: &OutputT
     let _ = writeln!(out, "<div id=\"{scope}\">");
     chart::filter_controls(out, &scope);
     chart::render(out, t, id, tz);
+    let _ = writeln!(out, "<p class=\"muted\">{}</p>", times_line(tz, host_zone));
     patterns(out, t, tz);
     sessions_table(out, &t.sessions, tz);
     out.push_str("</div>\n");
@@ -776,7 +791,7 @@ pub fn render_timeline(o: &TimelineOutcome, tz: &OutputTz) -> String {
     ];
     let mut body = String::new();
     body.push_str("<section id=\"c1-timeline\">\n<h2>Sessions</h2>\n");
-    timeline_section(&mut body, &t, "c1", tz);
+    timeline_section(&mut body, &t, "c1", tz, None);
     body.push_str("</section>\n");
     page(
         &format!(
