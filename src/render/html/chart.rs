@@ -737,6 +737,118 @@ fn duration_label(minutes: f64) -> String {
 mod tests {
     use super::*;
 
+    fn ts(s: &str) -> Timestamp {
+        s.parse().expect("time")
+    }
+
+    #[test]
+    fn quiet_days_are_cut_out_of_the_axis() {
+        let day1 = (
+            secs(ts("2024-03-04T08:00:00Z")),
+            secs(ts("2024-03-04T10:00:00Z")),
+        );
+        let day3 = (
+            secs(ts("2024-03-06T08:00:00Z")),
+            secs(ts("2024-03-06T10:00:00Z")),
+        );
+        let axis = Axis::new(vec![day3, day1]);
+        assert_eq!(axis.segs.len(), 2, "two stretches, one cut");
+        // The two stretches are as long, so they get the same width.
+        assert!((axis.segs[0].w - axis.segs[1].w).abs() < 1e-6);
+        // Monotonic, within the plot, the cut narrow.
+        let times = [
+            "2024-03-04T07:00:00Z",
+            "2024-03-04T08:00:00Z",
+            "2024-03-04T09:00:00Z",
+            "2024-03-05T12:00:00Z",
+            "2024-03-06T08:00:00Z",
+            "2024-03-06T11:00:00Z",
+        ];
+        let xs: Vec<f64> = times.iter().map(|t| axis.x(ts(t))).collect();
+        assert!(xs.windows(2).all(|w| w[0] <= w[1]), "{xs:?}");
+        assert!(
+            xs.iter().all(|x| (LEFT..=LEFT + PW + 0.01).contains(x)),
+            "{xs:?}"
+        );
+        let hour = axis.x(ts("2024-03-04T09:00:00Z")) - axis.x(ts("2024-03-04T08:00:00Z"));
+        assert!(
+            hour > 100.0,
+            "an hour is wide when two short stretches share the plot: {hour}"
+        );
+        let cut = axis.x(ts("2024-03-06T08:00:00Z")) - axis.x(ts("2024-03-04T10:00:00Z"));
+        assert!(
+            cut < hour,
+            "two quiet days take less room than an hour: {cut}"
+        );
+    }
+
+    #[test]
+    fn stretches_stay_few() {
+        // A session every 4 hours for a month: merged until at most MAX_SEGS stretches remain.
+        let start = secs(ts("2024-03-01T00:00:00Z"));
+        let spans: Vec<(f64, f64)> = (0..180)
+            .map(|k| {
+                let a = start + f64::from(k) * 4.0 * 3600.0;
+                (a, a + 600.0)
+            })
+            .collect();
+        let axis = Axis::new(spans);
+        assert!(!axis.segs.is_empty() && axis.segs.len() <= MAX_SEGS);
+    }
+
+    #[test]
+    fn connected_bars_follow_logon_disconnect_reconnect_logoff() {
+        use crate::report::{DisconnectReport, RecordRef, SessionReport};
+        use crate::timeline::{Initiator, SessionState};
+        let r = |t: &str| RecordRef {
+            time: ts(t),
+            file: "lsm.evtx".into(),
+            record_id: 1,
+            provider: "Microsoft-Windows-TerminalServices-LocalSessionManager".into(),
+            event_id: 21,
+        };
+        let d = |t: &str| DisconnectReport {
+            time: ts(t),
+            reason_code: Some(0),
+            reason: None,
+            reason_class: None,
+            class: DisconnectClass::Other,
+            licensing_reason: false,
+            initiator: Initiator::Unknown,
+            after_logoff: false,
+            evidence: vec![],
+        };
+        let s = SessionReport {
+            id: "S1".into(),
+            session_id: 2,
+            user: None,
+            address: None,
+            addresses: vec![],
+            start: ts("2024-03-04T08:00:00Z"),
+            end: ts("2024-03-04T10:05:00Z"),
+            state: SessionState::LoggedOff,
+            duration_seconds: None,
+            connected_seconds: 0,
+            logon: Some(r("2024-03-04T08:00:00Z")),
+            logoff: Some(r("2024-03-04T10:05:00Z")),
+            reconnects: vec![r("2024-03-04T09:05:00Z")],
+            disconnects: vec![d("2024-03-04T09:00:00Z"), d("2024-03-04T10:04:00Z")],
+            flags: vec![],
+            events: 6,
+        };
+        let b = bars(&s);
+        assert_eq!(b.len(), 2);
+        assert_eq!(
+            (b[0].0, b[0].1),
+            (ts("2024-03-04T08:00:00Z"), ts("2024-03-04T09:00:00Z"))
+        );
+        assert_eq!(
+            (b[1].0, b[1].1),
+            (ts("2024-03-04T09:05:00Z"), ts("2024-03-04T10:04:00Z"))
+        );
+        assert!(b.iter().all(|x| x.2), "the starts were seen");
+    }
+
     #[test]
     fn durations_are_short() {
         assert_eq!(duration_label(60.2), "60m");
