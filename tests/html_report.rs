@@ -290,3 +290,25 @@ fn a_dashboard_that_cannot_be_written_fails_the_run() {
         "{words}"
     );
 }
+
+#[test]
+fn two_captures_in_one_page_keep_their_ids_apart() {
+    let page = run(&[
+        "analyze",
+        "--format",
+        "html",
+        DEMO,
+        "fixtures/demo/MSRD-Results-RDSH01",
+    ]);
+    let mut ids = attr_values(&page, "id");
+    let all = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "every id once");
+    assert!(page.contains("<a href=\"#c2\">"), "the captures are listed");
+    for href in attr_values(&page, "href") {
+        if let Some(anchor) = href.strip_prefix('#') {
+            assert!(ids.contains(&anchor), "a link to nowhere: {href}");
+        }
+    }
+}

@@ -398,7 +398,7 @@ pub(super) fn render(out: &mut String, t: &TimelineReport, id: &str, tz: &Output
     grid(out, &axis, tz, height);
     markers(out, t, &axis, tz, height);
     for (k, lane) in lanes.iter().enumerate() {
-        draw_lane(out, lane, k, &axis);
+        draw_lane(out, lane, k, &axis, id);
     }
     out.push_str("</svg></div>\n");
     let how = if per_user {
@@ -602,7 +602,7 @@ fn markers(out: &mut String, t: &TimelineReport, axis: &Axis, tz: &OutputTz, hei
     out.push_str("</g>\n");
 }
 
-fn draw_lane(out: &mut String, lane: &Lane, k: usize, axis: &Axis) {
+fn draw_lane(out: &mut String, lane: &Lane, k: usize, axis: &Axis, prefix: &str) {
     let top = AXIS_H + MARK_H + k as f64 * LANE_H;
     let mid = top + LANE_H / 2.0;
     let mut title = lane.title.clone();
@@ -611,7 +611,7 @@ fn draw_lane(out: &mut String, lane: &Lane, k: usize, axis: &Axis) {
     }
     let _ = writeln!(
         out,
-        "<g class=\"lane\" id=\"lane-{}\" data-lane=\"{}\" data-filter=\"{}\"><title>{}</title>",
+        "<g class=\"lane\" id=\"{prefix}-lane-{}\" data-lane=\"{}\" data-filter=\"{}\"><title>{}</title>",
         escape(&lane.id),
         escape(&lane.id),
         escape(&lane.filter),
