@@ -9,8 +9,8 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 use rdsdiag_testsupport::scenario::{
-    log_file_of, lsm_40, lsm_session, rcm_licensing, rcm_time_limit, scm_7036, Machine, Os,
-    LSM_CHANNEL, RCM_ADMIN, RCM_OPERATIONAL,
+    log_file_of, lsm_40, lsm_session, rcm_licensing, rcm_time_limit, scm_7036, scm_7040, Machine,
+    Os, LSM_CHANNEL, RCM_ADMIN, RCM_OPERATIONAL,
 };
 
 const ALICE: &str = r"CONTOSO\alice";
@@ -57,7 +57,19 @@ fn capture(dir: &Path) -> std::path::PathBuf {
         )
         .log(
             "System.evtx",
-            vec![scm_7036(&at(4, 7, 0), "Remote Desktop Services", "running")],
+            vec![
+                scm_7036(&at(4, 7, 0), "Remote Desktop Services", "running"),
+                // Another service: not a marker.
+                scm_7036(&at(4, 7, 1), "Windows Update", "running"),
+                // The licensing service on a German host: found by its key name.
+                scm_7040(
+                    &at(5, 7, 0),
+                    "Remotedesktoplizenzierung",
+                    "Automatisch starten",
+                    "Deaktiviert",
+                    "TermServLicensing",
+                ),
+            ],
         )
         .write_kape(&dir.join("RDSH01"))
         .expect("write")
@@ -158,6 +170,15 @@ fn sessions_and_markers_in_the_json() {
         })
         .collect();
     assert!(kinds.contains(&("service", 7036)), "{kinds:?}");
+    assert!(
+        kinds.contains(&("service", 7040)),
+        "found by key: {kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| k.0 == "service").count(),
+        2,
+        "Windows Update is no marker: {markers:#?}"
+    );
     assert_eq!(
         kinds.iter().filter(|k| **k == ("licensing", 1131)).count(),
         1,

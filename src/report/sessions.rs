@@ -231,8 +231,9 @@ impl SessionReport {
 pub enum MarkerKind {
     /// A licensing event (RCM or TS-Licensing, `roles.tsv` role `licensing`).
     Licensing,
-    /// A change of the Remote Desktop service's state or start type (`roles.tsv` role
-    /// `service`): the configuration the sessions ran under changed.
+    /// A change of the state or start type of Remote Desktop Services or Remote Desktop
+    /// Licensing (`roles.tsv` role `service`, [`RDS_SERVICES`]): what the sessions ran under
+    /// changed. Other services' events are not markers.
     Service,
     /// The host's clock changed (`timeline.clock_changes`).
     ClockChange,
@@ -258,7 +259,7 @@ impl Marker {
             .filter_map(|e| {
                 let kind = match e.role {
                     Role::Licensing => MarkerKind::Licensing,
-                    Role::Service => MarkerKind::Service,
+                    Role::Service if is_rds_service(e) => MarkerKind::Service,
                     _ => return None,
                 };
                 Some(Marker {
@@ -294,9 +295,53 @@ impl Marker {
     }
 }
 
+/// The services whose Service Control Manager events are markers: the service key name (not
+/// localised: SCM 7040 `param4`, and the `<key>/<state>` text of SCM 7036's binary data) and
+/// the English display name (SCM `param1` is the localised display name, so other languages are
+/// found by the key only). Reference §2.1 "RDS services" and §10 (S35, S29); the 7036 binary
+/// layout is UNCONFIRMED (as in RDS-LIC-SERVICE-DOWN), and a marker only shows, never decides.
+pub const RDS_SERVICES: [(&str, &str); 2] = [
+    ("TermService", "Remote Desktop Services"),
+    ("TermServLicensing", "Remote Desktop Licensing"),
+];
+
+/// Whether a service event is about one of [`RDS_SERVICES`].
+fn is_rds_service(e: &TimelineEvent) -> bool {
+    let field = |name: &str| e.fields.get(name).map(|s| s.trim()).unwrap_or("");
+    let binary = binary_text(field("Binary")).to_ascii_lowercase();
+    RDS_SERVICES.iter().any(|(key, display)| {
+        field("param4").eq_ignore_ascii_case(key)
+            || field("param1").eq_ignore_ascii_case(display)
+            || binary.starts_with(&format!("{}/", key.to_ascii_lowercase()))
+    })
+}
+
+/// Hex of UTF-16LE text (SCM 7036 binary data) as text; empty when it is none.
+fn binary_text(hex: &str) -> String {
+    let bytes: Vec<u8> = hex
+        .as_bytes()
+        .chunks(2)
+        .filter_map(|p| std::str::from_utf8(p).ok())
+        .filter_map(|p| u8::from_str_radix(p, 16).ok())
+        .collect();
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_binary_data_reads_as_text() {
+        // "TermService/4" in UTF-16LE.
+        let hex = "5400650072006D0053006500720076006900630065002F0034000000";
+        assert_eq!(binary_text(hex).trim_end_matches('\0'), "TermService/4");
+        assert_eq!(binary_text(""), "");
+    }
 
     #[test]
     fn chart_classes_group_catalogue_classes() {
