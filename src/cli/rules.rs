@@ -43,10 +43,10 @@ pub fn run_rules(args: &RulesArgs) -> Exit {
     finish(written, RunStatus::Clean)
 }
 
-pub fn run_explain(args: &ExplainArgs) -> Exit {
+pub fn run_explain(args: &ExplainArgs, out: &Output) -> Exit {
     match pipeline::explain(&args.id) {
         Ok(meta) => {
-            write_stdout(meta.doc);
+            write_stdout(&render::rules::explain_text(meta.doc, out.list_width()));
             Exit::Clean
         }
         Err(known) => {
