@@ -100,7 +100,7 @@ pub fn run_batch(args: &BatchArgs, out: Output) -> Exit {
             digests.push(digest);
         },
     );
-    bar.finish_and_clear();
+    super::finish_progress(&bar);
     let summary = batch::summarize(&digests);
     let tail = summary_tail(args.format, &digests, &summary, &tz);
     let written = match (tail, render_error) {

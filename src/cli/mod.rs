@@ -477,8 +477,12 @@ pub(crate) fn progress_bar(out: &Output, force: bool, suppress: bool) -> indicat
         return indicatif::ProgressBar::hidden();
     }
     let b = indicatif::ProgressBar::new(0);
-    if force && !std::io::stderr().is_terminal() {
-        b.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(1));
+    if !std::io::stderr().is_terminal() {
+        // Forced into a pipe or file: a line per update, at most once a second.
+        b.set_draw_target(indicatif::ProgressDrawTarget::term_like_with_hz(
+            Box::new(StderrLog),
+            1,
+        ));
     }
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{spinner} {pos}/{len} captures {elapsed_precise} {wide_msg}",
@@ -489,6 +493,49 @@ pub(crate) fn progress_bar(out: &Output, force: bool, suppress: bool) -> indicat
     b
 }
 
+/// End a progress display: cleared on a terminal, its last state kept in a log.
+pub(crate) fn finish_progress(bar: &indicatif::ProgressBar) {
+    if std::io::stderr().is_terminal() {
+        bar.finish_and_clear();
+    } else {
+        bar.finish();
+    }
+}
+
+/// Progress written as plain lines to stderr (when `--progress` is forced off a terminal).
+#[derive(Debug)]
+struct StderrLog;
+
+impl indicatif::TermLike for StderrLog {
+    fn width(&self) -> u16 {
+        80
+    }
+    fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        writeln!(std::io::stderr(), "{s}")
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        write!(std::io::stderr(), "{s}")
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 fn run_analyze(args: &AnalyzeArgs, out: Output) -> Exit {
     let bar = progress_bar(&out, args.progress, args.no_progress);
     let report =
@@ -497,7 +544,7 @@ fn run_analyze(args: &AnalyzeArgs, out: Output) -> Exit {
             pipeline::Progress::Started { path } => bar.set_message(path.display().to_string()),
             pipeline::Progress::Done { .. } => bar.inc(1),
         });
-    bar.finish_and_clear();
+    finish_progress(&bar);
     for c in &report.captures {
         if let Some(e) = &c.error {
             show_capture_error(e);

@@ -28,13 +28,14 @@ pub fn wrap(text: &str, width: usize, hard: bool) -> Vec<String> {
     }
     let mut line = String::new();
     let mut len = 0;
-    for word in text.split_whitespace() {
+    for (sep, word) in words(text) {
         let mut word = word.to_string();
         let mut w = visible_len(&word);
-        if len > 0 && len + 1 + w <= width {
-            line.push(' ');
+        let gap = sep.max(1);
+        if len > 0 && len + gap + w <= width {
+            line.push_str(&" ".repeat(gap));
             line.push_str(&word);
-            len += 1 + w;
+            len += gap + w;
             continue;
         }
         if len > 0 {
@@ -53,6 +54,29 @@ pub fn wrap(text: &str, width: usize, hard: bool) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// The words of `text`, each with the number of blanks before it (runs of blanks between words
+/// are kept on a line, so aligned separators stay; line breaks count as one blank).
+fn words(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut blanks = 0;
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            if let Some(s) = start.take() {
+                out.push((blanks, &text[s..i]));
+                blanks = 0;
+            }
+            blanks += 1;
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        out.push((blanks, &text[s..]));
+    }
+    out
 }
 
 /// `text` wrapped to `width` with `first` before the first line and `rest` before the others;
@@ -151,8 +175,12 @@ pub fn retime(text: &str, tz: &super::tz::OutputTz) -> String {
     let mut i = 0;
     let mut last = 0;
     while i + PAT <= b.len() {
+        if !(text.is_char_boundary(i) && text.is_char_boundary(i + PAT)) {
+            i += 1;
+            continue;
+        }
         let cand = &text[i..i + PAT];
-        if text.is_char_boundary(i) && text.is_char_boundary(i + PAT) && looks_like_time(cand) {
+        if looks_like_time(cand) {
             let iso = format!("{}T{}Z", &cand[..10], &cand[11..19]);
             if let Ok(t) = iso.parse::<jiff::Timestamp>() {
                 out.push_str(&text[last..i]);
@@ -195,6 +223,14 @@ mod tests {
             vec!["RDS-LIC-NO-SERVER", "x"]
         );
         assert_eq!(wrap("a  b", 0, true), vec!["a b"]);
+        assert_eq!(wrap("a  b  c", 5, true), vec!["a  b", "c"]);
+        assert_eq!(
+            retime(
+                "×6 at 2024-03-04 08:02:12 UTC ×",
+                &super::super::tz::OutputTz::parse("+01:00").unwrap()
+            ),
+            "×6 at 2024-03-04 09:02:12 +01:00 ×"
+        );
         let f = fill("one two three four", 12, "  - ", "    ");
         assert_eq!(f, "  - one two\n    three\n    four\n");
         for l in fill(&"x/".repeat(100), 30, "  ", "    ").lines() {
