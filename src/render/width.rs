@@ -231,8 +231,8 @@ mod tests {
             ),
             "×6 at 2024-03-04 09:02:12 +01:00 ×"
         );
-        let f = fill("one two three four", 12, "  - ", "    ");
-        assert_eq!(f, "  - one two\n    three\n    four\n");
+        let f = fill("one two three four five six seven", 24, "  - ", "    ");
+        assert_eq!(f, "  - one two three four\n    five six seven\n");
         for l in fill(&"x/".repeat(100), 30, "  ", "    ").lines() {
             assert!(l.chars().count() <= 30, "{l}");
         }
