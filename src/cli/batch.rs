@@ -167,6 +167,7 @@ pub fn run_merge(args: &MergeArgs) -> Exit {
     let out = Output {
         text: Default::default(),
         quiet: false,
+        list_width: 0,
     };
     finish(out.write(tail, false), summary.status(&digests))
 }

@@ -266,21 +266,26 @@ fn capture_hint(message: &str) -> Option<&'static str> {
     }
 }
 
-/// The columns text fits to: `COLUMNS` when set (0: never wrap), else the terminal's width,
-/// else 80 (output to a file or pipe reads well in tickets and review tools).
+/// The columns reports fit to: `COLUMNS` when set (0: never wrap), else the terminal's width,
+/// else 80 (a report in a file or pipe reads well in tickets and review tools).
 fn output_width() -> usize {
+    terminal_or_columns().unwrap_or(80)
+}
+
+/// `COLUMNS` when set, else the width of the terminal stdout is, else `None`.
+fn terminal_or_columns() -> Option<usize> {
     if let Some(n) = std::env::var("COLUMNS")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
     {
-        return n;
+        return Some(n);
     }
     if std::io::stdout().is_terminal() {
         if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size() {
-            return usize::from(w);
+            return Some(usize::from(w));
         }
     }
-    80
+    None
 }
 
 /// `--version`: the program and the catalogue it carries.
@@ -367,6 +372,7 @@ pub fn run() -> std::process::ExitCode {
             tz,
         },
         quiet: cli.quiet,
+        list_width: terminal_or_columns().unwrap_or(0),
     };
     let exit = match &cli.command {
         Command::Analyze(args) => run_analyze(args, out),
@@ -411,6 +417,9 @@ pub struct Output {
     /// `-q`: formats for people (text, Markdown) and notes on stderr are not written; formats for
     /// tools (JSON, JSONL, Timesketch) still are, since they were asked for.
     pub quiet: bool,
+    /// The width of listings (`events`, `timeline`, `config`, `explain`): the terminal's or
+    /// `COLUMNS`; 0 (whole lines) when piped without `COLUMNS`, so `grep` sees every field.
+    pub list_width: usize,
 }
 
 impl Output {
@@ -443,12 +452,13 @@ impl Output {
         tz
     }
 
-    /// The width for lines of a listing: unlimited under `-v` (full text), else the terminal's.
+    /// The width for lines of a listing: unlimited under `-v` (full text), else the terminal's
+    /// (or `COLUMNS`); whole lines into a pipe or file.
     fn list_width(&self) -> usize {
         if self.text.verbose > 0 {
             0
         } else {
-            self.text.width
+            self.list_width
         }
     }
 

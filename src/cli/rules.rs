@@ -38,6 +38,7 @@ pub fn run_rules(args: &RulesArgs) -> Exit {
     let out = Output {
         text: Default::default(),
         quiet: false,
+        list_width: 0,
     };
     let written = out.write(rendered, false);
     finish(written, RunStatus::Clean)
