@@ -69,7 +69,15 @@ pub fn run_batch(args: &BatchArgs, out: Output) -> Exit {
     let opts = args.limits.options();
     let bar = super::progress_bar(&out, args.progress, args.no_progress);
     bar.set_length(paths.len() as u64);
-    let tz = out.zone(None);
+    // One zone for the fleet table: `host` cannot name one for captures of many hosts.
+    let tz = if out.text.tz.is_host() {
+        if args.format == BatchFormat::Text {
+            out.note("note: --tz host: a batch spans many hosts; its text shows UTC\n");
+        }
+        render::OutputTz::utc()
+    } else {
+        out.zone(None)
+    };
     // Lines go out as soon as their window is done (memory stays flat); only digests are kept
     // for the summary.
     let mut digests = Vec::with_capacity(paths.len());
