@@ -449,3 +449,32 @@ fn explain_wraps_without_splitting_rule_ids() {
         }
     }
 }
+
+#[test]
+fn the_library_reports_progress_through_its_callback() {
+    use rdsdiag::pipeline::{self, Progress};
+    use std::sync::Mutex;
+    let seen = Mutex::new(Vec::new());
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(DEMO);
+    let report = pipeline::analyze_with_progress(
+        &[demo.clone(), demo.join("no-such-capture")],
+        &pipeline::Options::default(),
+        &|p| seen.lock().unwrap().push(p),
+    );
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(
+        seen.first(),
+        Some(&Progress::Found { captures: 2 }),
+        "{seen:?}"
+    );
+    let started = seen
+        .iter()
+        .filter(|p| matches!(p, Progress::Started { .. }))
+        .count();
+    let done = seen
+        .iter()
+        .filter(|p| matches!(p, Progress::Done { .. }))
+        .count();
+    assert_eq!((started, done), (2, 2), "{seen:?}");
+    assert_eq!(report.captures.len(), 2);
+}

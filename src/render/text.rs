@@ -388,7 +388,13 @@ fn render_host(
     };
     let text = format!("{tz_name} (times below are in {})", tz.label());
     out.push_str(&fill(&text, w, "  Host time zone: ", "            "));
-    for line in super::host::clock_change_lines(c) {
+    for ch in c.timeline.iter().flat_map(|t| &t.clock_changes) {
+        let mut line = ch.describe();
+        if !tz.is_utc() {
+            for t in [ch.from, ch.to] {
+                line = line.replace(&t.to_string(), &tz.format_short(t));
+            }
+        }
         out.push_str(&fill(&line, w, "  Clock:    ", "            "));
     }
 }
