@@ -1,8 +1,9 @@
-//! The render layer: every output format of every command (text, Markdown, HTML, JSON, JSONL,
+//! The render layer: every output format of every command (text, Markdown, HTML, JSON, JSONL, CSV,
 //! Timesketch) over the serialisable outcome types of the library. Nothing outside this module
 //! (and the CLI that writes what it returns) formats output for people or writes JSON text.
 
 pub mod config;
+pub mod csv;
 pub mod events;
 pub mod fleet;
 pub mod host;
@@ -14,9 +15,11 @@ pub mod reg;
 pub mod rules;
 pub mod text;
 pub mod timeline;
+pub mod tz;
 mod verdict;
+pub mod width;
 
-pub use timeline::{OutputTz, TzError};
+pub use tz::{OutputTz, TzChoice, TzError};
 pub use verdict::verdict;
 
 /// How a capture was split from the path given, in words.
