@@ -136,16 +136,22 @@ impl OutputTz {
         &self.label
     }
 
-    /// A shorter form for text: seconds only (`2020-09-17 18:46:15 +02:00`, `… UTC` in UTC,
-    /// as the rules write times in their text).
-    pub fn format_short(&self, t: Timestamp) -> String {
+    /// The time in this zone and its suffix: `utc_suffix` in UTC, the offset elsewhere.
+    fn zoned(&self, t: Timestamp, utc_suffix: &str) -> (jiff::Zoned, String) {
         let z = t.to_zoned(self.tz.clone());
         let secs = z.offset().seconds();
         let suffix = if self.utc && secs == 0 {
-            "UTC".to_string()
+            utc_suffix.to_string()
         } else {
             offset_text(secs)
         };
+        (z, suffix)
+    }
+
+    /// A shorter form for text: seconds only (`2020-09-17 18:46:15 +02:00`, `… UTC` in UTC,
+    /// as the rules write times in their text).
+    pub fn format_short(&self, t: Timestamp) -> String {
+        let (z, suffix) = self.zoned(t, "UTC");
         format!(
             "{:04}-{:02}-{:02} {:02}:{:02}:{:02} {}",
             z.year(),
@@ -160,13 +166,7 @@ impl OutputTz {
 
     /// `2020-09-17T16:46:15.6192260Z` in UTC, `2020-09-17T18:46:15.6192260+02:00` elsewhere.
     pub fn format(&self, t: Timestamp) -> String {
-        let z = t.to_zoned(self.tz.clone());
-        let secs = z.offset().seconds();
-        let suffix = if self.utc && secs == 0 {
-            "Z".to_string()
-        } else {
-            offset_text(secs)
-        };
+        let (z, suffix) = self.zoned(t, "Z");
         format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}{}",
             z.year(),
