@@ -308,27 +308,12 @@ pub const RDS_SERVICES: [(&str, &str); 2] = [
 /// Whether a service event is about one of [`RDS_SERVICES`].
 fn is_rds_service(e: &TimelineEvent) -> bool {
     let field = |name: &str| e.fields.get(name).map(|s| s.trim()).unwrap_or("");
-    let binary = binary_text(field("Binary")).to_ascii_lowercase();
+    let binary = crate::eventlog::utf16le_hex_text(field("Binary")).to_ascii_lowercase();
     RDS_SERVICES.iter().any(|(key, display)| {
         field("param4").eq_ignore_ascii_case(key)
             || field("param1").eq_ignore_ascii_case(display)
             || binary.starts_with(&format!("{}/", key.to_ascii_lowercase()))
     })
-}
-
-/// Hex of UTF-16LE text (SCM 7036 binary data) as text; empty when it is none.
-fn binary_text(hex: &str) -> String {
-    let bytes: Vec<u8> = hex
-        .as_bytes()
-        .chunks(2)
-        .filter_map(|p| std::str::from_utf8(p).ok())
-        .filter_map(|p| u8::from_str_radix(p, 16).ok())
-        .collect();
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
 }
 
 #[cfg(test)]
@@ -339,8 +324,11 @@ mod tests {
     fn service_binary_data_reads_as_text() {
         // "TermService/4" in UTF-16LE.
         let hex = "5400650072006D0053006500720076006900630065002F0034000000";
-        assert_eq!(binary_text(hex).trim_end_matches('\0'), "TermService/4");
-        assert_eq!(binary_text(""), "");
+        assert_eq!(
+            crate::eventlog::utf16le_hex_text(hex).trim_end_matches('\0'),
+            "TermService/4"
+        );
+        assert_eq!(crate::eventlog::utf16le_hex_text(""), "");
     }
 
     #[test]
