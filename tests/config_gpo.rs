@@ -725,6 +725,6 @@ fn group_policy_section_snapshot() {
         ],
     );
     let c = config_of(dir.path());
-    let text = rdsdiag::render::config::gpo_section(c.settings.as_ref().unwrap(), true);
+    let text = rdsdiag::render::config::gpo_section(c.settings.as_ref().unwrap(), true, 0);
     insta::assert_snapshot!("config_gpo_section", text);
 }

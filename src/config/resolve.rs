@@ -539,7 +539,7 @@ fn duration(ms: u64) -> String {
         (1_000, "second"),
     ];
     for (size, unit) in UNITS {
-        if ms >= size && ms % size == 0 {
+        if ms >= size && ms.is_multiple_of(size) {
             let n = ms / size;
             return format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
         }
