@@ -54,7 +54,7 @@ fn session_logs(events: usize) -> (Vec<Ev>, Vec<Ev>, Vec<Ev>) {
         lsm.push(lsm_40(
             &iso(t + 60),
             session,
-            if session % 5 == 0 { 257 } else { 0 },
+            if session.is_multiple_of(5) { 257 } else { 0 },
         ));
         lsm.push(lsm_session(23, &iso(t + 62), session, &user, ""));
         rcm.push(rcm_licensing(&iso(t + 1), 1131, Some("LS01.contoso.local")));

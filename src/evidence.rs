@@ -59,6 +59,10 @@ pub enum InputKind {
     RegExport,
     /// Text output of `reg query <key> /s`.
     RegQuery,
+    /// A Group Policy `Registry.pol` (PReg: `PReg` + version 1).
+    PolicyFile,
+    /// A GPO's `GPT.INI` (by name, with a `[General]` section).
+    GptIni,
     /// A zip archive inside a capture (not opened: pass it as its own path).
     Archive,
     /// Anything else (collector logs, renderings, screenshots…).
@@ -66,9 +70,16 @@ pub enum InputKind {
 }
 
 impl InputKind {
-    /// Evidence rdsdiag reads: registry evidence and event logs.
+    /// Evidence rdsdiag reads: registry evidence and event logs. Group Policy files are read
+    /// with the registry (see [`InputKind::is_group_policy`]) but alone are not evidence of a
+    /// host.
     pub fn is_evidence(self) -> bool {
         self.is_registry() || self == InputKind::Evtx
+    }
+
+    /// Group Policy files read with the registry evidence: `Registry.pol` and `GPT.INI`.
+    pub fn is_group_policy(self) -> bool {
+        matches!(self, InputKind::PolicyFile | InputKind::GptIni)
     }
 
     /// Read whole by its reader, which hashes it as it reads (event logs, registry text): the
@@ -76,7 +87,11 @@ impl InputKind {
     pub fn hashed_by_reader(self) -> bool {
         matches!(
             self,
-            InputKind::Evtx | InputKind::RegExport | InputKind::RegQuery
+            InputKind::Evtx
+                | InputKind::RegExport
+                | InputKind::RegQuery
+                | InputKind::PolicyFile
+                | InputKind::GptIni
         )
     }
 
@@ -96,6 +111,8 @@ impl InputKind {
             InputKind::Gpresult => "gpresult",
             InputKind::RegExport => "reg_export",
             InputKind::RegQuery => "reg_query",
+            InputKind::PolicyFile => "policy_file",
+            InputKind::GptIni => "gpt_ini",
             InputKind::Archive => "archive",
             InputKind::Other => "other",
         }
@@ -214,6 +231,9 @@ problem_codes! {
     NoSessionId = "no-session-id",
     NotEvidence = "not-evidence",
     NotRead = "not-read",
+    PolicyFileInvalid = "policy-file-invalid",
+    PolicyFileUnreadable = "policy-file-unreadable",
+    GptIniInvalid = "gpt-ini-invalid",
     RecordsOutOfTimeOrder = "records-out-of-time-order",
     RegCcsAssumed = "reg-ccs-assumed",
     RegTextEmpty = "reg-text-empty",

@@ -104,6 +104,7 @@ fn walk_view(view: &RegistryView) {
     let _ = crate::host::HostIdentity::read(view);
     let _ = crate::host::facts::host_facts(view);
     let _ = crate::config::resolve(view);
+    let _ = crate::config::resolve_capture(view);
 }
 
 /// Target `hive`: a primary hive file, optionally followed by its `.LOG1` and `.LOG2`
@@ -122,8 +123,15 @@ pub fn hive(scratch: &Path, data: &[u8]) {
 }
 
 /// Target `regtext`: the bytes as a `.reg` export and as `reg query /s` text (both parsers
-/// directly), then as a capture file whose kind the inventory sniffs, every key walked.
+/// directly), as a Group Policy `Registry.pol` and `GPT.INI` (parsers directly), then as capture
+/// files whose kind the inventory sniffs (also as the local GPO's `Registry.pol` and a GPO's
+/// `GPT.INI`), every key walked and every setting attributed to GPOs.
 pub fn regtext(scratch: &Path, data: &[u8]) {
+    let pol = registry::pol::parse(data, "Registry.pol");
+    for e in &pol.entries {
+        let _ = pol.effect_on(&e.key, &e.value_name);
+    }
+    let _ = registry::pol::parse_gpt_ini(data);
     let _ = registry::text::looks_like_reg_export(data);
     let _ = registry::text::looks_like_reg_query(data);
     if let Ok(parsed) = registry::text::parse_reg_export(data) {
@@ -132,6 +140,12 @@ pub fn regtext(scratch: &Path, data: &[u8]) {
     let _ = registry::text::parse_reg_query(data);
     let dir = fresh(scratch, "regtext");
     std::fs::write(dir.join("HKLM-System.txt"), data).expect("scratch is writable");
+    let gp = dir.join("GroupPolicy").join("Machine");
+    std::fs::create_dir_all(&gp).expect("scratch is writable");
+    std::fs::write(gp.join("Registry.pol"), data).expect("scratch is writable");
+    let gpo = dir.join("{31B2F340-016D-11D2-945F-00C04FB984F9}");
+    std::fs::create_dir_all(&gpo).expect("scratch is writable");
+    std::fs::write(gpo.join("GPT.INI"), data).expect("scratch is writable");
     if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
         walk_view(&evidence.registry);
     }
@@ -190,17 +204,17 @@ pub fn gpresult(scratch: &Path, data: &[u8]) {
     }
 }
 
-/// A relative path made of safe components (letters, digits, `.`, `-`, `_`, `%`, space; no
-/// `.`/`..`), at most five levels, or `None`.
+/// A relative path made of safe components (letters, digits, `.`, `-`, `_`, `%`, space, and the
+/// braces of GPO folder names; no `.`/`..`), at most eight levels, or `None`.
 fn safe_path(raw: &[u8]) -> Option<PathBuf> {
     let text = String::from_utf8_lossy(raw);
     let mut path = PathBuf::new();
-    for comp in text.split(['/', '\\']).filter(|c| !c.is_empty()).take(5) {
+    for comp in text.split(['/', '\\']).filter(|c| !c.is_empty()).take(8) {
         let clean: String = comp
             .chars()
             .take(48)
             .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-% ".contains(c) {
+                if c.is_ascii_alphanumeric() || "._-% {}".contains(c) {
                     c
                 } else {
                     '_'
@@ -217,7 +231,9 @@ fn safe_path(raw: &[u8]) -> Option<PathBuf> {
 
 /// Target `capture`: a folder tree (files separated by [`FILE_SEPARATOR`], each a relative path,
 /// a newline and its content): the sniffers on each file, then capture discovery over the tree
-/// (collector roots, captures of a folder, inventory, layout, per-machine split).
+/// (collector roots, captures of a folder, inventory, layout, per-machine split), and the
+/// registry readers (hives, text, Group Policy files) over each capture found, every setting
+/// attributed to GPOs.
 pub fn capture(scratch: &Path, data: &[u8]) {
     let root = fresh(scratch, "capture");
     let tree = root.join("evidence");
@@ -261,6 +277,8 @@ pub fn capture(scratch: &Path, data: &[u8]) {
     for (path, _) in pipeline::captures_in(&tree) {
         if let Ok(c) = capture::open(&path, &opts.capture) {
             let _ = capture::split_archives(&c);
+            let evidence = pipeline::read_acquired(c, &opts, Readers::REGISTRY);
+            walk_view(&evidence.registry);
         }
     }
 }

@@ -185,7 +185,7 @@ fn finish_inputs(inputs: &mut [Input], readers: Readers) {
                     "transaction log not used: no dirty hive of the capture pairs with it"
                 }
                 InputKind::Evtx if !readers.events => "event log not read by this command",
-                kind if kind.is_registry() && !readers.registry => {
+                kind if (kind.is_registry() || kind.is_group_policy()) && !readers.registry => {
                     "registry evidence not read by this command"
                 }
                 _ => "recognised but not read by this version of rdsdiag",
@@ -211,11 +211,13 @@ fn finish_inputs(inputs: &mut [Input], readers: Readers) {
 
 /// Resolve: the host's identity and facts, and the effective RDS configuration.
 fn resolve(registry: &RegistryView) -> (HostReport, config::Settings) {
+    let (settings, group_policy) = config::resolve_capture(registry);
     let host = HostReport {
         identity: HostIdentity::read(registry),
         facts: host_facts(registry),
+        group_policy,
     };
-    (host, config::resolve(registry))
+    (host, settings)
 }
 
 /// Run `f` with a capture isolated: a panic inside it becomes a [`Failure`] naming the capture.
@@ -555,11 +557,36 @@ pub fn captures_in(path: &Path) -> Vec<(PathBuf, Option<Split>)> {
 /// `analyze`: many paths in parallel, each split into the captures it holds
 /// ([`captures_in`]); the report keeps the order of `paths`, then of the captures found.
 pub fn analyze(paths: &[PathBuf], opts: &Options) -> Report {
+    analyze_with_progress(paths, opts, &|_| {})
+}
+
+/// How far `analyze` is, for a progress display: the library never prints, the caller shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// The captures found in the paths given, before any is read.
+    Found { captures: usize },
+    /// A capture started.
+    Started { path: PathBuf },
+    /// A capture is done (its reports are ready).
+    Done { path: PathBuf },
+}
+
+/// `analyze`, calling `progress` (from any worker thread) as captures are found, start and end.
+pub fn analyze_with_progress(
+    paths: &[PathBuf],
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Report {
     let expanded: Vec<(PathBuf, Option<Split>)> =
         paths.iter().flat_map(|p| captures_in(p)).collect();
+    progress(Progress::Found {
+        captures: expanded.len(),
+    });
     let captures: Vec<Vec<CaptureReport>> = expanded
         .par_iter()
         .map(|(p, split)| {
+            progress(Progress::Started { path: p.clone() });
+            let _done = DoneGuard(progress, p);
             let mut reports = analyze_path(p, opts);
             if split.is_some() {
                 for r in &mut reports {
@@ -570,6 +597,17 @@ pub fn analyze(paths: &[PathBuf], opts: &Options) -> Report {
         })
         .collect();
     Report::new(captures.into_iter().flatten().collect())
+}
+
+/// Reports a capture done when dropped, even when its analysis unwinds.
+struct DoneGuard<'a>(&'a (dyn Fn(Progress) + Sync), &'a PathBuf);
+
+impl Drop for DoneGuard<'_> {
+    fn drop(&mut self) {
+        (self.0)(Progress::Done {
+            path: self.1.clone(),
+        });
+    }
 }
 
 /// The one capture at `path`, for the commands that read one: a path holding several captures is
@@ -656,12 +694,24 @@ pub fn timeline(path: &Path, opts: &Options) -> Result<TimelineOutcome, Failure>
             names.get(1..).unwrap_or_default(),
             &opts.timeline,
         );
-        Ok(TimelineOutcome::new(
+        let mut outcome = TimelineOutcome::new(
             path,
             timeline,
             evidence.events.len(),
             evidence.capture.inputs,
-        ))
+        );
+        outcome.host_time_zone = Some(host.time_zone);
+        Ok(outcome)
+    })
+}
+
+/// The host's time zone from the capture's SYSTEM hive (registry only), for `--tz host` on the
+/// commands that do not read the registry themselves (`events`, `reg` reads it anyway).
+pub fn host_time_zone(path: &Path, opts: &Options) -> Result<host::TimeZone, Failure> {
+    single_capture(path)?;
+    isolated(path, || {
+        let evidence = read_isolated(path, opts, Readers::REGISTRY)?;
+        Ok(HostIdentity::read(&evidence.registry).time_zone)
     })
 }
 

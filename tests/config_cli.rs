@@ -15,13 +15,28 @@ fn text_table_of_the_kape_demo() {
     let out = Command::cargo_bin("rdsdiag")
         .unwrap()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("COLUMNS", "80")
         .args(["config", "fixtures/demo/RDSH01-kape"])
         .output()
         .unwrap();
     assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("SETTING"), "{text}");
+    // At 80 columns the table is too wide: one entry per setting, every line fits.
+    assert!(text.contains("licensing_mode: Per User (4)"), "{text}");
+    for l in text.lines() {
+        assert!(l.chars().count() <= 80, "{l}");
+    }
     insta::assert_snapshot!("cli_config_kape_text", text);
+    // Unlimited width (COLUMNS=0) keeps the table.
+    let wide = Command::cargo_bin("rdsdiag")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("COLUMNS", "0")
+        .args(["config", "fixtures/demo/RDSH01-kape"])
+        .output()
+        .unwrap();
+    let wide = String::from_utf8(wide.stdout).unwrap();
+    assert!(wide.contains("SETTING"), "{wide}");
 }
 
 #[test]

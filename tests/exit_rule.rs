@@ -17,7 +17,7 @@ fn invocations(capture: &Path, batch_root: &Path) -> Vec<Vec<String>> {
     let root = batch_root.display().to_string();
     let mut runs = Vec::new();
     let mut add = |args: &[&str]| runs.push(args.iter().map(|s| s.to_string()).collect());
-    for f in ["text", "json", "markdown", "jsonl"] {
+    for f in ["text", "json", "markdown", "jsonl", "html"] {
         add(&["analyze", "--format", f, &c]);
     }
     for f in ["text", "jsonl"] {
@@ -27,7 +27,7 @@ fn invocations(capture: &Path, batch_root: &Path) -> Vec<Vec<String>> {
         add(&["config", "--format", f, &c]);
         add(&["reg", "--format", f, &c, KEY]);
     }
-    for f in ["text", "jsonl", "timesketch"] {
+    for f in ["text", "jsonl", "timesketch", "html"] {
         add(&["timeline", "--format", f, &c]);
     }
     for f in ["jsonl", "text"] {

@@ -236,6 +236,7 @@ mod seeds {
     use rdsdiag::fuzzing::{FILE_SEPARATOR, LOG_SEPARATOR};
     use rdsdiag_testsupport::evtx::{self as tevtx, Ev, EvtxBuilder};
     use rdsdiag_testsupport::gpresult;
+    use rdsdiag_testsupport::gpo::{self, Instr};
     use rdsdiag_testsupport::hive::{self, Data, Key};
     use rdsdiag_testsupport::regtext::{self, Encoding};
     use rdsdiag_testsupport::scenario::{self, Machine, Os};
@@ -464,6 +465,18 @@ mod seeds {
             "demo-HKLM-System.txt",
             &read("MSRD-Results-RDSH01/RDSH01_RegistryKeys/RDSH01_HKLM-System.txt"),
         );
+        // A Registry.pol with every operation (set, **del., **delvals., **DeleteValues,
+        // **DeleteKeys) on the Terminal Services policy key.
+        let pol = gpo::registry_pol(&[
+            Instr::ts("LicensingMode", Data::Dword(2)),
+            Instr::ts("LicenseServers", Data::Sz("ls01,ls02".into())),
+            Instr::ts("MaxIdleTime", Data::Dword(3_600_000)),
+            Instr::ts_del("MaxDisconnectionTime"),
+            Instr::DeleteValues(gpo::TS_POLICY_KEY.into(), vec!["A".into(), "B".into()]),
+            Instr::DelVals(format!(r"{}\Client", gpo::TS_POLICY_KEY)),
+            Instr::DeleteKeys(r"Software\Policies\Microsoft".into(), vec!["Old".into()]),
+        ]);
+        put("regtext", "gen-registry.pol", &pol);
         put(
             "regtext",
             "demo-HKLM-SW.txt",
@@ -553,6 +566,22 @@ mod seeds {
                 (
                     "MSRD-Results-RDSH01/RDSH01_MSRD-Collect-Log.txt",
                     b"MSRD-Collect\r\n",
+                ),
+            ]),
+        );
+        put(
+            "capture",
+            "gen-gpo-tree",
+            &capture_tree(&[
+                ("C/Windows/System32/config/SOFTWARE", &sw),
+                ("C/Windows/System32/GroupPolicy/Machine/Registry.pol", &pol),
+                (
+                    "C/ProgramData/Microsoft/Group Policy/History/{31B2F340-016D-11D2-945F-00C04FB984F9}/Machine/Registry.pol",
+                    &pol,
+                ),
+                (
+                    "SYSVOL/contoso.local/Policies/{31B2F340-016D-11D2-945F-00C04FB984F9}/GPT.INI",
+                    &gpo::gpt_ini(65_539, Some("Default Domain Policy")),
                 ),
             ]),
         );

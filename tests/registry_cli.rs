@@ -61,6 +61,14 @@ fn reg_query_text_from_a_hive_and_from_a_reg_export() {
         .stdout
         .clone();
     let from_hive = String::from_utf8(from_hive).expect("utf8");
+    // Keys read from a hive carry their last write time, as RECmd shows it (text exports have
+    // none); without those lines the output is `reg query`'s.
+    assert_eq!(
+        from_hive.matches("\n    ; last written ").count(),
+        2,
+        "{from_hive}"
+    );
+    let from_hive = without_last_written(&from_hive);
     assert!(from_hive.starts_with(expected_body), "{from_hive}");
     assert!(
         from_hive.ends_with("; source: config/SYSTEM (hive)\n"),
@@ -79,17 +87,25 @@ fn reg_query_text_from_a_hive_and_from_a_reg_export() {
             .clone(),
     )
     .expect("utf8");
+    assert!(!from_reg.contains("; last written"), "{from_reg}");
     assert!(from_reg.starts_with(expected_body), "{from_reg}");
     assert!(from_reg.ends_with("(.reg export)\n"), "{from_reg}");
 
     // One value, without recursion: the key line and that value only.
-    rdsdiag()
+    let one = rdsdiag()
         .args(["reg"])
         .arg(&hive_dir)
-        .args([r"HKLM\SYSTEM\CCS\Control\Terminal Server", "fdenytsconnections"])
+        .args([
+            r"HKLM\SYSTEM\CCS\Control\Terminal Server",
+            "fdenytsconnections",
+        ])
         .assert()
         .code(0)
-        .stdout(predicate::str::starts_with("\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\n    fDenyTSConnections    REG_DWORD    0x0\n\n"));
+        .get_output()
+        .stdout
+        .clone();
+    let one = without_last_written(&String::from_utf8(one).expect("utf8"));
+    assert!(one.starts_with("\nHKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\n    fDenyTSConnections    REG_DWORD    0x0\n\n"), "{one}");
     // Subkeys are listed as full names without --recurse.
     rdsdiag()
         .args(["reg"])
@@ -165,4 +181,11 @@ fn reg_on_the_corpus_dirty_hive_warns_that_values_may_be_stale() {
             "    fDenyTSConnections    REG_DWORD    0x1\n",
         ))
         .stderr(predicate::str::contains("values may be stale"));
+}
+
+/// The output without the `; last written` lines under the keys.
+fn without_last_written(s: &str) -> String {
+    s.split_inclusive('\n')
+        .filter(|l| !l.starts_with("    ; last written "))
+        .collect()
 }

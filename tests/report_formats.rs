@@ -10,6 +10,8 @@ fn run(args: &[&str]) -> String {
     let out = Command::cargo_bin("rdsdiag")
         .expect("binary")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("COLUMNS", "80")
+        .env_remove("NO_COLOR")
         .args(args)
         .output()
         .expect("runs");
@@ -20,7 +22,12 @@ const DEMO: &str = "fixtures/demo/RDSH01-kape";
 
 #[test]
 fn demo_text() {
-    insta::assert_snapshot!(run(&["analyze", "--color", "never", DEMO]));
+    // At 80 columns (run sets COLUMNS): every line fits, long paths wrap.
+    let text = run(&["analyze", "--color", "never", DEMO]);
+    for l in text.lines() {
+        assert!(l.chars().count() <= 80, "{l}");
+    }
+    insta::assert_snapshot!(text);
 }
 
 #[test]
@@ -76,15 +83,32 @@ fn healthy_host_text() {
 #[test]
 fn failed_capture_in_every_format() {
     for format in ["text", "markdown", "json"] {
-        let out = run(&[
-            "analyze",
-            "--color",
-            "never",
-            "--format",
-            format,
-            "no/such/capture",
-        ]);
-        assert!(out.contains("no/such/capture"), "{format}: {out}");
-        assert!(out.contains("no such file or folder"), "{format}: {out}");
+        let out = Command::cargo_bin("rdsdiag")
+            .expect("binary")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["analyze", "--color", "never", "--format", format])
+            .arg("no/such/capture")
+            .output()
+            .expect("runs");
+        let stdout = String::from_utf8(out.stdout).expect("utf8");
+        let stderr = String::from_utf8(out.stderr).expect("utf8");
+        assert!(stdout.contains("no/such/capture"), "{format}: {stdout}");
+        // The error is shown once on stderr, with the hint that fits it.
+        assert_eq!(
+            stderr.matches("no such file or folder").count(),
+            1,
+            "{format}: {stderr}"
+        );
+        assert!(stderr.contains("check the path"), "{format}: {stderr}");
+        assert!(!stderr.contains("hostile"), "{format}: {stderr}");
+        if format == "text" {
+            assert!(!stdout.contains("no such file or folder"), "{stdout}");
+        } else {
+            // Tickets and tools keep the reason with the capture.
+            assert!(
+                stdout.contains("no such file or folder"),
+                "{format}: {stdout}"
+            );
+        }
     }
 }

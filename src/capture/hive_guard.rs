@@ -76,7 +76,7 @@ fn nt_cell(bytes: &[u8], off: u32) -> Option<&[u8]> {
         return None;
     }
     let size = size.unsigned_abs() as usize;
-    if size % 8 != 0 {
+    if !size.is_multiple_of(8) {
         return None;
     }
     data.get(at + 4..at.checked_add(size)?)

@@ -115,9 +115,12 @@ fn holds_evidence(p: &Path) -> bool {
     };
     let n = f.read(&mut head).unwrap_or(0);
     head.truncate(n);
+    // Group Policy files alone (a SYSVOL copy) are no capture of a machine.
     !matches!(
         sniff::sniff_head(&head).kind,
-        crate::evidence::InputKind::Other | crate::evidence::InputKind::Archive
+        crate::evidence::InputKind::Other
+            | crate::evidence::InputKind::Archive
+            | crate::evidence::InputKind::PolicyFile
     )
 }
 

@@ -1,5 +1,7 @@
 //! Recognise what a file is from its bytes: hive (and which hive), hive transaction log, EVTX,
-//! `.reg` export, `reg query` text, zip archive, or something else. Names are only a fallback hint.
+//! `.reg` export, `reg query` text, Group Policy `Registry.pol`, zip archive, or something else.
+//! Names are only a fallback hint, except for a GPO's `GPT.INI` (an INI file is only told apart
+//! by its name and its `[General]` section).
 
 use super::hive_guard as guard;
 use crate::catalog::gpresult::{signature_of, GpresultForm};
@@ -35,6 +37,8 @@ const REGF: &[u8; 4] = b"regf";
 const ELF_FILE: &[u8; 8] = b"ElfFile\0";
 const ZIP_LOCAL: &[u8; 4] = b"PK\x03\x04";
 const ZIP_EMPTY: &[u8; 4] = b"PK\x05\x06";
+/// A Registry.pol header: `PReg` and the version DWORD 1 (reference §8.1, S40, S41).
+const PREG_V1: &[u8; 8] = b"PReg\x01\0\0\0";
 
 /// Offset of the base block's file type field (0 = primary file, 1/2/6 = transaction log).
 const BASE_BLOCK_FILE_TYPE: usize = 28;
@@ -69,6 +73,9 @@ pub fn sniff_head(head: &[u8]) -> Sniffed {
     if head.starts_with(ZIP_LOCAL) || head.starts_with(ZIP_EMPTY) {
         return Sniffed::kind(InputKind::Archive);
     }
+    if head.starts_with(PREG_V1) {
+        return Sniffed::kind(InputKind::PolicyFile);
+    }
     if let Some(text) = decode_text_head(head) {
         if is_reg_export(&text) {
             return Sniffed {
@@ -90,12 +97,17 @@ pub fn sniff_head(head: &[u8]) -> Sniffed {
     Sniffed::kind(InputKind::Other)
 }
 
-/// [`sniff_head`], then a file the content leaves as `Other` that is gpresult output
-/// ([`gpresult_form`]: by content, an HTML report also by a collector's file name).
+/// [`sniff_head`], then a file the content leaves as `Other`: a file named `GPT.INI` whose text has a
+/// `[General]` section is a GPO's `GPT.INI` (S100); gpresult output ([`gpresult_form`]: by content, an
+/// HTML report also by a collector's file name) is `Gpresult`.
 pub fn sniff_named(head: &[u8], path: &str) -> Sniffed {
     let sniffed = sniff_head(head);
     if sniffed.kind != InputKind::Other {
         return sniffed;
+    }
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    if name.eq_ignore_ascii_case("gpt.ini") && has_general_section(&head[..head.len().min(4096)]) {
+        return Sniffed::kind(InputKind::GptIni);
     }
     if gpresult_form(head, path).is_some() {
         return Sniffed::kind(InputKind::Gpresult);
@@ -127,6 +139,24 @@ pub fn gpresult_form(head: &[u8], path: &str) -> Option<GpresultForm> {
         || lower.contains("resultant set of policies for")
         || (lower.contains("rsop data for") && lower.contains("logging mode"));
     text_report.then_some(GpresultForm::Text)
+}
+
+/// Whether INI text (UTF-8, or UTF-16LE with a BOM) has a `[General]` line.
+fn has_general_section(head: &[u8]) -> bool {
+    let text = if head.starts_with(&[0xFF, 0xFE]) {
+        let units: Vec<u16> = head[2..]
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        String::from_utf8_lossy(head).into_owned()
+    };
+    text.lines().any(|l| {
+        l.trim()
+            .trim_start_matches('\u{feff}')
+            .eq_ignore_ascii_case("[general]")
+    })
 }
 
 /// The file name stored in a hive base block, if readable.
@@ -488,6 +518,12 @@ mod tests {
     fn magic_bytes() {
         assert_eq!(sniff_head(b"ElfFile\0rest").kind, InputKind::Evtx);
         assert_eq!(sniff_head(b"PK\x03\x04....").kind, InputKind::Archive);
+        assert_eq!(sniff_head(b"PReg\x01\0\0\0[").kind, InputKind::PolicyFile);
+        assert_eq!(sniff_head(b"PReg\x02\0\0\0").kind, InputKind::Other);
+        let ini = b"[General]\r\nVersion=3\r\n";
+        assert_eq!(sniff_named(ini, "P/{X}/GPT.INI").kind, InputKind::GptIni);
+        assert_eq!(sniff_named(ini, "P/{X}/other.ini").kind, InputKind::Other);
+        assert_eq!(sniff_named(b"Version=3", "gpt.ini").kind, InputKind::Other);
         let mut log = vec![0u8; 512];
         log[..4].copy_from_slice(b"regf");
         log[28] = 6;

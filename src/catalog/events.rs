@@ -60,6 +60,28 @@ pub struct EventDef {
 }
 
 impl EventDef {
+    /// The meaning with its placeholders filled from the event's fields: each `ParamN` /
+    /// `paramN` field the meaning names (as a whole word) is replaced by the field's value
+    /// (trimmed; `(empty)` when blank). Returns the text and the catalogued fields it did not
+    /// name, for the caller to list.
+    pub fn fill<'v>(&self, get: impl Fn(&str) -> Option<&'v str>) -> (String, Vec<&str>) {
+        let mut text = self.meaning.clone();
+        let mut rest = Vec::new();
+        for f in &self.fields {
+            let placeholder = f.len() > 5
+                && f[..5].eq_ignore_ascii_case("param")
+                && f[5..].bytes().all(|b| b.is_ascii_digit());
+            match get(f) {
+                Some(v) if placeholder && has_word(&text, f) => {
+                    let v = v.trim();
+                    text = replace_word(&text, f, if v.is_empty() { "(empty)" } else { v });
+                }
+                _ => rest.push(f.as_str()),
+            }
+        }
+        (text, rest)
+    }
+
     /// Whether the row's wording or mapping is marked unconfirmed by its source.
     pub fn unconfirmed(&self) -> bool {
         self.status() == Status::Unconfirmed
@@ -395,5 +417,57 @@ mod tests {
                 table: "events.tsv"
             }
         );
+    }
+}
+
+/// Whether `word` occurs in `text` not inside a longer word (so `Param1` is not `Param10`).
+fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word)
+        .any(|(i, _)| is_boundary(text, i, word.len()))
+}
+
+fn is_boundary(text: &str, i: usize, len: usize) -> bool {
+    let before = text[..i].chars().next_back();
+    let after = text[i + len..].chars().next();
+    !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+}
+
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, _) in text.match_indices(word) {
+        if is_boundary(text, i, word.len()) {
+            out.push_str(&text[last..i]);
+            out.push_str(with);
+            last = i + word.len();
+        }
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+#[cfg(test)]
+mod fill_tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_from_fields() {
+        let def = catalog()
+            .lookup(
+                "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+                1131,
+            )
+            .expect("1131 is catalogued");
+        let (text, rest) = def.fill(|f| (f == "Param1").then_some(" LS01.contoso.local "));
+        assert_eq!(
+            text,
+            "License server LS01.contoso.local is not available or cannot be contacted"
+        );
+        assert!(rest.is_empty());
+        let (text, rest) = def.fill(|_| None);
+        assert!(text.contains("Param1"));
+        assert_eq!(rest, vec!["Param1"]);
+        assert_eq!(replace_word("Param1 Param10", "Param1", "x"), "x Param10");
     }
 }

@@ -1,7 +1,7 @@
 //! `rdsdiag batch <ROOT>` and `rdsdiag merge <JSONL>...`: many captures in parallel, JSONL out
 //! (one line per capture, then the fleet summary), shards and their merge.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -39,6 +39,9 @@ pub struct BatchArgs {
     pub progress: bool,
     #[arg(long, hide = true)]
     pub no_progress: bool,
+    /// Also write the fleet dashboard, one self-contained HTML page, to FILE (docs/html-report.md).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -50,6 +53,9 @@ pub struct MergeArgs {
     pub files: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = BatchFormat::Jsonl)]
     pub format: BatchFormat,
+    /// Also write the fleet dashboard to FILE: the same page `batch --html` writes.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run_batch(args: &BatchArgs, out: Output) -> Exit {
@@ -67,18 +73,16 @@ pub fn run_batch(args: &BatchArgs, out: Output) -> Exit {
         paths.retain(|p| shard.contains(&relative(&args.root, p)));
     }
     let opts = args.limits.options();
-    let show =
-        !out.quiet && (args.progress || (!args.no_progress && std::io::stderr().is_terminal()));
-    let bar = if show {
-        let b = indicatif::ProgressBar::new(paths.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} captures {elapsed_precise} eta {eta}",
-        ) {
-            b.set_style(style);
+    let bar = super::progress_bar(&out, args.progress, args.no_progress);
+    bar.set_length(paths.len() as u64);
+    // One zone for the fleet table: `host` cannot name one for captures of many hosts.
+    let tz = if out.text.tz.is_host() {
+        if args.format == BatchFormat::Text {
+            out.note("note: --tz host: a batch spans many hosts; its text shows UTC\n");
         }
-        b
+        render::OutputTz::utc()
     } else {
-        indicatif::ProgressBar::hidden()
+        out.zone(None)
     };
     // Lines go out as soon as their window is done (memory stays flat); only digests are kept
     // for the summary.
@@ -110,9 +114,10 @@ pub fn run_batch(args: &BatchArgs, out: Output) -> Exit {
             digests.push(digest);
         },
     );
-    bar.finish_and_clear();
+    super::finish_progress(&bar);
     let summary = batch::summarize(&digests);
-    let tail = summary_tail(args.format, &digests, &summary);
+    let tail = summary_tail(args.format, &digests, &summary, &tz);
+    let dashboard = write_dashboard(args.html.as_deref(), &digests, &summary);
     let written = match (tail, render_error) {
         (Ok(tail), None) => {
             if !broken_pipe {
@@ -130,7 +135,7 @@ pub fn run_batch(args: &BatchArgs, out: Output) -> Exit {
             false
         }
     };
-    finish(written, summary.status(&digests))
+    finish(written && dashboard, summary.status(&digests))
 }
 
 pub fn run_merge(args: &MergeArgs) -> Exit {
@@ -157,6 +162,9 @@ pub fn run_merge(args: &MergeArgs) -> Exit {
     lines.sort_by(|a, b| path_of(a).cmp(path_of(b)));
     let digests: Vec<Digest> = lines.iter().map(Digest::from_value).collect();
     let summary = batch::summarize(&digests);
+    if !write_dashboard(args.html.as_deref(), &digests, &summary) {
+        return Exit::InputError;
+    }
     let mut rendered = String::new();
     if args.format == BatchFormat::Jsonl {
         for l in &lines {
@@ -172,10 +180,12 @@ pub fn run_merge(args: &MergeArgs) -> Exit {
             }
         }
     }
-    let tail = summary_tail(args.format, &digests, &summary).map(|t| rendered + &t);
+    let tail = summary_tail(args.format, &digests, &summary, &render::OutputTz::utc())
+        .map(|t| rendered + &t);
     let out = Output {
         text: Default::default(),
         quiet: false,
+        list_width: 0,
     };
     finish(out.write(tail, false), summary.status(&digests))
 }
@@ -193,7 +203,12 @@ pub fn jsonl_of_reports(reports: &[CaptureReport]) -> Result<String, render::jso
         digests.push(Digest::of_report(r));
     }
     let summary = batch::summarize(&digests);
-    out.push_str(&summary_tail(BatchFormat::Jsonl, &digests, &summary)?);
+    out.push_str(&summary_tail(
+        BatchFormat::Jsonl,
+        &digests,
+        &summary,
+        &render::OutputTz::utc(),
+    )?);
     Ok(out)
 }
 
@@ -202,10 +217,32 @@ fn summary_tail(
     format: BatchFormat,
     digests: &[Digest],
     summary: &FleetSummary,
+    tz: &render::OutputTz,
 ) -> Result<String, render::json::JsonError> {
     match format {
         BatchFormat::Jsonl => render::json::summary_line(summary).map(|s| s + "\n"),
-        BatchFormat::Text => Ok(render::fleet::text(digests, summary)),
+        BatchFormat::Text => Ok(render::fleet::text_with(digests, summary, tz)),
+    }
+}
+
+/// Write the fleet dashboard when `--html FILE` asked for it; false (after saying why) when the
+/// file could not be written.
+fn write_dashboard(path: Option<&Path>, digests: &[Digest], summary: &FleetSummary) -> bool {
+    let Some(path) = path else {
+        return true;
+    };
+    match std::fs::write(path, render::html::fleet::render(digests, summary)) {
+        Ok(()) => true,
+        Err(e) => {
+            show_error(
+                format!(
+                    "{}: the fleet dashboard could not be written: {e}",
+                    path.display()
+                ),
+                None,
+            );
+            false
+        }
     }
 }
 

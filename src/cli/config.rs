@@ -3,12 +3,20 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use rdsdiag::pipeline;
 use rdsdiag::render;
 
-use super::{finish, show_error, Exit, Format, LimitArgs, Output};
+use super::{finish, show_capture_error, Exit, LimitArgs, Output};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFormat {
+    Text,
+    Json,
+    /// One row per setting of every capture (docs/csv.md).
+    Csv,
+}
 
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
@@ -16,22 +24,33 @@ pub struct ConfigArgs {
     #[arg(required = true, value_name = "CAPTURE")]
     pub paths: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Text)]
+    pub format: ConfigFormat,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
 
+/// The global `-v` shows source tags and, for each setting a GPO set, every applied GPO's step (the
+/// Group Policy chain).
 pub fn run_config(args: &ConfigArgs, out: Output) -> Exit {
     let report = pipeline::config(&args.paths, &args.limits.options());
     for c in &report.captures {
         if let Some(e) = &c.error {
-            show_error(e.clone(), Some("check the path".into()));
+            show_capture_error(e);
         }
     }
     let (rendered, for_people) = match args.format {
-        Format::Json => (render::json::pretty(&report), false),
-        Format::Text => (Ok(render::config::render_report(&report)), true),
+        ConfigFormat::Json => (render::json::pretty(&report), false),
+        ConfigFormat::Csv => (render::csv::config(&report), false),
+        ConfigFormat::Text => {
+            let ro = render::config::RenderOptions {
+                width: out.list_width(),
+                source_tags: out.text.verbose > 0,
+                chain: out.text.verbose > 0,
+                ..Default::default()
+            };
+            (Ok(render::config::render_report_with(&report, ro)), true)
+        }
     };
     finish(out.write(rendered, for_people), report.status())
 }

@@ -6,23 +6,27 @@ mod config;
 mod exit;
 mod reg;
 mod rules;
+mod size;
 mod timeline;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use miette::{Diagnostic, Report as MietteReport};
 
 use rdsdiag::capture::CaptureOptions;
 use rdsdiag::pipeline::{self, Options};
-use rdsdiag::render::{self, text::TextOptions};
+use rdsdiag::render::{self, text::TextOptions, OutputTz, TzChoice};
 use rdsdiag::report::RunStatus;
 
 pub use exit::Exit;
 
 /// Offline diagnosis of Windows Remote Desktop Services licensing and connection problems from
 /// registry hives, registry exports and EVTX logs. Times are UTC unless --tz says otherwise.
+///
+/// Text output fits the terminal's width (COLUMNS overrides it; 80 when not a terminal; COLUMNS=0
+/// never wraps); -v shows full lines and every detail, and JSON always holds the full text.
 #[derive(Debug, Parser)]
 #[command(name = "rdsdiag", version, about, long_about = None)]
 pub struct Cli {
@@ -34,9 +38,15 @@ pub struct Cli {
     /// Print nothing on success; only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// When to colour text output.
+    /// When to colour text output (auto: on a terminal unless NO_COLOR is set; always and never
+    /// win over NO_COLOR).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+    /// Time zone of the times shown: UTC (default), an IANA name (Europe/Berlin), an offset
+    /// (+02:00), or host (the capture's own zone from its SYSTEM hive, with daylight saving
+    /// time). Only the rendering changes; report JSON stays UTC.
+    #[arg(long, value_name = "TZ", default_value = "UTC", global = true)]
+    pub tz: String,
     /// Worker threads for captures and files (default: one per core). One pool serves the run.
     #[arg(short = 'j', long, global = true, value_name = "N")]
     pub jobs: Option<usize>,
@@ -62,9 +72,14 @@ pub enum AnalyzeFormat {
     Json,
     /// The same report as Markdown, for a support ticket.
     Markdown,
+    /// One row per finding (docs/csv.md).
+    Csv,
     /// One JSON line per capture, then the fleet summary with cross-capture correlation (as
     /// `rdsdiag batch`).
     Jsonl,
+    /// One self-contained HTML page (inline CSS and SVG, loads nothing): verdict, findings,
+    /// session chart, configuration, host, inputs (docs/html-report.md).
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,12 +105,25 @@ pub enum Command {
     /// Rebuild the capture's RDP sessions from its event logs and show the patterns that explain
     /// disconnects (licensing, 60-minute soft enforcement, keep-alive, security errors).
     Timeline(timeline::TimelineArgs),
+    /// Print a shell completion script (e.g. `source <(rdsdiag completions bash)`).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff; `rdsdiag man | man -l -`).
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EventsFormat {
     Text,
     Jsonl,
+    /// One row per event (docs/csv.md).
+    Csv,
 }
 
 #[derive(Debug, Args)]
@@ -128,20 +156,26 @@ pub struct LimitArgs {
     /// Refuse archives with more entries than this.
     #[arg(long, default_value_t = CaptureOptions::default().max_zip_entries)]
     pub max_zip_entries: usize,
-    /// Refuse archives whose entries declare more uncompressed bytes than this in total.
-    #[arg(long, default_value_t = CaptureOptions::default().max_zip_total_bytes)]
+    /// Refuse archives whose entries declare more uncompressed bytes than this in total
+    /// (64GiB, 500MB, or bytes).
+    #[arg(long, value_name = "SIZE", value_parser = size::parse_size, default_value = MAX_ZIP_BYTES)]
     pub max_zip_bytes: u64,
     /// Refuse archives with an entry (over 1 MiB) that expands more than this ratio.
     #[arg(long, default_value_t = CaptureOptions::default().max_compression_ratio)]
     pub max_zip_ratio: u64,
-    /// Reject single files (hives, zip entries) larger than this many bytes.
-    #[arg(long, default_value_t = CaptureOptions::default().max_file_bytes)]
+    /// Reject single files (hives, zip entries) larger than this (4GiB, 10MiB, or bytes).
+    #[arg(long, value_name = "SIZE", value_parser = size::parse_size, default_value = MAX_FILE_BYTES)]
     pub max_file_bytes: u64,
     /// Seconds the event-log readers of one capture may take; past it they stop, say in the
     /// report which chunks were not read, and the analysis goes on (0: no limit).
     #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
     pub time_limit: f64,
 }
+
+/// The defaults of the size limits as people type them (`CaptureOptions::default()`; a test
+/// checks they agree).
+const MAX_ZIP_BYTES: &str = "64GiB";
+const MAX_FILE_BYTES: &str = "4GiB";
 
 impl LimitArgs {
     pub fn capture_options(&self) -> CaptureOptions {
@@ -178,6 +212,11 @@ pub struct AnalyzeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
     pub format: AnalyzeFormat,
+    /// Show progress on stderr (default: when stderr is a terminal).
+    #[arg(long, overrides_with = "no_progress")]
+    pub progress: bool,
+    #[arg(long, hide = true)]
+    pub no_progress: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -197,13 +236,84 @@ fn show_error(message: String, help: Option<String>) {
     eprintln!("{report:?}");
 }
 
-/// The help shown under a capture that could not be opened.
-const CAPTURE_HELP: &str =
-    "check the path; archives are refused when they are hostile or exceed the --max-zip-* limits";
+/// A capture that could not be opened or read: the error once, on stderr, with the hint that
+/// fits it.
+fn show_capture_error(message: &str) {
+    show_error(
+        message.to_string(),
+        capture_hint(message).map(str::to_string),
+    );
+}
+
+/// The hint for a capture error, from the library's own error wording (`error::Error`).
+fn capture_hint(message: &str) -> Option<&'static str> {
+    let has = |s: &str| message.contains(s);
+    if has("no such file or folder") {
+        Some("check the path")
+    } else if has("refused archive") || has("entry \"") {
+        Some("archives with `..` or absolute names are refused; archives over the limits can be read with higher --max-zip-entries, --max-zip-bytes or --max-zip-ratio")
+    } else if has("is larger than the limit") {
+        Some("raise --max-file-bytes (e.g. 16GiB) if the file is genuine")
+    } else if has("not a readable zip archive") {
+        Some("the file is not a zip archive or is damaged; extract it with another tool and give the folder")
+    } else if has("not a regular file or folder") {
+        Some("give a folder, a zip file or evidence files")
+    } else if has("holds") && has("captures") {
+        Some("give one capture, or use `rdsdiag analyze` or `rdsdiag batch` for several")
+    } else if has("internal error") {
+        Some("this is a bug in rdsdiag: please report it with the capture if you can")
+    } else if has("Permission denied") || has("permission denied") {
+        Some("check that the files are readable by this user")
+    } else {
+        None
+    }
+}
+
+/// The columns reports fit to: `COLUMNS` when set (0: never wrap), else the terminal's width,
+/// else 80 (a report in a file or pipe reads well in tickets and review tools).
+fn output_width() -> usize {
+    terminal_or_columns().unwrap_or(80)
+}
+
+/// `COLUMNS` when set, else the width of the terminal stdout is, else `None`.
+fn terminal_or_columns() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        return Some(n);
+    }
+    if std::io::stdout().is_terminal() {
+        if let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size() {
+            return Some(usize::from(w));
+        }
+    }
+    None
+}
+
+/// `--version`: the program and the catalogue it carries.
+fn version_text() -> String {
+    format!(
+        "{} (catalogue {}: {} rows, {} rules)",
+        env!("CARGO_PKG_VERSION"),
+        rdsdiag::catalog::version(),
+        rdsdiag::catalog::rows(),
+        pipeline::rules().len()
+    )
+}
+
+/// The clap command with the version text.
+pub fn command() -> clap::Command {
+    let v: &'static str = Box::leak(version_text().into_boxed_str());
+    Cli::command().version(v)
+}
 
 /// Parse arguments, run, and return the exit code.
 pub fn run() -> std::process::ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -247,12 +357,25 @@ pub fn run() -> std::process::ExitCode {
     // A panic inside a parser is caught per capture by the pipeline and reported as a failed
     // capture; keep the default hook from printing it in the middle of the output.
     std::panic::set_hook(Box::new(|_| {}));
+    let tz = match TzChoice::parse(&cli.tz) {
+        Ok(tz) => tz,
+        Err(e) => {
+            show_error(
+                e.to_string(),
+                Some("e.g. --tz UTC, --tz Europe/Berlin, --tz +02:00 or --tz host".into()),
+            );
+            return Exit::InputError.into();
+        }
+    };
     let out = Output {
         text: TextOptions {
             color,
             verbose: cli.verbose,
+            width: output_width(),
+            tz,
         },
         quiet: cli.quiet,
+        list_width: terminal_or_columns().unwrap_or(0),
     };
     let exit = match &cli.command {
         Command::Analyze(args) => run_analyze(args, out),
@@ -263,18 +386,43 @@ pub fn run() -> std::process::ExitCode {
         Command::Batch(args) => batch::run_batch(args, out),
         Command::Merge(args) => batch::run_merge(args),
         Command::Rules(args) => rules::run_rules(args),
-        Command::Explain(args) => rules::run_explain(args),
+        Command::Explain(args) => rules::run_explain(args, &out),
+        Command::Completions(args) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(args.shell, &mut command(), "rdsdiag", &mut buf);
+            write_stdout(&String::from_utf8_lossy(&buf));
+            Exit::Clean
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(command()).render(&mut buf) {
+                Ok(()) => {
+                    write_stdout(&String::from_utf8_lossy(&buf));
+                    Exit::Clean
+                }
+                Err(e) => {
+                    show_error(
+                        format!("internal error: the manual page could not be written: {e}"),
+                        None,
+                    );
+                    Exit::InputError
+                }
+            }
+        }
     };
     exit.into()
 }
 
-/// How output is written: colour and detail of text, and `-q`.
-#[derive(Debug, Clone, Copy)]
+/// How output is written: colour, detail, width and zone of text, and `-q`.
+#[derive(Debug, Clone)]
 pub struct Output {
     pub text: TextOptions,
     /// `-q`: formats for people (text, Markdown) and notes on stderr are not written; formats for
     /// tools (JSON, JSONL, Timesketch) still are, since they were asked for.
     pub quiet: bool,
+    /// The width of listings (`events`, `timeline`, `config`, `explain`): the terminal's or
+    /// `COLUMNS`; 0 (whole lines) when piped without `COLUMNS`, so `grep` sees every field.
+    pub list_width: usize,
 }
 
 impl Output {
@@ -298,6 +446,25 @@ impl Output {
         }
     }
 
+    /// The output zone for a capture with host zone `host`, its note written to stderr.
+    fn zone(&self, host: Option<&rdsdiag::host::TimeZone>) -> OutputTz {
+        let (tz, note) = self.text.tz.resolve(host);
+        if let Some(n) = note {
+            self.note(&format!("note: {n}\n"));
+        }
+        tz
+    }
+
+    /// The width for lines of a listing: unlimited under `-v` (full text), else the terminal's
+    /// (or `COLUMNS`); whole lines into a pipe or file.
+    fn list_width(&self) -> usize {
+        if self.text.verbose > 0 {
+            0
+        } else {
+            self.list_width
+        }
+    }
+
     /// Write notes to stderr unless `-q`.
     fn note(&self, text: &str) {
         if !self.quiet && !text.is_empty() {
@@ -316,18 +483,99 @@ fn finish(written: bool, status: RunStatus) -> Exit {
     }
 }
 
+/// A progress display on stderr for long runs: shown on a terminal, or when forced.
+pub(crate) fn progress_bar(out: &Output, force: bool, suppress: bool) -> indicatif::ProgressBar {
+    let show = !out.quiet && (force || (!suppress && std::io::stderr().is_terminal()));
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(0);
+    if !std::io::stderr().is_terminal() {
+        // Forced into a pipe or file: a line per update, at most once a second.
+        b.set_draw_target(indicatif::ProgressDrawTarget::term_like_with_hz(
+            Box::new(StderrLog),
+            1,
+        ));
+    }
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {pos}/{len} captures {elapsed_precise} {wide_msg}",
+    ) {
+        b.set_style(style);
+    }
+    b.enable_steady_tick(std::time::Duration::from_millis(200));
+    b
+}
+
+/// End a progress display: cleared on a terminal, its last state kept in a log.
+pub(crate) fn finish_progress(bar: &indicatif::ProgressBar) {
+    if std::io::stderr().is_terminal() {
+        bar.finish_and_clear();
+    } else {
+        bar.finish();
+    }
+}
+
+/// Progress written as plain lines to stderr (when `--progress` is forced off a terminal).
+#[derive(Debug)]
+struct StderrLog;
+
+impl indicatif::TermLike for StderrLog {
+    fn width(&self) -> u16 {
+        80
+    }
+    fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        writeln!(std::io::stderr(), "{s}")
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        write!(std::io::stderr(), "{s}")
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 fn run_analyze(args: &AnalyzeArgs, out: Output) -> Exit {
-    let report = pipeline::analyze(&args.paths, &args.limits.options());
+    let bar = progress_bar(&out, args.progress, args.no_progress);
+    let report =
+        pipeline::analyze_with_progress(&args.paths, &args.limits.options(), &|p| match p {
+            pipeline::Progress::Found { captures } => bar.set_length(captures as u64),
+            pipeline::Progress::Started { path } => bar.set_message(path.display().to_string()),
+            pipeline::Progress::Done { .. } => bar.inc(1),
+        });
+    finish_progress(&bar);
     for c in &report.captures {
         if let Some(e) = &c.error {
-            show_error(e.clone(), Some(CAPTURE_HELP.into()));
+            show_capture_error(e);
         }
     }
     let (rendered, for_people) = match args.format {
         AnalyzeFormat::Json => (render::json::pretty(&report), false),
-        AnalyzeFormat::Text => (Ok(render::text::render(&report, out.text)), true),
-        AnalyzeFormat::Markdown => (Ok(render::markdown::render(&report)), true),
+        AnalyzeFormat::Text => (Ok(render::text::render(&report, &out.text)), true),
+        AnalyzeFormat::Markdown => (
+            Ok(render::markdown::render_with(&report, &out.text.tz)),
+            true,
+        ),
         AnalyzeFormat::Jsonl => (batch::jsonl_of_reports(&report.captures), false),
+        AnalyzeFormat::Html => (
+            Ok(render::html::render(&report, &out.text.tz.resolve(None).0)),
+            true,
+        ),
+        AnalyzeFormat::Csv => (render::csv::findings(&report), false),
     };
     finish(out.write(rendered, for_people), report.status())
 }
@@ -353,13 +601,27 @@ fn run_events(args: &EventsArgs, out: Output) -> Exit {
     let report = match pipeline::events(&args.capture, &q, &args.limits.options()) {
         Ok(r) => r,
         Err(f) => {
-            show_error(f.reason, Some(CAPTURE_HELP.into()));
+            show_capture_error(&f.reason);
             return Exit::InputError;
         }
     };
+    let host = if out.text.tz.is_host() {
+        pipeline::host_time_zone(&args.capture, &args.limits.options()).ok()
+    } else {
+        None
+    };
+    let tz = out.zone(host.as_ref());
     let (rendered, for_people) = match args.format {
-        EventsFormat::Text => (Ok(render::events::render_text(&report.events)), true),
+        EventsFormat::Text => (
+            Ok(render::events::render_text_with(
+                &report.events,
+                &tz,
+                out.list_width(),
+            )),
+            true,
+        ),
         EventsFormat::Jsonl => (render::events::render_jsonl(&report.events), false),
+        EventsFormat::Csv => (render::csv::events(&report.events, &tz), false),
     };
     let written = out.write(rendered, for_people);
     out.note(&render::notes::warnings(

@@ -8,7 +8,7 @@ use clap::Args;
 use rdsdiag::pipeline;
 use rdsdiag::render;
 
-use super::{finish, show_error, Exit, Format, LimitArgs, Output};
+use super::{finish, show_capture_error, show_error, Exit, Format, LimitArgs, Output};
 
 #[derive(Debug, Args)]
 pub struct RegArgs {
@@ -41,7 +41,7 @@ pub fn run_reg(args: &RegArgs, out: Output) -> Exit {
     let report = match pipeline::reg(&args.capture, &q, &args.limits.options()) {
         Ok(r) => r,
         Err(pipeline::RegError::Capture(f)) => {
-            show_error(f.reason, Some("check the path".into()));
+            show_capture_error(&f.reason);
             return Exit::InputError;
         }
         Err(pipeline::RegError::Key(e)) => {
@@ -54,7 +54,15 @@ pub fn run_reg(args: &RegArgs, out: Output) -> Exit {
     };
     let (rendered, for_people) = match args.format {
         Format::Json => (render::json::pretty(&report), false),
-        Format::Text => (Ok(render::reg::render_text(&report.answer)), true),
+        Format::Text => {
+            let host = if out.text.tz.is_host() {
+                pipeline::host_time_zone(&args.capture, &args.limits.options()).ok()
+            } else {
+                None
+            };
+            let tz = out.zone(host.as_ref());
+            (Ok(render::reg::render_text_with(&report.answer, &tz)), true)
+        }
     };
     let written = out.write(rendered, for_people);
     out.note(&render::notes::warnings(

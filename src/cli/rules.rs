@@ -38,15 +38,16 @@ pub fn run_rules(args: &RulesArgs) -> Exit {
     let out = Output {
         text: Default::default(),
         quiet: false,
+        list_width: 0,
     };
     let written = out.write(rendered, false);
     finish(written, RunStatus::Clean)
 }
 
-pub fn run_explain(args: &ExplainArgs) -> Exit {
+pub fn run_explain(args: &ExplainArgs, out: &Output) -> Exit {
     match pipeline::explain(&args.id) {
         Ok(meta) => {
-            write_stdout(meta.doc);
+            write_stdout(&render::rules::explain_text(meta.doc, out.list_width()));
             Exit::Clean
         }
         Err(known) => {

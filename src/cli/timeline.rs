@@ -1,4 +1,4 @@
-//! `rdsdiag timeline <CAPTURE> [--format text|jsonl|timesketch] [--tz TZ]`: the capture's RDP
+//! `rdsdiag timeline <CAPTURE> [--format text|jsonl|timesketch|csv|sessions-csv] [--tz TZ]`: the capture's RDP
 //! sessions rebuilt from its event logs, with the patterns that explain disconnects.
 
 use std::path::PathBuf;
@@ -7,10 +7,10 @@ use clap::{Args, ValueEnum};
 use jiff::SignedDuration;
 
 use rdsdiag::pipeline;
-use rdsdiag::render::{self, OutputTz};
+use rdsdiag::render;
 use rdsdiag::timeline::TimelineOptions;
 
-use super::{finish, show_error, Exit, LimitArgs, Output};
+use super::{finish, show_capture_error, show_error, Exit, LimitArgs, Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TimelineFormat {
@@ -20,6 +20,12 @@ pub enum TimelineFormat {
     Jsonl,
     /// JSONL that Timesketch imports (message, datetime, timestamp_desc + fields).
     Timesketch,
+    /// One self-contained HTML page with the session chart (docs/html-report.md).
+    Html,
+    /// One row per event, the JSONL columns (docs/csv.md).
+    Csv,
+    /// One row per reconstructed session (docs/csv.md).
+    SessionsCsv,
 }
 
 #[derive(Debug, Args)]
@@ -30,10 +36,6 @@ pub struct TimelineArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TimelineFormat::Text)]
     pub format: TimelineFormat,
-    /// Time zone of the output: UTC (default), an IANA name (Europe/Berlin) or an offset (+02:00).
-    /// Only the rendering changes; the analysis is in UTC.
-    #[arg(long, value_name = "TZ", default_value = "UTC")]
-    pub tz: String,
     /// How long before a disconnect licensing events count as its cause (e.g. 5m, 15m, 1h).
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     pub licensing_window: String,
@@ -42,13 +44,6 @@ pub struct TimelineArgs {
 }
 
 pub fn run_timeline(args: &TimelineArgs, out: Output) -> Exit {
-    let tz = match OutputTz::parse(&args.tz) {
-        Ok(tz) => tz,
-        Err(e) => {
-            show_error(e.to_string(), None);
-            return Exit::InputError;
-        }
-    };
     let window = match args.licensing_window.parse::<SignedDuration>() {
         Ok(w) if !w.is_negative() => w,
         _ => {
@@ -70,15 +65,27 @@ pub fn run_timeline(args: &TimelineArgs, out: Output) -> Exit {
     let outcome = match pipeline::timeline(&args.capture, &opts) {
         Ok(o) => o,
         Err(f) => {
-            show_error(f.reason, Some(super::CAPTURE_HELP.into()));
+            show_capture_error(&f.reason);
             return Exit::InputError;
         }
     };
     let t = &outcome.timeline;
+    let tz = out.zone(outcome.host_time_zone.as_ref());
     let (rendered, for_people) = match args.format {
-        TimelineFormat::Text => (Ok(render::timeline::render_text(t, &tz)), true),
+        TimelineFormat::Text => (
+            Ok(render::timeline::render_text_styled(
+                t,
+                &tz,
+                out.text.color,
+                out.list_width(),
+            )),
+            true,
+        ),
         TimelineFormat::Jsonl => (Ok(render::timeline::render_jsonl(t, &tz)), false),
         TimelineFormat::Timesketch => (Ok(render::timeline::render_timesketch(t, &tz)), false),
+        TimelineFormat::Html => (Ok(render::html::render_timeline(&outcome, &tz)), true),
+        TimelineFormat::Csv => (render::csv::timeline_events(t, &tz), false),
+        TimelineFormat::SessionsCsv => (render::csv::sessions(t, &tz), false),
     };
     let written = out.write(rendered, for_people);
     if outcome.events_read == 0 {

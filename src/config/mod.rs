@@ -6,6 +6,7 @@
 //! or a [`MemorySource`]), and [`render::render_text`] for the `config` table.
 
 pub mod gpresult;
+pub mod gpo;
 mod model;
 mod resolve;
 mod source;
@@ -13,6 +14,7 @@ pub mod user_policy;
 mod view;
 
 pub use gpresult::GpresultSummary;
+pub use gpo::{GpoAttribution, GroupPolicy};
 pub use model::{
     names, Related, Setting, SettingState, SettingValue, Settings, Shadowed, UnknownReason,
     UnknownSource,
@@ -20,3 +22,4 @@ pub use model::{
 pub use resolve::{display_value, resolve, resolve_with};
 pub use source::{KeyInfo, MemorySource, RegistrySource};
 pub use user_policy::UserPolicy;
+pub use view::resolve_capture;

@@ -174,6 +174,10 @@ pub struct Setting {
     pub related: Vec<Related>,
     /// Explanations: overrides, type mismatches, ignored values, UNCONFIRMED facts used.
     pub notes: Vec<String>,
+    /// Which GPO wrote the machine-policy value and which it beat (only when the capture holds
+    /// Group Policy evidence that speaks of it; see `config::gpo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpo: Option<super::gpo::GpoAttribution>,
     /// Reference source IDs (`docs/rds-reference.md` §18) behind the winning location.
     pub refs: Vec<String>,
     /// The winning location (or default) rests on an UNCONFIRMED fact of the reference: a

@@ -311,6 +311,24 @@ fn read_subkey_names<S: RegistrySource + ?Sized>(
     }
 }
 
+/// A value of a policy location decoded for the setting as [`read_row`] would (the row's
+/// `maps_to` applied); `None` for data of the wrong type. Used for Registry.pol instructions.
+pub(super) fn decode_for(
+    cat: &SettingsCatalog,
+    def: &SettingDef,
+    row: &SourceDef,
+    v: &RegValue,
+    notes: &mut Vec<String>,
+) -> Option<SettingValue> {
+    let value = decode(cat, def, row, v, notes).ok()?;
+    Some(
+        match row.maps_to.as_deref().and_then(|m| literal(cat, def, m)) {
+            Some(mapped) => mapped,
+            None => value,
+        },
+    )
+}
+
 /// A number, or the "wrong type" outcome naming what was `expected`.
 fn number_or(v: &RegValue, notes: &mut Vec<String>, expected: &str) -> Result<u64, Outcome> {
     number(v, notes).ok_or_else(|| wrong_type(v, expected))
@@ -521,7 +539,7 @@ fn duration(ms: u64) -> String {
         (1_000, "second"),
     ];
     for (size, unit) in UNITS {
-        if ms >= size && ms % size == 0 {
+        if ms >= size && ms.is_multiple_of(size) {
             let n = ms / size;
             return format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
         }
@@ -579,6 +597,7 @@ fn resolve_setting<S: RegistrySource + ?Sized>(
         unknown: Vec::new(),
         related: Vec::new(),
         notes: Vec::new(),
+        gpo: None,
         refs: Vec::new(),
         unconfirmed: false,
     };

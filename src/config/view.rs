@@ -26,3 +26,13 @@ impl RegistrySource for RegistryView {
         })
     }
 }
+
+/// Resolve a capture's settings and attribute their machine-policy values to GPOs from the
+/// view's Group Policy evidence (the GPO list of its SOFTWARE hive, its `Registry.pol` and
+/// `GPT.INI` files). The Group Policy evidence is returned when there is any.
+pub fn resolve_capture(view: &RegistryView) -> (super::Settings, Option<super::GroupPolicy>) {
+    let mut settings = super::resolve(view);
+    let gp = super::GroupPolicy::read(view, view.group_policy_files());
+    super::gpo::attribute(&mut settings, crate::catalog::settings::catalog(), &gp);
+    (settings, (!gp.is_empty()).then_some(gp))
+}

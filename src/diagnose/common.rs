@@ -76,6 +76,92 @@ pub fn setting_evidence(s: &Setting) -> Vec<Evidence> {
         .collect()
 }
 
+/// Which GPO to change for a setting whose machine-policy value Group Policy evidence attributes
+/// (`config::gpo`), as a sentence to append to an explanation (starting with a space), and the
+/// Registry.pol instruction as evidence. `None` when the setting carries no attribution.
+pub fn gpo_words(s: &Setting) -> Option<(String, Vec<Evidence>)> {
+    use crate::config::gpo::{AttributionStatus, GpoOp};
+    use crate::evidence::HiveKind;
+    use crate::registry::{RegProvenance, SourceForm};
+    let a = s.gpo.as_ref()?;
+    let evidence = |v: &crate::config::gpo::GpoValue| Evidence::Registry {
+        fact: format!(
+            "{} = {} in the Registry.pol of GPO {}",
+            s.name,
+            v.display,
+            v.gpo.describe()
+        ),
+        provenance: Some(RegProvenance {
+            file: v.file.clone(),
+            form: SourceForm::PolicyFile,
+            hive: HiveKind::Software,
+            key: a.key.trim_start_matches("SOFTWARE\\").to_string(),
+            value: a.value_name.clone(),
+            value_type: format!("(instruction at offset {})", v.offset),
+        }),
+    };
+    let losers = |a: &crate::config::gpo::GpoAttribution| -> String {
+        if a.shadowed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; it wins over {}",
+                a.shadowed
+                    .iter()
+                    .map(|l| format!("{} ({})", l.gpo.label(), l.display))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    };
+    match (a.status, &a.winner) {
+        (AttributionStatus::Attributed | AttributionStatus::FromReport, Some(w))
+            if w.op != GpoOp::Delete =>
+        {
+            Some((
+                format!(
+                    " To change {}, edit the GPO {} (the last applied GPO that sets it{}).",
+                    s.name,
+                    w.gpo.describe(),
+                    losers(a)
+                ),
+                (a.status == AttributionStatus::Attributed)
+                    .then(|| evidence(w))
+                    .into_iter()
+                    .collect(),
+            ))
+        }
+        (AttributionStatus::Partial, Some(w)) if w.op != GpoOp::Delete => Some((
+            format!(
+                " Among the Registry.pol files provided, the GPO {} sets {}{}, but a GPO applied after it ({}) may override it: its Registry.pol is missing.",
+                w.gpo.describe(),
+                s.name,
+                losers(a),
+                a.missing
+                    .iter()
+                    .filter(|m| m.after_winner)
+                    .map(|m| m.gpo.label())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            vec![evidence(w)],
+        )),
+        (AttributionStatus::PolFilesNotProvided, _) => Some((
+            format!(
+                " Group Policy sets {}: the GPOs applied with registry policy are {}; their Registry.pol files were not provided, so which one to change is not known (add C:\\ProgramData\\Microsoft\\Group Policy\\History or a SYSVOL copy to the bundle).",
+                s.name,
+                a.missing
+                    .iter()
+                    .map(|m| m.gpo.label())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Vec::new(),
+        )),
+        _ => None,
+    }
+}
+
 fn state_words(state: SettingState) -> &'static str {
     match state {
         SettingState::Set => "set",

@@ -108,6 +108,24 @@ impl Serialize for Fields {
     }
 }
 
+/// A `Binary` field (hex of UTF-16LE text, as SCM 7036 writes `<service key>/<state>`) as text,
+/// trailing NULs removed; empty when the hex holds none.
+pub fn utf16le_hex_text(hex: &str) -> String {
+    let bytes: Vec<u8> = hex
+        .as_bytes()
+        .chunks(2)
+        .filter_map(|p| std::str::from_utf8(p).ok())
+        .filter_map(|p| u8::from_str_radix(p, 16).ok())
+        .collect();
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+        .trim_end_matches('\0')
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 mod binxml;
 mod decode;
 mod fields;
+pub use fields::utf16le_hex_text;
 mod hashing;
 mod normalize;
 pub mod query;

@@ -219,7 +219,7 @@ impl<'a> Walker<'a> {
             return Err("offset 0xFFFFFFFF (no cell)".into());
         }
         let at = off as usize;
-        if at % 8 != 0 {
+        if !at.is_multiple_of(8) {
             return Err(format!("offset {off:#x} is not 8-byte aligned"));
         }
         let Some(head) = self.bins.get(at..at + 4) else {
@@ -235,7 +235,7 @@ impl<'a> Walker<'a> {
             ));
         }
         let size = size.unsigned_abs() as usize;
-        if size < 8 || size % 8 != 0 {
+        if size < 8 || !size.is_multiple_of(8) {
             return Err(format!("cell {off:#x} has a bad size {size}"));
         }
         let Some(data) = self.bins.get(at + 4..at + size) else {

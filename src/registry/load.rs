@@ -71,8 +71,10 @@ struct Files<'a> {
     hives: Vec<HiveFile<'a>>,
     logs: Vec<LogFile<'a>>,
     texts: Vec<TextFile<'a>>,
-    /// Inputs that are finished already (unreadable logs and texts).
+    /// Inputs that are finished already (unreadable logs and texts, Group Policy files).
     done: Vec<(usize, Reading)>,
+    /// Group Policy files, read and parsed.
+    group_policy: Vec<super::pol::GpFile>,
 }
 
 /// Read every hive, hive log and registry text input the inventory left `pending`. Returns the
@@ -104,6 +106,7 @@ pub(super) fn load(inputs: &[Input]) -> RegistryLoad {
         ccs: Lookup::NotProvided {
             hive: HiveKind::System,
         },
+        group_policy: files.group_policy,
     };
     view.ccs = view.find_ccs();
     assume_control_set(&mut view, &mut text_reads);
@@ -179,6 +182,7 @@ fn read_files(inputs: &[Input]) -> Files<'_> {
             InputKind::HiveLog => files.add_log(index, input),
             InputKind::RegExport => files.add_text(index, input, SourceForm::RegExport),
             InputKind::RegQuery => files.add_text(index, input, SourceForm::RegQuery),
+            InputKind::PolicyFile | InputKind::GptIni => files.add_group_policy(index, input),
             _ => {}
         }
     }
@@ -213,6 +217,105 @@ impl<'a> Files<'a> {
             (read, Some(bytes)) => self.texts.push(TextFile { read, form, bytes }),
             (read, None) => self.done.push(read.done()),
         }
+    }
+}
+
+/// Group Policy files larger than this are not read (a real Registry.pol is kilobytes).
+const MAX_GP_FILE_BYTES: u64 = 64 << 20;
+
+impl Files<'_> {
+    /// A `Registry.pol` or `GPT.INI`: read, hashed and parsed here (they are small); the reading
+    /// says whether it is whole (`parsed`), damaged after some entries (`partial`, with the
+    /// offset) or unusable (`rejected`).
+    fn add_group_policy(&mut self, index: usize, input: &Input) {
+        use super::pol::{read_gp_file, GpContent};
+        let gpt = input.kind == InputKind::GptIni;
+        if input.bytes > MAX_GP_FILE_BYTES {
+            self.done.push((
+                index,
+                Reading::new(
+                    InputStatus::Rejected,
+                    vec![Problem::error(
+                        ProblemCode::TooLarge,
+                        format!(
+                            "Group Policy file larger than {MAX_GP_FILE_BYTES} bytes: not read"
+                        ),
+                    )],
+                ),
+            ));
+            return;
+        }
+        let (mut read, bytes) = read_hashed(index, input, ProblemCode::PolicyFileUnreadable);
+        let Some(bytes) = bytes else {
+            // Kept as a file that could not be read, so its GPO counts as unreadable, not as
+            // not provided.
+            let reason = read
+                .reading
+                .problems
+                .first()
+                .map(|p| p.message.clone())
+                .unwrap_or_default();
+            let mut file = read_gp_file(&input.path, &[], gpt);
+            file.content = if gpt {
+                GpContent::Unusable(reason)
+            } else {
+                GpContent::Policy(super::pol::PolicyFile {
+                    entries: Vec::new(),
+                    error: Some(super::pol::PolError {
+                        file: input.path.clone(),
+                        offset: 0,
+                        reason: format!("cannot be read: {reason}"),
+                    }),
+                })
+            };
+            self.group_policy.push(file);
+            self.done.push(read.done());
+            return;
+        };
+        let file = read_gp_file(&input.path, &bytes, gpt);
+        let mut problems = Vec::new();
+        let status = match &file.content {
+            GpContent::Policy(p) => match &p.error {
+                None => InputStatus::Parsed,
+                Some(e) => {
+                    let mut problem = Problem::new(
+                        if p.entries.is_empty() {
+                            ProblemSeverity::Error
+                        } else {
+                            ProblemSeverity::Warning
+                        },
+                        ProblemCode::PolicyFileInvalid,
+                        format!(
+                            "{} ({} instruction(s) read before it)",
+                            e.reason,
+                            p.entries.len()
+                        ),
+                    );
+                    problem.offset = Some(e.offset);
+                    problems.push(problem);
+                    if p.entries.is_empty() {
+                        InputStatus::Rejected
+                    } else {
+                        InputStatus::Partial
+                    }
+                }
+            },
+            GpContent::GptIni(_) => InputStatus::Parsed,
+            GpContent::Unusable(why) => {
+                problems.push(Problem::error(ProblemCode::GptIniInvalid, why.clone()));
+                InputStatus::Rejected
+            }
+        };
+        if file.artifact.is_none() && status != InputStatus::Rejected {
+            problems.push(Problem::info(
+                ProblemCode::NotRead,
+                "its path names no GPO (not …/GroupPolicy/Machine|User/ nor a {GPO-GUID} folder): read, but not attributed to a GPO",
+            ));
+        }
+        read.reading.status = Some(status);
+        read.reading.problems = problems;
+        self.group_policy.push(file);
+        self.done.push(read.done());
     }
 }
 

@@ -11,6 +11,7 @@ mod hive;
 mod integrity;
 mod load;
 mod paths;
+pub mod pol;
 pub mod query;
 pub mod replay;
 pub mod text;
@@ -97,6 +98,8 @@ pub struct RegistryView {
     rejected: Vec<(HiveKind, Unreadable)>,
     texts: Vec<TextTree>,
     ccs: Lookup<u32>,
+    /// Group Policy files of the capture (`Registry.pol`, `GPT.INI`), in input order.
+    group_policy: Vec<pol::GpFile>,
 }
 
 impl std::fmt::Debug for RegistryView {
@@ -127,6 +130,11 @@ impl RegistryLoad {
 }
 
 impl RegistryView {
+    /// The Group Policy files (`Registry.pol`, `GPT.INI`) the capture holds, in input order.
+    pub fn group_policy_files(&self) -> &[pol::GpFile] {
+        &self.group_policy
+    }
+
     /// Read every hive, hive log and registry text input of a capture that the inventory left
     /// `pending`, each file once. Returns the view and, per input it read, a [`Reading`] with its
     /// status, problems and SHA-256. Never fails: unusable inputs are `Rejected`. The inputs are

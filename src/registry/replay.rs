@@ -137,7 +137,7 @@ fn new_log_entries<'a>(
             return (entries, None);
         }
         let bad = |why: String| Some((why, at));
-        if size < LOG_ENTRY_HEADER || size % SECTOR != 0 {
+        if size < LOG_ENTRY_HEADER || !size.is_multiple_of(SECTOR) {
             return (entries, bad(format!("log entry {seq}: bad size {size}")));
         }
         let Some(entry) = bytes.get(pos..pos + size) else {
@@ -154,7 +154,8 @@ fn new_log_entries<'a>(
                 )),
             );
         }
-        if hbins_size % HBIN_ALIGN != 0 || hbins_size == 0 || hbins_size > MAX_HBINS_SIZE {
+        if !hbins_size.is_multiple_of(HBIN_ALIGN) || hbins_size == 0 || hbins_size > MAX_HBINS_SIZE
+        {
             return (
                 entries,
                 bad(format!(

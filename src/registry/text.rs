@@ -642,7 +642,7 @@ fn parse_query_data(type_code: u32, data: &str) -> Result<RegData, String> {
     };
     let contiguous_hex = |d: &str| -> Result<Vec<u8>, String> {
         let h = d.trim();
-        if h.len() % 2 != 0 {
+        if !h.len().is_multiple_of(2) {
             return Err(format!("odd number of hex digits ({})", h.len()));
         }
         (0..h.len())

@@ -15,6 +15,8 @@ pub enum SourceForm {
     RegExport,
     /// `reg query /s` text output.
     RegQuery,
+    /// A Group Policy `Registry.pol` instruction (attribution only; never a registry source).
+    PolicyFile,
 }
 
 /// Where a value was read: file, form, the key path exactly as it appears in the source, value

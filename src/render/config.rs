@@ -18,11 +18,22 @@ const HEADERS: [&str; 5] = ["SETTING", "STATE", "EFFECTIVE VALUE", "SOURCE", "SH
 pub struct RenderOptions {
     /// List where each winning value was read (file, key, value).
     pub evidence: bool,
+    /// Show, per setting a GPO set, every applied GPO's step (the `explain` chain).
+    pub chain: bool,
+    /// Columns to fit (0: unlimited). A table wider than this becomes one entry per setting.
+    pub width: usize,
+    /// Keep the source tags (`(S14)`) in notes.
+    pub source_tags: bool,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { evidence: true }
+        RenderOptions {
+            evidence: true,
+            chain: false,
+            width: 0,
+            source_tags: true,
+        }
     }
 }
 
@@ -84,6 +95,16 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
         }
     }
     let mut out = String::new();
+    let table_width: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+    let fill =
+        |text: &str, first: &str, rest: &str| super::width::fill(text, opts.width, first, rest);
+    let user = |text: &str| {
+        if opts.source_tags {
+            text.to_string()
+        } else {
+            super::width::without_source_tags(text)
+        }
+    };
     let line = |out: &mut String, cells: [&str; 5]| {
         let mut text = String::new();
         for (i, cell) in cells.iter().enumerate() {
@@ -98,9 +119,24 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
         out.push_str(text.trim_end());
         out.push('\n');
     };
-    line(&mut out, HEADERS);
-    for r in &rows {
-        line(&mut out, [&r[0], &r[1], &r[2], &r[3], &r[4]]);
+    if opts.width == 0 || table_width <= opts.width {
+        line(&mut out, HEADERS);
+        for r in &rows {
+            line(&mut out, [&r[0], &r[1], &r[2], &r[3], &r[4]]);
+        }
+    } else {
+        // Too wide for the terminal: one entry per setting, the value first.
+        for r in &rows {
+            let how = if r[3] == "-" {
+                r[1].clone()
+            } else {
+                format!("{}, {}", r[1], r[3])
+            };
+            out.push_str(&fill(&format!("{}: {}  ({how})", r[0], r[2]), "", "    "));
+            if r[4] != "-" {
+                out.push_str(&fill(&format!("shadows {}", r[4]), "    ", "      "));
+            }
+        }
     }
 
     let mut notes = String::new();
@@ -116,16 +152,23 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
         }
     }
     for (why, names) in &unknown {
-        let _ = writeln!(notes, "  {}: {why}", names.join(", "));
+        notes.push_str(&fill(
+            &format!("{}: {}", names.join(", "), user(why)),
+            "  ",
+            "    ",
+        ));
     }
     for s in settings.iter() {
         for n in &s.notes {
-            let _ = writeln!(notes, "  {}: {}", s.name, clean(n));
+            notes.push_str(&fill(
+                &format!("{}: {}", s.name, user(&clean(n))),
+                "  ",
+                "    ",
+            ));
         }
         for r in &s.related {
-            let _ = writeln!(
-                notes,
-                "  {}: related {} {}\\{} = {}{}",
+            let text = format!(
+                "{}: related {} {}\\{} = {}{}",
                 s.name,
                 r.source,
                 clean(&r.provenance.key),
@@ -134,18 +177,19 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
                 if r.note.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", clean(&r.note))
+                    format!(" ({})", user(&clean(&r.note)))
                 }
             );
+            notes.push_str(&fill(&text, "  ", "    "));
         }
         for u in s.unknown.iter().filter(|u| !u.decisive) {
-            let _ = writeln!(
-                notes,
-                "  {}: lower-precedence {} not checked: {}",
+            let text = format!(
+                "{}: lower-precedence {} not checked: {}",
                 s.name,
                 u.source,
-                clean(&u.detail)
+                user(&clean(&u.detail))
             );
+            notes.push_str(&fill(&text, "  ", "    "));
         }
     }
     if !notes.is_empty() {
@@ -153,12 +197,17 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
         out.push_str(&notes);
     }
 
+    let gp = gpo_section(settings, opts.chain, opts.width);
+    if !gp.is_empty() {
+        out.push_str("\nGroup Policy (which GPO set each policy value; later-applied GPOs win):\n");
+        out.push_str(&gp);
+    }
+
     if opts.evidence {
         let mut ev = String::new();
         let line = |ev: &mut String, label: &str, p: &crate::registry::RegProvenance| {
-            let _ = writeln!(
-                ev,
-                "  {label}: {} [{}] {}{}{} ({})",
+            let text = format!(
+                "{label}: {} [{}] {}{}{} ({})",
                 clean(&p.file),
                 p.hive,
                 clean(&p.key),
@@ -166,6 +215,7 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
                 clean(&p.value),
                 p.value_type
             );
+            ev.push_str(&fill(&text, "  ", "    "));
         };
         for s in settings.iter() {
             for p in &s.provenance {
@@ -185,8 +235,85 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
     out
 }
 
+/// One line per setting whose machine-policy value the Group Policy evidence speaks of: the GPO
+/// that wrote it and the GPOs it beat, or what is missing; with `chain`, every applied GPO's step.
+/// Fitted to `width` columns (0: unlimited).
+pub fn gpo_section(settings: &Settings, chain: bool, width: usize) -> String {
+    use crate::config::gpo::{AttributionStatus, GpoOp};
+    let fill = |text: &str, first: &str, rest: &str| super::width::fill(text, width, first, rest);
+    let mut out = String::new();
+    for s in settings.iter() {
+        let Some(a) = &s.gpo else { continue };
+        let head = match (&a.winner, a.status) {
+            (_, AttributionStatus::PolFilesNotProvided) => {
+                "set by Group Policy; the applied GPOs' Registry.pol files were not provided"
+                    .to_string()
+            }
+            (None, AttributionStatus::GpoListUnknown) => {
+                "the list of applied GPOs is not in the evidence".to_string()
+            }
+            (None, _) => "no applied GPO's Registry.pol sets it".to_string(),
+            (Some(w), status) => {
+                let what = match w.op {
+                    GpoOp::Delete => format!("deleted by {}", w.gpo.describe()),
+                    GpoOp::SoftSet => {
+                        format!("{} (if absent) from {}", w.display, w.gpo.describe())
+                    }
+                    GpoOp::Set => format!("{} from {}", w.display, w.gpo.describe()),
+                };
+                let beat = if a.shadowed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", which beat {}",
+                        a.shadowed
+                            .iter()
+                            .map(|l| format!("{} ({})", l.gpo.label(), l.display))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                let open = if status == AttributionStatus::Partial {
+                    " [not final: a later GPO's Registry.pol is missing]"
+                } else {
+                    ""
+                };
+                format!("{what}{beat}{open}")
+            }
+        };
+        out.push_str(&fill(
+            &format!("{}: {}", s.name, clean(&head)),
+            "  ",
+            "      ",
+        ));
+        for n in &a.notes {
+            out.push_str(&fill(&format!("note: {}", clean(n)), "    ", "      "));
+        }
+        if chain {
+            for step in &a.chain {
+                out.push_str(&fill(&clean(step), "    ", "      "));
+            }
+            for u in &a.unplaced {
+                let text = format!(
+                    "not in the applied list: {} {} ({})",
+                    u.gpo.label(),
+                    clean(&u.display),
+                    clean(&u.file)
+                );
+                out.push_str(&fill(&text, "    ", "      "));
+            }
+        }
+    }
+    out
+}
+
 /// Every capture's configuration table and host facts.
 pub fn render_report(report: &ConfigReport) -> String {
+    render_report_with(report, RenderOptions::default())
+}
+
+/// Every capture's configuration table and host facts, fitted to `opts.width`.
+pub fn render_report_with(report: &ConfigReport, opts: RenderOptions) -> String {
     let mut out = String::new();
     for (i, c) in report.captures.iter().enumerate() {
         if i > 0 {
@@ -194,7 +321,9 @@ pub fn render_report(report: &ConfigReport) -> String {
         }
         out.push_str(&format!("Capture: {}\n", c.path.display()));
         if let Some(e) = &c.error {
-            out.push_str(&format!("  failed: {e}\n"));
+            // Shown once, on stderr, by the command line.
+            let _ = e;
+            out.push_str("  not read (the error is on stderr)\n");
             continue;
         }
         if let Some(h) = &c.host {
@@ -202,11 +331,13 @@ pub fn render_report(report: &ConfigReport) -> String {
                 "Computer name:            {}\n",
                 h.identity.computer_name.display()
             ));
-            out.push_str(&super::host::render_text(&h.facts));
+            for line in super::host::render_text(&h.facts).lines() {
+                out.push_str(&super::width::fill(line, opts.width, "", "    "));
+            }
         }
         if let Some(s) = &c.settings {
             out.push('\n');
-            out.push_str(&render_text(s));
+            out.push_str(&render_text_with(s, opts));
         }
         if let Some(gp) = &c.gpresult {
             out.push('\n');

@@ -25,6 +25,15 @@ fn short_provider(p: &str) -> &str {
         .unwrap_or(p)
 }
 
+/// The event's catalogued meaning with its placeholders filled from its fields (empty when the
+/// event is not catalogued).
+pub fn message(e: &Event) -> String {
+    match e.catalog_entry() {
+        Some(def) if def.name != "other" => def.fill(|f| e.fields.get(f).map(String::as_str)).0,
+        _ => String::new(),
+    }
+}
+
 fn one_line(s: &str) -> String {
     s.replace(['\r', '\n', '\t'], " ")
 }
@@ -32,6 +41,12 @@ fn one_line(s: &str) -> String {
 /// One line per event: time, computer, provider, ID (raw in brackets when it differs), level,
 /// catalogue name, fields, provenance; unverified events are marked.
 pub fn render_text(events: &[Event]) -> String {
+    render_text_with(events, &super::tz::OutputTz::utc(), 0)
+}
+
+/// As [`render_text`], times in `tz`, each line cut to `width` columns with `…` (0: whole lines;
+/// `-v` and `--format jsonl`/`csv` give every field).
+pub fn render_text_with(events: &[Event], tz: &super::tz::OutputTz, width: usize) -> String {
     let mut w = String::new();
     for e in events {
         let id = if u32::from(e.event_id) == e.raw_event_id {
@@ -46,10 +61,9 @@ pub fn render_text(events: &[Event]) -> String {
             .filter(|(k, _)| *k != "Binary")
             .map(|(k, v)| format!("{k}={}", one_line(v)))
             .collect();
-        let _ = writeln!(
-            w,
+        let line = format!(
             "{}  {}  {} {} {}  {}  {}  [{}#{}{}]",
-            e.time,
+            tz.format(e.time),
             e.computer.as_deref().unwrap_or("-"),
             short_provider(&e.provider),
             id,
@@ -60,6 +74,7 @@ pub fn render_text(events: &[Event]) -> String {
             e.record_id,
             if e.verified { "" } else { " UNVERIFIED" },
         );
+        let _ = writeln!(w, "{}", super::width::elide(&line, width));
     }
     w
 }

@@ -4,6 +4,11 @@ use crate::batch::{Digest, FleetSummary};
 
 /// The captures table and the fleet summary.
 pub fn text(digests: &[Digest], s: &FleetSummary) -> String {
+    text_with(digests, s, &super::tz::OutputTz::utc())
+}
+
+/// As [`text`], the times in the cross-capture findings in `tz`.
+pub fn text_with(digests: &[Digest], s: &FleetSummary, tz: &super::tz::OutputTz) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "{:<40} {:<12} {:<16} {:<14} {:<30} FINDINGS\n",
@@ -58,7 +63,7 @@ pub fn text(digests: &[Digest], s: &FleetSummary) -> String {
             c.severity.name(),
             c.id,
             c.capture,
-            c.explanation
+            super::width::retime(&c.explanation, tz)
         ));
     }
     out

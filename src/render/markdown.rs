@@ -6,7 +6,9 @@ use std::fmt::Write;
 
 use crate::config::SettingState;
 
+use super::tz::{OutputTz, TzChoice};
 use super::verdict;
+use super::width::retime;
 use crate::report::{CaptureReport, CaptureStatus, Report};
 
 /// Escape text for Markdown tables and prose: `|`, `[`, `]`, `<`, `>`, backticks, `*`, `_` and
@@ -29,19 +31,30 @@ pub fn escape(s: &str) -> String {
 
 /// Render the whole report.
 pub fn render(report: &Report) -> String {
+    render_with(report, &TzChoice::Utc)
+}
+
+/// The report with times in the `--tz` zone (per capture for `host`).
+pub fn render_with(report: &Report, tz: &TzChoice) -> String {
     let mut out = String::new();
+    let zone = match tz {
+        TzChoice::Utc => "UTC".to_string(),
+        TzChoice::Zone(z) => z.label().to_string(),
+        TzChoice::Host => "each capture's own zone".to_string(),
+    };
     let _ = writeln!(
         out,
-        "<!-- rdsdiag {} · schema {} · times UTC -->",
+        "<!-- rdsdiag {} · schema {} · times {zone} -->",
         report.tool.version, report.schema_version
     );
     for c in &report.captures {
-        render_capture(&mut out, c);
+        let (z, note) = tz.resolve(c.host.as_ref().map(|h| &h.identity.time_zone));
+        render_capture(&mut out, c, &z, note);
     }
     out
 }
 
-fn render_capture(out: &mut String, c: &CaptureReport) {
+fn render_capture(out: &mut String, c: &CaptureReport, tz: &OutputTz, tz_note: Option<String>) {
     let _ = writeln!(
         out,
         "\n## Capture `{}`\n",
@@ -54,7 +67,7 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
         out,
         "**Verdict: {}.** {}\n",
         c.verdict.name(),
-        escape(&verdict(c))
+        escape(&retime(&verdict(c), tz))
     );
     if c.status == CaptureStatus::Failed {
         return;
@@ -77,6 +90,10 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
         };
         row(out, "Build", build);
         row(out, "Time zone", id.time_zone.key_name.display());
+        row(out, "Times shown in", tz.label().to_string());
+        if let Some(n) = &tz_note {
+            row(out, "Note", n.clone());
+        }
         for line in super::host::clock_change_lines(c) {
             row(out, "Clock", line);
         }
@@ -98,7 +115,7 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
             f.severity.name(),
             f.confidence_word()
         );
-        let _ = writeln!(out, "{}\n", escape(&f.explanation));
+        let _ = writeln!(out, "{}\n", escape(&retime(&f.explanation, tz)));
         let _ = writeln!(out, "Evidence:\n");
         for e in &f.evidence {
             let _ = writeln!(out, "- {}", e.line(&escape));
@@ -115,8 +132,8 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
     }
     if !c.undecided.is_empty() {
         let _ = writeln!(out, "Could not decide:\n");
-        for u in &c.undecided {
-            let _ = writeln!(out, "- {}: {}", u.id, escape(&u.missing.join("; ")));
+        for (missing, ids) in super::text::undecided_groups(c) {
+            let _ = writeln!(out, "- {} ({})", escape(&missing), ids.join(", "));
         }
         out.push('\n');
     }
@@ -154,6 +171,19 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
             );
         }
         out.push('\n');
+        let gp = super::config::gpo_section(settings, true, 0);
+        if !gp.is_empty() {
+            let _ = writeln!(
+                out,
+                "Group Policy (which GPO set each policy value; later-applied GPOs win):\n"
+            );
+            for line in gp.lines() {
+                let depth = line.len() - line.trim_start().len();
+                let bullet = if depth > 2 { "  - " } else { "- " };
+                let _ = writeln!(out, "{bullet}{}", escape(line.trim()));
+            }
+            out.push('\n');
+        }
     }
     if let Some(gp) = &c.gpresult {
         render_gpresult(out, gp);
@@ -174,7 +204,7 @@ fn render_capture(out: &mut String, c: &CaptureReport) {
                 out,
                 "- {} at {}: {}",
                 p.kind.name(),
-                p.time,
+                tz.format(p.time),
                 escape(&p.summary)
             );
         }

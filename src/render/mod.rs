@@ -1,11 +1,13 @@
-//! The render layer: every output format of every command (text, Markdown, JSON, JSONL,
+//! The render layer: every output format of every command (text, Markdown, HTML, JSON, JSONL, CSV,
 //! Timesketch) over the serialisable outcome types of the library. Nothing outside this module
 //! (and the CLI that writes what it returns) formats output for people or writes JSON text.
 
 pub mod config;
+pub mod csv;
 pub mod events;
 pub mod fleet;
 pub mod host;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod notes;
@@ -13,9 +15,11 @@ pub mod reg;
 pub mod rules;
 pub mod text;
 pub mod timeline;
+pub mod tz;
 mod verdict;
+pub mod width;
 
-pub use timeline::{OutputTz, TzError};
+pub use tz::{OutputTz, TzChoice, TzError};
 pub use verdict::verdict;
 
 /// How a capture was split from the path given, in words.

@@ -21,6 +21,7 @@ fn form_name(f: SourceForm) -> &'static str {
         SourceForm::Hive => "hive",
         SourceForm::RegExport => ".reg export",
         SourceForm::RegQuery => "reg query text",
+        SourceForm::PolicyFile => "Registry.pol",
     }
 }
 
@@ -28,6 +29,12 @@ fn form_name(f: SourceForm) -> &'static str {
 /// `recurse`, the subkeys as full names. Ends with where the answer came from, or an `ERROR:`
 /// line saying why there is none.
 pub fn render_text(r: &RegQueryResult) -> String {
+    render_text_with(r, &super::tz::OutputTz::utc())
+}
+
+/// As [`render_text`], with each key's last write time (from hive files; text exports carry
+/// none) as a `;` comment line under the key, in `tz`, as RECmd shows it.
+pub fn render_text_with(r: &RegQueryResult, tz: &super::tz::OutputTz) -> String {
     let mut out = String::new();
     match &r.state {
         QueryState::Found => {}
@@ -62,6 +69,9 @@ pub fn render_text(r: &RegQueryResult) -> String {
         out.push('\n');
         out.push_str(&k.key);
         out.push('\n');
+        if let Some(t) = k.last_written {
+            out.push_str(&format!("    ; last written {}\n", tz.format(t)));
+        }
         for v in &k.values {
             let name = if v.provenance.value.is_empty() {
                 "(Default)"

@@ -7,30 +7,44 @@ use crate::capture::Input;
 use crate::evidence::{InputStatus, ProblemSeverity};
 use crate::host::{Fact, HostIdentity};
 
-use crate::diagnose::Severity;
+use crate::diagnose::{Evidence, Severity};
 use crate::report::{CaptureReport, CaptureStatus, Report, TimelineReport};
 
-/// How much to show and whether to colour it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+use super::tz::{OutputTz, TzChoice};
+use super::width::{fill, retime, without_source_tags};
+
+/// How much to show, how wide, in which zone, and whether to colour it.
+#[derive(Debug, Clone, Default)]
 pub struct TextOptions {
     pub color: bool,
-    /// 0 = normal, 1 = `-v` (full hashes, every problem), 2+ = more.
+    /// 0 = normal, 1 = `-v` (full text, hashes and paths, every problem), 2+ = more.
     pub verbose: u8,
+    /// Columns to fit the text to (0: unlimited).
+    pub width: usize,
+    /// The zone times are written in.
+    pub tz: TzChoice,
 }
 
-struct Paint {
-    on: bool,
+impl TextOptions {
+    /// Text for people: source tags removed, times of the rules' text in the output zone.
+    fn user_text(&self, s: &str, tz: &OutputTz) -> String {
+        retime(&without_source_tags(s), tz)
+    }
+}
+
+pub(crate) struct Paint {
+    pub(crate) on: bool,
 }
 
 impl Paint {
-    fn wrap(&self, code: &str, s: &str) -> String {
+    pub(crate) fn wrap(&self, code: &str, s: &str) -> String {
         if self.on {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
             s.to_string()
         }
     }
-    fn bold(&self, s: &str) -> String {
+    pub(crate) fn bold(&self, s: &str) -> String {
         self.wrap("1", s)
     }
     fn status(&self, st: InputStatus) -> String {
@@ -45,7 +59,7 @@ impl Paint {
 }
 
 /// Render the whole report.
-pub fn render(report: &Report, opts: TextOptions) -> String {
+pub fn render(report: &Report, opts: &TextOptions) -> String {
     let mut out = String::new();
     for (i, c) in report.captures.iter().enumerate() {
         if i > 0 {
@@ -56,43 +70,67 @@ pub fn render(report: &Report, opts: TextOptions) -> String {
     out
 }
 
-fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
+fn render_capture(out: &mut String, c: &CaptureReport, opts: &TextOptions) {
     let p = Paint { on: opts.color };
-    let _ = writeln!(out, "{} {}", p.bold("Capture"), c.path.display());
+    let w = opts.width;
+    out.push_str(&fill(
+        &c.path.display().to_string(),
+        w,
+        &format!("{} ", p.bold("Capture")),
+        "  ",
+    ));
     if let Some(split) = &c.split {
-        let _ = writeln!(out, "  {}", super::split_text(split));
+        out.push_str(&fill(&super::split_text(split), w, "  ", "  "));
     }
     if c.status == CaptureStatus::Failed {
+        // The reason is shown once, on stderr, by the command line.
         let _ = writeln!(
             out,
-            "  {} {}",
-            p.wrap("31", "failed:"),
-            c.error.as_deref().unwrap_or("unknown error")
+            "  {}",
+            p.wrap("31", "not analysed (the error is on stderr)")
         );
         return;
     }
+    let host_tz = c.host.as_ref().map(|h| &h.identity.time_zone);
+    let (tz, tz_note) = opts.tz.resolve(host_tz);
     let _ = writeln!(out, "\n{}: {}", p.bold("Verdict"), c.verdict.name());
-    let _ = writeln!(out, "{}", indent(&wrap(&super::verdict(c), 96), "  "));
+    let verdict = if opts.verbose > 0 {
+        super::verdict(c)
+    } else {
+        super::verdict::brief(c)
+    };
+    out.push_str(&fill(&opts.user_text(&verdict, &tz), w, "  ", "  "));
     let _ = writeln!(out, "\n{}", p.bold("Host"));
     if let Some(l) = &c.layout {
-        let _ = writeln!(out, "  Layout:   {} ({})", l.layout.name(), l.signal);
+        let text = format!("{} ({})", l.layout.name(), without_source_tags(&l.signal));
+        out.push_str(&fill(&text, w, "  Layout:   ", "            "));
     }
     if let Some(h) = &c.host {
-        render_host(out, &h.identity, c, &p);
+        render_host(out, &h.identity, c, &p, opts, &tz);
         if opts.verbose > 0 {
             for line in super::host::render_text(&h.facts).lines() {
-                let _ = writeln!(out, "  {line}");
+                out.push_str(&fill(line, w, "  ", "      "));
             }
         }
     }
-    render_findings(out, c, opts, &p);
+    if let Some(note) = tz_note {
+        out.push_str(&fill(&note, w, "  Note:     ", "            "));
+    }
+    render_findings(out, c, opts, &p, &tz);
     if let Some(settings) = &c.settings {
         let _ = writeln!(out, "\n{}", p.bold("Effective configuration"));
         let ro = super::config::RenderOptions {
             evidence: opts.verbose > 0,
+            chain: opts.verbose > 0,
+            width: w.saturating_sub(2),
+            source_tags: opts.verbose > 0,
         };
         for line in super::config::render_text_with(settings, ro).lines() {
-            let _ = writeln!(out, "  {line}");
+            if line.is_empty() {
+                out.push('\n');
+            } else {
+                let _ = writeln!(out, "  {line}");
+            }
         }
     }
     if let Some(gp) = &c.gpresult {
@@ -108,7 +146,7 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
         }
     }
     if let Some(t) = &c.timeline {
-        render_timeline(out, t, &p);
+        render_timeline(out, t, &p, opts, &tz);
     }
     let s = &c.input_summary;
     let _ = writeln!(out, "\n{}", p.bold("Inputs"));
@@ -122,7 +160,64 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: TextOptions) {
     }
 }
 
-fn render_findings(out: &mut String, c: &CaptureReport, opts: TextOptions, p: &Paint) {
+/// The file name of a path (the full path under `-v`).
+fn short_path(path: &str, verbose: bool) -> &str {
+    if verbose {
+        path
+    } else {
+        path.rsplit(['/', '\\']).next().unwrap_or(path)
+    }
+}
+
+/// One evidence line for people: times in the output zone; under `-v` the full provider and path.
+fn evidence_text(e: &Evidence, opts: &TextOptions, tz: &OutputTz) -> String {
+    let v = opts.verbose > 0;
+    match e {
+        Evidence::Registry { fact, provenance } => match provenance {
+            Some(pr) if v => format!(
+                "{fact} — {} [{}] {}\\{}",
+                pr.file, pr.hive, pr.key, pr.value
+            ),
+            Some(pr) => format!("{fact} — [{}] {}\\{}", pr.hive, pr.key, pr.value),
+            None => fact.clone(),
+        },
+        Evidence::Event {
+            time,
+            file,
+            record_id,
+            provider,
+            event_id,
+            fact,
+        } => {
+            let provider: &str = if v {
+                provider
+            } else {
+                crate::timeline::provider_short(provider)
+            };
+            let time = time
+                .parse::<jiff::Timestamp>()
+                .map_or_else(|_| time.to_string(), |t| tz.format_short(t));
+            let fact = opts.user_text(fact, tz);
+            // Facts usually start with their event ("RCM 1131: …"); name it once.
+            let short = crate::timeline::provider_short(provider);
+            let head = if fact.starts_with(&format!("{short} {event_id}")) {
+                String::new()
+            } else {
+                format!("{provider} {event_id}: ")
+            };
+            format!("{time} {head}{fact} [{}#{record_id}]", short_path(file, v))
+        }
+    }
+}
+
+fn render_findings(
+    out: &mut String,
+    c: &CaptureReport,
+    opts: &TextOptions,
+    p: &Paint,
+    tz: &OutputTz,
+) {
+    let w = opts.width;
     let _ = writeln!(
         out,
         "\n{}",
@@ -137,18 +232,28 @@ fn render_findings(out: &mut String, c: &CaptureReport, opts: TextOptions, p: &P
             Severity::Warning => p.wrap("33", "warning"),
             Severity::Info => p.wrap("36", "info"),
         };
-        let _ = writeln!(
-            out,
-            "  [{sev}, {}] {} — {}",
+        let head = format!(
+            "[{sev}, {}] {} — {}",
             f.confidence_word(),
             p.bold(f.id),
             f.title
         );
-        let _ = writeln!(out, "{}", indent(&wrap(&f.explanation, 92), "      "));
+        out.push_str(&fill(&head, w, "  ", "      "));
+        out.push_str(&fill(
+            &opts.user_text(&f.explanation, tz),
+            w,
+            "      ",
+            "      ",
+        ));
         let limit = if opts.verbose > 0 { usize::MAX } else { 5 };
         let _ = writeln!(out, "      Evidence:");
         for e in f.evidence.iter().take(limit) {
-            let _ = writeln!(out, "        - {}", e.line(&|s| s.to_string()));
+            out.push_str(&fill(
+                &evidence_text(e, opts, tz),
+                w,
+                "        - ",
+                "          ",
+            ));
         }
         if f.evidence.len() > limit {
             let _ = writeln!(
@@ -159,85 +264,106 @@ fn render_findings(out: &mut String, c: &CaptureReport, opts: TextOptions, p: &P
         }
         let _ = writeln!(out, "      Remedy:");
         for (i, step) in f.remedy.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{}",
-                indent(&wrap(&format!("{}. {step}", i + 1), 88), "        ")
-            );
+            let num = format!("        {}. ", i + 1);
+            out.push_str(&fill(
+                &opts.user_text(step, tz),
+                w,
+                &num,
+                &" ".repeat(num.len()),
+            ));
         }
         let _ = writeln!(out, "      More: rdsdiag explain {}", f.id);
     }
     if !c.undecided.is_empty() {
         let _ = writeln!(out, "  Could not decide (collect this to decide):");
-        for u in &c.undecided {
-            let _ = writeln!(out, "    {}: {}", u.id, u.missing.join("; "));
+        for (missing, ids) in undecided_groups(c) {
+            let text = format!("{} ({})", opts.user_text(&missing, tz), ids.join(", "));
+            out.push_str(&fill(&text, w, "    - ", "      "));
         }
     }
 }
 
-fn render_timeline(out: &mut String, t: &TimelineReport, p: &Paint) {
+/// The "could not decide" list without repeats: each missing piece of evidence once, with the
+/// checks it would decide, in first-seen order.
+pub(crate) fn undecided_groups(c: &CaptureReport) -> Vec<(String, Vec<&'static str>)> {
+    let mut groups: Vec<(String, Vec<&'static str>)> = Vec::new();
+    for u in &c.undecided {
+        for m in &u.missing {
+            match groups.iter_mut().find(|(g, _)| g == m) {
+                Some((_, ids)) => {
+                    if !ids.contains(&u.id) {
+                        ids.push(u.id);
+                    }
+                }
+                None => groups.push((m.clone(), vec![u.id])),
+            }
+        }
+    }
+    groups
+}
+
+fn render_timeline(
+    out: &mut String,
+    t: &TimelineReport,
+    p: &Paint,
+    opts: &TextOptions,
+    tz: &OutputTz,
+) {
+    let w = opts.width;
     let s = &t.summary;
-    let _ = writeln!(out, "\n{}", p.bold("Timeline (UTC)"));
+    let _ = writeln!(
+        out,
+        "\n{}",
+        p.bold(&format!("Timeline (times in {})", tz.label()))
+    );
     match (t.first, t.last) {
         (Some(a), Some(b)) => {
-            let _ = writeln!(out, "  {} relevant events from {a} to {b}", s.events);
+            let text = format!(
+                "{} relevant events from {} to {}",
+                s.events,
+                tz.format_short(a),
+                tz.format_short(b)
+            );
+            out.push_str(&fill(&text, w, "  ", "    "));
         }
         _ => {
             let _ = writeln!(out, "  no relevant events");
             return;
         }
     }
-    let _ = writeln!(
-        out,
-        "  {} sessions of {} users: {} logons, {} reconnects, {} disconnects ({} with a licensing reason), {} without logoff",
+    let text = format!(
+        "{} sessions of {} users: {} logons, {} reconnects, {} disconnects ({} with a licensing reason), {} without logoff",
         s.sessions, s.users, s.logons, s.reconnects, s.disconnects, s.licensing_disconnects, s.sessions_without_logoff
     );
+    out.push_str(&fill(&text, w, "  ", "    "));
     if s.foreign_computer_events > 0 {
-        let _ = writeln!(
-            out,
-            "  {} events name another computer than this host",
+        let text = format!(
+            "{} events name another computer than this host",
             s.foreign_computer_events
         );
+        out.push_str(&fill(&text, w, "  ", "    "));
     }
     for pat in &t.patterns {
-        let _ = writeln!(
-            out,
-            "  pattern {} at {}: {}",
+        let text = format!(
+            "pattern {} at {}: {}",
             pat.kind.name(),
-            pat.time,
-            pat.summary
+            tz.format_short(pat.time),
+            opts.user_text(&pat.summary, tz)
         );
+        out.push_str(&fill(&text, w, "  ", "    "));
     }
     let _ = writeln!(out, "  (full timeline: rdsdiag timeline <CAPTURE>)");
 }
 
-/// Greedy word wrap at `width` columns.
-fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = 0;
-    for word in text.split_whitespace() {
-        let w = word.chars().count();
-        if line > 0 && line + 1 + w > width {
-            out.push('\n');
-            line = 0;
-        } else if line > 0 {
-            out.push(' ');
-            line += 1;
-        }
-        out.push_str(word);
-        line += w;
-    }
-    out
-}
-
-fn indent(text: &str, pad: &str) -> String {
-    text.lines()
-        .map(|l| format!("{pad}{l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn render_host(out: &mut String, h: &HostIdentity, c: &CaptureReport, p: &Paint) {
+fn render_host(
+    out: &mut String,
+    h: &HostIdentity,
+    c: &CaptureReport,
+    p: &Paint,
+    opts: &TextOptions,
+    tz: &OutputTz,
+) {
+    let w = opts.width;
     let mut name = super::host::computer_name(h);
     if let (Some(hint), None) = (
         c.layout.as_ref().and_then(|l| l.computer_hint.as_ref()),
@@ -247,7 +373,7 @@ fn render_host(out: &mut String, h: &HostIdentity, c: &CaptureReport, p: &Paint)
     }
     let _ = writeln!(out, "  Computer: {}", p.bold(&name));
     if let Some(names) = super::host::names_in_logs(h) {
-        let _ = writeln!(out, "  Names in the event records: {names}");
+        out.push_str(&fill(&names, w, "  Names in the event records: ", "      "));
     }
     let os = &h.os;
     if let Fact::NotProvided { hive } = &os.product_name {
@@ -257,25 +383,32 @@ fn render_host(out: &mut String, h: &HostIdentity, c: &CaptureReport, p: &Paint)
             (Some(b), Some(u)) => format!("{b}.{u}"),
             _ => os.build.display(),
         };
-        let _ = writeln!(
-            out,
-            "  OS:       {}; build {}; edition {}; installation type {}",
+        let text = format!(
+            "{}; build {}; edition {}; installation type {}",
             os.product_name.display(),
             build,
             os.edition.display(),
             os.installation_type.display()
         );
+        out.push_str(&fill(&text, w, "  OS:       ", "            "));
     }
     if let Fact::Found { value, .. } = &h.os.install_date {
         let _ = writeln!(out, "  Installed: {value}");
     }
-    let tz = match (&h.time_zone.key_name, h.time_zone.bias_minutes.value()) {
+    let tz_name = match (&h.time_zone.key_name, h.time_zone.bias_minutes.value()) {
         (Fact::Found { value, .. }, Some(bias)) => format!("{value} (UTC{})", utc_offset(*bias)),
         (k, _) => k.display(),
     };
-    let _ = writeln!(out, "  Host time zone: {tz} (times below are UTC)");
-    for line in super::host::clock_change_lines(c) {
-        let _ = writeln!(out, "  Clock:    {line}");
+    let text = format!("{tz_name} (times below are in {})", tz.label());
+    out.push_str(&fill(&text, w, "  Host time zone: ", "            "));
+    for ch in c.timeline.iter().flat_map(|t| &t.clock_changes) {
+        let mut line = ch.describe();
+        if !tz.is_utc() {
+            for t in [ch.from, ch.to] {
+                line = line.replace(&t.to_string(), &tz.format_short(t));
+            }
+        }
+        out.push_str(&fill(&line, w, "  Clock:    ", "            "));
     }
 }
 
@@ -286,7 +419,7 @@ fn utc_offset(bias: i64) -> String {
     format!("{sign}{:02}:{:02}", off.abs() / 60, off.abs() % 60)
 }
 
-fn render_input(out: &mut String, i: &Input, opts: TextOptions, p: &Paint) {
+fn render_input(out: &mut String, i: &Input, opts: &TextOptions, p: &Paint) {
     let kind = match i.hive {
         Some(h) => format!("{}:{}", i.kind.name(), h),
         None => i.kind.name().to_string(),
@@ -296,15 +429,22 @@ fn render_input(out: &mut String, i: &Input, opts: TextOptions, p: &Paint) {
     } else {
         format!("{}…", &i.sha256[..12])
     };
-    let _ = writeln!(
-        out,
-        "    {} {:<17} {:>10}  {:<13} {}",
+    let head = format!(
+        "{} {:<17} {:>10}  {:<13} ",
         p.status(i.status),
         kind,
         human_bytes(i.bytes),
         hash,
-        i.path
     );
+    let room = opts
+        .width
+        .saturating_sub(4 + super::width::visible_len(&head));
+    if opts.width == 0 || i.path.chars().count() <= room {
+        let _ = writeln!(out, "    {head}{}", i.path);
+    } else {
+        let _ = writeln!(out, "    {}", head.trim_end());
+        out.push_str(&fill(&i.path, opts.width, "        ", "        "));
+    }
     for pr in &i.problems {
         let show = opts.verbose > 0 || pr.severity >= ProblemSeverity::Warning;
         if show {
@@ -312,7 +452,8 @@ fn render_input(out: &mut String, i: &Input, opts: TextOptions, p: &Paint) {
                 .offset
                 .map(|o| format!(" at offset {o}"))
                 .unwrap_or_default();
-            let _ = writeln!(out, "        - {}{at}: {}", pr.code, pr.message);
+            let text = format!("{}{at}: {}", pr.code, without_source_tags(&pr.message));
+            out.push_str(&fill(&text, opts.width, "        - ", "          "));
         }
     }
 }

@@ -18,137 +18,12 @@
 
 use std::fmt::Write as _;
 
-use jiff::tz::{Offset, TimeZone};
-use jiff::Timestamp;
 use serde::Serialize;
 
+pub use super::tz::{OutputTz, TzError};
 use crate::timeline::{
     provider_short, Pattern, Role, Session, SessionState, Timeline, TimelineEvent,
 };
-
-/// The zone times are written in.
-#[derive(Debug, Clone)]
-pub struct OutputTz {
-    label: String,
-    tz: TimeZone,
-    utc: bool,
-}
-
-/// A `--tz` value that is neither an IANA zone name nor a fixed offset.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown time zone {input:?}: use UTC, an IANA name such as Europe/Berlin, or a fixed offset such as +02:00 ({detail})")]
-pub struct TzError {
-    pub input: String,
-    pub detail: String,
-}
-
-impl Default for OutputTz {
-    fn default() -> Self {
-        OutputTz::utc()
-    }
-}
-
-impl OutputTz {
-    /// UTC, written with a `Z` suffix.
-    pub fn utc() -> OutputTz {
-        OutputTz {
-            label: "UTC".into(),
-            tz: TimeZone::UTC,
-            utc: true,
-        }
-    }
-
-    /// Parse `UTC`, `Z`, a fixed offset (`+02:00`, `-0530`, `+2`) or an IANA name
-    /// (`Europe/Berlin`, from the system's or jiff's time zone database).
-    pub fn parse(s: &str) -> Result<OutputTz, TzError> {
-        let t = s.trim();
-        if t.eq_ignore_ascii_case("utc") || t == "Z" || t.eq_ignore_ascii_case("gmt") {
-            return Ok(OutputTz::utc());
-        }
-        if t.starts_with('+') || t.starts_with('-') {
-            let secs = parse_offset(t).ok_or_else(|| TzError {
-                input: s.into(),
-                detail: "offsets look like +02:00, -0530 or +2 and stay within ±25:59".into(),
-            })?;
-            let off = Offset::from_seconds(secs).map_err(|e| TzError {
-                input: s.into(),
-                detail: e.to_string(),
-            })?;
-            return Ok(OutputTz {
-                label: format!("UTC{}", offset_text(secs)),
-                tz: TimeZone::fixed(off),
-                utc: secs == 0,
-            });
-        }
-        let tz = TimeZone::get(t).map_err(|e| TzError {
-            input: s.into(),
-            detail: e.to_string(),
-        })?;
-        Ok(OutputTz {
-            label: t.to_string(),
-            tz,
-            utc: false,
-        })
-    }
-
-    /// How the zone is named in output headers.
-    pub fn label(&self) -> &str {
-        &self.label
-    }
-
-    /// `2020-09-17T16:46:15.6192260Z` in UTC, `2020-09-17T18:46:15.6192260+02:00` elsewhere.
-    pub fn format(&self, t: Timestamp) -> String {
-        let z = t.to_zoned(self.tz.clone());
-        let secs = z.offset().seconds();
-        let suffix = if self.utc && secs == 0 {
-            "Z".to_string()
-        } else {
-            offset_text(secs)
-        };
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}{}",
-            z.year(),
-            z.month(),
-            z.day(),
-            z.hour(),
-            z.minute(),
-            z.second(),
-            z.subsec_nanosecond().unsigned_abs() / 100,
-            suffix
-        )
-    }
-}
-
-fn offset_text(secs: i32) -> String {
-    let sign = if secs < 0 { '-' } else { '+' };
-    let a = secs.unsigned_abs();
-    format!("{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)
-}
-
-fn parse_offset(t: &str) -> Option<i32> {
-    let (sign, rest) = match t.as_bytes().first()? {
-        b'+' => (1, &t[1..]),
-        b'-' => (-1, &t[1..]),
-        _ => return None,
-    };
-    let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let (h, m) = if let Some((h, m)) = rest.split_once(':') {
-        (h, m)
-    } else if rest.len() == 4 {
-        rest.split_at(2)
-    } else {
-        (rest, "0")
-    };
-    if !digits_only(h) || !digits_only(m) || h.len() > 2 || m.len() > 2 {
-        return None;
-    }
-    let h: i32 = h.parse().ok()?;
-    let m: i32 = m.parse().ok()?;
-    if h > 25 || m > 59 {
-        return None;
-    }
-    Some(sign * (h * 3600 + m * 60))
-}
 
 fn duration_text(secs: i64) -> String {
     let s = secs.max(0);
@@ -267,6 +142,49 @@ fn session_block(out: &mut String, t: &Timeline, tz: &OutputTz, s: &Session) {
             event_line(out, tz, e, "      ");
         }
     }
+}
+
+/// [`render_text`] for a terminal: lines longer than `width` wrap under their indent (0:
+/// unlimited), and with `color` the headings, patterns, licensing disconnects and events of other
+/// computers stand out. The words are the same without colour.
+pub fn render_text_styled(t: &Timeline, tz: &OutputTz, color: bool, width: usize) -> String {
+    let paint = super::text::Paint { on: color };
+    let mut out = String::new();
+    for line in render_text(t, tz).lines() {
+        let indent = line.len() - line.trim_start().len();
+        let pad = " ".repeat(indent);
+        let rest = " ".repeat(indent + 4);
+        let fitted = super::width::fill(line.trim_start(), width, &pad, &rest);
+        for l in fitted.lines() {
+            out.push_str(&colour_line(&paint, l, indent == 0 && !l.is_empty()));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn colour_line(p: &super::text::Paint, l: &str, heading: bool) -> String {
+    if !p.on {
+        return l.to_string();
+    }
+    if heading {
+        return p.bold(l);
+    }
+    let mut s = l.to_string();
+    if let Some(rest) = s.trim_start().strip_prefix('[') {
+        if let Some(end) = rest.find(']') {
+            let tag = format!("[{}]", &rest[..end]);
+            s = s.replacen(&tag, &p.wrap("1;33", &tag), 1);
+        }
+    }
+    s = s.replace("LICENSING", &p.wrap("1;31", "LICENSING"));
+    if s.trim_start().starts_with("disconnect ") {
+        s = s.replacen("disconnect", &p.wrap("33", "disconnect"), 1);
+    }
+    if let Some(i) = s.find(" !  ") {
+        s.replace_range(i..i + 2, &p.wrap("35", " !"));
+    }
+    s
 }
 
 /// A readable timeline: header, patterns with their evidence, sessions with their events,
@@ -743,44 +661,6 @@ pub fn render_timesketch(t: &Timeline, tz: &OutputTz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn zones_parse_and_format() {
-        let t: Timestamp = "2020-09-17T16:46:15.6192260Z".parse().unwrap();
-        assert_eq!(OutputTz::utc().format(t), "2020-09-17T16:46:15.6192260Z");
-        let p = OutputTz::parse("+02:00").unwrap();
-        assert_eq!(p.label(), "UTC+02:00");
-        assert_eq!(p.format(t), "2020-09-17T18:46:15.6192260+02:00");
-        assert_eq!(
-            OutputTz::parse("-0530").unwrap().format(t),
-            "2020-09-17T11:16:15.6192260-05:30"
-        );
-        assert_eq!(OutputTz::parse("+2").unwrap().label(), "UTC+02:00");
-        assert_eq!(
-            OutputTz::parse("utc").unwrap().format(t),
-            "2020-09-17T16:46:15.6192260Z"
-        );
-        assert_eq!(
-            OutputTz::parse("+00:00").unwrap().format(t),
-            "2020-09-17T16:46:15.6192260Z"
-        );
-        for bad in ["+99:00", "+ab", "Mars/Olympus", "+1:2:3", ""] {
-            assert!(OutputTz::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn iana_zone_applies_dst() {
-        // Needs a time zone database (system zoneinfo, or jiff's bundled copy).
-        let Ok(z) = OutputTz::parse("Europe/Berlin") else {
-            eprintln!("NOTE: no time zone database on this system; IANA zone test skipped");
-            return;
-        };
-        let summer: Timestamp = "2020-07-01T12:00:00Z".parse().unwrap();
-        let winter: Timestamp = "2020-01-01T12:00:00Z".parse().unwrap();
-        assert_eq!(z.format(summer), "2020-07-01T14:00:00.0000000+02:00");
-        assert_eq!(z.format(winter), "2020-01-01T13:00:00.0000000+01:00");
-    }
 
     #[test]
     fn durations_read_well() {

@@ -8,6 +8,16 @@ use crate::timeline::Pattern;
 
 /// The verdict of one capture.
 pub fn verdict(c: &CaptureReport) -> String {
+    compose(c, false)
+}
+
+/// The verdict for a terminal: the top finding by its title and id without its explanation
+/// (the Findings section gives it), so the paragraph stays about five lines at 80 columns.
+pub fn brief(c: &CaptureReport) -> String {
+    compose(c, true)
+}
+
+fn compose(c: &CaptureReport, brief: bool) -> String {
     if c.status == CaptureStatus::Failed {
         return format!(
             "Not analysed: {}.",
@@ -22,13 +32,17 @@ pub fn verdict(c: &CaptureReport) -> String {
         .collect();
     match problems.first() {
         Some(top) => {
-            parts.push(format!(
-                "{} ({}, {}): {}",
-                top.title,
-                top.id,
-                top.confidence_word(),
-                top.explanation
-            ));
+            parts.push(if brief {
+                format!("{} ({}, {}).", top.title, top.id, top.confidence_word())
+            } else {
+                format!(
+                    "{} ({}, {}): {}",
+                    top.title,
+                    top.id,
+                    top.confidence_word(),
+                    top.explanation
+                )
+            });
             let rest = &problems[1..];
             if !rest.is_empty() {
                 let errors = rest

@@ -163,6 +163,9 @@ pub struct TimelineOutcome {
     pub events_read: usize,
     #[serde(skip)]
     pub inputs: Vec<Input>,
+    /// The host's time zone from the SYSTEM hive (for `--tz host`; not part of the JSON).
+    #[serde(skip)]
+    pub host_time_zone: Option<crate::host::TimeZone>,
 }
 
 impl TimelineOutcome {
@@ -173,6 +176,7 @@ impl TimelineOutcome {
             timeline,
             events_read,
             inputs,
+            host_time_zone: None,
         }
     }
 

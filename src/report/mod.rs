@@ -3,10 +3,14 @@
 //! types: the render layer (`render`) turns them into every output format.
 
 mod commands;
+mod sessions;
 mod status;
 
 pub use commands::{
     ConfigCapture, ConfigReport, EventFile, EventsReport, RegReport, RuleRow, TimelineOutcome,
+};
+pub use sessions::{
+    DisconnectClass, DisconnectReport, Marker, MarkerKind, RecordRef, SessionReport, CHART_CLASSES,
 };
 pub use status::{
     input_damaged, status_of, status_of_inputs, worst_severity, RunStatus, Verdict, VerdictInputs,
@@ -227,17 +231,40 @@ pub struct TimelineReport {
     /// Changes of the host's clock the logs show (the host section names them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clock_changes: Vec<ClockChange>,
+    /// The host's own sessions, in session order (sessions of other computers whose records
+    /// share the capture are left out; `rdsdiag timeline` shows them).
+    pub sessions: Vec<SessionReport>,
+    /// The host's own licensing and service events and the clock changes, in time order: the
+    /// markers of the session chart.
+    pub markers: Vec<Marker>,
 }
 
 impl TimelineReport {
     /// The report part of a timeline (its patterns are moved, not copied).
     pub fn of(t: Timeline) -> Self {
+        let sessions = SessionReport::all_own(&t);
+        let markers = Marker::all_own(&t);
         TimelineReport {
             first: t.first,
             last: t.last,
             summary: t.summary,
             patterns: t.patterns,
             clock_changes: t.clock_changes,
+            sessions,
+            markers,
+        }
+    }
+
+    /// The report part of a timeline that stays in use (`rdsdiag timeline --format html`).
+    pub fn of_ref(t: &Timeline) -> Self {
+        TimelineReport {
+            first: t.first,
+            last: t.last,
+            summary: t.summary.clone(),
+            patterns: t.patterns.clone(),
+            clock_changes: t.clock_changes.clone(),
+            sessions: SessionReport::all_own(t),
+            markers: Marker::all_own(t),
         }
     }
 }
@@ -249,6 +276,10 @@ pub struct HostReport {
     pub identity: HostIdentity,
     #[serde(flatten)]
     pub facts: HostFacts,
+    /// The applied GPOs and the Group Policy files of the capture, when it holds any (see
+    /// `docs/configuration.md`, "Which GPO set it").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_policy: Option<crate::config::GroupPolicy>,
 }
 
 /// Counts of inputs per status, so a reader sees at once what was looked at.

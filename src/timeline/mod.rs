@@ -944,9 +944,8 @@ fn summarize(
 fn message_for(provider: &str, event_id: u16, fields: &Fields, reason: Option<&str>) -> String {
     let mut msg = match catalog().lookup(provider, event_id) {
         Some(def) if def.name != "other" => {
-            let mut m = def.meaning.clone();
-            let vals: Vec<String> = def
-                .fields
+            let (mut m, rest) = def.fill(|f| fields.get(f).map(String::as_str));
+            let vals: Vec<String> = rest
                 .iter()
                 .filter_map(|f| fields.get(f).map(|v| format!("{f}={}", v.trim())))
                 .collect();

@@ -4,6 +4,7 @@ pub mod corpus;
 pub mod demo;
 pub mod evtx;
 pub mod gpresult;
+pub mod gpo;
 pub mod hive;
 pub mod lic_scenarios;
 pub mod regtext;

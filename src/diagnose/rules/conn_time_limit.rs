@@ -14,7 +14,7 @@ use crate::catalog::settings::SourceKind;
 use crate::catalog::table::{Key, Schema, TableError};
 use crate::config::names::{MAX_CONNECTION_TIME, MAX_DISCONNECTION_TIME, MAX_IDLE_TIME};
 use crate::config::{Setting, UnknownReason};
-use crate::diagnose::common::{ref_evidence, setting_evidence, unknown_words};
+use crate::diagnose::common::{gpo_words, ref_evidence, setting_evidence, unknown_words};
 use crate::diagnose::{
     Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
 };
@@ -281,11 +281,18 @@ fn configuration(s: Option<&Setting>, words: &str) -> (String, Vec<Evidence>, bo
         text.push_str(" The listener defers to each user account's own time limits (Active Directory or the local SAM), which the hives do not hold.");
     }
     let decided = configured(Some(s)).is_some();
-    let evidence = if decided || !s.is_unknown() {
+    let mut evidence = if decided || !s.is_unknown() {
         setting_evidence(s)
     } else {
         Vec::new()
     };
+    // The GPO to change, when Group Policy sets the limit and its evidence tells which GPO.
+    if decided && s.source == Some(SourceKind::Policy) {
+        if let Some((words, ev)) = gpo_words(s) {
+            text.push_str(&words);
+            evidence.extend(ev);
+        }
+    }
     (text, evidence, decided)
 }
 

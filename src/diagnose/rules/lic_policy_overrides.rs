@@ -2,7 +2,7 @@
 //! they override ("I changed it in Server Manager and nothing happened").
 
 use crate::catalog::settings::SourceKind;
-use crate::diagnose::common::{setting_evidence, unknown_words};
+use crate::diagnose::common::{gpo_words, setting_evidence, unknown_words};
 use crate::diagnose::{
     Confidence, Evidence, EvidenceKind, Model, Outcome, Rule, RuleMeta, Severity,
 };
@@ -32,6 +32,7 @@ impl Rule for PolicyOverrides {
         let mut lines = Vec::new();
         let mut evidence = Vec::new();
         let mut missing = Vec::new();
+        let mut gpos = String::new();
         for name in SETTINGS {
             let Some(s) = m.setting(name) else { continue };
             if s.is_unknown() {
@@ -41,6 +42,7 @@ impl Rule for PolicyOverrides {
             if s.source != Some(SourceKind::Policy) {
                 continue;
             }
+            let before = lines.len();
             for sh in s.shadowed.iter().filter(|sh| {
                 matches!(sh.source, SourceKind::ServerManager | SourceKind::Legacy)
                     && Some(&sh.value) != s.value.as_ref()
@@ -57,10 +59,17 @@ impl Rule for PolicyOverrides {
                     provenance: Some(p.clone()),
                 }));
             }
+            if lines.len() > before {
+                // Name the GPO to change when the Group Policy evidence tells it.
+                if let Some((words, ev)) = gpo_words(s) {
+                    gpos.push_str(&words);
+                    evidence.extend(ev);
+                }
+            }
         }
         if !lines.is_empty() {
             let explanation = format!(
-                "{}. Changes made in Server Manager (or with PowerShell/WMI) have no effect while the policy applies.",
+                "{}. Changes made in Server Manager (or with PowerShell/WMI) have no effect while the policy applies.{gpos}",
                 lines.join("; ")
             );
             return Outcome::Found(vec![META.finding(

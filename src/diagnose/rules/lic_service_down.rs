@@ -43,22 +43,9 @@ enum State {
 
 /// Decode `Binary` hex of UTF-16LE text (SCM 7036 carries `<service key>/<state>` there).
 fn binary_text(e: &Event) -> Option<String> {
-    let hex = e.fields.get("Binary")?;
-    let bytes: Vec<u8> = hex
-        .as_bytes()
-        .chunks(2)
-        .filter_map(|p| std::str::from_utf8(p).ok())
-        .filter_map(|p| u8::from_str_radix(p, 16).ok())
-        .collect();
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    Some(
-        String::from_utf16_lossy(&units)
-            .trim_end_matches('\0')
-            .to_string(),
-    )
+    e.fields
+        .get("Binary")
+        .map(|hex| crate::eventlog::utf16le_hex_text(hex))
 }
 
 fn field<'e>(e: &'e Event, name: &str) -> &'e str {
