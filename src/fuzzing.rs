@@ -93,7 +93,7 @@ const KINDS: &[HiveKind] = &[
 
 /// Everything above the readers asks the view: every key of every hive it provides
 /// (`reg <root> /s`), the control set, the host's identity and the effective configuration.
-fn walk_view(view: &RegistryView) {
+fn walk_view(view: &RegistryView, reports: &[crate::gpresult::Report]) {
     let _ = view.current_control_set();
     let _ = view.sources();
     for &kind in KINDS {
@@ -104,7 +104,7 @@ fn walk_view(view: &RegistryView) {
     let _ = crate::host::HostIdentity::read(view);
     let _ = crate::host::facts::host_facts(view);
     let _ = crate::config::resolve(view);
-    let _ = crate::config::resolve_capture(view);
+    let _ = crate::config::resolve_capture(view, reports);
 }
 
 /// Target `hive`: a primary hive file, optionally followed by its `.LOG1` and `.LOG2`
@@ -118,7 +118,7 @@ pub fn hive(scratch: &Path, data: &[u8]) {
     }
     let _ = registry::check_cells(parts[0]);
     if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
-        walk_view(&evidence.registry);
+        walk_view(&evidence.registry, &evidence.gpresult);
     }
 }
 
@@ -147,7 +147,7 @@ pub fn regtext(scratch: &Path, data: &[u8]) {
     std::fs::create_dir_all(&gpo).expect("scratch is writable");
     std::fs::write(gpo.join("GPT.INI"), data).expect("scratch is writable");
     if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
-        walk_view(&evidence.registry);
+        walk_view(&evidence.registry, &evidence.gpresult);
     }
 }
 
@@ -176,7 +176,7 @@ pub fn zip(scratch: &Path, data: &[u8]) {
     if let Ok(c) = capture::open(&path, &opts.capture) {
         let _ = capture::split_archives(&c);
         let evidence = pipeline::read_acquired(c, &opts, Readers::ALL);
-        walk_view(&evidence.registry);
+        walk_view(&evidence.registry, &evidence.gpresult);
     }
 }
 
@@ -198,9 +198,8 @@ pub fn gpresult(scratch: &Path, data: &[u8]) {
     let dir = fresh(scratch, "gpresult");
     std::fs::write(dir.join("RDSH01_Gpresult.html"), data).expect("scratch is writable");
     if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
-        let settings = crate::config::resolve(&evidence.registry);
-        let _ = crate::config::gpresult::from_reports(&evidence.gpresult, Some(&settings));
-        let _ = crate::config::user_policy::read(&evidence.registry, &settings);
+        let resolved = crate::config::resolve_capture(&evidence.registry, &evidence.gpresult);
+        let _ = crate::config::user_policy::read(&evidence.registry, &resolved.settings);
     }
 }
 
@@ -278,7 +277,7 @@ pub fn capture(scratch: &Path, data: &[u8]) {
         if let Ok(c) = capture::open(&path, &opts.capture) {
             let _ = capture::split_archives(&c);
             let evidence = pipeline::read_acquired(c, &opts, Readers::REGISTRY);
-            walk_view(&evidence.registry);
+            walk_view(&evidence.registry, &evidence.gpresult);
         }
     }
 }

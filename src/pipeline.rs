@@ -209,15 +209,23 @@ fn finish_inputs(inputs: &mut [Input], readers: Readers) {
     });
 }
 
-/// Resolve: the host's identity and facts, and the effective RDS configuration.
-fn resolve(registry: &RegistryView) -> (HostReport, config::Settings) {
-    let (settings, group_policy) = config::resolve_capture(registry);
+/// Resolve: the host's identity and facts, the effective RDS configuration with its Group
+/// Policy attribution, and what the gpresult output says.
+fn resolve(
+    registry: &RegistryView,
+    reports: &[crate::gpresult::Report],
+) -> (
+    HostReport,
+    config::Settings,
+    Option<config::GpresultSummary>,
+) {
+    let resolved = config::resolve_capture(registry, reports);
     let host = HostReport {
         identity: HostIdentity::read(registry),
         facts: host_facts(registry),
-        group_policy,
+        group_policy: resolved.group_policy,
     };
-    (host, settings)
+    (host, resolved.settings, resolved.gpresult)
 }
 
 /// Run `f` with a capture isolated: a panic inside it becomes a [`Failure`] naming the capture.
@@ -409,7 +417,7 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         failed.inputs = evidence.capture.inputs;
         return failed;
     }
-    let (mut host, settings) = resolve(&evidence.registry);
+    let (mut host, settings, gpresult) = resolve(&evidence.registry, &evidence.gpresult);
     host.identity.names_in_logs = host::names_in_logs(
         &evidence.events,
         host.identity.computer_name.value().map(String::as_str),
@@ -430,7 +438,6 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         inputs: &evidence.capture.inputs,
     });
     let mixed = other_computers(&host.identity, &evidence);
-    let gpresult = config::gpresult::from_reports(&evidence.gpresult, Some(&settings));
     let user_policy = config::user_policy::read(&evidence.registry, &settings);
     let capture = evidence.capture;
     CaptureReport {
@@ -643,8 +650,7 @@ pub fn config(paths: &[PathBuf], opts: &Options) -> ConfigReport {
         .map(|path| {
             isolated(path, || {
                 let evidence = read_isolated(path, opts, Readers::REGISTRY)?;
-                let (host, settings) = resolve(&evidence.registry);
-                let gpresult = config::gpresult::from_reports(&evidence.gpresult, Some(&settings));
+                let (host, settings, gpresult) = resolve(&evidence.registry, &evidence.gpresult);
                 let user_policy = config::user_policy::read(&evidence.registry, &settings);
                 Ok(
                     ConfigCapture::analysed(path.clone(), host, settings, evidence.capture.inputs)

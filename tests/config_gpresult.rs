@@ -468,10 +468,27 @@ fn bundles_without_gpresult_or_user_hives_keep_their_answers() {
     let a = config_of(plain.path());
     let b = config_of(with.path());
     assert!(a.gpresult.is_none() && a.user_policy.is_none());
+    // gpresult output attributes (settings.<name>.gpo), it never changes what was resolved.
+    let without_gpo = |c: &rdsdiag::report::ConfigCapture| {
+        let mut v = serde_json::to_value(&c.settings).unwrap();
+        for s in v.as_object_mut().unwrap().values_mut() {
+            s.as_object_mut().unwrap().remove("gpo");
+        }
+        v
+    };
     assert_eq!(
-        serde_json::to_value(&a.settings).unwrap(),
-        serde_json::to_value(&b.settings).unwrap(),
+        without_gpo(&a),
+        without_gpo(&b),
         "gpresult output never changes the resolved settings"
+    );
+    let a_json = serde_json::to_value(&a.settings).unwrap();
+    assert!(
+        a_json
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|s| s.get("gpo").is_none()),
+        "without Group Policy evidence no setting is attributed: {a_json}"
     );
     let json = serde_json::to_value(&a).unwrap();
     assert!(
@@ -704,4 +721,164 @@ fn gpresult_and_user_policy_text_blocks() {
         rdsdiag::render::config::render_user_policy(c.user_policy.as_ref().unwrap())
     );
     insta::assert_snapshot!("gpresult_and_user_policy_text", text);
+}
+
+/// The GPO a setting's attribution (`settings.<name>.gpo`) names, and the ones it beat.
+fn attributed(c: &rdsdiag::report::ConfigCapture, setting: &str) -> (String, Vec<String>) {
+    let s = c.settings.as_ref().unwrap().get(setting).unwrap();
+    let a = s
+        .gpo
+        .as_ref()
+        .unwrap_or_else(|| panic!("{setting} is not attributed: {s:#?}"));
+    let name = |g: &rdsdiag::config::gpo::GpoRef| g.display_name.clone().unwrap_or_default();
+    (
+        a.winner.as_ref().map(|w| name(&w.gpo)).unwrap_or_default(),
+        a.shadowed.iter().map(|l| name(&l.gpo)).collect(),
+    )
+}
+
+#[test]
+fn gpresult_feeds_the_attribution_when_the_pol_files_are_missing() {
+    use rdsdiag::config::gpo::AttributionStatus;
+    // No Registry.pol in the bundle and no GP history in the hive: only gpresult can tell.
+    for (name, bytes, beaten) in [
+        ("RDSH01_GPResult.xml", report().xml_bytes(), true),
+        ("RDSH01_Gpresult.html", report().html().into_bytes(), false),
+        ("RDSH01_OS_GPResult.txt", report().text().into_bytes(), true),
+    ] {
+        let dir = bundle(&[(name, bytes)]);
+        let c = config_of(dir.path());
+        for setting in ["licensing_mode", "license_servers", "max_idle_time"] {
+            let a = c.settings.as_ref().unwrap().get(setting).unwrap();
+            let a = a.gpo.as_ref().unwrap_or_else(|| panic!("{name} {setting}"));
+            assert_eq!(a.status, AttributionStatus::FromReport, "{name} {setting}");
+            let (winner, lost) = attributed(&c, setting);
+            assert_eq!(winner, "RDS-Servers-Baseline", "{name} {setting}");
+            if beaten {
+                assert_eq!(lost, ["Default Domain Policy"], "{name} {setting}");
+            }
+            assert!(a.winner.as_ref().unwrap().file.ends_with(name));
+        }
+        // The report's list of applied GPOs is the machine list the attribution used.
+        let gp = c.host.as_ref().unwrap().group_policy.as_ref().unwrap();
+        let list = gp.machine_list().expect("a machine list");
+        assert_eq!(
+            serde_json::to_value(&list.origin).unwrap(),
+            serde_json::json!("gpresult"),
+            "{name}"
+        );
+        let order: Vec<&str> = list
+            .gpos
+            .iter()
+            .filter_map(|g| g.display_name.as_deref())
+            .collect();
+        assert!(
+            order.ends_with(&["Default Domain Policy", "RDS-Servers-Baseline"]),
+            "{name}: {order:?}"
+        );
+        assert!(gp.gpresult_missing().is_none());
+    }
+    // The XML form shows the enforced link: the winner says so, in JSON and in text.
+    let dir = bundle(&[("RDSH01_GPResult.xml", report().xml_bytes())]);
+    let c = config_of(dir.path());
+    let mode = c.settings.as_ref().unwrap().get("licensing_mode").unwrap();
+    let w = &mode.gpo.as_ref().unwrap().winner.as_ref().unwrap().gpo;
+    assert_eq!((w.enforced, w.version), (Some(true), Some(7)));
+    let text = rdsdiag::render::config::render_report(&rdsdiag::report::ConfigReport::new(vec![c]));
+    assert!(
+        text.contains("'RDS-Servers-Baseline'") && text.contains("enforced"),
+        "{text}"
+    );
+}
+
+#[test]
+fn registry_pol_files_decide_and_gpresult_adds_the_enforced_link() {
+    use rdsdiag_testsupport::gpo::{self as tgpo, Instr, Place};
+    const TSPOL: &str = r"Software\Policies\Microsoft\Windows NT\Terminal Services";
+    let ddp = tgpo::Gpo::domain("Default Domain Policy", DDP, "DC=contoso,DC=com", 12).sets(vec![
+        Instr::Set(TSPOL.into(), "LicensingMode".into(), Data::Dword(2)),
+    ]);
+    let base = tgpo::Gpo::domain(
+        "RDS-Servers-Baseline",
+        BASELINE,
+        "OU=RDS,DC=contoso,DC=com",
+        7,
+    )
+    .sets(vec![Instr::Set(
+        TSPOL.into(),
+        "LicensingMode".into(),
+        Data::Dword(4),
+    )]);
+    let m = tgpo::record_applied(machine(), "contoso.com", &[ddp.clone(), base.clone()]);
+    let write = |with_report: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        m.write_kape(dir.path()).unwrap();
+        tgpo::write_files(
+            dir.path(),
+            "contoso.com",
+            &[(&ddp, Place::MachineCache), (&base, Place::MachineCache)],
+        )
+        .unwrap();
+        if with_report {
+            std::fs::write(dir.path().join("RDSH01_GPResult.xml"), report().xml_bytes()).unwrap();
+        }
+        dir
+    };
+    let plain = write(false);
+    let with = write(true);
+    let a = config_of(plain.path());
+    let b = config_of(with.path());
+    for c in [&a, &b] {
+        assert_eq!(
+            attributed(c, "licensing_mode"),
+            (
+                "RDS-Servers-Baseline".into(),
+                vec!["Default Domain Policy".into()]
+            )
+        );
+        let s = c.settings.as_ref().unwrap().get("licensing_mode").unwrap();
+        assert_eq!(
+            s.gpo.as_ref().unwrap().status,
+            rdsdiag::config::gpo::AttributionStatus::Attributed
+        );
+    }
+    let enforced = |c: &rdsdiag::report::ConfigCapture| {
+        let s = c.settings.as_ref().unwrap().get("licensing_mode").unwrap();
+        s.gpo
+            .as_ref()
+            .unwrap()
+            .winner
+            .as_ref()
+            .unwrap()
+            .gpo
+            .enforced
+    };
+    assert_eq!(
+        enforced(&a),
+        None,
+        "the hive does not record enforced links"
+    );
+    assert_eq!(enforced(&b), Some(true), "gpresult shows the enforced link");
+    // Without gpresult output the reports say so, once per capture, in every format.
+    let gp = a.host.as_ref().unwrap().group_policy.as_ref().unwrap();
+    assert!(gp
+        .gpresult_missing()
+        .unwrap()
+        .contains("gpresult not provided"));
+    let report_a = rdsdiag::report::ConfigReport::new(vec![a]);
+    let text = rdsdiag::render::config::render_report(&report_a);
+    assert_eq!(text.matches("gpresult not provided").count(), 1, "{text}");
+    let json = serde_json::to_value(&report_a).unwrap();
+    let lists = &json["captures"][0]["host"]["group_policy"]["lists"];
+    assert!(
+        lists
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["origin"] == "gpresult" && l["state"] == "not_provided"),
+        "{lists}"
+    );
+    let text_b =
+        rdsdiag::render::config::render_report(&rdsdiag::report::ConfigReport::new(vec![b]));
+    assert!(!text_b.contains("gpresult not provided"), "{text_b}");
 }

@@ -235,8 +235,8 @@ mod seeds {
 
     use rdsdiag::fuzzing::{FILE_SEPARATOR, LOG_SEPARATOR};
     use rdsdiag_testsupport::evtx::{self as tevtx, Ev, EvtxBuilder};
-    use rdsdiag_testsupport::gpresult;
     use rdsdiag_testsupport::gpo::{self, Instr};
+    use rdsdiag_testsupport::gpresult;
     use rdsdiag_testsupport::hive::{self, Data, Key};
     use rdsdiag_testsupport::regtext::{self, Encoding};
     use rdsdiag_testsupport::scenario::{self, Machine, Os};

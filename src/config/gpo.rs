@@ -20,11 +20,14 @@
 use serde::Serialize;
 
 use crate::catalog::group_policy::{self, ArtifactKind, Scope};
-use crate::catalog::settings::{Role, SettingDef, SettingsCatalog, SourceKind, ValueFormat};
+use crate::catalog::settings::{
+    Role, SettingDef, SettingsCatalog, SourceDef, SourceKind, ValueFormat,
+};
 use crate::evidence::HiveKind;
 use crate::registry::pol::{Effect, GpContent, GpFile, PolicyFile};
 use crate::registry::{Lookup, RegData, RegProvenance, RegValue, SourceForm};
 
+use super::gpresult::{GpresultGpo, GpresultSummary};
 use super::model::{SettingValue, Settings};
 use super::source::RegistrySource;
 
@@ -170,6 +173,9 @@ pub struct GpoRef {
     pub version: Option<u32>,
     /// Position in application order, when known.
     pub order: Option<usize>,
+    /// The link is enforced (No Override), when a source shows it (gpresult).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforced: Option<bool>,
 }
 
 impl GpoRef {
@@ -181,6 +187,22 @@ impl GpoRef {
             link: g.link.clone(),
             version: g.version.or(g.gpt_ini_version),
             order: Some(g.order),
+            enforced: g.enforced,
+        }
+    }
+
+    /// A GPO as a gpresult report names it (its version only when the report gives one
+    /// number).
+    fn of_report(g: &GpresultGpo) -> Self {
+        let local = is_local_gpo(g.guid.as_deref(), g.link.as_deref());
+        GpoRef {
+            display_name: Some(g.name.clone()),
+            guid: g.guid.clone().filter(|_| !local),
+            local,
+            link: g.link.clone(),
+            version: g.version.as_deref().and_then(|v| v.parse().ok()),
+            order: None,
+            enforced: g.enforced,
         }
     }
 
@@ -208,10 +230,30 @@ impl GpoRef {
             s.push_str(&format!(", linked to {}", l.trim_start_matches("LDAP://")));
         }
         if let Some(v) = self.version {
-            s.push_str(&format!(", version {v}"));
+            s.push_str(&format!(", version {}", split_version(v)));
+        }
+        if self.enforced == Some(true) {
+            s.push_str(", enforced");
         }
         s
     }
+}
+
+/// A GPO version as people read it: the upper 16 bits count user-policy changes and the lower
+/// 16 bits computer-policy changes (S100), so `65539` is "65539 (computer 3, user 1)".
+pub fn split_version(v: u32) -> String {
+    if v > 0xFFFF {
+        format!("{v} (computer {}, user {})", v & 0xFFFF, v >> 16)
+    } else {
+        v.to_string()
+    }
+}
+
+/// Whether a GPO a report names is the local GPO (`LocalGPO` as its identifier, or linked to
+/// `Local`).
+fn is_local_gpo(guid: Option<&str>, link: Option<&str>) -> bool {
+    guid.is_some_and(|g| g.eq_ignore_ascii_case("LocalGPO"))
+        || link.is_some_and(|l| l.eq_ignore_ascii_case("Local"))
 }
 
 /// What one GPO's file does to the value.
@@ -436,6 +478,118 @@ impl GroupPolicy {
         gp
     }
 
+    /// Add what the capture's gpresult output says (`None`: the capture holds none).
+    ///
+    /// - its machine list of applied GPOs (origin `gpresult`, in application order, with the
+    ///   enforced links), after the registry's own list, so the registry's list still decides
+    ///   which pol files are walked and the report's list is used when the hive has none;
+    /// - `enforced` on the registry list's GPOs the report lists too;
+    /// - one [`ReportedSetting`] per computer-scope setting whose winner the report names, used
+    ///   when the pol files cannot decide (status `from_report`).
+    ///
+    /// Without gpresult output a `gpresult` list with state `not_provided` says so.
+    pub fn add_gpresult(&mut self, summary: Option<&GpresultSummary>, cat: &SettingsCatalog) {
+        let Some(summary) = summary else {
+            self.lists.push(GpoList {
+                scope: Scope::Machine,
+                user: None,
+                origin: ListOrigin::Gpresult,
+                state: ListState::NotProvided {
+                    detail:
+                        "gpresult not provided (the capture holds no gpresult /h, /x or /z output)"
+                            .into(),
+                },
+                gpos: Vec::new(),
+            });
+            return;
+        };
+        let mut gpos: Vec<AppliedGpo> = Vec::new();
+        for listed in &summary.gpos {
+            let g = &listed.gpo;
+            if !g.applied || g.scope == Some(crate::gpresult::Scope::User) {
+                continue;
+            }
+            let local = is_local_gpo(g.guid.as_deref(), g.link.as_deref());
+            let guid = g.guid.clone().filter(|_| !local);
+            let same = |a: &AppliedGpo| {
+                (local && a.local)
+                    || (guid.is_some() && a.guid == guid)
+                    || (guid.is_none()
+                        && !local
+                        && a.display_name.as_deref() == Some(g.name.as_str()))
+            };
+            if gpos.iter().any(same) {
+                continue;
+            }
+            gpos.push(AppliedGpo {
+                order: gpos.len(),
+                display_name: Some(g.name.clone()),
+                guid,
+                local,
+                link: g.link.clone(),
+                ds_path: None,
+                file_sys_path: None,
+                version: g.version_directory.or(g.version_sysvol),
+                gpt_ini_version: None,
+                enforced: g.enforced,
+                provenance: None,
+            });
+        }
+        for list in self.lists.iter_mut().filter(|l| l.scope == Scope::Machine) {
+            for a in list.gpos.iter_mut().filter(|a| a.enforced.is_none()) {
+                if let Some(r) = gpos
+                    .iter()
+                    .find(|r| (a.local && r.local) || (a.guid.is_some() && r.guid == a.guid))
+                {
+                    a.enforced = r.enforced;
+                }
+            }
+        }
+        self.lists.push(GpoList {
+            scope: Scope::Machine,
+            user: None,
+            origin: ListOrigin::Gpresult,
+            state: ListState::Found,
+            gpos,
+        });
+        for chain in &summary.settings {
+            if chain.scope != crate::gpresult::Scope::Computer {
+                continue;
+            }
+            let Some(winner) = &chain.winner else {
+                continue;
+            };
+            let Some(row) = cat.setting(&chain.setting).and_then(policy_row) else {
+                continue;
+            };
+            let Some(value_name) = row.value.clone() else {
+                continue;
+            };
+            let key = format!(r"Software\{}", row.path);
+            let known = self.reported.iter().any(|r| {
+                r.key.eq_ignore_ascii_case(&key) && r.value_name.eq_ignore_ascii_case(&value_name)
+            });
+            if known {
+                continue;
+            }
+            self.reported.push(ReportedSetting {
+                scope: Scope::Machine,
+                key,
+                value_name,
+                winner: GpoRef::of_report(winner),
+                display: winner.value.clone(),
+                shadowed: chain.beaten.iter().map(GpoRef::of_report).collect(),
+                file: chain.file.clone(),
+            });
+        }
+        for id in ["S110", "S112", "S117"] {
+            if !self.refs.iter().any(|r| r == id) {
+                self.refs.push(id.to_string());
+            }
+        }
+        self.refs.sort();
+    }
+
     /// Take Group Policy files (in the order given): pol files become attributable, GPT.INI
     /// versions are set on the GPOs they name.
     pub fn add_files(&mut self, files: &[GpFile]) {
@@ -501,6 +655,15 @@ impl GroupPolicy {
                 .all(|l| l.state != ListState::Found || l.gpos.is_empty())
     }
 
+    /// Why there is no gpresult list (the capture holds no gpresult output), for the one line
+    /// the reports print instead of the gpresult block.
+    pub fn gpresult_missing(&self) -> Option<&str> {
+        self.lists.iter().find_map(|l| match (&l.origin, &l.state) {
+            (ListOrigin::Gpresult, ListState::NotProvided { detail }) => Some(detail.as_str()),
+            _ => None,
+        })
+    }
+
     /// The machine list of applied GPOs, when one was found.
     pub fn machine_list(&self) -> Option<&GpoList> {
         self.lists
@@ -558,6 +721,7 @@ fn ref_of_file(f: &GpFile) -> GpoRef {
         link: None,
         version: None,
         order: None,
+        enforced: None,
     }
 }
 
@@ -565,7 +729,7 @@ fn ref_of_file(f: &GpFile) -> GpoRef {
 fn gpo_value(
     cat: &SettingsCatalog,
     def: &SettingDef,
-    row: &crate::catalog::settings::SourceDef,
+    row: &SourceDef,
     gpo: GpoRef,
     file: &GpFile,
     effect: Effect<'_>,
@@ -623,13 +787,7 @@ pub fn attribute(settings: &mut Settings, cat: &SettingsCatalog, gp: &GroupPolic
         let Some(def) = cat.setting(&s.name) else {
             continue;
         };
-        let Some(row) = def.sources.iter().find(|r| {
-            r.source == SourceKind::Policy
-                && r.role == Role::Candidate
-                && r.hive == Some(HiveKind::Software)
-                && r.format != ValueFormat::SubkeyNames
-                && r.value.is_some()
-        }) else {
+        let Some(row) = policy_row(def) else {
             continue;
         };
         let registry_has_it = s.source == Some(SourceKind::Policy)
@@ -649,10 +807,22 @@ pub fn attribute(settings: &mut Settings, cat: &SettingsCatalog, gp: &GroupPolic
     }
 }
 
+/// The setting's machine-policy value: its first `policy` candidate row in the SOFTWARE hive
+/// (`TSPOL\<value>`).
+fn policy_row(def: &SettingDef) -> Option<&SourceDef> {
+    def.sources.iter().find(|r| {
+        r.source == SourceKind::Policy
+            && r.role == Role::Candidate
+            && r.hive == Some(HiveKind::Software)
+            && r.format != ValueFormat::SubkeyNames
+            && r.value.is_some()
+    })
+}
+
 fn attribute_one(
     cat: &SettingsCatalog,
     def: &SettingDef,
-    row: &crate::catalog::settings::SourceDef,
+    row: &SourceDef,
     gp: &GroupPolicy,
     registry_has_it: bool,
     registry_value: Option<&SettingValue>,

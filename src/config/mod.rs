@@ -5,16 +5,16 @@
 //! Entry points: [`resolve`] (settings) over any [`RegistrySource`] (the capture's registry view,
 //! or a [`MemorySource`]), and [`render::render_text`] for the `config` table.
 
-pub mod gpresult;
 pub mod gpo;
+pub mod gpresult;
 mod model;
 mod resolve;
 mod source;
 pub mod user_policy;
 mod view;
 
-pub use gpresult::GpresultSummary;
 pub use gpo::{GpoAttribution, GroupPolicy};
+pub use gpresult::GpresultSummary;
 pub use model::{
     names, Related, Setting, SettingState, SettingValue, Settings, Shadowed, UnknownReason,
     UnknownSource,
@@ -22,4 +22,4 @@ pub use model::{
 pub use resolve::{display_value, resolve, resolve_with};
 pub use source::{KeyInfo, MemorySource, RegistrySource};
 pub use user_policy::UserPolicy;
-pub use view::resolve_capture;
+pub use view::{resolve_capture, ResolvedCapture};

@@ -27,12 +27,31 @@ impl RegistrySource for RegistryView {
     }
 }
 
-/// Resolve a capture's settings and attribute their machine-policy values to GPOs from the
-/// view's Group Policy evidence (the GPO list of its SOFTWARE hive, its `Registry.pol` and
-/// `GPT.INI` files). The Group Policy evidence is returned when there is any.
-pub fn resolve_capture(view: &RegistryView) -> (super::Settings, Option<super::GroupPolicy>) {
+/// A capture's configuration: the settings, the Group Policy evidence (when there is any) and
+/// what its gpresult output says (when it holds some).
+#[derive(Debug, Clone)]
+pub struct ResolvedCapture {
+    pub settings: super::Settings,
+    pub group_policy: Option<super::GroupPolicy>,
+    pub gpresult: Option<super::GpresultSummary>,
+}
+
+/// Resolve a capture's settings and attribute their machine-policy values to GPOs from all its
+/// Group Policy evidence: the GPO list of its SOFTWARE hive, its `Registry.pol` and `GPT.INI`
+/// files, and its gpresult `reports` (which name the winner where the pol files cannot).
+pub fn resolve_capture(
+    view: &RegistryView,
+    reports: &[crate::gpresult::Report],
+) -> ResolvedCapture {
+    let cat = crate::catalog::settings::catalog();
     let mut settings = super::resolve(view);
-    let gp = super::GroupPolicy::read(view, view.group_policy_files());
-    super::gpo::attribute(&mut settings, crate::catalog::settings::catalog(), &gp);
-    (settings, (!gp.is_empty()).then_some(gp))
+    let gpresult = super::gpresult::from_reports(reports, Some(&settings));
+    let mut gp = super::GroupPolicy::read(view, view.group_policy_files());
+    gp.add_gpresult(gpresult.as_ref(), cat);
+    super::gpo::attribute(&mut settings, cat, &gp);
+    ResolvedCapture {
+        settings,
+        group_policy: (!gp.is_empty()).then_some(gp),
+        gpresult,
+    }
 }

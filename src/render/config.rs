@@ -343,12 +343,33 @@ pub fn render_report_with(report: &ConfigReport, opts: RenderOptions) -> String 
             out.push('\n');
             out.push_str(&render_gpresult(gp));
         }
+        if let Some(why) = gpresult_missing(c.gpresult.as_ref(), c.host.as_ref()) {
+            out.push('\n');
+            out.push_str(&super::width::fill(
+                why,
+                opts.width,
+                "Group Policy: ",
+                "    ",
+            ));
+        }
         if let Some(up) = &c.user_policy {
             out.push('\n');
             out.push_str(&render_user_policy(up));
         }
     }
     out
+}
+
+/// "gpresult not provided …" when a capture with Group Policy evidence holds no gpresult output
+/// (`None` when it holds some, or has no Group Policy evidence to speak of).
+pub fn gpresult_missing<'a>(
+    gpresult: Option<&GpresultSummary>,
+    host: Option<&'a crate::report::HostReport>,
+) -> Option<&'a str> {
+    if gpresult.is_some() {
+        return None;
+    }
+    host?.group_policy.as_ref()?.gpresult_missing()
 }
 
 fn gpo_words(g: &GpresultGpo) -> String {

@@ -188,6 +188,9 @@ fn render_capture(out: &mut String, c: &CaptureReport, tz: &OutputTz, tz_note: O
     if let Some(gp) = &c.gpresult {
         render_gpresult(out, gp);
     }
+    if let Some(why) = super::config::gpresult_missing(c.gpresult.as_ref(), c.host.as_ref()) {
+        let _ = writeln!(out, "### Group Policy (gpresult)\n\n{}.\n", escape(why));
+    }
     if let Some(up) = &c.user_policy {
         render_user_policy(out, up);
     }

@@ -139,6 +139,10 @@ fn render_capture(out: &mut String, c: &CaptureReport, opts: &TextOptions) {
             let _ = writeln!(out, "  {line}");
         }
     }
+    if let Some(why) = super::config::gpresult_missing(c.gpresult.as_ref(), c.host.as_ref()) {
+        let _ = writeln!(out);
+        out.push_str(&fill(why, w, "  Group Policy: ", "    "));
+    }
     if let Some(up) = &c.user_policy {
         let _ = writeln!(out);
         for line in super::config::render_user_policy(up).lines() {

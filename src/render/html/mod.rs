@@ -308,6 +308,7 @@ fn capture(out: &mut String, c: &CaptureReport, id: &str, tz: &OutputTz) {
             Some(s) => settings(out, s),
             None => out.push_str("<p>Not resolved.</p>\n"),
         }
+        group_policy(out, c);
         out.push_str("</section>\n");
         host(out, c, id);
     }
@@ -665,6 +666,41 @@ fn settings(out: &mut String, settings: &Settings) {
             "<details><summary>Notes ({})</summary>\n<ul>\n{}\n</ul>\n</details>",
             notes.len(),
             notes.join("\n")
+        );
+    }
+}
+
+/// Which GPO set each policy value (and which it beat), the gpresult output's own view (or
+/// that none was provided) and the user policy: the same text as `config`, as lists.
+fn group_policy(out: &mut String, c: &CaptureReport) {
+    use super::config as cfg;
+    if let Some(s) = &c.settings {
+        let gp = cfg::gpo_section(s, true, 0);
+        if !gp.is_empty() {
+            out.push_str("<h4>Group Policy</h4>\n<p>Which GPO set each policy value; later-applied GPOs win.</p>\n<ul class=\"gpo\">\n");
+            for line in gp.lines() {
+                let depth = line.len() - line.trim_start().len();
+                let class = if depth > 2 { " class=\"step\"" } else { "" };
+                let _ = writeln!(out, "<li{class}>{}</li>", escape(line.trim()));
+            }
+            out.push_str("</ul>\n");
+        }
+    }
+    if let Some(g) = &c.gpresult {
+        let _ = writeln!(
+            out,
+            "<details><summary>Group Policy (gpresult)</summary>\n<pre>{}</pre>\n</details>",
+            escape(&cfg::render_gpresult(g))
+        );
+    }
+    if let Some(why) = cfg::gpresult_missing(c.gpresult.as_ref(), c.host.as_ref()) {
+        let _ = writeln!(out, "<p>Group Policy: {}</p>", escape(why));
+    }
+    if let Some(up) = &c.user_policy {
+        let _ = writeln!(
+            out,
+            "<details><summary>User policy</summary>\n<pre>{}</pre>\n</details>",
+            escape(&cfg::render_user_policy(up))
         );
     }
 }
