@@ -25,7 +25,7 @@ const USERS_GPO: &str = "{7B2C9D40-AAAA-4BBB-8CCC-DDDDEEEEFFFF}";
 /// The machine: computer policy holds what the winning GPO (RDS-Servers-Baseline) set.
 fn machine() -> Machine {
     Machine::session_host("RDSH01", Os::Server2019, Some("contoso.com"))
-        .policy("LicensingMode", Data::Dword(4))
+        .policy("LicensingMode", Data::Dword(2))
         .policy("LicenseServers", Data::Sz("ls1.contoso.com".into()))
         .policy("MaxIdleTime", Data::Dword(900_000))
 }
@@ -99,8 +99,9 @@ fn report() -> Report {
             Setting::value(c, BASELINE, 1, "MaxIdleTime", Data::Dword(900_000)),
             Setting::value(c, DDP, 2, "MaxIdleTime", Data::Dword(3_600_000)),
             // The text form names registry values only: the licensing values as values too.
-            Setting::value(c, BASELINE, 1, "LicensingMode", Data::Dword(4)),
-            Setting::value(c, DDP, 2, "LicensingMode", Data::Dword(2)),
+            // 2 is Per Device and 4 Per User (values.tsv).
+            Setting::value(c, BASELINE, 1, "LicensingMode", Data::Dword(2)),
+            Setting::value(c, DDP, 2, "LicensingMode", Data::Dword(4)),
             Setting::value(
                 c,
                 BASELINE,
@@ -791,12 +792,14 @@ fn gpresult_feeds_the_attribution_when_the_pol_files_are_missing() {
     );
 }
 
-#[test]
-fn registry_pol_files_decide_and_gpresult_adds_the_enforced_link() {
+/// A KAPE tree whose SOFTWARE hive records the Default Domain Policy then RDS-Servers-Baseline
+/// as applied, with both GPOs' cached Registry.pol (Per User, then Per Device), and with
+/// `with_report` the XML gpresult report too.
+fn pol_bundle(with_report: bool) -> tempfile::TempDir {
     use rdsdiag_testsupport::gpo::{self as tgpo, Instr, Place};
     const TSPOL: &str = r"Software\Policies\Microsoft\Windows NT\Terminal Services";
     let ddp = tgpo::Gpo::domain("Default Domain Policy", DDP, "DC=contoso,DC=com", 12).sets(vec![
-        Instr::Set(TSPOL.into(), "LicensingMode".into(), Data::Dword(2)),
+        Instr::Set(TSPOL.into(), "LicensingMode".into(), Data::Dword(4)),
     ]);
     let base = tgpo::Gpo::domain(
         "RDS-Servers-Baseline",
@@ -807,23 +810,26 @@ fn registry_pol_files_decide_and_gpresult_adds_the_enforced_link() {
     .sets(vec![Instr::Set(
         TSPOL.into(),
         "LicensingMode".into(),
-        Data::Dword(4),
+        Data::Dword(2),
     )]);
     let m = tgpo::record_applied(machine(), "contoso.com", &[ddp.clone(), base.clone()]);
-    let write = |with_report: bool| {
-        let dir = tempfile::tempdir().unwrap();
-        m.write_kape(dir.path()).unwrap();
-        tgpo::write_files(
-            dir.path(),
-            "contoso.com",
-            &[(&ddp, Place::MachineCache), (&base, Place::MachineCache)],
-        )
-        .unwrap();
-        if with_report {
-            std::fs::write(dir.path().join("RDSH01_GPResult.xml"), report().xml_bytes()).unwrap();
-        }
-        dir
-    };
+    let dir = tempfile::tempdir().unwrap();
+    m.write_kape(dir.path()).unwrap();
+    tgpo::write_files(
+        dir.path(),
+        "contoso.com",
+        &[(&ddp, Place::MachineCache), (&base, Place::MachineCache)],
+    )
+    .unwrap();
+    if with_report {
+        std::fs::write(dir.path().join("RDSH01_GPResult.xml"), report().xml_bytes()).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn registry_pol_files_decide_and_gpresult_adds_the_enforced_link() {
+    let write = pol_bundle;
     let plain = write(false);
     let with = write(true);
     let a = config_of(plain.path());
@@ -881,4 +887,45 @@ fn registry_pol_files_decide_and_gpresult_adds_the_enforced_link() {
     let text_b =
         rdsdiag::render::config::render_report(&rdsdiag::report::ConfigReport::new(vec![b]));
     assert!(!text_b.contains("gpresult not provided"), "{text_b}");
+}
+
+#[test]
+fn explain_a_setting_shows_its_whole_chain() {
+    let dir = pol_bundle(true);
+    let out = Command::cargo_bin("rdsdiag")
+        .unwrap()
+        .args(["explain", "licensing_mode"])
+        .arg(dir.path())
+        .env("COLUMNS", "200")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1),
+        "{text}"
+    );
+    // The setting only, its evidence, every applied GPO's step, and gpresult's view.
+    assert!(
+        text.contains("licensing_mode") && !text.contains("max_idle_time"),
+        "{text}"
+    );
+    assert!(text.contains("Evidence:"), "{text}");
+    assert!(
+        text.contains("1. 'Default Domain Policy'") && text.contains("2. 'RDS-Servers-Baseline'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("which beat 'Default Domain Policy'"),
+        "{text}"
+    );
+    assert!(text.contains("Group Policy (gpresult):"), "{text}");
+    // An unknown setting is an input error naming the known ones.
+    let bad = Command::cargo_bin("rdsdiag")
+        .unwrap()
+        .args(["explain", "no_such_setting"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("licensing_mode"));
 }

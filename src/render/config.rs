@@ -360,6 +360,61 @@ pub fn render_report_with(report: &ConfigReport, opts: RenderOptions) -> String 
     out
 }
 
+/// `explain <SETTING> <CAPTURE>...`: for each capture, the setting's row with every note, the
+/// evidence and the Group Policy chain (each applied GPO's step), what the gpresult output says
+/// of it (with the applied GPOs it lists) or that there is none, and each user's value.
+pub fn explain_setting(report: &ConfigReport, name: &str, width: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in report.captures.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!("Capture: {}\n", c.path.display()));
+        if c.error.is_some() {
+            out.push_str("  not read (the error is on stderr)\n");
+            continue;
+        }
+        let Some(s) = c.settings.as_ref().and_then(|s| s.get(name)) else {
+            out.push_str("  not resolved\n");
+            continue;
+        };
+        let one = Settings {
+            settings: vec![s.clone()],
+        };
+        let opts = RenderOptions {
+            evidence: true,
+            chain: true,
+            width,
+            source_tags: true,
+        };
+        out.push_str(&render_text_with(&one, opts));
+        if let Some(gp) = &c.gpresult {
+            let mut only = gp.clone();
+            only.settings.retain(|ch| ch.setting == name);
+            only.unmapped.clear();
+            out.push('\n');
+            if only.settings.is_empty() {
+                out.push_str("gpresult: the report does not name this setting\n");
+            } else {
+                out.push_str(&render_gpresult(&only));
+            }
+        }
+        if let Some(why) = gpresult_missing(c.gpresult.as_ref(), c.host.as_ref()) {
+            out.push('\n');
+            out.push_str(&super::width::fill(why, width, "Group Policy: ", "    "));
+        }
+        if let Some(up) = &c.user_policy {
+            let mut only = up.clone();
+            only.settings.retain(|u| u.setting == name);
+            if !only.settings.is_empty() {
+                out.push('\n');
+                out.push_str(&render_user_policy(&only));
+            }
+        }
+    }
+    out
+}
+
 /// "gpresult not provided …" when a capture with Group Policy evidence holds no gpresult output
 /// (`None` when it holds some, or has no Group Policy evidence to speak of).
 pub fn gpresult_missing<'a>(
