@@ -764,7 +764,7 @@ fn gpresult_feeds_the_attribution_when_the_pol_files_are_missing() {
         let gp = c.host.as_ref().unwrap().group_policy.as_ref().unwrap();
         let list = gp.machine_list().expect("a machine list");
         assert_eq!(
-            serde_json::to_value(&list.origin).unwrap(),
+            serde_json::to_value(list.origin).unwrap(),
             serde_json::json!("gpresult"),
             "{name}"
         );
@@ -928,4 +928,37 @@ fn explain_a_setting_shows_its_whole_chain() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("licensing_mode"));
+}
+
+#[test]
+fn html_report_shows_the_gpo_chain_and_says_gpresult_not_provided() {
+    let dir = pol_bundle(false);
+    let out = Command::cargo_bin("rdsdiag")
+        .unwrap()
+        .args(["analyze", "--format", "html"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let html = String::from_utf8(out.stdout).unwrap();
+    assert!(html.contains("<ul class=\"gpo\">"), "no GPO list");
+    assert!(
+        html.contains("licensing_mode: Per Device (2) from &#39;RDS-Servers-Baseline&#39;")
+            || html
+                .contains("licensing_mode: Per Device (2) from &#x27;RDS-Servers-Baseline&#x27;")
+            || html.contains("licensing_mode: Per Device (2) from 'RDS-Servers-Baseline'"),
+        "{html}"
+    );
+    assert!(html.contains("<li class=\"step\">1. "), "the chain's steps");
+    assert_eq!(html.matches("gpresult not provided").count(), 1);
+    // With the report, its block folds below and the line is gone.
+    let with = pol_bundle(true);
+    let out = Command::cargo_bin("rdsdiag")
+        .unwrap()
+        .args(["analyze", "--format", "html"])
+        .arg(with.path())
+        .output()
+        .unwrap();
+    let html = String::from_utf8(out.stdout).unwrap();
+    assert!(html.contains("<summary>Group Policy (gpresult)</summary>"));
+    assert!(!html.contains("gpresult not provided"));
 }
