@@ -262,8 +262,12 @@ fn without_pol_files_the_applied_gpos_are_named_and_the_answers_do_not_change() 
     );
     // A setting no policy location holds gets no attribution.
     assert!(setting(&without, "drain_mode").gpo.is_none());
-    // No Group Policy evidence at all: nothing is added.
-    assert!(bare.host.as_ref().unwrap().group_policy.is_none());
+    // No GPO list and no Group Policy file: no setting is attributed; the policy values alone
+    // only make the model say what is not known (the list absent, gpresult not provided).
+    if let Some(gp) = &bare.host.as_ref().unwrap().group_policy {
+        assert!(gp.files.is_empty() && gp.machine_list().is_none(), "{gp:?}");
+        assert!(gp.gpresult_missing().is_some());
+    }
     assert!(bare
         .settings
         .as_ref()

@@ -498,9 +498,11 @@ fn bundles_without_gpresult_or_user_hives_keep_their_answers() {
     );
     let text = rdsdiag::render::config::render_report(&rdsdiag::report::ConfigReport::new(vec![a]));
     assert!(
-        !text.contains("gpresult") && !text.contains("User policy"),
+        !text.contains("Group Policy (gpresult)") && !text.contains("User policy"),
         "{text}"
     );
+    // The machine holds policy values, so the report says once that no gpresult was provided.
+    assert_eq!(text.matches("gpresult not provided").count(), 1, "{text}");
 }
 
 #[test]

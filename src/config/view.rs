@@ -49,9 +49,15 @@ pub fn resolve_capture(
     let mut gp = super::GroupPolicy::read(view, view.group_policy_files());
     gp.add_gpresult(gpresult.as_ref(), cat);
     super::gpo::attribute(&mut settings, cat, &gp);
+    // Policy values in the registry are Group Policy evidence too: the model then says what is
+    // known of their GPOs (the list's state, "gpresult not provided"), even with no list or file.
+    let policy = crate::catalog::settings::SourceKind::Policy;
+    let has_policy = settings
+        .iter()
+        .any(|s| s.source == Some(policy) || s.shadowed.iter().any(|x| x.source == policy));
     ResolvedCapture {
+        group_policy: (!gp.is_empty() || has_policy).then_some(gp),
         settings,
-        group_policy: (!gp.is_empty()).then_some(gp),
         gpresult,
     }
 }
