@@ -312,3 +312,16 @@ fn two_captures_in_one_page_keep_their_ids_apart() {
         }
     }
 }
+
+#[test]
+fn tz_host_uses_the_captures_own_zone() {
+    // The demo's SYSTEM hive says W. Europe Standard Time: --tz host shows Berlin time, not UTC.
+    let utc = run(&["analyze", "--format", "html", DEMO]);
+    let host = run(&["analyze", "--format", "html", "--tz", "host", DEMO]);
+    assert!(utc.contains("Times in <b>UTC"), "default stays UTC");
+    assert!(
+        host.contains("Times in <b>Europe/Berlin (host: W. Europe Standard Time)"),
+        "--tz host resolves from the capture"
+    );
+    assert!(host.contains("+01:00") && !host.contains("Times in <b>UTC"));
+}

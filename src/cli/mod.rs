@@ -571,10 +571,7 @@ fn run_analyze(args: &AnalyzeArgs, out: Output) -> Exit {
             true,
         ),
         AnalyzeFormat::Jsonl => (batch::jsonl_of_reports(&report.captures), false),
-        AnalyzeFormat::Html => (
-            Ok(render::html::render(&report, &out.text.tz.resolve(None).0)),
-            true,
-        ),
+        AnalyzeFormat::Html => (Ok(render::html::render(&report, &out.text.tz)), true),
         AnalyzeFormat::Csv => (render::csv::findings(&report), false),
     };
     finish(out.write(rendered, for_people), report.status())

@@ -217,8 +217,24 @@ fn times_line(tz: &OutputTz, host: Option<String>) -> String {
     )
 }
 
-/// The analyze report as one HTML page.
-pub fn render(report: &Report, tz: &OutputTz) -> String {
+/// The analyze report as one HTML page, its times in the zone `choice` names; `--tz host`
+/// resolves per capture from its SYSTEM hive's zone (UTC, with a note, where it is not known).
+pub fn render(report: &Report, choice: &super::TzChoice) -> String {
+    let zones: Vec<OutputTz> = report
+        .captures
+        .iter()
+        .map(|c| {
+            choice
+                .resolve(c.host.as_ref().map(|h| &h.identity.time_zone))
+                .0
+        })
+        .collect();
+    let first = zones
+        .first()
+        .cloned()
+        .unwrap_or_else(|| choice.resolve(None).0);
+    let all_same = zones.iter().all(|z| z.label() == first.label());
+    let tz = &first;
     let title = match report.captures.as_slice() {
         [one] => format!(
             "rdsdiag report: {}",
@@ -240,7 +256,12 @@ pub fn render(report: &Report, tz: &OutputTz) -> String {
             report.schema_version,
             report.captures.len()
         ),
-        times_line(tz, host),
+        if all_same {
+            times_line(tz, host)
+        } else {
+            "Times in each capture's own zone (each capture says which); the analysis itself is in UTC."
+                .to_string()
+        },
     ];
     let mut body = String::new();
     if report.captures.len() > 1 {
@@ -255,7 +276,14 @@ pub fn render(report: &Report, tz: &OutputTz) -> String {
         }
         body.push_str("</nav>\n");
     }
-    for (k, c) in report.captures.iter().enumerate() {
+    for ((k, c), tz) in report.captures.iter().enumerate().zip(&zones) {
+        if !all_same {
+            let _ = writeln!(
+                body,
+                "<p class=\"muted\">Times of the next capture in <b>{}</b>.</p>",
+                escape(tz.label())
+            );
+        }
         capture(&mut body, c, &format!("c{}", k + 1), tz);
     }
     page(&title, &header, &body)
