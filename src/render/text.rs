@@ -377,6 +377,7 @@ fn render_host(
     }
     let _ = writeln!(out, "  Computer: {}", p.bold(&name));
     if let Some(names) = super::host::names_in_logs(h) {
+        let names = opts.user_text(&names, tz);
         out.push_str(&fill(&names, w, "  Names in the event records: ", "      "));
     }
     let os = &h.os;
@@ -397,7 +398,10 @@ fn render_host(
         out.push_str(&fill(&text, w, "  OS:       ", "            "));
     }
     if let Fact::Found { value, .. } = &h.os.install_date {
-        let _ = writeln!(out, "  Installed: {value}");
+        let shown = value
+            .parse::<jiff::Timestamp>()
+            .map_or_else(|_| value.clone(), |t| tz.format_short(t));
+        let _ = writeln!(out, "  Installed: {shown}");
     }
     let tz_name = match (&h.time_zone.key_name, h.time_zone.bias_minutes.value()) {
         (Fact::Found { value, .. }, Some(bias)) => format!("{value} (UTC{})", utc_offset(*bias)),
