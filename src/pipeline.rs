@@ -438,7 +438,10 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         inputs: &evidence.capture.inputs,
     });
     let mixed = other_computers(&host.identity, &evidence);
-    let user_policy = config::user_policy::read(&evidence.registry, &settings);
+    let mut user_policy = config::user_policy::read(&evidence.registry, &settings);
+    if let (Some(up), Some(gp)) = (user_policy.as_mut(), gpresult.as_ref()) {
+        up.attach_gpresult(gp);
+    }
     let capture = evidence.capture;
     CaptureReport {
         path: capture.path,
@@ -651,7 +654,10 @@ pub fn config(paths: &[PathBuf], opts: &Options) -> ConfigReport {
             isolated(path, || {
                 let evidence = read_isolated(path, opts, Readers::REGISTRY)?;
                 let (host, settings, gpresult) = resolve(&evidence.registry, &evidence.gpresult);
-                let user_policy = config::user_policy::read(&evidence.registry, &settings);
+                let mut user_policy = config::user_policy::read(&evidence.registry, &settings);
+                if let (Some(up), Some(gp)) = (user_policy.as_mut(), gpresult.as_ref()) {
+                    up.attach_gpresult(gp);
+                }
                 Ok(
                     ConfigCapture::analysed(path.clone(), host, settings, evidence.capture.inputs)
                         .with_policy(gpresult, user_policy),

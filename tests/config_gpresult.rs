@@ -964,3 +964,36 @@ fn html_report_shows_the_gpo_chain_and_says_gpresult_not_provided() {
     assert!(html.contains("<summary>Group Policy (gpresult)</summary>"));
     assert!(!html.contains("gpresult not provided"));
 }
+
+#[test]
+fn gpresult_for_a_user_names_the_gpo_of_that_users_value() {
+    // The report was run for CONTOSO\alice; RDS-Users sets her disconnection limit.
+    let users = user_policy_bundle();
+    let hive =
+        |u: &str| std::fs::read(users.path().join(format!("C/Users/{u}/NTUSER.DAT"))).unwrap();
+    let dir = bundle(&[
+        ("RDSH01_GPResult.xml", report().xml_bytes()),
+        ("C/Users/alice/NTUSER.DAT", hive("alice")),
+        ("C/Users/bob/NTUSER.DAT", hive("bob")),
+    ]);
+    let c = config_of(dir.path());
+    let up = c.user_policy.as_ref().expect("user policy");
+    let disc = up
+        .settings
+        .iter()
+        .find(|s| s.setting == "max_disconnection_time")
+        .expect("alice sets it");
+    let alice = disc.users.iter().find(|u| u.user == "alice").unwrap();
+    let gpo = alice.gpo.as_deref().expect("the report names her GPO");
+    assert!(gpo.starts_with("'RDS-Users' {7B2C9D40-"), "{gpo}");
+    assert!(gpo.contains("RDSH01_GPResult.xml"), "{gpo}");
+    // Bob's values have no report: no GPO is guessed for them.
+    let idle = up
+        .settings
+        .iter()
+        .find(|s| s.setting == "max_idle_time")
+        .unwrap();
+    assert!(idle.users.iter().all(|u| u.gpo.is_none()));
+    let text = rdsdiag::render::config::render_user_policy(up);
+    assert!(text.contains("set by 'RDS-Users'"), "{text}");
+}

@@ -47,6 +47,11 @@ pub struct UserValue {
     pub display: String,
     pub status: UserValueStatus,
     pub provenance: RegProvenance,
+    /// The GPO that set it, when gpresult output for this user names the winner of the
+    /// setting's user-scope policy ([`UserPolicy::attach_gpresult`]): `'Name' {GUID}, linked to
+    /// …` and the report file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpo: Option<String>,
 }
 
 /// One setting across the users of the capture.
@@ -82,6 +87,47 @@ pub struct UserPolicy {
     pub settings: Vec<UserSetting>,
     /// The rule applied, with its source.
     pub rule: String,
+}
+
+impl UserPolicy {
+    /// Name the GPO of each user's value from gpresult output: a report's user-scope chain for
+    /// the setting names the winning GPO for the user the report was run for (`DOMAIN\\name`,
+    /// matched by name, case-insensitive, with the hive's user).
+    pub fn attach_gpresult(&mut self, gp: &super::GpresultSummary) {
+        for s in &mut self.settings {
+            for chain in gp
+                .chains(&s.setting)
+                .filter(|c| c.scope == crate::gpresult::Scope::User)
+            {
+                let Some(w) = &chain.winner else { continue };
+                let Some(report_user) = gp
+                    .files
+                    .iter()
+                    .find(|f| f.file == chain.file)
+                    .and_then(|f| f.user.as_deref())
+                else {
+                    continue;
+                };
+                let bare = report_user
+                    .rsplit(['\\', '/'])
+                    .next()
+                    .unwrap_or(report_user);
+                for u in s.users.iter_mut().filter(|u| u.gpo.is_none()) {
+                    if u.user.eq_ignore_ascii_case(bare) || u.user.eq_ignore_ascii_case(report_user)
+                    {
+                        let mut label = format!("'{}'", w.name);
+                        if let Some(g) = &w.guid {
+                            label.push_str(&format!(" {g}"));
+                        }
+                        if let Some(l) = &w.link {
+                            label.push_str(&format!(", linked to {l}"));
+                        }
+                        u.gpo = Some(format!("{label} (gpresult {})", chain.file));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The user a hive belongs to, from its path: the folder holding `NTUSER.DAT`.
@@ -162,6 +208,7 @@ pub fn read(view: &RegistryView, settings: &Settings) -> Option<UserPolicy> {
                             value,
                             status,
                             provenance: v.provenance,
+                            gpo: None,
                         }),
                         None => not_set.push(format!(
                             "{} ({} has type {}: not read)",

@@ -643,6 +643,9 @@ pub fn render_user_policy(up: &UserPolicy) -> String {
                 u.status.describe(),
                 clean(&u.provenance.file)
             );
+            if let Some(g) = &u.gpo {
+                let _ = writeln!(out, "      set by {}", clean(g));
+            }
         }
         if !s.not_set.is_empty() {
             let _ = writeln!(
