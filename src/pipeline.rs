@@ -94,6 +94,17 @@ pub struct Evidence {
 pub struct Failure {
     pub path: PathBuf,
     pub reason: String,
+    pub kind: crate::error::FailureKind,
+}
+
+impl Failure {
+    fn of(path: &Path, e: &crate::Error) -> Failure {
+        Failure {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+            kind: e.kind(),
+        }
+    }
 }
 
 impl std::fmt::Display for Failure {
@@ -241,6 +252,7 @@ pub fn isolated<T>(path: &Path, f: impl FnOnce() -> Result<T, Failure>) -> Resul
             reason: format!(
                 "internal error while analysing (a parser panicked: {msg}); the rest of the run went on"
             ),
+            kind: crate::error::FailureKind::Internal,
         })
     })
 }
@@ -248,10 +260,7 @@ pub fn isolated<T>(path: &Path, f: impl FnOnce() -> Result<T, Failure>) -> Resul
 /// [`read_capture`], isolated, with errors as [`Failure`].
 fn read_isolated(path: &Path, opts: &Options, readers: Readers) -> Result<Evidence, Failure> {
     isolated(path, || {
-        read_capture(path, opts, readers).map_err(|e| Failure {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+        read_capture(path, opts, readers).map_err(|e| Failure::of(path, &e))
     })
 }
 
@@ -268,21 +277,18 @@ pub fn analyze_capture(path: &Path, opts: &Options) -> CaptureReport {
             opts,
         ))
     })
-    .unwrap_or_else(|f| CaptureReport::failed(f.path, f.reason))
+    .unwrap_or_else(|f| CaptureReport::failed(f.path, f.reason, f.kind))
 }
 
 /// `analyze` of one path: the capture there, or — when it is only archives of evidence (a zip of
 /// per-machine zips) — one report per archive, each isolated.
 pub fn analyze_path(path: &Path, opts: &Options) -> Vec<CaptureReport> {
     let acquired = isolated(path, || {
-        capture::open(path, &opts.capture).map_err(|e| Failure {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+        capture::open(path, &opts.capture).map_err(|e| Failure::of(path, &e))
     });
     let capture = match acquired {
         Ok(c) => c,
-        Err(f) => return vec![CaptureReport::failed(f.path, f.reason)],
+        Err(f) => return vec![CaptureReport::failed(f.path, f.reason, f.kind)],
     };
     let parts: Vec<(Capture, Option<Split>)> = match capture::split_archives(&capture) {
         Some(parts) => {
@@ -333,7 +339,7 @@ pub fn analyze_path(path: &Path, opts: &Options) -> Vec<CaptureReport> {
                     }
                 })
             })
-            .unwrap_or_else(|f| vec![CaptureReport::failed(f.path, f.reason)])
+            .unwrap_or_else(|f| vec![CaptureReport::failed(f.path, f.reason, f.kind)])
         })
         .collect()
 }
@@ -412,6 +418,7 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
                 path.display(),
                 evidence.capture.inputs.len()
             ),
+            crate::error::FailureKind::NoEvidence,
         );
         failed.input_summary = InputSummary::of(&evidence.capture.inputs);
         failed.inputs = evidence.capture.inputs;
@@ -449,6 +456,7 @@ fn analyze_evidence(path: &Path, evidence: Evidence, opts: &Options) -> CaptureR
         status: CaptureStatus::Analysed,
         verdict: Verdict::Inconclusive,
         error: None,
+        error_kind: None,
         layout: Some(capture.layout),
         host: Some(host),
         settings: Some(settings),
@@ -636,6 +644,7 @@ fn single_capture(path: &Path) -> Result<(), Failure> {
             names.len(),
             names.join(", ")
         ),
+        kind: crate::error::FailureKind::SeveralCaptures,
     })
 }
 
@@ -663,7 +672,7 @@ pub fn config(paths: &[PathBuf], opts: &Options) -> ConfigReport {
                         .with_policy(gpresult, user_policy),
                 )
             })
-            .unwrap_or_else(|f| ConfigCapture::failed(f.path, f.reason))
+            .unwrap_or_else(|f| ConfigCapture::failed(f.path, f.reason, f.kind))
         })
         .collect();
     ConfigReport::new(captures)

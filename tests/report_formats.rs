@@ -110,5 +110,26 @@ fn failed_capture_in_every_format() {
                 "{format}: {stdout}"
             );
         }
+        if format == "json" {
+            // The kind is typed: tools (and the CLI's hints) never parse the wording.
+            assert!(stdout.contains("\"error_kind\": \"not_found\""), "{stdout}");
+        }
     }
+}
+
+#[test]
+fn a_folder_without_evidence_fails_with_its_kind_and_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "nothing to see").unwrap();
+    let out = Command::cargo_bin("rdsdiag")
+        .expect("binary")
+        .args(["analyze", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["captures"][0]["error_kind"], "no_evidence", "{json}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no evidence found"), "{stderr}");
+    assert!(stderr.contains("give the folder that holds the hives"), "{stderr}");
 }

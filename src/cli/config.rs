@@ -36,7 +36,7 @@ pub fn run_config(args: &ConfigArgs, out: Output) -> Exit {
     let report = pipeline::config(&args.paths, &args.limits.options());
     for c in &report.captures {
         if let Some(e) = &c.error {
-            show_capture_error(e);
+            show_capture_error(e, c.error_kind);
         }
     }
     let (rendered, for_people) = match args.format {

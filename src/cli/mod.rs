@@ -16,6 +16,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use miette::{Diagnostic, Report as MietteReport};
 
 use rdsdiag::capture::CaptureOptions;
+use rdsdiag::error::FailureKind;
 use rdsdiag::pipeline::{self, Options};
 use rdsdiag::render::{self, text::TextOptions, OutputTz, TzChoice};
 use rdsdiag::report::RunStatus;
@@ -237,36 +238,33 @@ fn show_error(message: String, help: Option<String>) {
 }
 
 /// A capture that could not be opened or read: the error once, on stderr, with the hint that
-/// fits it.
-fn show_capture_error(message: &str) {
+/// fits its kind.
+fn show_capture_error(message: &str, kind: Option<FailureKind>) {
     show_error(
         message.to_string(),
-        capture_hint(message).map(str::to_string),
+        kind.and_then(capture_hint).map(str::to_string),
     );
 }
 
-/// The hint for a capture error, from the library's own error wording (`error::Error`).
-fn capture_hint(message: &str) -> Option<&'static str> {
-    let has = |s: &str| message.contains(s);
-    if has("no such file or folder") {
-        Some("check the path")
-    } else if has("refused archive") || has("entry \"") {
-        Some("archives with `..` or absolute names are refused; archives over the limits can be read with higher --max-zip-entries, --max-zip-bytes or --max-zip-ratio")
-    } else if has("is larger than the limit") {
-        Some("raise --max-file-bytes (e.g. 16GiB) if the file is genuine")
-    } else if has("not a readable zip archive") {
-        Some("the file is not a zip archive or is damaged; extract it with another tool and give the folder")
-    } else if has("not a regular file or folder") {
-        Some("give a folder, a zip file or evidence files")
-    } else if has("holds") && has("captures") {
-        Some("give one capture, or use `rdsdiag analyze` or `rdsdiag batch` for several")
-    } else if has("internal error") {
-        Some("this is a bug in rdsdiag: please report it with the capture if you can")
-    } else if has("Permission denied") || has("permission denied") {
-        Some("check that the files are readable by this user")
-    } else {
-        None
-    }
+/// [`show_capture_error`] for a [`pipeline::Failure`].
+fn show_failure(f: &pipeline::Failure) {
+    show_capture_error(&f.reason, Some(f.kind));
+}
+
+/// The hint for each kind of capture failure.
+fn capture_hint(kind: FailureKind) -> Option<&'static str> {
+    Some(match kind {
+        FailureKind::NotFound => "check the path",
+        FailureKind::ArchiveRefused => "archives with `..` or absolute names are refused; archives over the limits can be read with higher --max-zip-entries, --max-zip-bytes or --max-zip-ratio",
+        FailureKind::TooLarge => "raise --max-file-bytes (e.g. 16GiB) if the file is genuine",
+        FailureKind::NotZip => "the file is not a zip archive or is damaged; extract it with another tool and give the folder",
+        FailureKind::NotRegular => "give a folder, a zip file or evidence files",
+        FailureKind::SeveralCaptures => "give one capture, or use `rdsdiag analyze` or `rdsdiag batch` for several",
+        FailureKind::Internal => "this is a bug in rdsdiag: please report it with the capture if you can",
+        FailureKind::PermissionDenied => "check that the files are readable by this user",
+        FailureKind::NoEvidence => "give the folder that holds the hives (config/SYSTEM, SOFTWARE), .reg exports or .evtx logs",
+        FailureKind::Io => return None,
+    })
 }
 
 /// The columns reports fit to: `COLUMNS` when set (0: never wrap), else the terminal's width,
@@ -560,7 +558,7 @@ fn run_analyze(args: &AnalyzeArgs, out: Output) -> Exit {
     finish_progress(&bar);
     for c in &report.captures {
         if let Some(e) = &c.error {
-            show_capture_error(e);
+            show_capture_error(e, c.error_kind);
         }
     }
     let (rendered, for_people) = match args.format {
@@ -598,7 +596,7 @@ fn run_events(args: &EventsArgs, out: Output) -> Exit {
     let report = match pipeline::events(&args.capture, &q, &args.limits.options()) {
         Ok(r) => r,
         Err(f) => {
-            show_capture_error(&f.reason);
+            show_failure(&f);
             return Exit::InputError;
         }
     };

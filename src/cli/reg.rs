@@ -8,7 +8,7 @@ use clap::Args;
 use rdsdiag::pipeline;
 use rdsdiag::render;
 
-use super::{finish, show_capture_error, show_error, Exit, Format, LimitArgs, Output};
+use super::{finish, show_error, show_failure, Exit, Format, LimitArgs, Output};
 
 #[derive(Debug, Args)]
 pub struct RegArgs {
@@ -41,7 +41,7 @@ pub fn run_reg(args: &RegArgs, out: Output) -> Exit {
     let report = match pipeline::reg(&args.capture, &q, &args.limits.options()) {
         Ok(r) => r,
         Err(pipeline::RegError::Capture(f)) => {
-            show_capture_error(&f.reason);
+            show_failure(&f);
             return Exit::InputError;
         }
         Err(pipeline::RegError::Key(e)) => {

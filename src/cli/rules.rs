@@ -87,7 +87,7 @@ fn explain_setting(args: &ExplainArgs, out: &Output) -> Exit {
     let report = pipeline::config(&args.paths, &args.limits.options());
     for c in &report.captures {
         if let Some(e) = &c.error {
-            super::show_capture_error(e);
+            super::show_capture_error(e, c.error_kind);
         }
     }
     let text = render::config::explain_setting(&report, &name, out.list_width());

@@ -10,7 +10,7 @@ use rdsdiag::pipeline;
 use rdsdiag::render;
 use rdsdiag::timeline::TimelineOptions;
 
-use super::{finish, show_capture_error, show_error, Exit, LimitArgs, Output};
+use super::{finish, show_error, show_failure, Exit, LimitArgs, Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TimelineFormat {
@@ -65,7 +65,7 @@ pub fn run_timeline(args: &TimelineArgs, out: Output) -> Exit {
     let outcome = match pipeline::timeline(&args.capture, &opts) {
         Ok(o) => o,
         Err(f) => {
-            show_capture_error(&f.reason);
+            show_failure(&f);
             return Exit::InputError;
         }
     };

@@ -48,6 +48,9 @@ pub struct ConfigCapture {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The kind of `error` (`not_found`, `archive_refused`, `internal`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<crate::error::FailureKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<HostReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +79,7 @@ impl ConfigCapture {
             path,
             status: "analysed",
             error: None,
+            error_kind: None,
             host: Some(host),
             settings: Some(settings),
             gpresult: None,
@@ -95,11 +99,12 @@ impl ConfigCapture {
         self
     }
 
-    pub fn failed(path: PathBuf, error: String) -> Self {
+    pub fn failed(path: PathBuf, error: String, kind: crate::error::FailureKind) -> Self {
         ConfigCapture {
             path,
             status: "failed",
             error: Some(error),
+            error_kind: Some(kind),
             host: None,
             settings: None,
             gpresult: None,

@@ -134,6 +134,9 @@ pub struct CaptureReport {
     /// Why the capture could not be analysed (status `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The kind of `error` (`not_found`, `archive_refused`, `internal`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<crate::error::FailureKind>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub layout: Option<LayoutInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -163,13 +166,14 @@ pub struct CaptureReport {
 }
 
 impl CaptureReport {
-    pub fn failed(path: PathBuf, error: String) -> Self {
+    pub fn failed(path: PathBuf, error: String, kind: crate::error::FailureKind) -> Self {
         CaptureReport {
             path,
             split: None,
             status: CaptureStatus::Failed,
             verdict: Verdict::Failed,
             error: Some(error),
+            error_kind: Some(kind),
             layout: None,
             host: None,
             settings: None,
