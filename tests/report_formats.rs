@@ -131,5 +131,8 @@ fn a_folder_without_evidence_fails_with_its_kind_and_hint() {
     assert_eq!(json["captures"][0]["error_kind"], "no_evidence", "{json}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no evidence found"), "{stderr}");
-    assert!(stderr.contains("give the folder that holds the hives"), "{stderr}");
+    assert!(
+        stderr.contains("give the folder that holds the hives"),
+        "{stderr}"
+    );
 }

@@ -577,7 +577,7 @@ impl GroupPolicy {
                 key,
                 value_name,
                 winner: GpoRef::of_report(winner),
-                display: winner.value.clone(),
+                display: reported_display(cat, &chain.setting, row, &winner.value, &chain.file),
                 shadowed: chain.beaten.iter().map(GpoRef::of_report).collect(),
                 file: chain.file.clone(),
             });
@@ -805,6 +805,37 @@ pub fn attribute(settings: &mut Settings, cat: &SettingsCatalog, gp: &GroupPolic
             s.gpo = Some(a);
         }
     }
+}
+
+/// A value as a report shows it, decoded for the setting like a registry value when it is a
+/// plain number (the registry form: `900000` → `15 minutes (900000 ms)`); a policy's own words
+/// (`Enabled (…: Per Device)`) stay as the report has them.
+fn reported_display(
+    cat: &SettingsCatalog,
+    setting: &str,
+    row: &SourceDef,
+    raw: &str,
+    file: &str,
+) -> String {
+    let (Some(def), Ok(n)) = (cat.setting(setting), raw.trim().parse::<u32>()) else {
+        return raw.to_string();
+    };
+    let rv = RegValue {
+        data: RegData::Dword(n),
+        provenance: RegProvenance {
+            file: file.to_string(),
+            form: SourceForm::PolicyFile,
+            hive: HiveKind::Software,
+            key: row.path.clone(),
+            value: row.value.clone().unwrap_or_default(),
+            value_type: "REG_DWORD".to_string(),
+        },
+    };
+    let mut notes = Vec::new();
+    super::resolve::decode_for(cat, def, row, &rv, &mut notes).map_or_else(
+        || raw.to_string(),
+        |v| super::resolve::display_value(cat, def, &v),
+    )
 }
 
 /// The setting's machine-policy value: its first `policy` candidate row in the SOFTWARE hive
