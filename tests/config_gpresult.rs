@@ -1005,3 +1005,32 @@ fn gpresult_for_a_user_names_the_gpo_of_that_users_value() {
     let text = rdsdiag::render::config::render_user_policy(up);
     assert!(text.contains("set by 'RDS-Users'"), "{text}");
 }
+
+#[test]
+fn a_partial_attribution_says_which_gpo_gpresult_names() {
+    use rdsdiag::config::gpo::AttributionStatus;
+    // The later GPO's file is missing: the pol files cannot decide, the report can.
+    let dir = pol_bundle(true);
+    std::fs::remove_file(dir.path().join(format!(
+        "C/ProgramData/Microsoft/Group Policy/History/{BASELINE}/Machine/Registry.pol"
+    )))
+    .unwrap();
+    let c = config_of(dir.path());
+    let a = c
+        .settings
+        .as_ref()
+        .unwrap()
+        .get("licensing_mode")
+        .unwrap()
+        .gpo
+        .as_ref()
+        .unwrap();
+    assert_eq!(a.status, AttributionStatus::Partial);
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.contains("gpresult (RDSH01_GPResult.xml) names 'RDS-Servers-Baseline'")),
+        "{:?}",
+        a.notes
+    );
+}

@@ -1080,6 +1080,14 @@ fn attribute_one(
             "the Registry.pol of a GPO applied before the winner was not read: `shadowed` may be incomplete".into(),
         );
     }
+    if let (AttributionStatus::Partial, Some(r)) = (out.status, reported) {
+        out.notes.push(format!(
+            "gpresult ({}) names {} as the winner ({})",
+            r.file,
+            r.winner.describe(),
+            r.display
+        ));
+    }
     Some(out)
 }
 
