@@ -481,8 +481,9 @@ impl GroupPolicy {
     /// Add what the capture's gpresult output says (`None`: the capture holds none).
     ///
     /// - its machine list of applied GPOs (origin `gpresult`, in application order, with the
-    ///   enforced links), after the registry's own list, so the registry's list still decides
-    ///   which pol files are walked and the report's list is used when the hive has none;
+    ///   enforced links; only from a form that gives the order, the XML report), after the
+    ///   registry's own list, so the registry's list still decides which pol files are walked
+    ///   and the report's list is used when the hive has none;
     /// - `enforced` on the registry list's GPOs the report lists too;
     /// - one [`ReportedSetting`] per computer-scope setting whose winner the report names, used
     ///   when the pol files cannot decide (status `from_report`).
@@ -503,12 +504,19 @@ impl GroupPolicy {
             });
             return;
         };
+        // Only a report that gives the application order (the XML form's `AppliedOrder`) makes
+        // a list the attribution may walk: the HTML and text forms list GPOs in an order that
+        // is not documented to be the application order.
+        let mut ordered: Vec<&crate::gpresult::Gpo> = summary
+            .gpos
+            .iter()
+            .map(|l| &l.gpo)
+            .filter(|g| g.applied && g.scope != Some(crate::gpresult::Scope::User))
+            .filter(|g| g.applied_order.is_some_and(|o| o > 0))
+            .collect();
+        ordered.sort_by_key(|g| g.applied_order);
         let mut gpos: Vec<AppliedGpo> = Vec::new();
-        for listed in &summary.gpos {
-            let g = &listed.gpo;
-            if !g.applied || g.scope == Some(crate::gpresult::Scope::User) {
-                continue;
-            }
+        for g in ordered {
             let local = is_local_gpo(g.guid.as_deref(), g.link.as_deref());
             let guid = g.guid.clone().filter(|_| !local);
             let same = |a: &AppliedGpo| {
@@ -535,23 +543,32 @@ impl GroupPolicy {
                 provenance: None,
             });
         }
+        // Enforced links, from every form that shows them.
         for list in self.lists.iter_mut().filter(|l| l.scope == Scope::Machine) {
             for a in list.gpos.iter_mut().filter(|a| a.enforced.is_none()) {
-                if let Some(r) = gpos
-                    .iter()
-                    .find(|r| (a.local && r.local) || (a.guid.is_some() && r.guid == a.guid))
-                {
-                    a.enforced = r.enforced;
+                let shown = summary.gpos.iter().map(|l| &l.gpo).find(|g| {
+                    g.scope != Some(crate::gpresult::Scope::User)
+                        && g.enforced.is_some()
+                        && if a.local {
+                            is_local_gpo(g.guid.as_deref(), g.link.as_deref())
+                        } else {
+                            a.guid.is_some() && g.guid == a.guid
+                        }
+                });
+                if let Some(g) = shown {
+                    a.enforced = g.enforced;
                 }
             }
         }
-        self.lists.push(GpoList {
-            scope: Scope::Machine,
-            user: None,
-            origin: ListOrigin::Gpresult,
-            state: ListState::Found,
-            gpos,
-        });
+        if !gpos.is_empty() {
+            self.lists.push(GpoList {
+                scope: Scope::Machine,
+                user: None,
+                origin: ListOrigin::Gpresult,
+                state: ListState::Found,
+                gpos,
+            });
+        }
         for chain in &summary.settings {
             if chain.scope != crate::gpresult::Scope::Computer {
                 continue;
