@@ -1039,3 +1039,70 @@ fn a_partial_attribution_says_which_gpo_gpresult_names() {
         a.notes
     );
 }
+
+#[test]
+fn a_soft_set_after_a_set_does_not_win() {
+    use rdsdiag::config::gpo::{AttributionStatus, GpoOp};
+    use rdsdiag_testsupport::gpo::{self as tgpo, Instr, Place};
+    const TSPOL: &str = r"Software\Policies\Microsoft\Windows NT\Terminal Services";
+    let run = |first: Vec<Instr>, soft: u32| {
+        let ddp =
+            tgpo::Gpo::domain("Default Domain Policy", DDP, "DC=contoso,DC=com", 12).sets(first);
+        let base = tgpo::Gpo::domain(
+            "RDS-Servers-Baseline",
+            BASELINE,
+            "OU=RDS,DC=contoso,DC=com",
+            7,
+        )
+        .sets(vec![Instr::Set(
+            TSPOL.into(),
+            "**soft.LicensingMode".into(),
+            Data::Dword(soft),
+        )]);
+        let m = tgpo::record_applied(machine(), "contoso.com", &[ddp.clone(), base.clone()]);
+        let dir = tempfile::tempdir().unwrap();
+        m.write_kape(dir.path()).unwrap();
+        tgpo::write_files(
+            dir.path(),
+            "contoso.com",
+            &[(&ddp, Place::MachineCache), (&base, Place::MachineCache)],
+        )
+        .unwrap();
+        let c = config_of(dir.path());
+        c.settings
+            .as_ref()
+            .unwrap()
+            .get("licensing_mode")
+            .unwrap()
+            .gpo
+            .clone()
+            .unwrap()
+    };
+    // The Default Domain Policy sets Per Device; the later soft set finds it present.
+    let a = run(
+        vec![Instr::Set(
+            TSPOL.into(),
+            "LicensingMode".into(),
+            Data::Dword(2),
+        )],
+        4,
+    );
+    assert_eq!(a.status, AttributionStatus::Attributed);
+    let w = a.winner.as_ref().unwrap();
+    assert_eq!(
+        (w.gpo.display_name.as_deref(), w.op),
+        (Some("Default Domain Policy"), GpoOp::Set)
+    );
+    assert!(a.shadowed.is_empty(), "{:?}", a.shadowed);
+    assert!(a
+        .notes
+        .iter()
+        .any(|n| n.contains("'RDS-Servers-Baseline' sets it only if absent")));
+    // Nothing set before it: the soft set writes the value and wins.
+    let b = run(Vec::new(), 2);
+    let w = b.winner.as_ref().unwrap();
+    assert_eq!(
+        (w.gpo.display_name.as_deref(), w.op),
+        (Some("RDS-Servers-Baseline"), GpoOp::SoftSet)
+    );
+}

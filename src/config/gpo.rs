@@ -1015,14 +1015,36 @@ fn attribute_one(
         // No file of any applied GPO speaks of it and the registry holds no policy value.
         return None;
     }
-    // The last instruction decides (S101, S102): a later GPO overwrites an earlier one.
-    let winner = steps.pop();
+    // The last instruction that takes effect decides (S101, S102): a later GPO overwrites an
+    // earlier one; a `**soft.` instruction writes only if the value is absent at that point
+    // (S40), so after an earlier set it does nothing. Registry policy is rebuilt from the first
+    // applied GPO on, so the value is absent before it.
+    let mut present = false;
+    let mut win: Option<usize> = None;
+    let mut took_effect = vec![true; steps.len()];
+    for (i, (_, v)) in steps.iter().enumerate() {
+        match v.op {
+            GpoOp::Set => (win, present) = (Some(i), true),
+            GpoOp::Delete => (win, present) = (Some(i), false),
+            GpoOp::SoftSet if !present => (win, present) = (Some(i), true),
+            GpoOp::SoftSet => took_effect[i] = false,
+        }
+    }
+    for ((_, v), _) in steps.iter().zip(&took_effect).filter(|(_, t)| !**t) {
+        out.notes.push(format!(
+            "{} sets it only if absent (**soft.), and an earlier GPO had set it: no effect",
+            v.gpo.label()
+        ));
+    }
+    let winner = win.map(|i| steps[i].clone());
     let winner_order = winner.as_ref().map(|(o, _)| *o);
     out.shadowed = steps
-        .into_iter()
+        .iter()
+        .zip(&took_effect)
+        .take(win.unwrap_or(0))
         .rev()
-        .filter(|(_, v)| v.op != GpoOp::Delete)
-        .map(|(_, v)| v)
+        .filter(|((_, v), t)| **t && v.op != GpoOp::Delete)
+        .map(|((_, v), _)| v.clone())
         .collect();
     for (order, reason) in consulted {
         let Some(reason) = reason else { continue };
