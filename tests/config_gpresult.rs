@@ -665,6 +665,35 @@ fn a_report_that_disagrees_with_the_hives_says_so() {
         text.contains("the computer policy key holds another value"),
         "{text}"
     );
+    // The attribution does not name a GPO to change on the word of a report the hives deny.
+    use rdsdiag::config::gpo::AttributionStatus;
+    let a = c
+        .settings
+        .as_ref()
+        .unwrap()
+        .get("max_idle_time")
+        .unwrap()
+        .gpo
+        .as_ref()
+        .unwrap();
+    assert_eq!(a.status, AttributionStatus::ReportDisagrees);
+    assert!(a.gpo_to_change().is_none());
+    assert!(a
+        .notes
+        .iter()
+        .any(|n| n.contains("older or newer than the hives")));
+    let agreeing = config_of(agree.path());
+    let a = agreeing
+        .settings
+        .as_ref()
+        .unwrap()
+        .get("max_idle_time")
+        .unwrap()
+        .gpo
+        .clone()
+        .unwrap();
+    assert_eq!(a.status, AttributionStatus::FromReport);
+    assert!(a.gpo_to_change().is_some());
 }
 
 /// Many GPOs setting one value (a hostile or generated report) stay linear: every entry's GPO is

@@ -145,6 +145,13 @@ pub struct ReportedSetting {
     pub shadowed: Vec<GpoRef>,
     /// The report file.
     pub file: String,
+    /// What the winner does: `delete` for a policy the report shows as Disabled (gpedit writes
+    /// `**del.`, S105), else `set`.
+    pub op: GpoOp,
+    /// Whether the machine's policy key holds the winner's value (`false`: the report is older
+    /// or newer than the hives), when the report shows the value as registry data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches_registry: Option<bool>,
 }
 
 /// All the Group Policy evidence of a capture.
@@ -293,6 +300,10 @@ pub enum AttributionStatus {
     PolFilesNotProvided,
     /// A report (gpresult) names the winner (`winner`, `shadowed` from it).
     FromReport,
+    /// A report names a winner, but the value it shows is not the one the hives hold: the
+    /// report is older or newer than the hives, so which GPO set the value the machine holds is
+    /// not known (`winner` is the report's, for reference; no GPO is named to change).
+    ReportDisagrees,
     /// No list of applied GPOs is in the evidence (SOFTWARE hive not provided, unreadable, or
     /// without Group Policy history): which GPO applied, and in which order, is not known.
     GpoListUnknown,
@@ -594,9 +605,15 @@ impl GroupPolicy {
                 key,
                 value_name,
                 winner: GpoRef::of_report(winner),
-                display: reported_display(cat, &chain.setting, row, &winner.value, &chain.file),
+                display: reported_display(cat, &chain.setting, &winner.value),
                 shadowed: chain.beaten.iter().map(GpoRef::of_report).collect(),
                 file: chain.file.clone(),
+                op: if winner.value.trim_start().starts_with("Disabled") {
+                    GpoOp::Delete
+                } else {
+                    GpoOp::Set
+                },
+                matches_registry: chain.matches_registry,
             });
         }
         for id in ["S110", "S112", "S117"] {
@@ -824,23 +841,21 @@ pub fn attribute(settings: &mut Settings, cat: &SettingsCatalog, gp: &GroupPolic
     }
 }
 
-/// A value as a report shows it, decoded for the setting like a registry value when it is a
-/// plain number (the registry form: `900000` → `15 minutes (900000 ms)`); a policy's own words
-/// (`Enabled (…: Per Device)`) stay as the report has them.
-fn reported_display(
+/// A number as a report shows it (the registry form: `900000`), decoded for the setting like the
+/// setting's machine-policy value (the row's inversion and mapping applied); `None` when it is
+/// not a number or the setting has no such value.
+pub(super) fn reported_value(
     cat: &SettingsCatalog,
     setting: &str,
-    row: &SourceDef,
     raw: &str,
-    file: &str,
-) -> String {
-    let (Some(def), Ok(n)) = (cat.setting(setting), raw.trim().parse::<u32>()) else {
-        return raw.to_string();
-    };
+) -> Option<SettingValue> {
+    let def = cat.setting(setting)?;
+    let row = policy_row(def)?;
+    let n = raw.trim().parse::<u32>().ok()?;
     let rv = RegValue {
         data: RegData::Dword(n),
         provenance: RegProvenance {
-            file: file.to_string(),
+            file: String::new(),
             form: SourceForm::PolicyFile,
             hive: HiveKind::Software,
             key: row.path.clone(),
@@ -848,11 +863,17 @@ fn reported_display(
             value_type: "REG_DWORD".to_string(),
         },
     };
-    let mut notes = Vec::new();
-    super::resolve::decode_for(cat, def, row, &rv, &mut notes).map_or_else(
-        || raw.to_string(),
-        |v| super::resolve::display_value(cat, def, &v),
-    )
+    super::resolve::decode_for(cat, def, row, &rv, &mut Vec::new())
+}
+
+/// A value as a report shows it, decoded for display when it is a plain number
+/// ([`reported_value`]: `900000` → `15 minutes (900000 ms)`); a policy's own words
+/// (`Enabled (…: Per Device)`) stay as the report has them.
+fn reported_display(cat: &SettingsCatalog, setting: &str, raw: &str) -> String {
+    match (cat.setting(setting), reported_value(cat, setting, raw)) {
+        (Some(def), Some(v)) => super::resolve::display_value(cat, def, &v),
+        _ => raw.to_string(),
+    }
 }
 
 /// The setting's machine-policy value: its first `policy` candidate row in the SOFTWARE hive
@@ -1131,10 +1152,18 @@ fn attribute_one(
 }
 
 fn from_report(out: &mut GpoAttribution, r: &ReportedSetting) {
-    out.status = AttributionStatus::FromReport;
+    out.status = if r.matches_registry == Some(false) {
+        out.notes.push(format!(
+            "{} shows {} for it, which is not the value the hives hold: the report is older or newer than the hives, so which GPO set the machine's value is not known",
+            r.file, r.display
+        ));
+        AttributionStatus::ReportDisagrees
+    } else {
+        AttributionStatus::FromReport
+    };
     out.winner = Some(GpoValue {
         gpo: r.winner.clone(),
-        op: GpoOp::Set,
+        op: r.op,
         value: None,
         display: r.display.clone(),
         file: r.file.clone(),

@@ -292,8 +292,11 @@ fn gpo_ref(index: &GpoIndex<'_>, e: &Entry) -> GpresultGpo {
     }
 }
 
-/// Whether a value as a report shows it is the machine's effective computer-policy value.
-fn is_effective(shown: &str, value: &SettingValue) -> bool {
+/// Whether a value as a report shows it is the machine's effective computer-policy value of
+/// `setting`: a number is decoded exactly as the registry value would be (inverted flags such as
+/// `fDisableAutoReconnect` included) and compared decoded; `None` when the two cannot be compared
+/// (a keep-alive, whose interval is another value; a value that is not a number).
+fn is_effective(setting: &str, shown: &str, value: &SettingValue) -> Option<bool> {
     let shown = shown.trim();
     match value {
         SettingValue::ServerList(list) => {
@@ -302,17 +305,17 @@ fn is_effective(shown: &str, value: &SettingValue) -> bool {
                 .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())
                 .collect();
-            items
-                == list
-                    .iter()
-                    .map(|s| s.to_ascii_lowercase())
-                    .collect::<Vec<_>>()
+            Some(
+                items
+                    == list
+                        .iter()
+                        .map(|s| s.to_ascii_lowercase())
+                        .collect::<Vec<_>>(),
+            )
         }
-        SettingValue::Thumbprint(t) => shown.eq_ignore_ascii_case(t),
-        other => match (shown.parse::<u64>().ok(), other.as_u64()) {
-            (Some(a), Some(b)) => a == b,
-            _ => false,
-        },
+        SettingValue::Thumbprint(t) => Some(shown.eq_ignore_ascii_case(t)),
+        SettingValue::KeepAlive { .. } => None,
+        other => super::gpo::reported_value(catalog(), setting, shown).map(|v| v == *other),
     }
 }
 
@@ -324,7 +327,7 @@ fn registry_agrees(settings: Option<&Settings>, setting: &str, shown: &str) -> O
         return None;
     }
     Some(match (&s.source, &s.value) {
-        (Some(SourceKind::Policy), Some(v)) => is_effective(shown, v),
+        (Some(SourceKind::Policy), Some(v)) => return is_effective(setting, shown, v),
         _ => false,
     })
 }
@@ -442,7 +445,9 @@ pub fn from_reports(reports: &[Report], settings: Option<&Settings>) -> Option<G
                     .map(|v| {
                         refs.iter()
                             .enumerate()
-                            .filter(|(_, g)| is_effective(&g.value, v))
+                            .filter(|(_, g)| {
+                                is_effective(&chain.setting, &g.value, v) == Some(true)
+                            })
                             .map(|(i, _)| i)
                             .collect()
                     })
@@ -517,11 +522,34 @@ mod tests {
     #[test]
     fn no_report_no_block() {
         assert!(from_reports(&[], None).is_none());
-        assert!(is_effective(
-            "ls1, LS2",
-            &SettingValue::ServerList(vec!["ls1".into(), "ls2".into()])
-        ));
-        assert!(is_effective("900000", &SettingValue::DurationMs(900_000)));
-        assert!(!is_effective("x", &SettingValue::DurationMs(1)));
+        assert_eq!(
+            is_effective(
+                "license_servers",
+                "ls1, LS2",
+                &SettingValue::ServerList(vec!["ls1".into(), "ls2".into()])
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            is_effective(
+                "max_idle_time",
+                "900000",
+                &SettingValue::DurationMs(900_000)
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            is_effective("max_idle_time", "x", &SettingValue::DurationMs(1)),
+            None
+        );
+        // fDisableAutoReconnect is inverted: 0 is "reconnect on" (Flag(true)), 1 is off.
+        assert_eq!(
+            is_effective("auto_reconnect", "0", &SettingValue::Flag(true)),
+            Some(true)
+        );
+        assert_eq!(
+            is_effective("auto_reconnect", "1", &SettingValue::Flag(true)),
+            Some(false)
+        );
     }
 }

@@ -273,10 +273,14 @@ pub fn gpo_section(settings: &Settings, chain: bool, width: usize) -> String {
                             .join(", ")
                     )
                 };
-                let open = if status == AttributionStatus::Partial {
-                    " [not final: a later GPO's Registry.pol is missing]"
-                } else {
-                    ""
+                let open = match status {
+                    AttributionStatus::Partial => {
+                        " [not final: a later GPO's Registry.pol is missing]"
+                    }
+                    AttributionStatus::ReportDisagrees => {
+                        " [per the gpresult report, which disagrees with the hives]"
+                    }
+                    _ => "",
                 };
                 format!("{what}{beat}{open}")
             }
