@@ -1135,3 +1135,39 @@ fn a_soft_set_after_a_set_does_not_win() {
         (Some("RDS-Servers-Baseline"), GpoOp::SoftSet)
     );
 }
+
+#[test]
+fn a_display_name_two_gpos_share_names_no_guid() {
+    // Active Directory lets two GPOs share a display name; the text form names GPOs by name only.
+    let c = Scope::Computer;
+    let r = Report {
+        computer: r"CONTOSO\RDSH01$".into(),
+        user: r"CONTOSO\alice".into(),
+        gpos: vec![
+            Gpo::applied(c, "RDS Settings", DDP, "contoso.com", 1, 12),
+            Gpo::applied(c, "RDS Settings", BASELINE, "contoso.com/RDS", 2, 7),
+        ],
+        soms: vec![],
+        settings: vec![Setting::value(
+            c,
+            BASELINE,
+            1,
+            "MaxIdleTime",
+            Data::Dword(900_000),
+        )],
+    };
+    let dir = bundle(&[("RDSH01_OS_GPResult.txt", r.text().into_bytes())]);
+    let cap = config_of(dir.path());
+    let idle = chain(
+        cap.gpresult.as_ref().unwrap(),
+        "max_idle_time",
+        GpScope::Computer,
+    );
+    let w = idle.winner.as_ref().expect("one GPO sets it");
+    assert_eq!(w.name, "RDS Settings");
+    assert_eq!(
+        (w.guid.as_deref(), w.link.as_deref()),
+        (None, None),
+        "{w:?}"
+    );
+}

@@ -220,7 +220,8 @@ fn shown_value(item: &Item) -> String {
 /// entry stays linear in the report.
 struct GpoIndex<'r> {
     by_guid: HashMap<(Option<Scope>, String), &'r Gpo>,
-    by_name: HashMap<(Option<Scope>, String), &'r Gpo>,
+    /// `None` for a name that stands for several GPOs.
+    by_name: HashMap<(Option<Scope>, String), Option<&'r Gpo>>,
 }
 
 impl<'r> GpoIndex<'r> {
@@ -236,12 +237,21 @@ impl<'r> GpoIndex<'r> {
                     .entry((None, guid.to_ascii_uppercase()))
                     .or_insert(g);
             }
-            by_name
-                .entry((g.scope, g.name.to_ascii_uppercase()))
-                .or_insert(g);
-            by_name
-                .entry((None, g.name.to_ascii_uppercase()))
-                .or_insert(g);
+            // Two GPOs may share a display name (Active Directory allows it): a name that
+            // stands for GPOs with different GUIDs names none of them.
+            for key in [
+                (g.scope, g.name.to_ascii_uppercase()),
+                (None, g.name.to_ascii_uppercase()),
+            ] {
+                by_name
+                    .entry(key)
+                    .and_modify(|e: &mut Option<&'r Gpo>| {
+                        if e.is_some_and(|prev| prev.guid != g.guid) {
+                            *e = None;
+                        }
+                    })
+                    .or_insert(Some(g));
+            }
         }
         GpoIndex { by_guid, by_name }
     }
@@ -260,7 +270,13 @@ impl<'r> GpoIndex<'r> {
         };
         match (guid, name) {
             (Some(g), _) => look(&self.by_guid, g),
-            (None, Some(n)) => look(&self.by_name, n),
+            (None, Some(n)) => {
+                let key = n.to_ascii_uppercase();
+                match self.by_name.get(&(scope, key.clone())) {
+                    Some(found) => *found,
+                    None => self.by_name.get(&(None, key)).copied().flatten(),
+                }
+            }
             _ => None,
         }
     }
