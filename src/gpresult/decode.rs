@@ -113,11 +113,13 @@ impl OffsetMapper<'_> {
         while !text.is_char_boundary(pos) {
             pos -= 1;
         }
+        // Walk from the last position, forward or back: the cost is the distance, so offsets
+        // that go back a little (an inner table mapped before its outer one) stay linear.
         if pos < self.pos {
-            self.pos = 0;
-            self.units = 0;
+            self.units -= self.decoded.file_bytes(&text[pos..self.pos]);
+        } else {
+            self.units += self.decoded.file_bytes(&text[self.pos..pos]);
         }
-        self.units += self.decoded.file_bytes(&text[self.pos..pos]);
         self.pos = pos;
         (self.decoded.bom + self.units) as u64
     }
@@ -170,5 +172,16 @@ mod tests {
             let d = Decoded::new(bytes).expect("decodes");
             let _ = d.file_offset(usize::MAX);
         }
+    }
+
+    #[test]
+    fn offsets_map_forward_and_back() {
+        let d = Decoded::new(&utf16le("<a>é€x</a>", true)).unwrap();
+        let mut m = d.mapper();
+        let far = d.text.find('x').unwrap();
+        let near = d.text.find('é').unwrap();
+        // BOM (2) + 3 characters of 2 bytes before `é`; `é` and `€` are one unit each.
+        assert_eq!((m.map(far), m.map(near), m.map(far)), (12, 8, 12));
+        assert_eq!(m.map(0), 2);
     }
 }

@@ -20,6 +20,13 @@
 use super::xml::unescape;
 use super::{normalise_guid, Entry, Gpo, Issue, Item, Report, Scope};
 
+/// Table cells read per file at most (a real report has thousands); past it the rest is not
+/// read, with an issue at the offset.
+const MAX_CELLS: usize = 1_000_000;
+
+/// Text kept per cell at most.
+const MAX_CELL_TEXT: usize = 1 << 16;
+
 #[derive(Default)]
 struct Table {
     /// The heading text before the table.
@@ -287,6 +294,8 @@ pub(super) fn read(s: &str, report: &mut Report) -> Result<(), (usize, String)> 
     let mut tables: Vec<Table> = Vec::new();
     let mut pos = 0usize;
     let mut stop: Option<(usize, String)> = None;
+    // Every cell read is kept until its table closes: one budget per file bounds them.
+    let mut cells = 0usize;
     while pos < s.len() {
         let rest = &s[pos..];
         if !rest.starts_with('<') {
@@ -295,7 +304,7 @@ pub(super) fn read(s: &str, report: &mut Report) -> Result<(), (usize, String)> 
             match tables.last_mut() {
                 Some(t) => {
                     if let Some((c, _)) = t.cell.as_mut() {
-                        if c.len() < 1 << 16 {
+                        if c.len() < MAX_CELL_TEXT {
                             c.push_str(&text);
                         }
                     }
@@ -381,6 +390,11 @@ pub(super) fn read(s: &str, report: &mut Report) -> Result<(), (usize, String)> 
             }
             ("td" | "th", false) => {
                 if let Some(t) = tables.last_mut() {
+                    cells += 1;
+                    if cells > MAX_CELLS {
+                        stop = Some((pos - end, format!("more than {MAX_CELLS} table cells")));
+                        break;
+                    }
                     t.close_cell();
                     t.cell = Some((String::new(), name == "th"));
                 }
@@ -393,7 +407,9 @@ pub(super) fn read(s: &str, report: &mut Report) -> Result<(), (usize, String)> 
             ("br" | "p" | "div", _) => {
                 if let Some(t) = tables.last_mut() {
                     if let Some((c, _)) = t.cell.as_mut() {
-                        c.push(' ');
+                        if c.len() < MAX_CELL_TEXT {
+                            c.push(' ');
+                        }
                     }
                 }
             }
@@ -546,5 +562,24 @@ mod tests {
         let mut r = Report::new("h.html", GpresultForm::Html);
         let _ = read(&deep, &mut r);
         assert_eq!(revisions("AD (3), SYSVOL (4)"), (Some(3), Some(4)));
+    }
+
+    #[test]
+    fn cells_past_the_budget_stop_the_read_with_an_issue() {
+        // The sample, then one table row of more cells than a file may hold.
+        let flood = format!(
+            "{}<table><tr>{}</tr></table>",
+            SAMPLE.trim_end_matches("</body></html>"),
+            "<td>".repeat(MAX_CELLS + 10)
+        );
+        let mut r = Report::new("h.html", GpresultForm::Html);
+        read(&flood, &mut r).expect("what came before is read");
+        assert_eq!(r.gpos.len(), 2);
+        let issue = r
+            .issues
+            .iter()
+            .find(|i| i.message.contains("table cells"))
+            .expect("an issue");
+        assert!(issue.offset as usize > SAMPLE.len() - 20, "{issue:?}");
     }
 }
