@@ -1171,3 +1171,73 @@ fn a_display_name_two_gpos_share_names_no_guid() {
         "{w:?}"
     );
 }
+
+#[test]
+fn a_damaged_copy_does_not_hide_an_intact_one_and_odd_subkeys_are_not_gpos() {
+    use rdsdiag::config::gpo::AttributionStatus;
+    use rdsdiag_testsupport::gpo::REGISTRY_CSE;
+    // The Baseline's most direct copy (the machine cache) is truncated; an intact copy sits in
+    // a SYSVOL folder. The GP history also holds a subkey that is not a number.
+    let dir = pol_bundle(false);
+    let cached = dir.path().join(format!(
+        "C/ProgramData/Microsoft/Group Policy/History/{BASELINE}/Machine/Registry.pol"
+    ));
+    let good = std::fs::read(&cached).unwrap();
+    std::fs::write(&cached, &good[..good.len() - 5]).unwrap();
+    let sysvol = dir.path().join(format!(
+        "SYSVOL/contoso.com/Policies/{BASELINE}/Machine/Registry.pol"
+    ));
+    std::fs::create_dir_all(sysvol.parent().unwrap()).unwrap();
+    std::fs::write(&sysvol, &good).unwrap();
+    let c = config_of(dir.path());
+    let a = c
+        .settings
+        .as_ref()
+        .unwrap()
+        .get("licensing_mode")
+        .unwrap()
+        .gpo
+        .clone()
+        .unwrap();
+    assert_eq!(a.status, AttributionStatus::Attributed, "{a:#?}");
+    assert_eq!(
+        attributed(&c, "licensing_mode"),
+        (
+            "RDS-Servers-Baseline".into(),
+            vec!["Default Domain Policy".into()]
+        )
+    );
+    assert!(
+        a.winner.as_ref().unwrap().file.starts_with("SYSVOL/"),
+        "{a:#?}"
+    );
+
+    // A non-numbered subkey with a GPOName is not taken as the last applied GPO.
+    let m = rdsdiag_testsupport::gpo::record_applied(
+        machine(),
+        "contoso.com",
+        &[rdsdiag_testsupport::gpo::Gpo::domain(
+            "Default Domain Policy",
+            DDP,
+            "DC=contoso,DC=com",
+            12,
+        )],
+    )
+    .software_value(
+        &format!(r"Microsoft\Windows\CurrentVersion\Group Policy\History\{REGISTRY_CSE}\S-1-5-18"),
+        "GPOName",
+        Data::Sz(BASELINE.into()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    m.write_kape(dir.path()).unwrap();
+    let c = config_of(dir.path());
+    let gp = c.host.as_ref().unwrap().group_policy.as_ref().unwrap();
+    let names: Vec<Option<&str>> = gp
+        .machine_list()
+        .unwrap()
+        .gpos
+        .iter()
+        .map(|g| g.guid.as_deref())
+        .collect();
+    assert_eq!(names, [Some(DDP)]);
+}

@@ -399,8 +399,15 @@ fn read_list<S: RegistrySource + ?Sized>(
             return list;
         }
     };
-    let mut subkeys = key.subkeys.clone();
-    // Numbered subkeys in numeric order (0 is applied first; S43), others after.
+    // Numbered subkeys in numeric order (0 is applied first; S43). Anything else under the key
+    // is not an entry of the list: placed after the numbered ones it would look applied last,
+    // the place that wins.
+    let mut subkeys: Vec<String> = key
+        .subkeys
+        .iter()
+        .filter(|n| !n.is_empty() && n.len() <= 18 && n.bytes().all(|b| b.is_ascii_digit()))
+        .cloned()
+        .collect();
     subkeys.sort_by_key(|n| (n.parse::<u64>().unwrap_or(u64::MAX), n.clone()));
     for sub in subkeys {
         let path = format!(r"{}\{sub}", row.path);
@@ -628,10 +635,19 @@ impl GroupPolicy {
     /// versions are set on the GPOs they name.
     pub fn add_files(&mut self, files: &[GpFile]) {
         for f in files {
-            let rank = f
+            // The most direct intact copy first: a damaged copy (partial, then rejected) only
+            // when no intact one is there, then the table order of the artifacts.
+            let quality = match &f.content {
+                GpContent::Policy(p) if p.error.is_none() => 0,
+                GpContent::Policy(p) if !p.entries.is_empty() => 1,
+                _ => 2,
+            };
+            let place = f
                 .artifact
                 .and_then(|a| group_policy::artifacts().iter().position(|r| r.name == a))
-                .unwrap_or(usize::MAX);
+                .unwrap_or(9_999)
+                .min(9_999);
+            let rank = quality * 10_000 + place;
             let mut info = GpFileInfo {
                 path: f.path.clone(),
                 artifact: f.artifact,
@@ -721,10 +737,18 @@ impl GroupPolicy {
             })
     }
 
-    /// Machine pol files whose GPO is not in `list` (all of them without a list).
+    /// Machine pol files whose GPO is not in `list` (all of them without a list), one (the best
+    /// copy) per GPO.
     fn unplaced_pols<'a>(&'a self, list: Option<&'a GpoList>) -> impl Iterator<Item = &'a GpFile> {
+        let mut seen = std::collections::HashSet::new();
         self.pol.iter().map(|(f, _)| f).filter(move |f| {
+            let gpo = if f.artifact == Some("local_gpo") {
+                None
+            } else {
+                f.guid.as_deref()
+            };
             f.scope == Some(Scope::Machine)
+                && (gpo.is_none() && f.artifact != Some("local_gpo") || seen.insert(gpo))
                 && f.artifact.is_some()
                 && !list.is_some_and(|l| {
                     l.gpos.iter().any(|g| {

@@ -108,8 +108,15 @@ impl PolicyFile {
                 PolOp::Set { value } if on_key && value.eq_ignore_ascii_case(name) => {
                     out = Some(Effect::Set(e))
                 }
+                // `**soft.` writes only if the value is absent: after a set in this file it does
+                // nothing; after a deletion in this file it writes (a set); first in the file it
+                // depends on what earlier GPOs left (the attribution decides).
                 PolOp::SoftSet { value } if on_key && value.eq_ignore_ascii_case(name) => {
-                    out = Some(Effect::SoftSet(e))
+                    out = match out {
+                        None => Some(Effect::SoftSet(e)),
+                        Some(Effect::Deleted(_)) => Some(Effect::Set(e)),
+                        kept @ Some(Effect::Set(_) | Effect::SoftSet(_)) => kept,
+                    }
                 }
                 PolOp::DeleteValue { value } if on_key && value.eq_ignore_ascii_case(name) => {
                     out = Some(Effect::Deleted(e))
@@ -593,5 +600,43 @@ mod tests {
             )
             .collect();
         assert_eq!(parse_gpt_ini(&utf16).unwrap().version, Some(7));
+    }
+
+    #[test]
+    fn a_soft_set_within_one_file_follows_what_came_before_it() {
+        let dword = |n: u32| n.to_le_bytes();
+        // After a set in the same file: no effect, the set stands.
+        let p = parse(
+            &file(&[
+                entry(TS, "LicensingMode", 4, &dword(2)),
+                entry(TS, "**soft.LicensingMode", 4, &dword(4)),
+            ]),
+            "Registry.pol",
+        );
+        match p.effect_on(TS, "LicensingMode") {
+            Some(Effect::Set(e)) => assert_eq!(e.data, RegData::Dword(2)),
+            other => panic!("{other:?}"),
+        }
+        // After a deletion in the same file: the value is absent, so it writes.
+        let p = parse(
+            &file(&[
+                entry(TS, "**del.LicensingMode", 1, &utf16z(" ")),
+                entry(TS, "**soft.LicensingMode", 4, &dword(4)),
+            ]),
+            "Registry.pol",
+        );
+        match p.effect_on(TS, "LicensingMode") {
+            Some(Effect::Set(e)) => assert_eq!(e.data, RegData::Dword(4)),
+            other => panic!("{other:?}"),
+        }
+        // First in the file: it depends on earlier GPOs.
+        let p = parse(
+            &file(&[entry(TS, "**soft.LicensingMode", 4, &dword(4))]),
+            "Registry.pol",
+        );
+        assert!(matches!(
+            p.effect_on(TS, "LicensingMode"),
+            Some(Effect::SoftSet(_))
+        ));
     }
 }

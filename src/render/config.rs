@@ -333,7 +333,7 @@ pub fn render_report_with(report: &ConfigReport, opts: RenderOptions) -> String 
         if let Some(h) = &c.host {
             out.push_str(&format!(
                 "Computer name:            {}\n",
-                h.identity.computer_name.display()
+                clean(&h.identity.computer_name.display())
             ));
             for line in super::host::render_text(&h.facts).lines() {
                 out.push_str(&super::width::fill(line, opts.width, "", "    "));
