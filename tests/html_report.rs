@@ -324,4 +324,10 @@ fn tz_host_uses_the_captures_own_zone() {
         "--tz host resolves from the capture"
     );
     assert!(host.contains("+01:00") && !host.contains("Times in <b>UTC"));
+    // The timeline page names the host's zone too.
+    let page = run(&["timeline", "--format", "html", DEMO]);
+    assert!(
+        page.contains("host zone: W. Europe Standard Time (UTC+01:00 standard time)"),
+        "the timeline page knows the host's zone"
+    );
 }

@@ -192,7 +192,12 @@ fn file_cell(file: &str) -> String {
 
 /// The host's zone, for the line beside the output zone.
 fn host_zone(h: &HostIdentity) -> String {
-    match (&h.time_zone.key_name, h.time_zone.bias_minutes.value()) {
+    zone_words(&h.time_zone)
+}
+
+/// A host's zone as the SYSTEM hive names it, with its standard offset.
+fn zone_words(z: &crate::host::TimeZone) -> String {
+    match (&z.key_name, z.bias_minutes.value()) {
         (Fact::Found { value, .. }, Some(bias)) => {
             let off = -*bias;
             let sign = if off < 0 { '-' } else { '+' };
@@ -851,11 +856,11 @@ pub fn render_timeline(o: &TimelineOutcome, tz: &OutputTz) -> String {
             escape(&o.path.display().to_string()),
             escape(o.timeline.host_computer.as_deref().unwrap_or("unknown"))
         ),
-        times_line(tz, None),
+        times_line(tz, o.host_time_zone.as_ref().map(zone_words)),
     ];
     let mut body = String::new();
     body.push_str("<section id=\"c1-timeline\">\n<h2>Sessions</h2>\n");
-    timeline_section(&mut body, &t, "c1", tz, None);
+    timeline_section(&mut body, &t, "c1", tz, o.host_time_zone.as_ref().map(zone_words));
     body.push_str("</section>\n");
     page(
         &format!(
