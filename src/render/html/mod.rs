@@ -860,7 +860,13 @@ pub fn render_timeline(o: &TimelineOutcome, tz: &OutputTz) -> String {
     ];
     let mut body = String::new();
     body.push_str("<section id=\"c1-timeline\">\n<h2>Sessions</h2>\n");
-    timeline_section(&mut body, &t, "c1", tz, o.host_time_zone.as_ref().map(zone_words));
+    timeline_section(
+        &mut body,
+        &t,
+        "c1",
+        tz,
+        o.host_time_zone.as_ref().map(zone_words),
+    );
     body.push_str("</section>\n");
     page(
         &format!(
