@@ -177,7 +177,9 @@ fn computer_hint(layout: Layout, root_name: &str, paths: &[&str]) -> Option<Stri
     let components =
         std::iter::once(root_name).chain(paths.iter().flat_map(|p| p.split(['/', '\\'])));
     for c in components {
-        if c.len() > 13 && c[..13].eq_ignore_ascii_case("msrd-results-") {
+        // Compared as bytes: a name from the evidence may hold a multi-byte character where the
+        // prefix would end (a fuzz finding); the prefix is ASCII, so a match ends on a boundary.
+        if c.len() > 13 && c.as_bytes()[..13].eq_ignore_ascii_case(b"msrd-results-") {
             let rest = c[13..].trim_end_matches(".zip");
             let pc = match rest.rsplit_once('-') {
                 Some((pc, stamp)) if stamp.len() == 15 && stamp.as_bytes()[8] == b'_' => pc,
@@ -237,5 +239,17 @@ mod tests {
         assert_eq!(info.computer_hint.as_deref(), Some("RDSH01"));
         let info = detect("MSRD-Results-HOST-2", &["HOST-2_RegistryKeys/x.txt"]);
         assert_eq!(info.computer_hint.as_deref(), Some("HOST-2"));
+    }
+
+    #[test]
+    fn a_multibyte_character_where_the_prefix_ends_is_no_hint_and_no_panic() {
+        // Byte 13 falls inside U+00A0 (bytes 12..14): the fuzz finding of issue 16's last runs
+        // (fixtures/regressions/zip/msrd-prefix-cut-inside-a-multibyte-name).
+        let name = "MSRD-Results\u{a0}RDSH01";
+        assert_eq!(computer_hint(Layout::MsrdCollect, name, &[]), None);
+        assert_eq!(
+            computer_hint(Layout::MsrdCollect, "x", &["MSRD-Results-RDSH01/a.txt"]).as_deref(),
+            Some("RDSH01")
+        );
     }
 }

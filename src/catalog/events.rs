@@ -69,7 +69,7 @@ impl EventDef {
         let mut rest = Vec::new();
         for f in &self.fields {
             let placeholder = f.len() > 5
-                && f[..5].eq_ignore_ascii_case("param")
+                && f.as_bytes()[..5].eq_ignore_ascii_case(b"param")
                 && f[5..].bytes().all(|b| b.is_ascii_digit());
             match get(f) {
                 Some(v) if placeholder && has_word(&text, f) => {
