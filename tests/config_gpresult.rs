@@ -667,15 +667,7 @@ fn a_report_that_disagrees_with_the_hives_says_so() {
     );
     // The attribution does not name a GPO to change on the word of a report the hives deny.
     use rdsdiag::config::gpo::AttributionStatus;
-    let a = c
-        .settings
-        .as_ref()
-        .unwrap()
-        .get("max_idle_time")
-        .unwrap()
-        .gpo
-        .as_ref()
-        .unwrap();
+    let a = gpo_of(&c, "max_idle_time");
     assert_eq!(a.status, AttributionStatus::ReportDisagrees);
     assert!(a.gpo_to_change().is_none());
     assert!(a
@@ -683,15 +675,7 @@ fn a_report_that_disagrees_with_the_hives_says_so() {
         .iter()
         .any(|n| n.contains("older or newer than the hives")));
     let agreeing = config_of(agree.path());
-    let a = agreeing
-        .settings
-        .as_ref()
-        .unwrap()
-        .get("max_idle_time")
-        .unwrap()
-        .gpo
-        .clone()
-        .unwrap();
+    let a = gpo_of(&agreeing, "max_idle_time");
     assert_eq!(a.status, AttributionStatus::FromReport);
     assert!(a.gpo_to_change().is_some());
 }
@@ -1050,15 +1034,7 @@ fn a_partial_attribution_says_which_gpo_gpresult_names() {
     )))
     .unwrap();
     let c = config_of(dir.path());
-    let a = c
-        .settings
-        .as_ref()
-        .unwrap()
-        .get("licensing_mode")
-        .unwrap()
-        .gpo
-        .as_ref()
-        .unwrap();
+    let a = gpo_of(&c, "licensing_mode");
     assert_eq!(a.status, AttributionStatus::Partial);
     assert!(
         a.notes
@@ -1190,15 +1166,7 @@ fn a_damaged_copy_does_not_hide_an_intact_one_and_odd_subkeys_are_not_gpos() {
     std::fs::create_dir_all(sysvol.parent().unwrap()).unwrap();
     std::fs::write(&sysvol, &good).unwrap();
     let c = config_of(dir.path());
-    let a = c
-        .settings
-        .as_ref()
-        .unwrap()
-        .get("licensing_mode")
-        .unwrap()
-        .gpo
-        .clone()
-        .unwrap();
+    let a = gpo_of(&c, "licensing_mode");
     assert_eq!(a.status, AttributionStatus::Attributed, "{a:#?}");
     assert_eq!(
         attributed(&c, "licensing_mode"),
@@ -1240,4 +1208,12 @@ fn a_damaged_copy_does_not_hide_an_intact_one_and_odd_subkeys_are_not_gpos() {
         .map(|g| g.guid.as_deref())
         .collect();
     assert_eq!(names, [Some(DDP)]);
+}
+
+/// The Group Policy attribution of `setting` (it must have one).
+fn gpo_of(c: &rdsdiag::report::ConfigCapture, setting: &str) -> rdsdiag::config::GpoAttribution {
+    let s = c.settings.as_ref().unwrap().get(setting).unwrap();
+    s.gpo
+        .clone()
+        .unwrap_or_else(|| panic!("{setting} is not attributed: {s:#?}"))
 }
