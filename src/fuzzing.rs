@@ -42,6 +42,29 @@ pub fn run(name: &str, scratch: &Path, data: &[u8]) -> bool {
     true
 }
 
+/// Write `data` below `scratch` the way target `name` lays it out before reading it, and return
+/// what a user would hand the CLI: the folder or the zip (`None` for an unknown target, or a
+/// `capture` input that holds no file). `tests/fuzz_smoke.rs` runs every command of the binary
+/// over it, so the CLI sees the same evidence the fuzz target read.
+pub fn lay_out(name: &str, scratch: &Path, data: &[u8]) -> Option<PathBuf> {
+    match name {
+        "hive" => Some(hive_folder(scratch, data)),
+        "regtext" => Some(regtext_folder(scratch, data)),
+        "evtx" => {
+            let dir = fresh(scratch, "evtx");
+            std::fs::write(dir.join("fuzz.evtx"), data).expect("scratch is writable");
+            Some(dir)
+        }
+        "zip" => Some(zip_file(scratch, data)),
+        "gpresult" => Some(gpresult_folder(scratch, data)),
+        "capture" => {
+            let (tree, rel) = capture_tree(scratch, data);
+            (!rel.is_empty()).then_some(tree)
+        }
+        _ => None,
+    }
+}
+
 /// Archive limits small enough that a fuzz input cannot make the run read gigabytes (the CLI's
 /// defaults are for real captures).
 fn options() -> Options {
@@ -111,15 +134,24 @@ fn walk_view(view: &RegistryView, reports: &[crate::gpresult::Report]) {
 /// (separated by [`LOG_SEPARATOR`]), loaded as a capture (open, pair logs, replay, integrity
 /// walk), then every key walked.
 pub fn hive(scratch: &Path, data: &[u8]) {
-    let parts = split(data, LOG_SEPARATOR, 3);
-    let dir = fresh(scratch, "hive");
-    for (part, name) in parts.iter().zip(["SYSTEM", "SYSTEM.LOG1", "SYSTEM.LOG2"]) {
-        std::fs::write(dir.join(name), part).expect("scratch is writable");
-    }
-    let _ = registry::check_cells(parts[0]);
+    let dir = hive_folder(scratch, data);
+    let _ = registry::check_cells(split(data, LOG_SEPARATOR, 3)[0]);
     if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
         walk_view(&evidence.registry, &evidence.gpresult);
     }
+}
+
+/// The `hive` input as `SYSTEM`, `SYSTEM.LOG1`, `SYSTEM.LOG2` in a fresh folder.
+fn hive_folder(scratch: &Path, data: &[u8]) -> PathBuf {
+    let dir = fresh(scratch, "hive");
+    for (part, name) in
+        split(data, LOG_SEPARATOR, 3)
+            .iter()
+            .zip(["SYSTEM", "SYSTEM.LOG1", "SYSTEM.LOG2"])
+    {
+        std::fs::write(dir.join(name), part).expect("scratch is writable");
+    }
+    dir
 }
 
 /// Target `regtext`: the bytes as a `.reg` export and as `reg query /s` text (both parsers
@@ -138,6 +170,14 @@ pub fn regtext(scratch: &Path, data: &[u8]) {
         let _ = parsed.strict();
     }
     let _ = registry::text::parse_reg_query(data);
+    let dir = regtext_folder(scratch, data);
+    if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
+        walk_view(&evidence.registry, &evidence.gpresult);
+    }
+}
+
+/// The `regtext` input as a text export, the local GPO's `Registry.pol` and a GPO's `GPT.INI`.
+fn regtext_folder(scratch: &Path, data: &[u8]) -> PathBuf {
     let dir = fresh(scratch, "regtext");
     std::fs::write(dir.join("HKLM-System.txt"), data).expect("scratch is writable");
     let gp = dir.join("GroupPolicy").join("Machine");
@@ -146,9 +186,7 @@ pub fn regtext(scratch: &Path, data: &[u8]) {
     let gpo = dir.join("{31B2F340-016D-11D2-945F-00C04FB984F9}");
     std::fs::create_dir_all(&gpo).expect("scratch is writable");
     std::fs::write(gpo.join("GPT.INI"), data).expect("scratch is writable");
-    if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
-        walk_view(&evidence.registry, &evidence.gpresult);
-    }
+    dir
 }
 
 /// Target `evtx`: the bytes as an EVTX file through the reader (chunk prescan, BinXML decoder,
@@ -168,9 +206,7 @@ pub fn evtx(data: &[u8]) {
 /// sniffing of each entry), then every reader over the entries, and the split into per-machine
 /// archives.
 pub fn zip(scratch: &Path, data: &[u8]) {
-    let dir = fresh(scratch, "zip");
-    let path = dir.join("capture.zip");
-    std::fs::write(&path, data).expect("scratch is writable");
+    let path = zip_file(scratch, data);
     let opts = options();
     let _ = pipeline::captures_in(&path);
     if let Ok(c) = capture::open(&path, &opts.capture) {
@@ -178,6 +214,13 @@ pub fn zip(scratch: &Path, data: &[u8]) {
         let evidence = pipeline::read_acquired(c, &opts, Readers::ALL);
         walk_view(&evidence.registry, &evidence.gpresult);
     }
+}
+
+/// The `zip` input as `capture.zip` in a fresh folder.
+fn zip_file(scratch: &Path, data: &[u8]) -> PathBuf {
+    let path = fresh(scratch, "zip").join("capture.zip");
+    std::fs::write(&path, data).expect("scratch is writable");
+    path
 }
 
 /// Target `gpresult`: the bytes through the gpresult sniffer and each form's reader (XML, text,
@@ -195,12 +238,18 @@ pub fn gpresult(scratch: &Path, data: &[u8]) {
     }
     let settings = crate::config::Settings::default();
     let _ = crate::config::gpresult::from_reports(&reports, Some(&settings));
-    let dir = fresh(scratch, "gpresult");
-    std::fs::write(dir.join("RDSH01_Gpresult.html"), data).expect("scratch is writable");
+    let dir = gpresult_folder(scratch, data);
     if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
         let resolved = crate::config::resolve_capture(&evidence.registry, &evidence.gpresult);
         let _ = crate::config::user_policy::read(&evidence.registry, &resolved.settings);
     }
+}
+
+/// The `gpresult` input as MSRD-Collect names gpresult output.
+fn gpresult_folder(scratch: &Path, data: &[u8]) -> PathBuf {
+    let dir = fresh(scratch, "gpresult");
+    std::fs::write(dir.join("RDSH01_Gpresult.html"), data).expect("scratch is writable");
+    dir
 }
 
 /// A relative path made of safe components (letters, digits, `.`, `-`, `_`, `%`, space, and the
@@ -234,38 +283,19 @@ fn safe_path(raw: &[u8]) -> Option<PathBuf> {
 /// registry readers (hives, text, Group Policy files) over each capture found, every setting
 /// attributed to GPOs.
 pub fn capture(scratch: &Path, data: &[u8]) {
-    let root = fresh(scratch, "capture");
-    let tree = root.join("evidence");
-    let mut rel = Vec::new();
     for part in split(data, FILE_SEPARATOR, 24) {
-        let (name, content) = match part.iter().position(|&b| b == b'\n') {
-            Some(i) => (&part[..i], &part[i + 1..]),
-            None => (part, &[][..]),
-        };
+        let (name, content) = name_and_content(part);
         let _ = sniff::sniff_head(&content[..content.len().min(sniff::HEAD_LEN)]);
         let _ = sniff::hive_role(content);
         let _ = sniff::base_block_file_name(content);
         let _ = sniff::decode_text_head(content);
-        let Some(path) = safe_path(name) else {
-            continue;
-        };
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let _ = sniff::role_from_name(&file_name);
-        let _ = sniff::hive_role_named(content, &file_name);
-        let full = tree.join(&path);
-        if let Some(parent) = full.parent() {
-            if std::fs::create_dir_all(parent).is_err() {
-                continue;
-            }
-        }
-        // A path that is a folder already (or under a file) is skipped.
-        if std::fs::write(&full, content).is_ok() {
-            rel.push(path.to_string_lossy().replace('\\', "/"));
+        if let Some(file_name) = safe_path(name).as_deref().and_then(Path::file_name) {
+            let file_name = file_name.to_string_lossy();
+            let _ = sniff::role_from_name(&file_name);
+            let _ = sniff::hive_role_named(content, &file_name);
         }
     }
+    let (tree, rel) = capture_tree(scratch, data);
     let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
     let _ = capture::layout::detect("evidence", &rel);
     let opts = options();
@@ -280,6 +310,38 @@ pub fn capture(scratch: &Path, data: &[u8]) {
             walk_view(&evidence.registry, &evidence.gpresult);
         }
     }
+}
+
+/// One file of a `capture` input: the path before the first newline, the content after it.
+fn name_and_content(part: &[u8]) -> (&[u8], &[u8]) {
+    match part.iter().position(|&b| b == b'\n') {
+        Some(i) => (&part[..i], &part[i + 1..]),
+        None => (part, &[][..]),
+    }
+}
+
+/// The `capture` input written out as the folder `scratch/capture/evidence` (paths reduced to
+/// safe components; a path that is a folder already, or under a file, is skipped): the folder
+/// and the relative paths written.
+fn capture_tree(scratch: &Path, data: &[u8]) -> (PathBuf, Vec<String>) {
+    let tree = fresh(scratch, "capture").join("evidence");
+    let mut rel = Vec::new();
+    for part in split(data, FILE_SEPARATOR, 24) {
+        let (name, content) = name_and_content(part);
+        let Some(path) = safe_path(name) else {
+            continue;
+        };
+        let full = tree.join(&path);
+        if let Some(parent) = full.parent() {
+            if std::fs::create_dir_all(parent).is_err() {
+                continue;
+            }
+        }
+        if std::fs::write(&full, content).is_ok() {
+            rel.push(path.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    (tree, rel)
 }
 
 #[cfg(test)]

@@ -139,6 +139,107 @@ fn gpresult_seeds_and_regressions_do_not_panic() {
     smoke("gpresult");
 }
 
+/// The commands run over every seed and regression input, `{}` standing for the laid-out input.
+const COMMANDS: &[&[&str]] = &[
+    &["analyze", "--format", "json", "{}"],
+    &["analyze", "--format", "html", "{}"],
+    &["config", "{}"],
+    &["explain", "licensing_mode", "{}"],
+    &["events", "{}"],
+    &["timeline", "{}"],
+    &["reg", "{}", r"HKLM\SYSTEM", "--recurse"],
+    &["batch", "{}"],
+];
+
+/// How long one command may take (debug build) before it counts as a hang and is killed.
+const COMMAND_LIMIT: Duration = Duration::from_secs(60);
+
+/// Run the binary with `args`; its exit code (`None`: killed by a signal, or by us after
+/// [`COMMAND_LIMIT`]) and its stderr.
+fn run_binary(args: &[String]) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rdsdiag"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if started.elapsed() > COMMAND_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let text = reader.join().unwrap_or_default();
+    (status.and_then(|s| s.code()), text)
+}
+
+/// Issue 16's promise at the CLI edge: every command, over every seed and regression input laid
+/// out as its fuzz target writes it (a folder, or the zip), ends with 0, 1 or 2 within the limit
+/// and prints no panic message (a panic caught inside still counts).
+///
+/// `RDSDIAG_FUZZ_CORPUS=<dir>` adds the inputs of `<dir>/<target>/` (a fuzzer's `fuzz/work`, say).
+#[test]
+fn every_command_ends_with_0_1_or_2_on_every_seed_and_regression_input() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let extra = std::env::var_os("RDSDIAG_FUZZ_CORPUS").map(PathBuf::from);
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for target in fuzzing::TARGETS {
+        let inputs = files_in(&checkout().join("fuzz/corpus").join(target))
+            .into_iter()
+            .chain(files_in(
+                &checkout().join("fixtures/regressions").join(target),
+            ))
+            .chain(extra.iter().flat_map(|d| files_in(&d.join(target))));
+        for input in inputs {
+            let rel = input
+                .strip_prefix(checkout())
+                .unwrap_or(&input)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if KNOWN_CRASHES.iter().any(|(p, _)| *p == rel) {
+                continue;
+            }
+            let data = std::fs::read(&input).expect("readable input");
+            let Some(path) = fuzzing::lay_out(target, scratch.path(), &data) else {
+                continue;
+            };
+            for command in COMMANDS {
+                let args: Vec<String> = command
+                    .iter()
+                    .map(|a| a.replace("{}", &path.to_string_lossy()))
+                    .collect();
+                let (code, stderr) = run_binary(&args);
+                ran += 1;
+                let shown = command.join(" ");
+                if !matches!(code, Some(0..=2)) {
+                    failures.push(format!("{rel}: `{shown}` ended with {code:?}: {stderr}"));
+                } else if stderr.contains("panicked") {
+                    failures.push(format!("{rel}: `{shown}` printed a panic: {stderr}"));
+                }
+            }
+        }
+    }
+    assert!(ran >= COMMANDS.len() * fuzzing::TARGETS.len(), "ran {ran}");
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 #[test]
 fn every_target_has_its_fuzz_target_file_and_a_dictionary() {
     let _serial = serial();
