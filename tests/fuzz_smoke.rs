@@ -196,46 +196,66 @@ fn run_binary(args: &[String]) -> (Option<i32>, String) {
 /// `RDSDIAG_FUZZ_CORPUS=<dir>` adds the inputs of `<dir>/<target>/` (a fuzzer's `fuzz/work`, say).
 #[test]
 fn every_command_ends_with_0_1_or_2_on_every_seed_and_regression_input() {
-    let scratch = tempfile::tempdir().expect("temp dir");
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let extra = std::env::var_os("RDSDIAG_FUZZ_CORPUS").map(PathBuf::from);
-    let mut failures = Vec::new();
-    let mut ran = 0;
-    for target in fuzzing::TARGETS {
+    let mut jobs: Vec<(&str, PathBuf)> = Vec::new();
+    for &target in fuzzing::TARGETS {
         let inputs = files_in(&checkout().join("fuzz/corpus").join(target))
             .into_iter()
             .chain(files_in(
                 &checkout().join("fixtures/regressions").join(target),
             ))
             .chain(extra.iter().flat_map(|d| files_in(&d.join(target))));
-        for input in inputs {
-            let rel = input
-                .strip_prefix(checkout())
-                .unwrap_or(&input)
-                .to_string_lossy()
-                .replace('\\', "/");
-            if KNOWN_CRASHES.iter().any(|(p, _)| *p == rel) {
-                continue;
-            }
-            let data = std::fs::read(&input).expect("readable input");
-            let Some(path) = fuzzing::lay_out(target, scratch.path(), &data) else {
-                continue;
-            };
-            for command in COMMANDS {
-                let args: Vec<String> = command
-                    .iter()
-                    .map(|a| a.replace("{}", &path.to_string_lossy()))
-                    .collect();
-                let (code, stderr) = run_binary(&args);
-                ran += 1;
-                let shown = command.join(" ");
-                if !matches!(code, Some(0..=2)) {
-                    failures.push(format!("{rel}: `{shown}` ended with {code:?}: {stderr}"));
-                } else if stderr.contains("panicked") {
-                    failures.push(format!("{rel}: `{shown}` printed a panic: {stderr}"));
-                }
-            }
-        }
+        jobs.extend(inputs.map(|input| (target, input)));
     }
+    let next = AtomicUsize::new(0);
+    let ran = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let scratch = tempfile::tempdir().expect("temp dir");
+                while let Some((target, input)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let rel = input
+                        .strip_prefix(checkout())
+                        .unwrap_or(input)
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    if KNOWN_CRASHES.iter().any(|(p, _)| *p == rel) {
+                        continue;
+                    }
+                    let data = std::fs::read(input).expect("readable input");
+                    let Some(path) = fuzzing::lay_out(target, scratch.path(), &data) else {
+                        continue;
+                    };
+                    for command in COMMANDS {
+                        let args: Vec<String> = command
+                            .iter()
+                            .map(|a| a.replace("{}", &path.to_string_lossy()))
+                            .collect();
+                        let (code, stderr) = run_binary(&args);
+                        ran.fetch_add(1, Ordering::Relaxed);
+                        let shown = command.join(" ");
+                        let failure = if !matches!(code, Some(0..=2)) {
+                            format!("{rel}: `{shown}` ended with {code:?}: {stderr}")
+                        } else if stderr.contains("panicked") {
+                            format!("{rel}: `{shown}` printed a panic: {stderr}")
+                        } else {
+                            continue;
+                        };
+                        failures
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(failure);
+                    }
+                }
+            });
+        }
+    });
+    let ran = ran.into_inner();
+    let mut failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    failures.sort();
     assert!(ran >= COMMANDS.len() * fuzzing::TARGETS.len(), "ran {ran}");
     assert!(failures.is_empty(), "{failures:#?}");
 }
