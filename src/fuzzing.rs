@@ -20,7 +20,9 @@ use crate::registry::{self, query, RegistryView};
 
 /// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and the folders of
 /// `fuzz/corpus/` and `fixtures/regressions/`).
-pub const TARGETS: &[&str] = &["hive", "regtext", "evtx", "zip", "capture", "gpresult"];
+pub const TARGETS: &[&str] = &[
+    "hive", "regtext", "evtx", "zip", "capture", "gpresult", "render",
+];
 
 /// Separates the primary hive from its `.LOG1` and `.LOG2` in an input of the `hive` target.
 pub const LOG_SEPARATOR: &[u8] = b"\0--rdsdiag-log--\0";
@@ -37,6 +39,7 @@ pub fn run(name: &str, scratch: &Path, data: &[u8]) -> bool {
         "zip" => zip(scratch, data),
         "capture" => capture(scratch, data),
         "gpresult" => gpresult(scratch, data),
+        "render" => render(scratch, data),
         _ => return false,
     }
     true
@@ -57,8 +60,8 @@ pub fn lay_out(name: &str, scratch: &Path, data: &[u8]) -> Option<PathBuf> {
         }
         "zip" => Some(zip_file(scratch, data)),
         "gpresult" => Some(gpresult_folder(scratch, data)),
-        "capture" => {
-            let (tree, rel) = capture_tree(scratch, data);
+        "capture" | "render" => {
+            let (tree, rel) = capture_tree(scratch, name, data);
             (!rel.is_empty()).then_some(tree)
         }
         _ => None,
@@ -295,7 +298,7 @@ pub fn capture(scratch: &Path, data: &[u8]) {
             let _ = sniff::hive_role_named(content, &file_name);
         }
     }
-    let (tree, rel) = capture_tree(scratch, data);
+    let (tree, rel) = capture_tree(scratch, "capture", data);
     let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
     let _ = capture::layout::detect("evidence", &rel);
     let opts = options();
@@ -320,11 +323,11 @@ fn name_and_content(part: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// The `capture` input written out as the folder `scratch/capture/evidence` (paths reduced to
-/// safe components; a path that is a folder already, or under a file, is skipped): the folder
-/// and the relative paths written.
-fn capture_tree(scratch: &Path, data: &[u8]) -> (PathBuf, Vec<String>) {
-    let tree = fresh(scratch, "capture").join("evidence");
+/// A `capture` (or `render`) input written out as the folder `scratch/<name>/evidence` (paths
+/// reduced to safe components; a path that is a folder already, or under a file, is skipped):
+/// the folder and the relative paths written.
+fn capture_tree(scratch: &Path, name: &str, data: &[u8]) -> (PathBuf, Vec<String>) {
+    let tree = fresh(scratch, name).join("evidence");
     let mut rel = Vec::new();
     for part in split(data, FILE_SEPARATOR, 24) {
         let (name, content) = name_and_content(part);
@@ -342,6 +345,90 @@ fn capture_tree(scratch: &Path, data: &[u8]) -> (PathBuf, Vec<String>) {
         }
     }
     (tree, rel)
+}
+
+/// Target `render`: a folder tree as for `capture`, read as the commands read it (every reader)
+/// and written in every format of every command — `analyze` (text, Markdown, HTML, JSON, JSON
+/// lines, CSV), `batch`'s fleet summary (text, HTML), `config` and `explain <SETTING>`,
+/// `timeline` and `events` — in UTC, a fixed offset and the host's own zone (read from the
+/// evidence), at an unlimited and at a narrow width: the render layer over whatever the readers
+/// make of hostile evidence.
+pub fn render(scratch: &Path, data: &[u8]) {
+    use crate::render::{self, text::TextOptions, OutputTz, TzChoice};
+    let (tree, rel) = capture_tree(scratch, "render", data);
+    if rel.is_empty() {
+        return;
+    }
+    let opts = options();
+    let paths = [tree.clone()];
+
+    let report = pipeline::analyze(&paths, &opts);
+    let offset = OutputTz::parse("+05:45")
+        .map(TzChoice::Zone)
+        .unwrap_or_default();
+    for (tz, width, verbose) in [
+        (TzChoice::Utc, 0, 2),
+        (offset, 30, 0),
+        (TzChoice::Host, 80, 1),
+    ] {
+        let text = TextOptions {
+            color: width == 30,
+            verbose,
+            width,
+            tz: tz.clone(),
+        };
+        let _ = render::text::render(&report, &text);
+        let _ = render::markdown::render_with(&report, &tz);
+        let _ = render::html::render(&report, &tz);
+    }
+    let _ = render::json::pretty(&report);
+    let _ = render::csv::findings(&report);
+    let digests: Vec<crate::batch::Digest> = report
+        .captures
+        .iter()
+        .map(|c| {
+            let _ = render::json::capture_line(c);
+            crate::batch::Digest::of_report(c)
+        })
+        .collect();
+    let summary = crate::batch::summarize(&digests);
+    let _ = render::json::summary_line(&summary);
+    let _ = render::fleet::text(&digests, &summary);
+    let _ = render::html::fleet::render(&digests, &summary);
+
+    let config = pipeline::config(&paths, &opts);
+    let _ = render::json::pretty(&config);
+    let _ = render::csv::config(&config);
+    for (width, all) in [(0, true), (30, false)] {
+        let ro = render::config::RenderOptions {
+            width,
+            chain: all,
+            evidence: all,
+            source_tags: all,
+        };
+        let _ = render::config::render_report_with(&config, ro);
+    }
+    let _ = render::config::explain_setting(&config, "licensing_mode", 40);
+
+    if let Ok(o) = pipeline::timeline(&tree, &opts) {
+        let host = o.host_time_zone.as_ref().map(|h| OutputTz::of_host(h).0);
+        for tz in std::iter::once(OutputTz::utc()).chain(host) {
+            let t = &o.timeline;
+            let _ = render::timeline::render_text_styled(t, &tz, true, 30);
+            let _ = render::timeline::render_text(t, &tz);
+            let _ = render::timeline::render_jsonl(t, &tz);
+            let _ = render::timeline::render_timesketch(t, &tz);
+            let _ = render::html::render_timeline(&o, &tz);
+            let _ = render::csv::timeline_events(t, &tz);
+            let _ = render::csv::sessions(t, &tz);
+        }
+    }
+    if let Ok(e) = pipeline::events(&tree, &crate::eventlog::query::Query::default(), &opts) {
+        let tz = OutputTz::utc();
+        let _ = render::events::render_text_with(&e.events, &tz, 30);
+        let _ = render::events::render_jsonl(&e.events);
+        let _ = render::csv::events(&e.events, &tz);
+    }
 }
 
 #[cfg(test)]

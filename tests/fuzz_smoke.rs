@@ -139,6 +139,11 @@ fn gpresult_seeds_and_regressions_do_not_panic() {
     smoke("gpresult");
 }
 
+#[test]
+fn render_seeds_and_regressions_do_not_panic() {
+    smoke("render");
+}
+
 /// The commands run over every seed and regression input, `{}` standing for the laid-out input.
 const COMMANDS: &[&[&str]] = &[
     &["analyze", "--format", "json", "{}"],
@@ -352,7 +357,7 @@ fn sniffing_hives_with_offsets_of_ffffffff_decides_without_a_panic() {
 
 mod seeds {
     use std::io::Write;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     use rdsdiag::fuzzing::{FILE_SEPARATOR, LOG_SEPARATOR};
     use rdsdiag_testsupport::evtx::{self as tevtx, Ev, EvtxBuilder};
@@ -511,6 +516,35 @@ mod seeds {
             .collect();
         let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         joined(&refs, FILE_SEPARATOR)
+    }
+
+    /// Every file below `root` as a `capture` input, each path prefixed with `prefix`.
+    fn tree_of(root: &Path, prefix: &str) -> Vec<u8> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(root, &mut files);
+        files.sort();
+        let named: Vec<(String, Vec<u8>)> = files
+            .iter()
+            .map(|f| {
+                let rel = f.strip_prefix(root).unwrap().to_string_lossy();
+                (format!("{prefix}{rel}"), std::fs::read(f).unwrap())
+            })
+            .collect();
+        let refs: Vec<(&str, &[u8])> = named
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        capture_tree(&refs)
     }
 
     /// Generate the seeds into `out/<target>/`, reading the demo captures of `checkout`.
@@ -742,6 +776,26 @@ mod seeds {
                 ("HOST2.zip", &inner),
                 ("HOST2/export.reg", v5.as_bytes()),
             ]),
+        );
+
+        // render: whole captures (the demo's, with full event logs, and the Group Policy and
+        // two-machine trees above), so every section of every report has something to show.
+        for name in ["gen-gpo-tree", "gen-gpresult-tree", "gen-two-machines"] {
+            put(
+                "render",
+                name,
+                &std::fs::read(out.join("capture").join(name)).unwrap(),
+            );
+        }
+        put(
+            "render",
+            "demo-kape-tree",
+            &tree_of(&demo.join("RDSH01-kape"), ""),
+        );
+        put(
+            "render",
+            "demo-msrd-tree",
+            &tree_of(&demo.join("MSRD-Results-RDSH01"), "MSRD-Results-RDSH01/"),
         );
     }
 }
