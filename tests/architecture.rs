@@ -20,8 +20,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("report", 6),
     ("batch", 7),
     ("pipeline", 8),
-    ("fuzzing", 8),
     ("render", 9),
+    ("fuzzing", 10),
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
