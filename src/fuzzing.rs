@@ -45,9 +45,10 @@ pub fn run(name: &str, scratch: &Path, data: &[u8]) -> bool {
     true
 }
 
-/// Write `data` below `scratch` the way target `name` lays it out before reading it, and return
-/// what a user would hand the CLI: the folder or the zip (`None` for an unknown target, or a
-/// `capture` input that holds no file). `tests/fuzz_smoke.rs` runs every command of the binary
+/// Write `data` below `scratch` the way target `name` lays it out before reading it (the `evtx`
+/// target reads from memory: here the bytes become `fuzz.evtx` in a folder), and return what a
+/// user would hand the CLI: the folder or the zip (`None` for an unknown target, or a `capture`
+/// or `render` input that holds no file). `tests/fuzz_smoke.rs` runs every command of the binary
 /// over it, so the CLI sees the same evidence the fuzz target read.
 pub fn lay_out(name: &str, scratch: &Path, data: &[u8]) -> Option<PathBuf> {
     match name {
