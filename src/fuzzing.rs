@@ -52,13 +52,9 @@ pub fn run(name: &str, scratch: &Path, data: &[u8]) -> bool {
 /// over it, so the CLI sees the same evidence the fuzz target read.
 pub fn lay_out(name: &str, scratch: &Path, data: &[u8]) -> Option<PathBuf> {
     match name {
-        "hive" => Some(hive_folder(scratch, data)),
+        "hive" => Some(hive_folder(scratch, &split(data, LOG_SEPARATOR, 3))),
         "regtext" => Some(regtext_folder(scratch, data)),
-        "evtx" => {
-            let dir = fresh(scratch, "evtx");
-            std::fs::write(dir.join("fuzz.evtx"), data).expect("scratch is writable");
-            Some(dir)
-        }
+        "evtx" => Some(folder_with(scratch, "evtx", &[("fuzz.evtx", data)])),
         "zip" => Some(zip_file(scratch, data)),
         "gpresult" => Some(gpresult_folder(scratch, data)),
         "capture" | "render" => {
@@ -89,6 +85,19 @@ fn fresh(scratch: &Path, name: &str) -> PathBuf {
     let dir = scratch.join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("the scratch folder is writable");
+    dir
+}
+
+/// A fresh folder `scratch/name` holding `files` (relative paths, `/`-separated).
+fn folder_with(scratch: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
+    let dir = fresh(scratch, name);
+    for (rel, content) in files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("scratch is writable");
+        }
+        std::fs::write(&path, content).expect("scratch is writable");
+    }
     dir
 }
 
@@ -138,24 +147,21 @@ fn walk_view(view: &RegistryView, reports: &[crate::gpresult::Report]) {
 /// (separated by [`LOG_SEPARATOR`]), loaded as a capture (open, pair logs, replay, integrity
 /// walk), then every key walked.
 pub fn hive(scratch: &Path, data: &[u8]) {
-    let dir = hive_folder(scratch, data);
-    let _ = registry::check_cells(split(data, LOG_SEPARATOR, 3)[0]);
+    let parts = split(data, LOG_SEPARATOR, 3);
+    let _ = registry::check_cells(parts[0]);
+    let dir = hive_folder(scratch, &parts);
     if let Ok(evidence) = pipeline::read_capture(&dir, &options(), Readers::REGISTRY) {
         walk_view(&evidence.registry, &evidence.gpresult);
     }
 }
 
-/// The `hive` input as `SYSTEM`, `SYSTEM.LOG1`, `SYSTEM.LOG2` in a fresh folder.
-fn hive_folder(scratch: &Path, data: &[u8]) -> PathBuf {
-    let dir = fresh(scratch, "hive");
-    for (part, name) in
-        split(data, LOG_SEPARATOR, 3)
-            .iter()
-            .zip(["SYSTEM", "SYSTEM.LOG1", "SYSTEM.LOG2"])
-    {
-        std::fs::write(dir.join(name), part).expect("scratch is writable");
-    }
-    dir
+/// The parts of a `hive` input as `SYSTEM`, `SYSTEM.LOG1`, `SYSTEM.LOG2` in a fresh folder.
+fn hive_folder(scratch: &Path, parts: &[&[u8]]) -> PathBuf {
+    let files: Vec<(&str, &[u8])> = ["SYSTEM", "SYSTEM.LOG1", "SYSTEM.LOG2"]
+        .into_iter()
+        .zip(parts.iter().copied())
+        .collect();
+    folder_with(scratch, "hive", &files)
 }
 
 /// Target `regtext`: the bytes as a `.reg` export and as `reg query /s` text (both parsers
@@ -182,15 +188,12 @@ pub fn regtext(scratch: &Path, data: &[u8]) {
 
 /// The `regtext` input as a text export, the local GPO's `Registry.pol` and a GPO's `GPT.INI`.
 fn regtext_folder(scratch: &Path, data: &[u8]) -> PathBuf {
-    let dir = fresh(scratch, "regtext");
-    std::fs::write(dir.join("HKLM-System.txt"), data).expect("scratch is writable");
-    let gp = dir.join("GroupPolicy").join("Machine");
-    std::fs::create_dir_all(&gp).expect("scratch is writable");
-    std::fs::write(gp.join("Registry.pol"), data).expect("scratch is writable");
-    let gpo = dir.join("{31B2F340-016D-11D2-945F-00C04FB984F9}");
-    std::fs::create_dir_all(&gpo).expect("scratch is writable");
-    std::fs::write(gpo.join("GPT.INI"), data).expect("scratch is writable");
-    dir
+    let files = [
+        ("HKLM-System.txt", data),
+        ("GroupPolicy/Machine/Registry.pol", data),
+        ("{31B2F340-016D-11D2-945F-00C04FB984F9}/GPT.INI", data),
+    ];
+    folder_with(scratch, "regtext", &files)
 }
 
 /// Target `evtx`: the bytes as an EVTX file through the reader (chunk prescan, BinXML decoder,
@@ -222,9 +225,7 @@ pub fn zip(scratch: &Path, data: &[u8]) {
 
 /// The `zip` input as `capture.zip` in a fresh folder.
 fn zip_file(scratch: &Path, data: &[u8]) -> PathBuf {
-    let path = fresh(scratch, "zip").join("capture.zip");
-    std::fs::write(&path, data).expect("scratch is writable");
-    path
+    folder_with(scratch, "zip", &[("capture.zip", data)]).join("capture.zip")
 }
 
 /// Target `gpresult`: the bytes through the gpresult sniffer and each form's reader (XML, text,
@@ -251,9 +252,7 @@ pub fn gpresult(scratch: &Path, data: &[u8]) {
 
 /// The `gpresult` input as MSRD-Collect names gpresult output.
 fn gpresult_folder(scratch: &Path, data: &[u8]) -> PathBuf {
-    let dir = fresh(scratch, "gpresult");
-    std::fs::write(dir.join("RDSH01_Gpresult.html"), data).expect("scratch is writable");
-    dir
+    folder_with(scratch, "gpresult", &[("RDSH01_Gpresult.html", data)])
 }
 
 /// A relative path made of safe components (letters, digits, `.`, `-`, `_`, `%`, space, and the

@@ -58,6 +58,23 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `input` relative to the checkout, `/`-separated (as [`KNOWN_CRASHES`] names it).
+fn rel_path(input: &Path) -> String {
+    input
+        .strip_prefix(checkout())
+        .unwrap_or(input)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// Why `rel` is skipped, when it is a known crash.
+fn known_crash(rel: &str) -> Option<&'static str> {
+    KNOWN_CRASHES
+        .iter()
+        .find(|(p, _)| *p == rel)
+        .map(|(_, why)| *why)
+}
+
 /// Replay the seeds and regressions of `target`; fail naming every input that panicked or hung.
 fn smoke(target: &str) {
     let seeds = files_in(&checkout().join("fuzz/corpus").join(target));
@@ -77,12 +94,8 @@ fn replay(target: &str, inputs: &[PathBuf]) {
     let mut failures = Vec::new();
     let mut ran = 0;
     for input in inputs {
-        let rel = input
-            .strip_prefix(checkout())
-            .unwrap_or(input)
-            .to_string_lossy()
-            .replace('\\', "/");
-        if let Some((_, why)) = KNOWN_CRASHES.iter().find(|(p, _)| *p == rel) {
+        let rel = rel_path(input);
+        if let Some(why) = known_crash(&rel) {
             eprintln!("skipped {rel}: known crash ({why})");
             continue;
         }
@@ -222,12 +235,8 @@ fn every_command_ends_with_0_1_or_2_on_every_seed_and_regression_input() {
             scope.spawn(|| {
                 let scratch = tempfile::tempdir().expect("temp dir");
                 while let Some((target, input)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let rel = input
-                        .strip_prefix(checkout())
-                        .unwrap_or(input)
-                        .to_string_lossy()
-                        .replace('\\', "/");
-                    if KNOWN_CRASHES.iter().any(|(p, _)| *p == rel) {
+                    let rel = rel_path(input);
+                    if known_crash(&rel).is_some() {
                         continue;
                     }
                     let data = std::fs::read(input).expect("readable input");
