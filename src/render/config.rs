@@ -146,6 +146,8 @@ pub fn render_text_with(settings: &Settings, opts: RenderOptions) -> String {
         for u in s.unknown.iter().filter(|u| u.decisive) {
             let why = format!("{} unknown: {}", u.source, clean(&u.detail));
             match unknown.iter_mut().find(|(w, _)| *w == why) {
+                // A setting with several rows of one source (license_servers) is named once.
+                Some((_, names)) if names.last() == Some(&s.name.as_str()) => {}
                 Some((_, names)) => names.push(&s.name),
                 None => unknown.push((why, vec![&s.name])),
             }
@@ -686,5 +688,22 @@ mod tests {
         assert!(!text.contains('\u{1b}'));
         assert!(!text.lines().any(|l| l.starts_with("FAKE ROW")), "{text}");
         assert!(text.contains(r"\u{1b}[31m\nFAKE ROW"), "{text}");
+    }
+
+    #[test]
+    fn a_setting_with_several_unknown_rows_of_one_source_is_named_once_in_the_notes() {
+        // No hive at all: license_servers has several Server Manager rows, all not provided.
+        let text = render_text_with(
+            &resolve(&MemorySource::new()),
+            RenderOptions {
+                width: 0,
+                ..Default::default()
+            },
+        );
+        let note = text
+            .lines()
+            .find(|l| l.contains("server_manager unknown"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(note.matches("license_servers").count(), 1, "{note}");
     }
 }
